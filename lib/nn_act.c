@@ -1,0 +1,92 @@
+/* nn_act.c — activation functions. */
+#include "nn_act.h"
+
+#include <math.h>
+#include <string.h>
+
+#define NN__ACT_TEXT(name, text) text,
+static const char *const act_names[] = {NN_ACT_TABLE(NN__ACT_TEXT)};
+#undef NN__ACT_TEXT
+
+const char *nn_act_name(nn_act act) {
+    return (act >= 0 && act < NN_ACT_COUNT) ? act_names[act] : "?";
+}
+
+int nn_act_from_name(const char *name, nn_act *out) {
+    for (int i = 0; i < NN_ACT_COUNT; i++) {
+        if (strcmp(name, act_names[i]) == 0) {
+            *out = (nn_act)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *nn_act_names(void) { return "linear, relu, sigmoid, tanh, leaky_relu, elu, gelu"; }
+
+#define LEAKY_SLOPE 0.01
+
+void nn_act_forward(nn_act act, const nn_float *z, nn_float *a, size_t n) {
+    switch (act) {
+    case NN_ACT_LINEAR:
+        if (a != z) memcpy(a, z, n * sizeof *a);
+        break;
+    case NN_ACT_RELU:
+        for (size_t i = 0; i < n; i++) a[i] = z[i] > 0 ? z[i] : 0;
+        break;
+    case NN_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) a[i] = (nn_float)(1.0 / (1.0 + exp(-(double)z[i])));
+        break;
+    case NN_ACT_TANH:
+        for (size_t i = 0; i < n; i++) a[i] = (nn_float)tanh((double)z[i]);
+        break;
+    case NN_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++) a[i] = z[i] > 0 ? z[i] : (nn_float)(LEAKY_SLOPE * z[i]);
+        break;
+    case NN_ACT_ELU:
+        for (size_t i = 0; i < n; i++) a[i] = z[i] > 0 ? z[i] : (nn_float)expm1((double)z[i]);
+        break;
+    case NN_ACT_GELU:
+        for (size_t i = 0; i < n; i++) {
+            double x = z[i];
+            a[i] = (nn_float)(0.5 * x * (1.0 + erf(x * 0.70710678118654752440)));
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void nn_act_backward(nn_act act, const nn_float *z, const nn_float *a, const nn_float *da,
+                     nn_float *dz, size_t n) {
+    switch (act) {
+    case NN_ACT_LINEAR:
+        if (dz != da) memcpy(dz, da, n * sizeof *dz);
+        break;
+    case NN_ACT_RELU:
+        for (size_t i = 0; i < n; i++) dz[i] = z[i] > 0 ? da[i] : 0;
+        break;
+    case NN_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) dz[i] = da[i] * a[i] * (1 - a[i]);
+        break;
+    case NN_ACT_TANH:
+        for (size_t i = 0; i < n; i++) dz[i] = da[i] * (1 - a[i] * a[i]);
+        break;
+    case NN_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++) dz[i] = z[i] > 0 ? da[i] : (nn_float)(LEAKY_SLOPE * da[i]);
+        break;
+    case NN_ACT_ELU:
+        for (size_t i = 0; i < n; i++) dz[i] = z[i] > 0 ? da[i] : da[i] * (a[i] + 1);
+        break;
+    case NN_ACT_GELU:
+        for (size_t i = 0; i < n; i++) {
+            double x = z[i];
+            double cdf = 0.5 * (1.0 + erf(x * 0.70710678118654752440));
+            double pdf = 0.39894228040143267794 * exp(-0.5 * x * x);
+            dz[i] = (nn_float)(da[i] * (cdf + x * pdf));
+        }
+        break;
+    default:
+        break;
+    }
+}

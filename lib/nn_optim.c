@@ -1,0 +1,133 @@
+/* nn_optim.c — sgd, momentum, adam, adamw (formulas in nn_optim.h). */
+#include "nn_optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct nn_optim {
+    nn_optim_cfg cfg;
+    size_t n;
+    uint64_t t;      /* steps taken */
+    nn_float *state; /* (k · n): b, or m then v */
+    int k;
+};
+
+#define NN__OPTIM_TEXT(name, text) text,
+static const char *const optim_names[] = {NN_OPTIM_TABLE(NN__OPTIM_TEXT)};
+#undef NN__OPTIM_TEXT
+
+const char *nn_optim_name(nn_optim_kind kind) {
+    return (kind >= 0 && kind < NN_OPTIM_COUNT) ? optim_names[kind] : "?";
+}
+
+int nn_optim_from_name(const char *name, nn_optim_kind *out) {
+    for (int i = 0; i < NN_OPTIM_COUNT; i++) {
+        if (strcmp(name, optim_names[i]) == 0) {
+            *out = (nn_optim_kind)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *nn_optim_names(void) { return "sgd, momentum, adam, adamw"; }
+
+nn_optim_cfg nn_optim_defaults(nn_optim_kind kind) {
+    nn_optim_cfg c = {kind, 0.001, 0.9, 0, 0.9, 0.999, 1e-8, 0.01};
+    return c;
+}
+
+nn_status nn_optim_check(const nn_optim_cfg *c, nn_error *err) {
+    if ((int)c->kind < 0 || c->kind >= NN_OPTIM_COUNT)
+        return nn_error_set(err, NN_ERR_INVALID, "unknown optimizer");
+    if (!(c->learning_rate > 0 && isfinite(c->learning_rate)))
+        return nn_error_set(err, NN_ERR_INVALID, "learning_rate must be a finite number > 0");
+    if (!(c->momentum >= 0 && c->momentum < 1))
+        return nn_error_set(err, NN_ERR_INVALID, "momentum must be in [0, 1)");
+    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1))
+        return nn_error_set(err, NN_ERR_INVALID, "beta1 and beta2 must be in [0, 1)");
+    if (!(c->eps > 0 && isfinite(c->eps)))
+        return nn_error_set(err, NN_ERR_INVALID, "epsilon must be a finite number > 0");
+    if (!(c->weight_decay >= 0 && isfinite(c->weight_decay)))
+        return nn_error_set(err, NN_ERR_INVALID, "weight_decay must be a finite number ≥ 0");
+    return NN_OK;
+}
+
+nn_status nn_optim_create(const nn_optim_cfg *cfg, size_t n_params, nn_optim **out,
+                          nn_error *err) {
+    nn_status st = nn_optim_check(cfg, err);
+    if (st != NN_OK) return st;
+    nn_optim *o = calloc(1, sizeof *o);
+    if (!o) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the optimizer");
+    o->cfg = *cfg;
+    o->n = n_params;
+    o->k = cfg->kind == NN_OPTIM_SGD ? 0 : cfg->kind == NN_OPTIM_MOMENTUM ? 1 : 2;
+    if (o->k > 0) {
+        o->state = calloc((size_t)o->k * n_params, sizeof *o->state);
+        if (!o->state) {
+            free(o);
+            return nn_error_set(err, NN_ERR_NOMEM, "out of memory for optimizer state");
+        }
+    }
+    *out = o;
+    return NN_OK;
+}
+
+void nn_optim_destroy(nn_optim *opt) {
+    if (!opt) return;
+    free(opt->state);
+    free(opt);
+}
+
+void nn_optim_reset(nn_optim *opt) {
+    opt->t = 0;
+    if (opt->state) memset(opt->state, 0, (size_t)opt->k * opt->n * sizeof *opt->state);
+}
+
+uint64_t nn_optim_steps(const nn_optim *opt) { return opt->t; }
+
+static void step_adam(nn_optim *o, nn_float *p, const nn_float *g, double lr) {
+    const nn_optim_cfg *c = &o->cfg;
+    double b1 = c->beta1, b2 = c->beta2, eps = c->eps;
+    double bc1 = 1.0 - pow(b1, (double)o->t), bc2 = 1.0 - pow(b2, (double)o->t);
+    double decay = c->kind == NN_OPTIM_ADAMW ? lr * c->weight_decay : 0.0;
+    nn_float *m = o->state, *v = o->state + o->n;
+    for (size_t i = 0; i < o->n; i++) {
+        double gi = g[i];
+        double mi = b1 * m[i] + (1.0 - b1) * gi;
+        double vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+        m[i] = (nn_float)mi;
+        v[i] = (nn_float)vi;
+        double pi = p[i];
+        pi -= lr * (mi / bc1) / (sqrt(vi / bc2) + eps);
+        if (decay > 0) pi -= decay * (double)p[i];
+        p[i] = (nn_float)pi;
+    }
+}
+
+void nn_optim_step(nn_optim *o, nn_float *p, const nn_float *g, double lr) {
+    o->t++;
+    switch (o->cfg.kind) {
+    case NN_OPTIM_SGD:
+        for (size_t i = 0; i < o->n; i++) p[i] = (nn_float)(p[i] - lr * g[i]);
+        break;
+    case NN_OPTIM_MOMENTUM: {
+        double mu = o->cfg.momentum;
+        nn_float *b = o->state;
+        for (size_t i = 0; i < o->n; i++) {
+            double bi = mu * b[i] + g[i];
+            b[i] = (nn_float)bi;
+            double d = o->cfg.nesterov ? g[i] + mu * bi : bi;
+            p[i] = (nn_float)(p[i] - lr * d);
+        }
+        break;
+    }
+    case NN_OPTIM_ADAM:
+    case NN_OPTIM_ADAMW:
+        step_adam(o, p, g, lr);
+        break;
+    default:
+        break;
+    }
+}
