@@ -1,0 +1,178 @@
+/* nn_spec.h — job specs: one JSON document says how to preprocess a CSV, what network to train
+ * and how to validate it.
+ *
+ * DESIGN: nn_spec_parse reads the JSON (Jansson), checks every key against the schema (unknown
+ * keys are errors), fills defaults, and collects *every* problem with its JSON pointer
+ * ("/training/epochs: must be an integer ≥ 1") into an nn_spec_errors list rather than stopping
+ * at the first. Sizes are checked before anything is allocated from them (a billion units is
+ * refused from the numbers alone). Checks that need the data's columns (unknown column names,
+ * text targets) happen later, in nn_pipe_plan, with the same pointers. The parsed spec keeps a
+ * canonical JSON form — defaults filled, keys sorted, compact — and its SHA-256, stored with
+ * every result so a result always says exactly what produced it.
+ */
+#ifndef NN_SPEC_H
+#define NN_SPEC_H
+
+#include "nn_common.h"
+#include "nn_loss.h"
+#include "nn_net.h"
+#include "nn_optim.h"
+#include "nn_sched.h"
+
+#define NN_SPEC_MAX_ERRORS 64
+#define NN_SPEC_MAX_BYTES (1 << 20)   /* a spec document is at most 1 MiB */
+#define NN_SPEC_MAX_DEPTH 32          /* JSON nesting */
+#define NN_SPEC_MAX_STEPS 256
+#define NN_SPEC_MAX_EPOCHS 1000000
+#define NN_SPEC_MAX_PARAMS 50000000   /* parameters in a spec's network */
+#define NN_SPEC_MAX_K 100
+
+/* One problem in a spec: where (an RFC 6901 JSON pointer, "" for the whole document) and what. */
+typedef struct nn_spec_error {
+    char pointer[128];
+    char message[256];
+} nn_spec_error;
+
+typedef struct nn_spec_errors {
+    size_t n;         /* problems recorded (at most NN_SPEC_MAX_ERRORS) */
+    size_t n_dropped; /* problems beyond the cap */
+    nn_spec_error items[NN_SPEC_MAX_ERRORS];
+} nn_spec_errors;
+
+/* Records a problem at pointer (printf-style message). */
+void nn_spec_errors_add(nn_spec_errors *errs, const char *pointer, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes "pointer: message" for the first problem into err (status NN_ERR_SPEC), with
+ * " (and N more)" when there are several. */
+nn_status nn_spec_errors_to_error(const nn_spec_errors *errs, nn_error *err);
+
+/* A column selector: "columns": ["a", "b"] | "inputs" | "target" | "all", optionally as
+ * {"select": "inputs", "except": ["x"]}. "inputs" = every column present at that step except
+ * the targets and the id column; "all" = inputs and targets. */
+typedef enum nn_sel_kind { NN_SEL_LIST, NN_SEL_INPUTS, NN_SEL_TARGET, NN_SEL_ALL } nn_sel_kind;
+
+typedef struct nn_colsel {
+    nn_sel_kind kind;
+    char **names;   /* (n_names) for NN_SEL_LIST, owned */
+    size_t n_names;
+    char **except;  /* (n_except), owned */
+    size_t n_except;
+} nn_colsel;
+
+#define NN_OP_TABLE(X)                                                                             \
+    X(NN_OP_DROP, "drop")                                                                          \
+    X(NN_OP_DATE, "date")                                                                          \
+    X(NN_OP_REPLACE, "replace")                                                                    \
+    X(NN_OP_LOG10, "log10")                                                                        \
+    X(NN_OP_LOG, "log")                                                                            \
+    X(NN_OP_LOG1P, "log1p")                                                                        \
+    X(NN_OP_SQUARE, "square")                                                                      \
+    X(NN_OP_FILTER_OUTLIERS, "filter_outliers")                                                    \
+    X(NN_OP_NORMALIZE, "normalize")                                                                \
+    X(NN_OP_ONE_HOT, "one_hot")                                                                    \
+    X(NN_OP_IMPUTE, "impute")
+
+#define NN__OP_ENUM(name, text) name,
+typedef enum nn_op_kind { NN_OP_TABLE(NN__OP_ENUM) NN_OP_COUNT } nn_op_kind;
+#undef NN__OP_ENUM
+
+/* date parts, as bits of nn_step.extract */
+enum {
+    NN_DATE_TIMESTAMP = 1 << 0, /* seconds since 1970-01-01T00:00:00 UTC */
+    NN_DATE_YEAR = 1 << 1,
+    NN_DATE_MONTH = 1 << 2,     /* 1..12 */
+    NN_DATE_DAY = 1 << 3,       /* 1..31 */
+    NN_DATE_WEEKDAY = 1 << 4,   /* 0 = Monday .. 6 = Sunday (ISO order) */
+    NN_DATE_YEARDAY = 1 << 5,   /* 1..366 */
+};
+
+typedef enum nn_norm_method { NN_NORM_MINMAX, NN_NORM_ZSCORE } nn_norm_method;
+typedef enum nn_impute_method { NN_IMPUTE_MEAN, NN_IMPUTE_MEDIAN, NN_IMPUTE_CONSTANT } nn_impute_method;
+
+/* One preprocessing step, "/preprocess/<index>". Fields are meaningful for the ops noted. */
+typedef struct nn_step {
+    nn_op_kind op;
+    nn_colsel cols;          /* every op: "columns" (or "column" for a single name) */
+    /* date */
+    char *format;            /* strptime-style format, e.g. "%Y%m%dT%H%M%S"; owned */
+    unsigned extract;        /* NN_DATE_* bits; default timestamp */
+    int keep;                /* keep the source column; default false */
+    /* replace: rows whose value == equal get `with` or the value of with_column */
+    double equal;
+    int equal_missing;       /* "equal": null matches missing values instead */
+    double with;
+    char *with_column;       /* owned; NULL means the constant `with` */
+    /* filter_outliers */
+    double k;                /* Tukey fence multiplier, default 1.5 */
+    /* normalize */
+    nn_norm_method method;   /* default minmax */
+    /* one_hot */
+    int max_categories;      /* categories kept by frequency in the training rows, default 100;
+                                the rest, and unseen values, map to all-zero ("other") */
+    /* impute */
+    nn_impute_method strategy; /* default mean */
+    double value;            /* for constant */
+} nn_step;
+
+typedef enum nn_val_kind { NN_VAL_KFOLD, NN_VAL_HOLDOUT, NN_VAL_NONE } nn_val_kind;
+typedef enum nn_final_kind { NN_FINAL_REFIT, NN_FINAL_BEST_FOLD, NN_FINAL_NONE } nn_final_kind;
+typedef enum nn_monitor { NN_MONITOR_VAL_LOSS, NN_MONITOR_VAL_R2, NN_MONITOR_TRAIN_LOSS } nn_monitor;
+
+typedef struct nn_spec {
+    char *name;              /* default "unnamed" */
+    uint64_t seed;           /* default 0 */
+    char **targets;          /* (n_targets) "target": "price" or ["a", "b"]; required */
+    size_t n_targets;
+    char *id;                /* "id": column carried through, never an input; may be NULL */
+    char **text_columns;     /* "text_columns": columns read as text whatever they look like */
+    size_t n_text_columns;
+    nn_step *steps;          /* (n_steps) "preprocess" */
+    size_t n_steps;
+
+    /* "network": hidden layers expanded ("repeat" unrolled); the output layer's units are the
+       number of targets. Activation, dropout, l2 and init apply per layer. */
+    nn_layer_cfg *hidden;    /* (n_hidden) */
+    int n_hidden;
+    nn_layer_cfg output;     /* units = n_targets */
+
+    /* "training" */
+    int epochs;              /* required, 1..NN_SPEC_MAX_EPOCHS */
+    int batch_size;          /* default 32 */
+    nn_loss loss;            /* default mse; "loss": "huber" or {"type": "huber", "delta": 1} */
+    nn_optim_cfg optim;      /* default adam */
+    nn_sched sched;          /* default constant */
+    nn_val_kind validation;  /* default kfold */
+    int k;                   /* kfold: 2..NN_SPEC_MAX_K, default 5 */
+    double holdout;          /* holdout: validation fraction in (0, 1), default 0.2 */
+    /* early stopping, off when patience == 0 */
+    nn_monitor es_monitor;   /* default val_loss */
+    int es_patience;
+    double es_min_delta;
+    int es_restore_best;     /* default true */
+    /* reduce on plateau, off when patience == 0 */
+    nn_monitor rp_monitor;
+    int rp_patience;
+    double rp_factor;        /* default 0.5 */
+    double rp_min_lr;        /* default 0 */
+    nn_final_kind final;     /* default refit (best_fold when validation is none: refit) */
+    int importance_repeats;  /* permutation importance repeats, 0 = off */
+
+    char *canonical;         /* canonical JSON (defaults filled, sorted keys, compact); owned */
+    char hash[65];           /* lowercase hex SHA-256 of canonical */
+} nn_spec;
+
+/* Parses and validates a spec. On success writes *out (owned by the caller) and returns NN_OK;
+ * otherwise returns NN_ERR_SPEC with every problem in errs (errs is required). JSON syntax
+ * errors are reported at pointer "" with Jansson's line and column. */
+nn_status nn_spec_parse(const char *text, size_t len, nn_spec **out, nn_spec_errors *errs);
+/* Reads a file and parses it; I/O errors are reported at pointer "" with the path. */
+nn_status nn_spec_parse_file(const char *path, nn_spec **out, nn_spec_errors *errs);
+void nn_spec_destroy(nn_spec *spec);
+
+/* The network config of a spec for n_inputs inputs; layers points into spec (borrowed) —
+ * the caller provides storage for n_hidden + 1 layer configs in `layers`. */
+void nn_spec_net_cfg(const nn_spec *spec, int n_inputs, nn_layer_cfg *layers, nn_net_cfg *cfg);
+
+const char *nn_op_name(nn_op_kind op);
+
+#endif
