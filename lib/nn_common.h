@@ -52,7 +52,8 @@ nn_status nn_error_set(nn_error *err, nn_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Prepends printf-style context to err's message ("kc.csv:17: " + msg); returns err's code. */
-nn_status nn_error_prefix(nn_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+nn_status nn_error_prefix(nn_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Resets err (if not NULL) to NN_OK with an empty message. */
 void nn_error_clear(nn_error *err);

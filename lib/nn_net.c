@@ -15,20 +15,20 @@ typedef struct layer {
     nn_float *xdrop;     /* workspace for the input after dropout; NULL when off */
     nn_float *mask;      /* dropout scale per input element: 0 or 1/(1-p); NULL when off */
     nn_float *z, *a;
-    int dropped;    /* whether the last forward pass applied dropout */
+    int dropped; /* whether the last forward pass applied dropout */
 } layer;
 
 struct nn_net {
     int n_inputs, n_layers;
-    layer *layers;         /* (n_layers) */
+    layer *layers; /* (n_layers) */
     size_t n_params;
-    nn_float *params;      /* (n_params) */
-    nn_float *grads;       /* (n_params) */
-    nn_float *work;        /* one allocation for every workspace view */
-    double *colsum;        /* (max width) bias-gradient accumulators */
-    nn_float *scratch[2];  /* (cap × max width) backward ping-pong buffers */
-    int cap;               /* batch capacity of the workspace */
-    int batch;             /* batch of the last forward pass */
+    nn_float *params;     /* (n_params) */
+    nn_float *grads;      /* (n_params) */
+    nn_float *work;       /* one allocation for every workspace view */
+    double *colsum;       /* (max width) bias-gradient accumulators */
+    nn_float *scratch[2]; /* (cap × max width) backward ping-pong buffers */
+    int cap;              /* batch capacity of the workspace */
+    int batch;            /* batch of the last forward pass */
     int max_width;
 };
 
@@ -49,8 +49,8 @@ static nn_status check_cfg(const nn_net_cfg *cfg, size_t *n_params, nn_error *er
                                 l->units, NN_MAX_UNITS);
         if ((int)l->act < 0 || l->act >= NN_ACT_COUNT)
             return nn_error_set(err, NN_ERR_INVALID, "layer %d: unknown activation", i);
-        if ((int)l->weight_init < 0 || l->weight_init >= NN_INIT_COUNT ||
-            (int)l->bias_init < 0 || l->bias_init >= NN_INIT_COUNT)
+        if ((int)l->weight_init < 0 || l->weight_init >= NN_INIT_COUNT || (int)l->bias_init < 0 ||
+            l->bias_init >= NN_INIT_COUNT)
             return nn_error_set(err, NN_ERR_INVALID, "layer %d: unknown initializer", i);
         if (!(l->dropout >= 0 && l->dropout < 1))
             return nn_error_set(err, NN_ERR_INVALID, "layer %d: dropout %g is not in [0, 1)", i,
@@ -128,8 +128,7 @@ void nn_net_init(nn_net *net, uint64_t seed, uint64_t stream) {
         layer *l = &net->layers[i];
         nn_init_fill(l->cfg.weight_init, net->params + l->w_off, (size_t)l->in * (size_t)l->out,
                      l->in, l->out, &rng);
-        nn_init_fill(l->cfg.bias_init, net->params + l->b_off, (size_t)l->out, l->in, l->out,
-                     &rng);
+        nn_init_fill(l->cfg.bias_init, net->params + l->b_off, (size_t)l->out, l->in, l->out, &rng);
     }
 }
 

@@ -29,10 +29,10 @@
 #define NN_PREDICT_CHUNK 1024
 
 typedef struct nn_layer_cfg {
-    int units;          /* outputs of this layer, 1..NN_MAX_UNITS */
+    int units; /* outputs of this layer, 1..NN_MAX_UNITS */
     nn_act act;
-    double dropout;     /* drop rate p on this layer's input, 0 ≤ p < 1; 0 = off */
-    double l2;          /* L2 weight decay λ ≥ 0 on this layer's weights */
+    double dropout;      /* drop rate p on this layer's input, 0 ≤ p < 1; 0 = off */
+    double l2;           /* L2 weight decay λ ≥ 0 on this layer's weights */
     nn_init weight_init; /* default (zero-initialized cfg) is zeros: set it */
     nn_init bias_init;
 } nn_layer_cfg;
@@ -75,9 +75,10 @@ nn_float *nn_net_grads(nn_net *net);  /* (param_count), owned by net */
 const nn_float *nn_net_params_const(const nn_net *net);
 void nn_net_layer(nn_net *net, int i, nn_layer_view *view);
 
-/* Forward pass over x (batch × n_inputs), which must stay valid until nn_net_backward. With dropout_rng (training) dropout masks are drawn
- * from it; with NULL (inference) dropout is the identity. *out points into the network's
- * workspace (batch × n_outputs) and stays valid until the next forward call. */
+/* Forward pass over x (batch × n_inputs), which must stay valid until nn_net_backward. With
+ * dropout_rng (training) dropout masks are drawn from it; with NULL (inference) dropout is the
+ * identity. *out points into the network's workspace (batch × n_outputs) and stays valid until the
+ * next forward call. */
 nn_status nn_net_forward(nn_net *net, const nn_float *x, int batch, nn_rng *dropout_rng,
                          const nn_float **out, nn_error *err);
 

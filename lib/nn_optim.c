@@ -54,8 +54,7 @@ nn_status nn_optim_check(const nn_optim_cfg *c, nn_error *err) {
     return NN_OK;
 }
 
-nn_status nn_optim_create(const nn_optim_cfg *cfg, size_t n_params, nn_optim **out,
-                          nn_error *err) {
+nn_status nn_optim_create(const nn_optim_cfg *cfg, size_t n_params, nn_optim **out, nn_error *err) {
     nn_status st = nn_optim_check(cfg, err);
     if (st != NN_OK) return st;
     nn_optim *o = calloc(1, sizeof *o);

@@ -48,8 +48,7 @@ nn_optim_cfg nn_optim_defaults(nn_optim_kind kind);
 nn_status nn_optim_check(const nn_optim_cfg *cfg, nn_error *err);
 
 /* Creates an optimizer with zeroed state for n_params parameters; *out owned by the caller. */
-nn_status nn_optim_create(const nn_optim_cfg *cfg, size_t n_params, nn_optim **out,
-                          nn_error *err);
+nn_status nn_optim_create(const nn_optim_cfg *cfg, size_t n_params, nn_optim **out, nn_error *err);
 void nn_optim_destroy(nn_optim *opt);
 /* One update of params from grads with learning rate lr. */
 void nn_optim_step(nn_optim *opt, nn_float *params, const nn_float *grads, double lr);

@@ -17,7 +17,7 @@
 
 typedef struct nn_rng {
     uint64_t s[4];
-    double spare;   /* second Box–Muller value, valid when has_spare */
+    double spare; /* second Box–Muller value, valid when has_spare */
     int has_spare;
 } nn_rng;
 
@@ -25,11 +25,11 @@ typedef struct nn_rng {
  * streams, so that each fold draws the same numbers whichever thread runs it. */
 #define NN_STREAM(group, purpose) (((uint64_t)(group) << 8) | (uint64_t)(purpose))
 enum {
-    NN_STREAM_INIT = 1,     /* weight and bias initialization */
-    NN_STREAM_SHUFFLE = 2,  /* mini-batch order */
-    NN_STREAM_DROPOUT = 3,  /* dropout masks */
-    NN_STREAM_FOLDS = 4,    /* fold assignment */
-    NN_STREAM_PERMUTE = 5,  /* permutation importance */
+    NN_STREAM_INIT = 1,    /* weight and bias initialization */
+    NN_STREAM_SHUFFLE = 2, /* mini-batch order */
+    NN_STREAM_DROPOUT = 3, /* dropout masks */
+    NN_STREAM_FOLDS = 4,   /* fold assignment */
+    NN_STREAM_PERMUTE = 5, /* permutation importance */
 };
 
 void nn_rng_init(nn_rng *rng, uint64_t seed, uint64_t stream);

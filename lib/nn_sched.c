@@ -90,7 +90,8 @@ double nn_sched_lr(const nn_sched *s, double lr0, int epoch) {
     }
     case NN_SCHED_COSINE: {
         double x = e < s->steps ? e : s->steps;
-        return s->min_lr + (lr0 - s->min_lr) * 0.5 * (1.0 + cos(3.14159265358979323846 * x / s->steps));
+        return s->min_lr +
+               (lr0 - s->min_lr) * 0.5 * (1.0 + cos(3.14159265358979323846 * x / s->steps));
     }
     case NN_SCHED_CONSTANT:
     default:

@@ -29,8 +29,8 @@ typedef enum nn_sched_kind { NN_SCHED_TABLE(NN__SCHED_ENUM) NN_SCHED_COUNT } nn_
 
 typedef struct nn_sched {
     nn_sched_kind kind;
-    double rate;   /* decay rate: inverse_time (> 0), exponential (in (0, 1]) */
-    double steps;  /* decay steps in epochs (> 0); cosine: epochs to reach min_lr */
+    double rate;  /* decay rate: inverse_time (> 0), exponential (in (0, 1]) */
+    double steps; /* decay steps in epochs (> 0); cosine: epochs to reach min_lr */
     int staircase;
     double min_lr; /* cosine floor, ≥ 0 */
     int n_boundaries;

@@ -18,9 +18,9 @@ nn_train_cfg nn_train_defaults(void) {
 }
 
 typedef struct fit_state {
-    size_t *idx;   /* (n) row order */
-    nn_float *xb;  /* (batch × n_in) gathered inputs */
-    nn_float *yb;  /* (batch × n_out) gathered targets */
+    size_t *idx;    /* (n) row order */
+    nn_float *xb;   /* (batch × n_in) gathered inputs */
+    nn_float *yb;   /* (batch × n_out) gathered targets */
     nn_float *dout; /* (batch × n_out) loss gradient */
     nn_optim *opt;
 } fit_state;
@@ -94,8 +94,8 @@ nn_status nn_train_fit(nn_net *net, const nn_float *x, const nn_float *y, size_t
             const nn_float *pred;
             st = nn_net_forward(net, s.xb, (int)b, &dropout, &pred, err);
             if (st != NN_OK) break;
-            double loss = nn_loss_eval(&cfg->loss, pred, s.yb, b * n_out, s.dout,
-                                       (double)(b * n_out));
+            double loss =
+                nn_loss_eval(&cfg->loss, pred, s.yb, b * n_out, s.dout, (double)(b * n_out));
             if (!isfinite(loss)) {
                 st = nn_error_set(err, NN_ERR_DIVERGED,
                                   "training diverged at epoch %d, batch %zu: loss is %s", e + 1,

@@ -26,14 +26,14 @@
 typedef int (*nn_epoch_fn)(void *user, nn_net *net, int epoch, double train_loss, double lr);
 
 typedef struct nn_train_cfg {
-    int epochs;         /* ≥ 1 */
-    int batch_size;     /* ≥ 1; larger than n means full batch */
+    int epochs;     /* ≥ 1 */
+    int batch_size; /* ≥ 1; larger than n means full batch */
     nn_loss loss;
     nn_optim_cfg optim;
     nn_sched sched;
     uint64_t seed;
-    uint64_t group;     /* stream group: 0 for a single training, fold + 1 for a fold */
-    int no_shuffle;     /* keep row order (for tests and debugging) */
+    uint64_t group;       /* stream group: 0 for a single training, fold + 1 for a fold */
+    int no_shuffle;       /* keep row order (for tests and debugging) */
     nn_epoch_fn on_epoch; /* may be NULL */
     void *user;
     const atomic_int *cancel; /* may be NULL; nonzero cancels between batches */

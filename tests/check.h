@@ -36,7 +36,7 @@ static int check_count = 0;
         double check_a_ = (double)(a), check_b_ = (double)(b);                                     \
         double check_s_ = fmax(1.0, fmax(fabs(check_a_), fabs(check_b_)));                         \
         check_count++;                                                                             \
-        if (!(fabs(check_a_ - check_b_) <= (tol) * check_s_)) {                                    \
+        if (!(fabs(check_a_ - check_b_) <= (tol)*check_s_)) {                                      \
             check_failures++;                                                                      \
             fprintf(stderr, "%s:%d: CHECK_REL failed: %s = %.17g, %s = %.17g, tol %g\n", __FILE__, \
                     __LINE__, #a, check_a_, #b, check_b_, (double)(tol));                          \

@@ -1,0 +1,21 @@
+#!/bin/sh
+# deps.sh — installs the Debian packages nnd needs to build, test and run, if any is missing.
+# Idempotent; needs root (or sudo) only when something is missing.
+#   scripts/deps.sh            build + test dependencies
+#   scripts/deps.sh --bench    also the benchmark peers (python3-torch, wrk)
+set -eu
+pkgs="build-essential cmake pkg-config libopenblas-dev libjansson-dev libcsv-dev libsqlite3-dev
+libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates"
+[ "${1:-}" = "--bench" ] && pkgs="$pkgs python3 python3-torch wrk"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,24 @@
+#!/bin/sh
+# test.sh — installs what is missing, then builds and runs every test three ways:
+#   build/ci-release  -O2, float       (-Wall -Wextra -Werror)
+#   build/ci-asan     AddressSanitizer + UndefinedBehaviorSanitizer
+#   build/ci-double   nn_float = double (gradient checks at 1e-6)
+# Extra arguments go to ctest (e.g. scripts/test.sh -L unit).
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+run() {
+    dir=$1; shift
+    echo "== $dir: $*"
+    cmake -S . -B "build/$dir" -DNN_WERROR=ON "$@" >/dev/null
+    cmake --build "build/$dir" -j "$jobs" >/dev/null
+    (cd "build/$dir" && ctest --output-on-failure -j "$jobs" $ctest_args)
+}
+ctest_args="$*"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run ci-release -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run ci-asan -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined
+run ci-double -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_DOUBLE=ON
+echo "all test builds passed"
