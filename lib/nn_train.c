@@ -77,6 +77,7 @@ nn_status nn_train_fit(nn_net *net, const nn_float *x, const nn_float *y, size_t
     nn_train_result r = {0, 0.0, 0};
     for (int e = 0; e < cfg->epochs && st == NN_OK; e++) {
         double lr = nn_sched_lr(&cfg->sched, cfg->optim.learning_rate, e);
+        if (cfg->lr_factor) lr *= *cfg->lr_factor;
         if (!cfg->no_shuffle) nn_rng_shuffle(&shuffle, s.idx, n);
         double loss_sum = 0.0;
         size_t batch_no = 0;

@@ -37,6 +37,8 @@ typedef struct nn_train_cfg {
     nn_epoch_fn on_epoch; /* may be NULL */
     void *user;
     const atomic_int *cancel; /* may be NULL; nonzero cancels between batches */
+    const double *lr_factor;  /* may be NULL; multiplies the schedule's rate, read per epoch
+                                 (the callback may lower it: reduce-on-plateau) */
 } nn_train_cfg;
 
 typedef struct nn_train_result {

@@ -1,0 +1,333 @@
+/* nn_cv.c — cross-validation tasks and their orchestration (see nn_cv.h DESIGN). */
+#include "nn_cv_internal.h"
+
+#include "nn_loss.h"
+#include "nn_train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double nn__now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double nn__r2_first(const nn_float *y, const nn_float *p, size_t n, size_t nt) {
+    double s = 0, res = 0, tot = 0;
+    for (size_t i = 0; i < n; i++) s += y[i * nt];
+    double mean = n ? s / (double)n : 0;
+    for (size_t i = 0; i < n; i++) {
+        double r = (double)y[i * nt] - (double)p[i * nt], d = (double)y[i * nt] - mean;
+        res += r * r;
+        tot += d * d;
+    }
+    return tot > 0 ? 1.0 - res / tot : NAN;
+}
+
+/* Per-task state for the epoch callback. */
+typedef struct fold_ctx {
+    nn_cv *cv;
+    nn_fold_result *fr;
+    const nn_float *xv, *yv; /* validation matrices, model space */
+    nn_float *pv;            /* (nv × nt) prediction buffer */
+    size_t nv, nt;
+    double t0;
+    double lr0, lr_factor;
+    nn_monitor es_monitor, rp_monitor;
+    int es_patience, rp_patience;
+    double es_best, rp_best;
+    int es_wait, rp_wait;
+    nn_float *best_params; /* (n_params) when restoring the best epoch */
+    nn_status status;
+    char error[256];
+} fold_ctx;
+
+static double monitored(const nn_history_row *h, nn_monitor m) {
+    return m == NN_MONITOR_VAL_R2 ? -h->val_r2 : m == NN_MONITOR_VAL_LOSS ? h->val_loss
+                                                                         : h->train_loss;
+}
+
+static void track(fold_ctx *c, nn_net *net, const nn_history_row *h, int *stop) {
+    const nn_spec *s = c->cv->spec;
+    if (c->es_patience > 0) {
+        double v = monitored(h, c->es_monitor);
+        if (h->epoch == 1 || v < c->es_best - s->es_min_delta) {
+            c->es_best = v;
+            c->es_wait = 0;
+            c->fr->best_epoch = h->epoch;
+            if (c->best_params)
+                memcpy(c->best_params, nn_net_params(net),
+                       nn_net_param_count(net) * sizeof *c->best_params);
+        } else if (++c->es_wait >= c->es_patience) {
+            *stop = 1;
+        }
+    } else {
+        c->fr->best_epoch = h->epoch;
+    }
+    if (c->rp_patience > 0) {
+        double v = monitored(h, c->rp_monitor);
+        if (h->epoch == 1 || v < c->rp_best) {
+            c->rp_best = v;
+            c->rp_wait = 0;
+        } else if (++c->rp_wait >= c->rp_patience) {
+            double base = h->lr / c->lr_factor;
+            c->lr_factor *= s->rp_factor;
+            if (base * c->lr_factor < s->rp_min_lr) c->lr_factor = s->rp_min_lr / base;
+            c->rp_wait = 0;
+        }
+    }
+}
+
+static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, double lr) {
+    fold_ctx *c = user;
+    nn_history_row *h = &c->fr->history[epoch];
+    h->fold = c->fr->fold;
+    h->epoch = epoch + 1;
+    h->train_loss = train_loss;
+    h->lr = lr;
+    h->val_loss = NAN;
+    h->val_r2 = NAN;
+    if (c->nv) {
+        nn_error err = {0};
+        if (nn_net_predict(net, c->xv, c->nv, c->pv, &err) != NN_OK) {
+            c->status = err.code;
+            memcpy(c->error, err.msg, sizeof c->error);
+            return 1;
+        }
+        h->val_loss = nn_loss_eval(&c->cv->spec->loss, c->pv, c->yv, c->nv * c->nt, NULL, 1);
+        h->val_r2 = nn__r2_first(c->yv, c->pv, c->nv, c->nt);
+        if (!isfinite(h->val_loss)) {
+            c->status = NN_ERR_DIVERGED;
+            (void)snprintf(c->error, sizeof c->error,
+                           "validation loss is not finite at epoch %d: training diverged",
+                           epoch + 1);
+            return 1;
+        }
+    }
+    h->seconds = nn__now() - c->t0;
+    c->fr->epochs_run = epoch + 1;
+    int stop = 0;
+    track(c, net, h, &stop);
+    if (c->cv->cfg.report) {
+        nn_cv_event ev = {NN_CV_EPOCH, c->fr->fold, c->cv->n_folds, h, NULL, 0};
+        ev.epochs = c->cv->spec->epochs;
+        pthread_mutex_lock(&c->cv->mu);
+        c->cv->cfg.report(c->cv->cfg.user, &ev);
+        pthread_mutex_unlock(&c->cv->mu);
+    }
+    return stop;
+}
+
+static void report_fold(nn_cv *cv, nn_cv_event_kind kind, nn_fold_result *fr) {
+    if (!cv->cfg.report) return;
+    nn_cv_event ev = {kind, fr->fold, cv->n_folds, NULL, kind == NN_CV_FOLD_END ? fr : NULL,
+                      cv->spec->epochs};
+    pthread_mutex_lock(&cv->mu);
+    cv->cfg.report(cv->cfg.user, &ev);
+    pthread_mutex_unlock(&cv->mu);
+}
+
+/* Everything a task allocates, released in one place. */
+typedef struct task_mem {
+    size_t *tr, *va;
+    nn_table *t_tr, *t_va, *x_tr_t, *x_va_t;
+    nn_float *xt, *yt, *xv, *yv, *pv, *best;
+    nn_pipe *pipe;
+    nn_net *net;
+    nn_layer_cfg *layers;
+} task_mem;
+
+static void task_mem_free(task_mem *m) {
+    free(m->tr);
+    free(m->va);
+    nn_table_destroy(m->t_tr);
+    nn_table_destroy(m->t_va);
+    nn_table_destroy(m->x_tr_t);
+    nn_table_destroy(m->x_va_t);
+    free(m->xt);
+    free(m->yt);
+    free(m->xv);
+    free(m->yv);
+    free(m->pv);
+    free(m->best);
+    nn_pipe_destroy(m->pipe);
+    nn_net_destroy(m->net);
+    free(m->layers);
+}
+
+/* Splits rows into training and validation for task f (f < 0: all rows train). */
+static nn_status split_rows(const nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva,
+                            nn_error *err) {
+    size_t n = cv->data->n_rows;
+    m->tr = malloc(n * sizeof *m->tr);
+    m->va = malloc(n * sizeof *m->va);
+    if (!m->tr || !m->va) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for fold rows");
+    *ntr = *nva = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (f >= 0 && cv->fold_of[i] == f) m->va[(*nva)++] = i;
+        else m->tr[(*ntr)++] = i;
+    }
+    return NN_OK;
+}
+
+/* Pipeline fitted on the training rows, applied to the validation rows, into matrices. */
+static nn_status prepare(nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva,
+                         nn_error *err) {
+    nn_status st = split_rows(cv, f, m, ntr, nva, err);
+    if (st == NN_OK) st = nn_table_select_rows(cv->data, m->tr, *ntr, &m->t_tr, err);
+    if (st == NN_OK) st = nn_pipe_fit(cv->spec, m->t_tr, &m->pipe, &m->x_tr_t, NULL, err);
+    if (st == NN_OK) st = nn_pipe_matrices(m->pipe, m->x_tr_t, &m->xt, &m->yt, err);
+    if (st == NN_OK && *nva) {
+        st = nn_table_select_rows(cv->data, m->va, *nva, &m->t_va, err);
+        if (st == NN_OK) st = nn_pipe_transform(m->pipe, m->t_va, &m->x_va_t, err);
+        if (st == NN_OK) st = nn_pipe_matrices(m->pipe, m->x_va_t, &m->xv, &m->yv, err);
+    }
+    if (st == NN_OK) *ntr = m->x_tr_t->n_rows;
+    if (st == NN_OK && *ntr == 0)
+        st = nn_error_set(err, NN_ERR_DATA, "no training rows left after preprocessing");
+    return st;
+}
+
+static nn_status make_net(nn_cv *cv, int f, task_mem *m, nn_error *err) {
+    const nn_spec *s = cv->spec;
+    m->layers = calloc((size_t)s->n_hidden + 1, sizeof *m->layers);
+    if (!m->layers) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the network");
+    nn_net_cfg cfg;
+    nn_spec_net_cfg(s, (int)nn_pipe_n_features(m->pipe), m->layers, &cfg);
+    nn_status st = nn_net_create(&cfg, &m->net, err);
+    if (st == NN_OK) nn_net_init(m->net, s->seed, NN_STREAM(f + 1, NN_STREAM_INIT));
+    return st;
+}
+
+/* The refit trains for the folds' mean best epoch when early stopping chose it. */
+static int refit_epochs(const nn_cv *cv) {
+    const nn_spec *s = cv->spec;
+    if (s->es_patience <= 0 || s->es_monitor == NN_MONITOR_TRAIN_LOSS || cv->n_folds == 0)
+        return s->epochs;
+    double sum = 0;
+    for (int i = 0; i < cv->n_folds; i++) sum += cv->res.folds[i].best_epoch;
+    int e = (int)lround(sum / cv->n_folds);
+    return e < 1 ? 1 : e;
+}
+
+static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn_fold_result *fr,
+                       nn_error *err) {
+    const nn_spec *s = cv->spec;
+    size_t nt = s->n_targets, np = nn_net_param_count(m->net);
+    int epochs = f < 0 ? refit_epochs(cv) : s->epochs;
+    fr->history = calloc((size_t)epochs, sizeof *fr->history);
+    if (nva) m->pv = malloc(nva * nt * sizeof *m->pv);
+    if (!fr->history || (nva && !m->pv))
+        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the training history");
+    fold_ctx c;
+    memset(&c, 0, sizeof c);
+    c.cv = cv, c.fr = fr, c.xv = m->xv, c.yv = m->yv, c.pv = m->pv, c.nv = nva, c.nt = nt;
+    c.t0 = nn__now();
+    c.lr0 = s->optim.learning_rate;
+    c.lr_factor = 1.0;
+    int val = nva > 0;
+    c.es_monitor = s->es_monitor;
+    c.es_patience = (val || s->es_monitor == NN_MONITOR_TRAIN_LOSS) ? s->es_patience : 0;
+    c.rp_monitor = val ? s->rp_monitor : NN_MONITOR_TRAIN_LOSS;
+    c.rp_patience = s->rp_patience;
+    if (c.es_patience > 0 && s->es_restore_best) {
+        m->best = malloc(np * sizeof *m->best);
+        if (!m->best) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for best weights");
+        c.best_params = m->best;
+    }
+    nn_train_cfg tc = nn_train_defaults();
+    tc.epochs = epochs;
+    tc.batch_size = s->batch_size;
+    tc.loss = s->loss;
+    tc.optim = s->optim;
+    tc.sched = s->sched;
+    tc.seed = s->seed;
+    tc.group = (uint64_t)(f + 1);
+    tc.on_epoch = on_epoch;
+    tc.user = &c;
+    tc.cancel = cv->cfg.cancel;
+    tc.lr_factor = &c.lr_factor;
+    nn_status st = nn_train_fit(m->net, m->xt, m->yt, ntr, &tc, NULL, err);
+    if (st == NN_OK && c.status != NN_OK)
+        st = nn_error_set(err, c.status, "%s", c.error);
+    if (st == NN_OK && c.best_params && fr->best_epoch > 0)
+        memcpy(nn_net_params(m->net), c.best_params, np * sizeof *c.best_params);
+    return st;
+}
+
+/* Validation predictions in units into the out-of-fold arrays, and the fold's metrics. */
+static nn_status score(nn_cv *cv, int f, task_mem *m, size_t nva, nn_fold_result *fr,
+                       nn_error *err) {
+    size_t nt = cv->spec->n_targets;
+    nn_status st = nn_net_predict(m->net, m->xv, nva, m->pv, err);
+    if (st != NN_OK) return st;
+    double *col = malloc(nva * 2 * sizeof *col);
+    if (!col) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    double *ym = col + nva;
+    for (size_t k = 0; k < nt && st == NN_OK; k++) {
+        for (size_t i = 0; i < nva; i++) {
+            col[i] = (double)m->pv[i * nt + k];
+            ym[i] = (double)m->yv[i * nt + k];
+        }
+        fr->model[k] = nn_metrics_compute(ym, col, nva, 1);
+        nn_pipe_revert(m->pipe, k, col, nva);
+        for (size_t i = 0; i < nva; i++) {
+            if (!isfinite(col[i])) {
+                st = nn_error_set(err, NN_ERR_DIVERGED,
+                                  "prediction for row %zu is not finite in the target's units",
+                                  m->va[i] + 1);
+                break;
+            }
+            cv->res.oof_pred[m->va[i] * nt + k] = col[i];
+            ym[i] = cv->res.actual[m->va[i] * nt + k];
+        }
+        fr->units[k] = nn_metrics_compute(ym, col, nva, 1);
+    }
+    free(col);
+    if (st == NN_OK && cv->spec->importance_repeats > 0)
+        st = nn__cv_importance(cv, f, m->net, m->xv, m->yv, nva, nn_pipe_n_features(m->pipe), err);
+    return st;
+}
+
+nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err) {
+    int f = task < cv->n_folds ? task : -1;
+    nn_fold_result *fr = f >= 0 ? &cv->res.folds[f] : &cv->res.final;
+    task_mem m;
+    memset(&m, 0, sizeof m);
+    size_t ntr = 0, nva = 0;
+    double t0 = nn__now();
+    report_fold(cv, NN_CV_FOLD_START, fr);
+    nn_status st = prepare(cv, f, &m, &ntr, &nva, err);
+    if (st == NN_OK) st = make_net(cv, f, &m, err);
+    fr->n_train = ntr;
+    fr->n_val = nva;
+    if (st == NN_OK) st = train(cv, f, &m, ntr, nva, fr, err);
+    if (st == NN_OK && nva) st = score(cv, f, &m, nva, fr, err);
+    fr->seconds = nn__now() - t0;
+    if (st != NN_OK) {
+        if (f >= 0) nn_error_prefix(err, "fold %d: ", f + 1);
+        else nn_error_prefix(err, "final fit: ");
+        fr->status = st;
+        memcpy(fr->error, err ? err->msg : "", err ? sizeof fr->error : 1);
+    } else if (f >= 0) {
+        cv->keep[f].pipe = m.pipe;
+        cv->keep[f].net = m.net;
+        m.pipe = NULL;
+        m.net = NULL;
+    } else {
+        nn_spec *copy = NULL;
+        nn_spec_errors errs;
+        memset(&errs, 0, sizeof errs);
+        st = nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs);
+        if (st != NN_OK) st = nn_spec_errors_to_error(&errs, err);
+        else st = nn_model_create_take(copy, m.pipe, m.net, &cv->model, err);
+        m.pipe = NULL;
+        m.net = NULL;
+    }
+    report_fold(cv, NN_CV_FOLD_END, fr);
+    task_mem_free(&m);
+    return st;
+}

@@ -1,0 +1,120 @@
+/* nn_cv.h — cross-validated training: folds, per-epoch reports, out-of-fold predictions,
+ * metrics, the final model.
+ *
+ * DESIGN: a job is split into tasks: one per fold (k for kfold, 1 for holdout, 0 for none) and,
+ * when the spec asks for a refit (or there is no validation), one final task. nn_cv_create plans
+ * the spec against the data and assigns rows to folds with the (seed, NN_STREAM_FOLDS) stream:
+ * a shuffled order, row at position i going to fold i mod k. Each fold task fits the pipeline on
+ * its training rows only, transforms its validation rows with that fitted state, trains a fresh
+ * network whose initialization, shuffling and dropout streams belong to group fold + 1, and
+ * records per-epoch history, early-stopping state and out-of-fold predictions reverted to the
+ * target's units. Because every random draw is tied to its fold, results are bit-identical
+ * whatever the number of threads and whichever thread runs which fold. Tasks write only their
+ * own slots of the result, so distinct tasks run concurrently without locks; the report callback
+ * is called under the job's mutex, so callers need no locking of their own. The final task must
+ * run after all fold tasks (a refit after early stopping trains for the folds' mean best epoch).
+ * nn_cv_finish aggregates: out-of-fold metrics over every validated row, per-fold metrics with
+ * mean ± sd, permutation importance, and the final model (refit, or the best fold's).
+ */
+#ifndef NN_CV_H
+#define NN_CV_H
+
+#include "nn_common.h"
+#include "nn_metrics.h"
+#include "nn_model.h"
+#include "nn_spec.h"
+#include "nn_table.h"
+
+#include <stdatomic.h>
+
+typedef enum nn_cv_event_kind {
+    NN_CV_FOLD_START,
+    NN_CV_EPOCH,
+    NN_CV_FOLD_END,
+} nn_cv_event_kind;
+
+typedef struct nn_history_row {
+    int fold;          /* 0-based; -1 for the final refit */
+    int epoch;         /* 1-based */
+    double train_loss; /* model space, mean over the epoch */
+    double val_loss;   /* model space; NaN without validation */
+    double val_r2;     /* model space, first target; NaN without validation */
+    double lr;
+    double seconds;    /* since the task started */
+} nn_history_row;
+
+typedef struct nn_fold_result {
+    int fold;              /* -1 for the final refit */
+    size_t n_train, n_val; /* n_train after filter_outliers */
+    int epochs_run;
+    int best_epoch;        /* 1-based epoch whose weights were kept */
+    double seconds;
+    nn_metrics *units;     /* (n_targets) validation metrics in the targets' units */
+    nn_metrics *model;     /* (n_targets) in model space */
+    nn_history_row *history; /* (epochs_run) */
+    nn_status status;
+    char error[256];
+} nn_fold_result;
+
+typedef struct nn_cv_event {
+    nn_cv_event_kind kind;
+    int fold;                     /* -1 for the final refit */
+    int n_folds;
+    const nn_history_row *epoch;  /* NN_CV_EPOCH */
+    const nn_fold_result *result; /* NN_CV_FOLD_END */
+    int epochs;                   /* planned epochs */
+} nn_cv_event;
+
+typedef void (*nn_cv_report_fn)(void *user, const nn_cv_event *ev);
+
+typedef struct nn_cv_cfg {
+    nn_cv_report_fn report;   /* may be NULL; called under the job's mutex */
+    void *user;
+    const atomic_int *cancel; /* may be NULL */
+} nn_cv_cfg;
+
+typedef struct nn_importance {
+    char *feature;       /* owned by the result */
+    double mean, sd;     /* drop in validation R² (model space) when the feature is permuted */
+} nn_importance;
+
+typedef struct nn_cv_result {
+    size_t n_rows, n_targets;
+    int n_folds;
+    nn_fold_result *folds;     /* (n_folds) */
+    nn_fold_result final;      /* the refit, when there was one (fold = -1) */
+    int has_final_fit;
+    int *oof_fold;             /* (n_rows) fold that validated the row, -1 if none */
+    double *oof_pred;          /* (n_rows × n_targets) in units; NaN where not validated */
+    double *actual;            /* (n_rows × n_targets) the targets as given */
+    nn_metrics *overall;       /* (n_targets) out-of-fold, units */
+    nn_metrics *overall_model; /* (n_targets) out-of-fold, model space */
+    double r2_mean, r2_sd, rmse_mean, rmse_sd, mae_mean, mae_sd; /* across folds, first target */
+    nn_importance *importance; /* (n_importance) sorted by mean, descending; NULL if off */
+    size_t n_importance;
+    double train_seconds;      /* wall time of nn_cv_run */
+} nn_cv_result;
+
+typedef struct nn_cv nn_cv;
+
+/* Plans and prepares a job; spec and data are borrowed and must outlive the job. Spec problems
+ * found against the data come back as NN_ERR_SPEC with the first problem's pointer in err and
+ * all of them in errs (errs may be NULL). */
+nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cfg *cfg,
+                       nn_cv **out, nn_spec_errors *errs, nn_error *err);
+void nn_cv_destroy(nn_cv *cv);
+
+int nn_cv_n_tasks(const nn_cv *cv);
+int nn_cv_n_folds(const nn_cv *cv);
+/* Runs task i (0..n_folds-1 folds, n_folds the final fit). Distinct tasks may run concurrently. */
+nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err);
+/* After every task: aggregates results and builds the final model. */
+nn_status nn_cv_finish(nn_cv *cv, nn_error *err);
+/* Runs every task on `threads` threads (≥ 1), then nn_cv_finish. */
+nn_status nn_cv_run(nn_cv *cv, int threads, nn_error *err);
+
+const nn_cv_result *nn_cv_result_get(const nn_cv *cv);
+/* The final model (NULL with "final": "none"); ownership passes to the caller. */
+nn_model *nn_cv_take_model(nn_cv *cv);
+
+#endif

@@ -1,0 +1,154 @@
+/* nn_cv_finish.c — aggregation after every task: out-of-fold metrics, fold statistics,
+ * permutation importance, the best-fold model. */
+#include "nn_cv_internal.h"
+
+#include "nn_rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Permutation importance for one fold: for each feature j and repeat r, the validation R²
+ * (model space, first target) with column j shuffled by the (seed, NN_STREAM(fold + 1,
+ * NN_STREAM_PERMUTE)) stream, subtracted from the unshuffled R². */
+nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *net, const nn_float *x, const nn_float *y,
+                           size_t n, size_t nf, nn_error *err) {
+    int reps = cv->spec->importance_repeats;
+    size_t nt = cv->spec->n_targets;
+    nn_float *xp = malloc(n * nf * sizeof *xp), *p = malloc(n * nt * sizeof *p);
+    size_t *idx = malloc(n * sizeof *idx);
+    double *drops = malloc(nf * (size_t)reps * sizeof *drops);
+    nn_status st = NN_OK;
+    if (!xp || !p || !idx || !drops) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (st == NN_OK) st = nn_net_predict(net, x, n, p, err);
+    double base = st == NN_OK ? nn__r2_first(y, p, n, nt) : NAN;
+    nn_rng rng;
+    nn_rng_init(&rng, cv->spec->seed, NN_STREAM(fold + 1, NN_STREAM_PERMUTE));
+    if (st == NN_OK) memcpy(xp, x, n * nf * sizeof *xp);
+    for (size_t j = 0; j < nf && st == NN_OK; j++) {
+        for (int r = 0; r < reps && st == NN_OK; r++) {
+            for (size_t i = 0; i < n; i++) idx[i] = i;
+            nn_rng_shuffle(&rng, idx, n);
+            for (size_t i = 0; i < n; i++) xp[i * nf + j] = x[idx[i] * nf + j];
+            st = nn_net_predict(net, xp, n, p, err);
+            drops[j * (size_t)reps + (size_t)r] = base - nn__r2_first(y, p, n, nt);
+        }
+        for (size_t i = 0; i < n; i++) xp[i * nf + j] = x[i * nf + j];
+    }
+    free(xp);
+    free(p);
+    free(idx);
+    if (st != NN_OK) {
+        free(drops);
+        return st;
+    }
+    cv->keep[fold].drops = drops;
+    return NN_OK;
+}
+
+static int cmp_importance(const void *a, const void *b) {
+    double x = ((const nn_importance *)a)->mean, y = ((const nn_importance *)b)->mean;
+    return (x < y) - (x > y);
+}
+
+/* Mean and sd of the drops of each feature name over every fold that has it. */
+static nn_status aggregate_importance(nn_cv *cv, nn_error *err) {
+    int reps = cv->spec->importance_repeats;
+    if (reps <= 0 || cv->n_folds == 0) return NN_OK;
+    const nn_pipe *p0 = cv->keep[0].pipe;
+    size_t nf = nn_pipe_n_features(p0);
+    nn_cv_result *r = &cv->res;
+    r->importance = calloc(nf ? nf : 1, sizeof *r->importance);
+    double *vals = malloc((size_t)cv->n_folds * (size_t)reps * sizeof *vals);
+    if (!r->importance || !vals) {
+        free(vals);
+        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for importance");
+    }
+    for (size_t j = 0; j < nf; j++) {
+        const char *name = nn_pipe_feature(p0, j);
+        size_t nv = 0;
+        for (int f = 0; f < cv->n_folds; f++) {
+            const nn_pipe *pf = cv->keep[f].pipe;
+            for (size_t k = 0; k < nn_pipe_n_features(pf); k++) {
+                if (strcmp(nn_pipe_feature(pf, k), name) != 0) continue;
+                for (int q = 0; q < reps; q++) vals[nv++] = cv->keep[f].drops[k * reps + q];
+                break;
+            }
+        }
+        r->importance[j].feature = strdup(name);
+        if (!r->importance[j].feature) {
+            free(vals);
+            return nn_error_set(err, NN_ERR_NOMEM, "out of memory for importance");
+        }
+        r->n_importance = j + 1;
+        nn_mean_sd(vals, nv, &r->importance[j].mean, &r->importance[j].sd);
+    }
+    free(vals);
+    qsort(r->importance, nf, sizeof *r->importance, cmp_importance);
+    return NN_OK;
+}
+
+/* The fold with the best validation R² (model space, first target) becomes the model. */
+static nn_status take_best_fold(nn_cv *cv, nn_error *err) {
+    int best = 0;
+    for (int f = 1; f < cv->n_folds; f++)
+        if (cv->res.folds[f].model[0].r2 > cv->res.folds[best].model[0].r2) best = f;
+    nn_spec *copy = NULL;
+    nn_spec_errors errs;
+    memset(&errs, 0, sizeof errs);
+    if (nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs) != NN_OK)
+        return nn_spec_errors_to_error(&errs, err);
+    nn_status st = nn_model_create_take(copy, cv->keep[best].pipe, cv->keep[best].net,
+                                        &cv->model, err);
+    cv->keep[best].pipe = NULL;
+    cv->keep[best].net = NULL;
+    if (cv->spec->importance_repeats > 0) {
+        /* importance names borrow from fold pipes: keep fold 0's alive by swapping if needed */
+    }
+    return st;
+}
+
+nn_status nn_cv_finish(nn_cv *cv, nn_error *err) {
+    nn_cv_result *r = &cv->res;
+    size_t n = r->n_rows, nt = r->n_targets;
+    nn_status st = NN_OK;
+    if (cv->n_folds > 0) {
+        double *y = malloc(n * 2 * sizeof *y);
+        if (!y) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for metrics");
+        double *p = y + n;
+        for (size_t k = 0; k < nt; k++) {
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (r->oof_fold[i] < 0) continue;
+                y[m] = r->actual[i * nt + k];
+                p[m++] = r->oof_pred[i * nt + k];
+            }
+            r->overall[k] = nn_metrics_compute(y, p, m, 1);
+        }
+        double *v = y;
+        int nf = cv->n_folds;
+        for (int f = 0; f < nf; f++) v[f] = r->folds[f].units[0].r2;
+        nn_mean_sd(v, (size_t)nf, &r->r2_mean, &r->r2_sd);
+        for (int f = 0; f < nf; f++) v[f] = r->folds[f].units[0].rmse;
+        nn_mean_sd(v, (size_t)nf, &r->rmse_mean, &r->rmse_sd);
+        for (int f = 0; f < nf; f++) v[f] = r->folds[f].units[0].mae;
+        nn_mean_sd(v, (size_t)nf, &r->mae_mean, &r->mae_sd);
+        /* model-space out-of-fold metrics: the mean over folds of each fold's (folds are
+           transformed with different fitted states, so rows are not comparable across them) */
+        for (size_t k = 0; k < nt; k++) {
+            nn_metrics a = {0, 0, 0, 0, 0, 0};
+            for (int f = 0; f < nf; f++) {
+                const nn_metrics *b = &r->folds[f].model[k];
+                a.mse += b->mse / nf, a.rmse += b->rmse / nf, a.mae += b->mae / nf;
+                a.mape += b->mape / nf, a.r2 += b->r2 / nf, a.n += b->n;
+            }
+            r->overall_model[k] = a;
+        }
+        free(y);
+        st = aggregate_importance(cv, err);
+    }
+    r->has_final_fit = cv->has_final && cv->model != NULL;
+    if (st == NN_OK && cv->spec->final == NN_FINAL_BEST_FOLD && cv->n_folds > 0)
+        st = take_best_fold(cv, err);
+    return st;
+}

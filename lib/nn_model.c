@@ -1,0 +1,234 @@
+/* nn_model.c — model files and prediction (see nn_model.h DESIGN). */
+#include "nn_model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct nn_model {
+    nn_spec *spec;
+    nn_pipe *pipe;
+    nn_net *net;
+};
+
+nn_status nn_model_create_take(nn_spec *spec, nn_pipe *pipe, nn_net *net, nn_model **out,
+                               nn_error *err) {
+    nn_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        nn_spec_destroy(spec);
+        nn_pipe_destroy(pipe);
+        nn_net_destroy(net);
+        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a model");
+    }
+    m->spec = spec;
+    m->pipe = pipe;
+    m->net = net;
+    *out = m;
+    return NN_OK;
+}
+
+void nn_model_destroy(nn_model *m) {
+    if (!m) return;
+    nn_spec_destroy(m->spec);
+    nn_pipe_destroy(m->pipe);
+    nn_net_destroy(m->net);
+    free(m);
+}
+
+const nn_spec *nn_model_spec(const nn_model *m) { return m->spec; }
+const nn_pipe *nn_model_pipe(const nn_model *m) { return m->pipe; }
+nn_net *nn_model_net(nn_model *m) { return m->net; }
+
+static json_t *string_array(size_t n, const char *(*get)(const nn_pipe *, size_t),
+                            const nn_pipe *p) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) json_array_append_new(a, json_string(get(p, i)));
+    return a;
+}
+
+char *nn_model_to_json(const nn_model *m) {
+    json_error_t jerr;
+    json_t *spec = json_loads(m->spec->canonical, 0, &jerr);
+    json_t *params = json_array();
+    size_t n = nn_net_param_count(m->net);
+    const nn_float *p = nn_net_params_const(m->net);
+    for (size_t i = 0; params && i < n; i++) json_array_append_new(params, json_real((double)p[i]));
+    json_t *root = json_pack(
+        "{s:s, s:i, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "format", "nnd-model", "version", 1,
+        "nn_float", NN_FLOAT_NAME, "spec", spec ? spec : json_null(), "spec_hash", m->spec->hash,
+        "features", string_array(nn_pipe_n_features(m->pipe), nn_pipe_feature, m->pipe),
+        "targets", string_array(nn_pipe_n_targets(m->pipe), nn_pipe_target, m->pipe), "pipeline",
+        nn_pipe_to_json(m->pipe), "params", params ? params : json_null());
+    if (!root) return NULL;
+    char *text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+    json_decref(root);
+    return text;
+}
+
+nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err) {
+    char *text = nn_model_to_json(m);
+    if (!text) return nn_error_set(err, NN_ERR_NOMEM, "out of memory writing the model");
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        char buf[128];
+        int e = errno;
+        free(text);
+        return nn_error_set(err, NN_ERR_IO, "cannot write %s: %s", path,
+                            strerror_r(e, buf, sizeof buf) == 0 ? buf : "error");
+    }
+    size_t len = strlen(text);
+    int ok = fwrite(text, 1, len, f) == len;
+    ok &= fputc('\n', f) != EOF;
+    ok &= fclose(f) == 0;
+    free(text);
+    if (!ok) return nn_error_set(err, NN_ERR_IO, "cannot write %s: write failed", path);
+    return NN_OK;
+}
+
+/* Checks root's envelope and the "params" array against the network built from the spec. */
+static nn_status load_params(const json_t *params, nn_net *net, nn_error *err) {
+    size_t n = nn_net_param_count(net);
+    if (!json_is_array(params))
+        return nn_error_set(err, NN_ERR_PARSE, "/params: must be an array of numbers");
+    if (json_array_size(params) != n)
+        return nn_error_set(err, NN_ERR_PARSE, "/params: has %zu values, the network needs %zu",
+                            json_array_size(params), n);
+    nn_float *p = nn_net_params(net);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(params, i);
+        double d = json_number_value(v);
+        if (!json_is_number(v) || !isfinite(d))
+            return nn_error_set(err, NN_ERR_PARSE, "/params/%zu: not a finite number", i);
+        p[i] = (nn_float)d;
+    }
+    return NN_OK;
+}
+
+static nn_status build(json_t *root, nn_model **out, nn_error *err) {
+    const char *format = json_string_value(json_object_get(root, "format"));
+    if (!format || strcmp(format, "nnd-model") != 0)
+        return nn_error_set(err, NN_ERR_PARSE, "/format: not an nnd model file");
+    json_t *version = json_object_get(root, "version");
+    if (!json_is_integer(version) || json_integer_value(version) != 1)
+        return nn_error_set(err, NN_ERR_PARSE, "/version: unsupported model version");
+    json_t *spec_json = json_object_get(root, "spec");
+    if (!json_is_object(spec_json)) return nn_error_set(err, NN_ERR_PARSE, "/spec: missing");
+    char *spec_text = json_dumps(spec_json, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (!spec_text) return nn_error_set(err, NN_ERR_NOMEM, "out of memory reading the model");
+    nn_spec *spec = NULL;
+    nn_spec_errors errs;
+    memset(&errs, 0, sizeof errs);
+    nn_status st = nn_spec_parse(spec_text, strlen(spec_text), &spec, &errs);
+    free(spec_text);
+    if (st != NN_OK) {
+        nn_spec_errors_to_error(&errs, err);
+        return nn_error_prefix(err, "/spec: ");
+    }
+    nn_pipe *pipe = NULL;
+    st = nn_pipe_from_json(spec, json_object_get(root, "pipeline"), &pipe, err);
+    if (st != NN_OK) {
+        nn_spec_destroy(spec);
+        return nn_error_prefix(err, "/pipeline: ");
+    }
+    nn_layer_cfg *layers = calloc((size_t)spec->n_hidden + 1, sizeof *layers);
+    nn_net *net = NULL;
+    if (!layers) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory reading the model");
+    if (st == NN_OK) {
+        nn_net_cfg cfg;
+        nn_spec_net_cfg(spec, (int)nn_pipe_n_features(pipe), layers, &cfg);
+        st = nn_net_create(&cfg, &net, err);
+    }
+    free(layers);
+    if (st == NN_OK) st = load_params(json_object_get(root, "params"), net, err);
+    if (st != NN_OK) {
+        nn_spec_destroy(spec);
+        nn_pipe_destroy(pipe);
+        nn_net_destroy(net);
+        return st;
+    }
+    return nn_model_create_take(spec, pipe, net, out, err);
+}
+
+nn_status nn_model_from_json(const char *text, size_t len, nn_model **out, nn_error *err) {
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return nn_error_set(err, NN_ERR_PARSE, "invalid JSON at line %d, column %d: %s",
+                            jerr.line, jerr.column, jerr.text);
+    nn_status st = json_is_object(root)
+                       ? build(root, out, err)
+                       : nn_error_set(err, NN_ERR_PARSE, "not an nnd model file");
+    json_decref(root);
+    return st;
+}
+
+nn_status nn_model_load(const char *path, nn_model **out, nn_error *err) {
+    char buf[128];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nn_error_set(err, NN_ERR_IO, "cannot open %s: %s", path,
+                            strerror_r(errno, buf, sizeof buf) == 0 ? buf : "error");
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    nn_status st = NN_OK;
+    while (text) {
+        if (len == cap) {
+            if (cap >= NN_MODEL_MAX_BYTES) {
+                st = nn_error_set(err, NN_ERR_LIMIT, "%s: larger than %zu bytes", path,
+                                  NN_MODEL_MAX_BYTES);
+                break;
+            }
+            char *t = realloc(text, cap * 2);
+            if (!t) break;
+            text = t;
+            cap *= 2;
+        }
+        size_t got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    if (st == NN_OK && (!text || ferror(f)))
+        st = nn_error_set(err, text ? NN_ERR_IO : NN_ERR_NOMEM, "cannot read %s", path);
+    fclose(f);
+    if (st == NN_OK) {
+        st = nn_model_from_json(text, len, out, err);
+        if (st != NN_OK) nn_error_prefix(err, "%s: ", path);
+    }
+    free(text);
+    return st;
+}
+
+nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_error *err) {
+    nn_table *t = NULL;
+    nn_float *x = NULL, *y = NULL;
+    size_t n = rows->n_rows, nt = nn_pipe_n_targets(m->pipe);
+    *out = NULL;
+    nn_status st = nn_pipe_transform(m->pipe, rows, &t, err);
+    if (st == NN_OK) st = nn_pipe_matrices(m->pipe, t, &x, NULL, err);
+    if (st == NN_OK) {
+        y = malloc((n ? n : 1) * nt * sizeof *y);
+        *out = malloc((n ? n : 1) * nt * sizeof **out);
+        if (!y || !*out) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    }
+    if (st == NN_OK) st = nn_net_predict(m->net, x, n, y, err);
+    if (st == NN_OK) {
+        double *col = malloc((n ? n : 1) * sizeof *col);
+        if (!col) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+        for (size_t k = 0; col && k < nt; k++) {
+            for (size_t i = 0; i < n; i++) col[i] = (double)y[i * nt + k];
+            nn_pipe_revert(m->pipe, k, col, n);
+            for (size_t i = 0; i < n; i++) (*out)[i * nt + k] = col[i];
+        }
+        free(col);
+    }
+    if (st != NN_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    nn_table_destroy(t);
+    free(x);
+    free(y);
+    return st;
+}

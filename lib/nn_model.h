@@ -1,0 +1,45 @@
+/* nn_model.h — trained models: a spec, its fitted pipeline and a network, saved as one JSON file.
+ *
+ * DESIGN: a model file is self-contained JSON:
+ *   {"format": "nnd-model", "version": 1, "nn_float": "float", "spec": {canonical spec},
+ *    "spec_hash": "…", "features": [...], "targets": [...], "pipeline": {fitted state},
+ *    "params": [every parameter in nn_net layout order]}
+ * Loading re-parses the spec, rebuilds the network shape from it and the feature count, and
+ * checks every array length and value, so a truncated or edited file is refused with the JSON
+ * pointer of the problem rather than predicting garbage. Predictions run the fitted pipeline on
+ * the new rows, the network, and the pipeline's revert, so they come out in the target's units.
+ * Parameters are written with 17 significant digits and round-trip exactly.
+ */
+#ifndef NN_MODEL_H
+#define NN_MODEL_H
+
+#include "nn_common.h"
+#include "nn_net.h"
+#include "nn_pipe.h"
+#include "nn_spec.h"
+#include "nn_table.h"
+
+#define NN_MODEL_MAX_BYTES ((size_t)1 << 30)
+
+typedef struct nn_model nn_model;
+
+/* Builds a model from its parts, taking ownership of spec, pipe and net even on failure. */
+nn_status nn_model_create_take(nn_spec *spec, nn_pipe *pipe, nn_net *net, nn_model **out,
+                               nn_error *err);
+void nn_model_destroy(nn_model *m);
+
+const nn_spec *nn_model_spec(const nn_model *m);
+const nn_pipe *nn_model_pipe(const nn_model *m);
+nn_net *nn_model_net(nn_model *m);
+
+/* The model as JSON text (malloc'd, caller frees). */
+char *nn_model_to_json(const nn_model *m);
+nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err);
+nn_status nn_model_from_json(const char *text, size_t len, nn_model **out, nn_error *err);
+nn_status nn_model_load(const char *path, nn_model **out, nn_error *err);
+
+/* Predicts rows (borrowed; needs the columns the spec reads, targets optional): *out receives
+ * a malloc'd (n_rows × n_targets) array in the targets' units. Not thread-safe on one model. */
+nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_error *err);
+
+#endif
