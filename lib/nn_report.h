@@ -1,0 +1,28 @@
+/* nn_report.h — a finished job as JSON and tables: metrics.json, predictions, history.
+ * Shared by the nn command and the nnd daemon so both report the same numbers the same way. */
+#ifndef NN_REPORT_H
+#define NN_REPORT_H
+
+#include "nn_cv.h"
+#include "nn_spec.h"
+#include "nn_table.h"
+
+#include <jansson.h>
+
+/* Metrics as JSON (new reference): top-level r2, rmse, mae, mape, mse out-of-fold in the first
+ * target's units; per-target units/model metrics; folds; mean ± sd; importance; timings. */
+json_t *nn_report_metrics(const nn_spec *spec, const nn_cv_result *res);
+
+/* One metrics record as JSON {"r2", "rmse", "mae", "mape", "mse", "n"}; NaN becomes null. */
+json_t *nn_report_metric(const nn_metrics *m);
+
+/* Out-of-fold predictions: columns row (1-based), fold (1-based; missing when not validated),
+ * the id column when the spec names one, then actual and predicted (or actual_<t>,
+ * predicted_<t> for several targets). Rows never validated are left out. */
+nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data,
+                                const nn_cv_result *res, nn_table **out, nn_error *err);
+
+/* History: fold (1-based; 0 = final refit), epoch, train_loss, val_loss, val_r2, lr, seconds. */
+nn_status nn_report_history(const nn_cv_result *res, nn_table **out, nn_error *err);
+
+#endif
