@@ -38,7 +38,7 @@
 #define DEFAULT_NAME "<input>"
 #define BAD_VALUE_MAX 48 /* bytes of an out-of-range value kept for its message */
 
-/* ---- classification of one field ------------------------------------------------------------ */
+/* ---- classification of one field ------------------------------------------------------------- */
 
 typedef enum cell_kind { CELL_MISSING, CELL_NUMBER, CELL_RANGE, CELL_TEXT } cell_kind;
 
@@ -105,7 +105,8 @@ static int utf8_valid(const unsigned char *s, size_t n) {
         }
         size_t k;
         unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) k = 1;
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1;
         else if (c >= 0xE0 && c <= 0xEF) {
             k = 2;
             if (c == 0xE0) lo = 0xA0;
@@ -125,7 +126,7 @@ static int utf8_valid(const unsigned char *s, size_t n) {
     return 1;
 }
 
-/* ---- reader state ----------------------------------------------------------------------------- */
+/* ---- reader state ---------------------------------------------------------------------------- */
 
 /* A growable byte buffer; grows by doubling, bounded by the input it holds (max_rows rows of at
  * most max_field bytes). */
@@ -202,8 +203,7 @@ static int arena_push(arena *a, const char *s, size_t n) {
 static void header_field(reader *r, const char *s, size_t len) {
     size_t f = r->n_names + 1; /* 1-based, for messages */
     if (r->n_names >= r->max_fields) {
-        fail(r, NN_ERR_LIMIT, "%s:%zu: more than %zu fields", r->name, r->row_line,
-             r->max_fields);
+        fail(r, NN_ERR_LIMIT, "%s:%zu: more than %zu fields", r->name, r->row_line, r->max_fields);
         return;
     }
     if (len == 0) {
@@ -289,8 +289,7 @@ static void on_field(void *s, size_t len, void *data) {
         return;
     }
     if (f == 0 && r->n_rows >= r->max_rows) {
-        fail(r, NN_ERR_LIMIT, "%s:%zu: more than %zu data rows", r->name, r->row_line,
-             r->max_rows);
+        fail(r, NN_ERR_LIMIT, "%s:%zu: more than %zu data rows", r->name, r->row_line, r->max_rows);
         return;
     }
     if (f < r->n_names) store_field(r, &r->cols[f], s, len);
@@ -517,7 +516,7 @@ nn_status nn_csv_read_file(const char *path, const nn_csv_opts *opts, nn_table *
     return reader_finish(&r, out);
 }
 
-/* ---- writing ------------------------------------------------------------------------------- */
+/* ---- writing --------------------------------------------------------------------------------- */
 
 static int put(FILE *f, const char *s, size_t n) {
     return n == 0 || fwrite(s, 1, n, f) == n ? 0 : -1;
@@ -564,8 +563,8 @@ nn_status nn_csv_write(FILE *f, const nn_table *t, nn_error *err) {
         for (size_t i = 0; i < t->n_rows; i++)
             if (isinf(c->num[i]))
                 return nn_error_set(err, NN_ERR_DOMAIN,
-                                    "column \"%s\", row %zu: cannot write infinite value",
-                                    c->name, i + 1);
+                                    "column \"%s\", row %zu: cannot write infinite value", c->name,
+                                    i + 1);
     }
     for (size_t j = 0; j < t->n_cols; j++)
         if ((j && put(f, ",", 1)) || write_text(f, t->cols[j].name, 0)) return write_io_error(err);

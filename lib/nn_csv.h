@@ -50,16 +50,16 @@
 #include "nn_common.h"
 #include "nn_table.h"
 
-#define NN_CSV_MAX_FIELD ((size_t)1 << 20) /* default bytes per field (1 MiB) */
+#define NN_CSV_MAX_FIELD ((size_t)1 << 20)  /* default bytes per field (1 MiB) */
 #define NN_CSV_MAX_ROWS ((size_t)100000000) /* default data rows (100 million) */
 #define NN_CSV_CHUNK ((size_t)64 << 10)     /* bytes read from a file per csv_parse call */
 
 typedef struct nn_csv_opts {
-    const char *name;   /* shown in messages (e.g. the file name); NULL = "<input>", or the
-                           path for nn_csv_read_file */
-    size_t max_field;   /* bytes per field; 0 = NN_CSV_MAX_FIELD (1 MiB) */
-    size_t max_fields;  /* fields per row; 0 = NN_MAX_COLUMNS (values above it are lowered) */
-    size_t max_rows;    /* data rows; 0 = NN_CSV_MAX_ROWS (100 million) */
+    const char *name;  /* shown in messages (e.g. the file name); NULL = "<input>", or the
+                          path for nn_csv_read_file */
+    size_t max_field;  /* bytes per field; 0 = NN_CSV_MAX_FIELD (1 MiB) */
+    size_t max_fields; /* fields per row; 0 = NN_MAX_COLUMNS (values above it are lowered) */
+    size_t max_rows;   /* data rows; 0 = NN_CSV_MAX_ROWS (100 million) */
     const char *const *text_columns; /* NULL-terminated list of columns forced to text, or NULL;
                                         each must name a header column (NN_ERR_INVALID if not) */
 } nn_csv_opts;

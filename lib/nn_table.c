@@ -8,14 +8,7 @@
 
 #define FIRST_CAP_COLS 8
 
-static void column_free(nn_column *c) {
-    free(c->name);
-    free(c->num);
-    c->name = NULL;
-    c->num = NULL;
-}
-
-/* Frees a text column's strings; the array itself is freed too. n = number of strings. */
+/* Frees a text column's strings (n of them) and the array. */
 static void text_free(char **strs, size_t n) {
     if (!strs) return;
     for (size_t i = 0; i < n; i++) free(strs[i]);
@@ -23,9 +16,10 @@ static void text_free(char **strs, size_t n) {
 }
 
 static void column_destroy(nn_column *c, size_t n_rows) {
+    free(c->name);
+    free(c->num);
     text_free(c->text, n_rows);
-    c->text = NULL;
-    column_free(c);
+    *c = (nn_column){0};
 }
 
 nn_status nn_table_create(size_t n_rows, nn_table **out, nn_error *err) {
@@ -111,8 +105,8 @@ nn_status nn_table_add_text_take(nn_table *t, const char *name, char **strs, int
     return NN_OK;
 }
 
-nn_status nn_table_add_number_copy(nn_table *t, const char *name, const double *values,
-                                   int *index, nn_error *err) {
+nn_status nn_table_add_number_copy(nn_table *t, const char *name, const double *values, int *index,
+                                   nn_error *err) {
     double *copy = malloc((t->n_rows ? t->n_rows : 1) * sizeof *copy);
     if (!copy) return nn_error_set(err, NN_ERR_NOMEM, "out of memory adding column \"%s\"", name);
     if (t->n_rows) memcpy(copy, values, t->n_rows * sizeof *copy);

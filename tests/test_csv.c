@@ -153,13 +153,15 @@ static void test_csv_binary_garbage(void) {
         nn_table_destroy(t);
     }
     expect_error("a,b\n1,\xff\xfe\n", NULL, NN_ERR_PARSE, "x.csv:2: not valid UTF-8 text");
-    expect_error("a,\xc0\xaf\n", NULL, NN_ERR_PARSE, "x.csv:1: not valid UTF-8 text"); /* overlong */
+    expect_error("a,\xc0\xaf\n", NULL, NN_ERR_PARSE,
+                 "x.csv:1: not valid UTF-8 text"); /* overlong */
     nn_table *t;
     nn_error err;
     const char nul[] = "a,b\n1,x\0y\n";
     CHECK(nn_csv_read_mem(nul, sizeof nul - 1, NULL, &t, &err) == NN_ERR_PARSE);
     CHECK_STR(err.msg, "<input>:2: not valid UTF-8 text");
-    CHECK(read_str("h\n\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n", NULL, &t, &err) == NN_OK);
+    CHECK(read_str("h\n\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n", NULL, &t, &err) ==
+          NN_OK);
     if (t) CHECK_STR(t->cols[0].text[0], "\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
     nn_table_destroy(t);
 }
@@ -255,7 +257,8 @@ static void test_csv_na_tokens(void) {
 
 static void test_csv_out_of_range(void) {
     const char *s = "id,price\n1,100\n2,1e999\n3,200\n";
-    expect_error(s, NULL, NN_ERR_PARSE, "x.csv:3: column \"price\": value \"1e999\" is out of range");
+    expect_error(s, NULL, NN_ERR_PARSE,
+                 "x.csv:3: column \"price\": value \"1e999\" is out of range");
     expect_error("a\n1\n-inf\n", NULL, NN_ERR_PARSE,
                  "x.csv:3: column \"a\": value \"-inf\" is out of range");
     nn_table *t;
@@ -285,7 +288,8 @@ static void test_csv_text_columns_override(void) {
     nn_table_destroy(t);
     const char *const bad[] = {"zip", NULL};
     o.text_columns = bad;
-    expect_error("code,v\n1,2\n", &o, NN_ERR_INVALID, "x.csv: text column \"zip\" is not in the header");
+    expect_error("code,v\n1,2\n", &o, NN_ERR_INVALID,
+                 "x.csv: text column \"zip\" is not in the header");
 }
 
 /* Writes t to a temporary file and reads it back. */
@@ -336,8 +340,9 @@ static void test_csv_round_trip_numbers_exact(void) {
 }
 
 static void test_csv_round_trip_text(void) {
-    const char *vals[] = {"a,b", "say \"hi\"", "two\nlines", "cr\r\nlf", " lead", "trail ",
-                          "123", "NA", NULL, "0322059210", "plain", "\xc3\xa9t\xc3\xa9", "1e999"};
+    const char *vals[] = {
+        "a,b", "say \"hi\"", "two\nlines", "cr\r\nlf",          " lead", "trail ", "123", "NA",
+        NULL,  "0322059210", "plain",      "\xc3\xa9t\xc3\xa9", "1e999"};
     enum { N = sizeof vals / sizeof *vals };
     nn_table *t = NULL;
     nn_error err;
@@ -359,8 +364,10 @@ static void test_csv_round_trip_text(void) {
         CHECK(nn_table_find(back, "text, with comma") == 0);
         CHECK(back->cols[0].type == NN_COL_TEXT);
         for (int i = 0; i < N; i++) {
-            if (vals[i]) CHECK_STR(back->cols[0].text[i], vals[i]);
-            else CHECK(back->cols[0].text[i] == NULL);
+            if (vals[i])
+                CHECK_STR(back->cols[0].text[i], vals[i]);
+            else
+                CHECK(back->cols[0].text[i] == NULL);
         }
         CHECK(isnan(back->cols[1].num[4]) && back->cols[1].num[3] == 0.75);
     }
@@ -435,6 +442,9 @@ static void test_csv_read_file_errors_and_data_files(void) {
     nn_csv_opts o = {.name = "kc.csv"};
     CHECK(nn_csv_read_file("/nonexistent/kc.csv", &o, &t, &err) == NN_ERR_IO);
     CHECK_STR(err.msg, "cannot open kc.csv: No such file or directory");
+    CHECK(t == NULL);
+    CHECK(nn_csv_read_file("data", &o, &t, &err) == NN_ERR_IO); /* a directory opens, reads fail */
+    CHECK_STR(err.msg, "kc.csv: read error: Is a directory");
     CHECK(t == NULL);
     /* tests run in tests/, where data/csv/ holds files written by hand */
     CHECK(nn_csv_read_file("data/csv/quoted.csv", NULL, &t, &err) == NN_OK);

@@ -55,8 +55,7 @@ static void test_table_rejects_bad_names(void) {
     char long_name[NN_MAX_NAME + 1];
     memset(long_name, 'n', NN_MAX_NAME);
     long_name[NN_MAX_NAME] = '\0';
-    CHECK(nn_table_add_number_copy(t, long_name, (double[]){1, 2, 3}, NULL, &err) ==
-          NN_ERR_LIMIT);
+    CHECK(nn_table_add_number_copy(t, long_name, (double[]){1, 2, 3}, NULL, &err) == NN_ERR_LIMIT);
     CHECK_CONTAINS(err.msg, "exceeds 255 bytes");
     long_name[NN_MAX_NAME - 1] = '\0'; /* 255 bytes: the longest allowed */
     CHECK(nn_table_add_number_copy(t, long_name, (double[]){1, 2, 3}, NULL, &err) == NN_OK);
