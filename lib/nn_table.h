@@ -39,27 +39,31 @@ void nn_table_destroy(nn_table *t);
 int nn_table_find(const nn_table *t, const char *name);
 
 /* Appends a number column, taking ownership of values (n_rows doubles, from malloc) even on
- * failure. Fails if the name exists. Returns the new column's index through *index if not NULL. */
+ * failure. Fails if the name exists. Returns the new column's index through *index if not NULL.
+ * Errors: NN_ERR_INVALID for an empty or duplicate name, NN_ERR_LIMIT for a name of NN_MAX_NAME
+ * bytes or more or a table that already has NN_MAX_COLUMNS columns, NN_ERR_NOMEM when values is
+ * NULL (a failed malloc) with n_rows > 0. With n_rows == 0, values may be NULL. */
 nn_status nn_table_add_number_take(nn_table *t, const char *name, double *values, int *index,
                                    nn_error *err);
 /* Appends a text column, taking ownership of strs (n_rows malloc'd strings or NULL, in a malloc'd
- * array) even on failure. */
+ * array) even on failure. Errors as for nn_table_add_number_take. */
 nn_status nn_table_add_text_take(nn_table *t, const char *name, char **strs, int *index,
                                  nn_error *err);
 /* Appends a copy of the number column values (n_rows doubles, borrowed). */
 nn_status nn_table_add_number_copy(nn_table *t, const char *name, const double *values,
                                    int *index, nn_error *err);
 
-/* Removes column i, freeing its storage; later columns shift down by one. */
+/* Removes column i (which must exist), freeing its storage; later columns shift down by one. */
 void nn_table_remove(nn_table *t, int i);
 
-/* A new table holding rows[0..n) of t in that order (rows may repeat); *out owned by caller. */
+/* A new table holding rows[0..n) of t in that order (rows may repeat); *out owned by caller.
+ * NN_ERR_INVALID if a row index is out of range; *out is written only on success. */
 nn_status nn_table_select_rows(const nn_table *t, const size_t *rows, size_t n, nn_table **out,
                                nn_error *err);
 /* A deep copy of t. */
 nn_status nn_table_clone(const nn_table *t, nn_table **out, nn_error *err);
 
-/* Number of missing cells in column i. */
+/* Number of missing cells in column i (which must exist). */
 size_t nn_table_missing(const nn_table *t, int i);
 
 #endif
