@@ -1,0 +1,144 @@
+/* srv_store.h — nnd's storage: datasets, runs, events, predictions and models.
+ *
+ * DESIGN: storage sits behind this one interface so that a second backend (PostgreSQL, for
+ * several nnd processes sharing one database) is an addition, not a rewrite. The embedded
+ * backend is SQLite: one database file `nnd.db` in the data dir, WAL mode, foreign keys on, a
+ * busy timeout with bounded retries, and one connection (srv_store handle) per thread — a handle
+ * is never shared between threads. Schema changes are the numbered files in migrations/,
+ * compiled into the binary and applied in order inside one transaction at start-up by
+ * srv_store_migrate; PRAGMA user_version records the last applied number, and a database newer
+ * than the binary is refused. Uploaded CSV files live next to the database as
+ * datasets/<sha256>.csv; the database holds their metadata. Every multi-row write (a batch of
+ * events, a run's results) is one transaction, so a crash leaves either all of it or none.
+ * Times are milliseconds since the Unix epoch; ids are 32 lowercase hex characters.
+ */
+#ifndef SRV_STORE_H
+#define SRV_STORE_H
+
+#include "nn_common.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define SRV_ID_LEN 32
+#define SRV_MAX_DATASET_NAME 128
+
+typedef struct srv_store srv_store;
+
+typedef struct srv_dataset {
+    char id[SRV_ID_LEN + 1];
+    char name[SRV_MAX_DATASET_NAME + 1];
+    char sha256[65];
+    int64_t rows;
+    int64_t bytes;
+    int64_t created_at;
+    json_t *columns; /* owned: [{"name","type","missing","min","max","mean","sd"}] */
+} srv_dataset;
+
+typedef enum srv_run_status {
+    SRV_RUN_QUEUED,
+    SRV_RUN_RUNNING,
+    SRV_RUN_SUCCEEDED,
+    SRV_RUN_FAILED,
+    SRV_RUN_CANCELLED,
+} srv_run_status;
+
+typedef struct srv_run {
+    char id[SRV_ID_LEN + 1];
+    char dataset_id[SRV_ID_LEN + 1];
+    srv_run_status status;
+    double progress;        /* 0..1 */
+    json_t *spec;           /* owned: canonical spec */
+    char spec_hash[65];
+    char *spec_name;        /* owned */
+    json_t *metrics;        /* owned; NULL until succeeded */
+    char *error;            /* owned; NULL unless failed/cancelled */
+    int64_t created_at, started_at, finished_at; /* 0 = not yet */
+    int attempts;           /* times a worker claimed it */
+    int cancel_requested;
+} srv_run;
+
+typedef struct srv_event {
+    int64_t seq;    /* 1, 2, 3 … per run */
+    char type[16];  /* status, epoch, fold, log */
+    char *data;     /* owned JSON text */
+} srv_event;
+
+/* One out-of-fold prediction of one target. */
+typedef struct srv_prediction {
+    int64_t row;    /* 1-based data row */
+    int fold;       /* 1-based */
+    const char *id; /* the spec's id column value, or NULL */
+    int target;     /* 0-based target index */
+    double actual, predicted;
+} srv_prediction;
+
+const char *srv_run_status_name(srv_run_status s);
+int srv_run_status_from_name(const char *name, srv_run_status *out);
+
+/* Creates the data dir layout if missing and applies pending migrations. Refuses a database
+ * whose user_version is newer than the binary's last migration. */
+nn_status srv_store_migrate(const char *data_dir, nn_error *err);
+/* Opens a connection for the calling thread; *out owned by the caller. */
+nn_status srv_store_open(const char *data_dir, srv_store **out, nn_error *err);
+void srv_store_close(srv_store *s);
+/* A fresh random id (32 hex chars from /dev/urandom). */
+nn_status srv_new_id(char out[SRV_ID_LEN + 1], nn_error *err);
+/* The path of a dataset's CSV file for sha256 (caller's buffer). */
+void srv_dataset_path(const srv_store *s, const char *sha256, char *buf, size_t size);
+const char *srv_store_data_dir(const srv_store *s);
+
+/* datasets */
+/* Inserts ds, or finds the dataset with the same sha256: *created tells which; ds is filled from
+ * the stored row either way. */
+nn_status srv_dataset_put(srv_store *s, srv_dataset *ds, int *created, nn_error *err);
+/* NN_ERR_INVALID with "not found" when absent (the API maps it to 404). */
+nn_status srv_dataset_get(srv_store *s, const char *id, srv_dataset *out, nn_error *err);
+/* Newest first; a JSON array (new reference) of dataset summaries without columns. */
+nn_status srv_dataset_list(srv_store *s, json_t **out, nn_error *err);
+/* Deletes the dataset and its file; NN_ERR_LIMIT ("in use") when a queued or running run uses it;
+ * runs that finished keep their results and lose only the dataset link. */
+nn_status srv_dataset_delete(srv_store *s, const char *id, nn_error *err);
+void srv_dataset_free(srv_dataset *ds);
+
+/* runs */
+/* Creates a queued run. With an idempotency key: the same key and request hash returns the
+ * existing run (*created = 0); the same key with another request hash is NN_ERR_INVALID
+ * ("Idempotency-Key reused with a different request"). */
+nn_status srv_run_create(srv_store *s, srv_run *run, const char *idem_key, const char *req_hash,
+                         int *created, nn_error *err);
+nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err);
+/* Newest first, optionally filtered by status (-1 = any) and dataset (NULL = any), starting after
+ * the cursor (an opaque string from a previous page, or NULL); *out is a JSON array of run
+ * summaries and *next_cursor (malloc'd or NULL at the end). */
+nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char *cursor,
+                       int limit, json_t **out, char **next_cursor, nn_error *err);
+nn_status srv_run_set_progress(srv_store *s, const char *id, double progress, nn_error *err);
+/* Marks a run finished (succeeded/failed/cancelled) with metrics or an error, atomically with its
+ * predictions and model (either may be NULL/0). */
+nn_status srv_run_finish(srv_store *s, const char *id, srv_run_status status, const json_t *metrics,
+                         const char *error, const srv_prediction *preds, size_t n_preds,
+                         const char *model_json, nn_error *err);
+/* Sets cancel_requested; a queued run is cancelled at once (*now_cancelled = 1). */
+nn_status srv_run_request_cancel(srv_store *s, const char *id, int *now_cancelled, nn_error *err);
+void srv_run_free(srv_run *run);
+
+/* events */
+/* Appends events to a run in one transaction; seq numbers must continue the run's sequence. */
+nn_status srv_event_append(srv_store *s, const char *run_id, const srv_event *events, size_t n,
+                           nn_error *err);
+/* Events with seq > after, at most limit, in order; *out malloc'd array of *n events. */
+nn_status srv_event_list(srv_store *s, const char *run_id, int64_t after, int limit,
+                         srv_event **out, size_t *n, nn_error *err);
+nn_status srv_event_last_seq(srv_store *s, const char *run_id, int64_t *seq, nn_error *err);
+void srv_events_free(srv_event *events, size_t n);
+
+/* results */
+/* Predictions of a run ordered by row then target; rows of *out are malloc'd (ids included). */
+nn_status srv_prediction_list(srv_store *s, const char *run_id, srv_prediction **out, size_t *n,
+                              nn_error *err);
+void srv_predictions_free(srv_prediction *p, size_t n);
+/* The model JSON text (malloc'd) or NN_ERR_INVALID "not found". */
+nn_status srv_model_get(srv_store *s, const char *run_id, char **json_text, nn_error *err);
+
+#endif
