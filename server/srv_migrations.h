@@ -1,0 +1,14 @@
+/* srv_migrations.h — the migrations compiled into nnd (generated from migrations/*.sql). */
+#ifndef SRV_MIGRATIONS_H
+#define SRV_MIGRATIONS_H
+
+typedef struct srv_migration {
+    int number;       /* from the file name, e.g. 1 for 0001_init.sql */
+    const char *name; /* the file name */
+    const char *sql;
+} srv_migration;
+
+extern const srv_migration srv_migrations[];
+extern const int srv_migration_count;
+
+#endif
