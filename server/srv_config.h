@@ -1,0 +1,33 @@
+/* srv_config.h — nnd's configuration from flags and NND_* environment variables (flags win). */
+#ifndef SRV_CONFIG_H
+#define SRV_CONFIG_H
+
+#include "nn_common.h"
+
+#include <stdint.h>
+
+typedef struct srv_config {
+    char listen_host[64];   /* --listen HOST:PORT, NND_LISTEN; default 127.0.0.1:8080 */
+    int port;
+    char data_dir[1024];    /* --data-dir, NND_DATA_DIR; default ./nnd-data */
+    char web_dir[1024];     /* --web-dir, NND_WEB_DIR; default: web/ next to the binary's source */
+    int workers;            /* --workers, NND_WORKERS; default: number of cores */
+    int http_threads;       /* --http-threads, NND_HTTP_THREADS; default 4 */
+    int64_t max_upload;     /* --max-upload BYTES, NND_MAX_UPLOAD; default 256 MiB */
+    int64_t max_body;       /* JSON bodies (specs, predict rows): NND_MAX_BODY; default 16 MiB */
+    int max_queued;         /* --max-queued, NND_MAX_QUEUED: queued runs before 429; default 64 */
+    int max_streams;        /* NND_MAX_STREAMS: open event streams; default 256 */
+    char token[256];        /* NND_TOKEN (or --token-file): bearer token for /v1; empty = off */
+    char cors_origin[256];  /* --cors-origin, NND_CORS_ORIGIN; empty = CORS off */
+    int quiet;              /* --quiet: no request log */
+} srv_config;
+
+/* Parses argv and the environment. Returns NN_OK, or NN_ERR_INVALID with a message for a bad
+ * flag or value; *help/*version are set when --help/--version was given. */
+nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, int *version,
+                           nn_error *err);
+
+/* The --help text. */
+const char *srv_config_usage(void);
+
+#endif
