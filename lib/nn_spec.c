@@ -309,7 +309,7 @@ static void parse_header(nn__ctx *c, const json_t *root, nn_spec *spec, json_t *
         nn__cset(c, canon, "id", json_string(id));
     }
     const json_t *tc = json_object_get(root, "text_columns");
-    if (tc)
+    if (tc && !(json_is_array(tc) && json_array_size(tc) == 0)) /* [] is the default */
         nn__names(c, tc, "/text_columns", MAX_TEXT_COLUMNS, &spec->text_columns,
                   &spec->n_text_columns);
     nn__cset(c, canon, "text_columns", nn__cnames(c, spec->text_columns, spec->n_text_columns));
