@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 typedef struct nn_sha256 {
-    uint32_t h[8];        /* chaining state */
-    uint64_t n_bytes;     /* message length so far */
+    uint32_t h[8];         /* chaining state */
+    uint64_t n_bytes;      /* message length so far */
     unsigned char buf[64]; /* partial block */
-    size_t n_buf;         /* bytes in buf, < 64 */
+    size_t n_buf;          /* bytes in buf, < 64 */
 } nn_sha256;
 
 void nn_sha256_init(nn_sha256 *s);

@@ -107,10 +107,10 @@ static json_t *parse_init(nn__ctx *c, const json_t *obj, const char *ptr, int de
     const json_t *v = nn__get_obj(c, obj, ptr, "init", NN__OPTIONAL);
     nn__check_keys(c, v, p, init_keys, N_OF(init_keys), NULL);
     int w, b;
-    nn__get_name(c, v, p, "weights", "initializer", init_names, NN_INIT_COUNT, def_w,
-                 NN__OPTIONAL, &w);
-    nn__get_name(c, v, p, "biases", "initializer", init_names, NN_INIT_COUNT, def_b,
-                 NN__OPTIONAL, &b);
+    nn__get_name(c, v, p, "weights", "initializer", init_names, NN_INIT_COUNT, def_w, NN__OPTIONAL,
+                 &w);
+    nn__get_name(c, v, p, "biases", "initializer", init_names, NN_INIT_COUNT, def_b, NN__OPTIONAL,
+                 &b);
     w = w < 0 ? def_w : w;
     b = b < 0 ? def_b : b;
     l->weight_init = (nn_init)w;
@@ -148,8 +148,7 @@ static int count_layers(nn__ctx *c, const json_t *hidden, size_t n_targets) {
         in = u;
     }
     if (layers > NN_MAX_LAYERS - 1) {
-        nn_spec_errors_add(c->errs, ptr,
-                           "%llu hidden layers after repeat, over the limit of %d",
+        nn_spec_errors_add(c->errs, ptr, "%llu hidden layers after repeat, over the limit of %d",
                            (unsigned long long)layers, NN_MAX_LAYERS - 1);
         return -1;
     }
@@ -191,8 +190,7 @@ static json_t *parse_layer(nn__ctx *c, const json_t *e, const char *ptr, const n
     return canon;
 }
 
-static json_t *parse_hidden(nn__ctx *c, const json_t *net, const net_defaults *d,
-                            nn_spec *spec) {
+static json_t *parse_hidden(nn__ctx *c, const json_t *net, const net_defaults *d, nn_spec *spec) {
     const char *ptr = "/network/hidden";
     const json_t *hidden = json_object_get(net, "hidden");
     json_t *canon = json_array();
@@ -224,8 +222,7 @@ static json_t *parse_hidden(nn__ctx *c, const json_t *net, const net_defaults *d
     return canon;
 }
 
-static json_t *parse_output(nn__ctx *c, const json_t *net, const net_defaults *d,
-                            nn_spec *spec) {
+static json_t *parse_output(nn__ctx *c, const json_t *net, const net_defaults *d, nn_spec *spec) {
     const char *ptr = "/network/output";
     const json_t *o = nn__get_obj(c, net, "/network", "output", NN__OPTIONAL);
     nn__check_keys(c, o, ptr, output_keys, N_OF(output_keys), NULL);
@@ -252,8 +249,7 @@ static json_t *parse_network(nn__ctx *c, const json_t *net, nn_spec *spec) {
     nn__get_real(c, net, ptr, "dropout", UNIT_HALF_OPEN, 0, NN__OPTIONAL, &d.dropout);
     nn__get_real(c, net, ptr, "l2", NONNEG, 0, NN__OPTIONAL, &d.l2);
     json_t *canon = nn__cobj(c);
-    nn__cset(c, canon, "init",
-             parse_init(c, net, ptr, NN_INIT_GLOROT_UNIFORM, NN_INIT_ZEROS, &l));
+    nn__cset(c, canon, "init", parse_init(c, net, ptr, NN_INIT_GLOROT_UNIFORM, NN_INIT_ZEROS, &l));
     d.weights = l.weight_init;
     d.biases = l.bias_init;
     nn__cset(c, canon, "dropout", json_real(d.dropout));
@@ -353,8 +349,8 @@ nn_status nn_spec_parse(const char *text, size_t len, nn_spec **out, nn_spec_err
     json_error_t je;
     json_t *root = json_loadb(text ? text : "", text ? len : 0, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        nn_spec_errors_add(errs, "", "invalid JSON at line %d, column %d: %s", je.line,
-                           je.column, je.text);
+        nn_spec_errors_add(errs, "", "invalid JSON at line %d, column %d: %s", je.line, je.column,
+                           je.text);
         return NN_ERR_SPEC;
     }
     nn_status st = NN_ERR_SPEC;

@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#define NN__PTR 128 /* = sizeof ((nn_spec_error *)0)->pointer; longer pointers are truncated */
+#define NN__PTR 128      /* = sizeof ((nn_spec_error *)0)->pointer; longer pointers are truncated */
 #define NN__MAX_NAME 128 /* bytes in a spec's name */
 
 typedef struct nn__ctx {
@@ -40,8 +40,8 @@ typedef struct nn__key {
 /* The variant an object is ("type": "momentum"), for "only for type momentum" messages;
  * current < 0 when the variant itself is invalid (then only unknown keys are reported). */
 typedef struct nn__variant {
-    const char *label;         /* "type", "op", "strategy" */
-    const char *const *names;  /* (n) */
+    const char *label;        /* "type", "op", "strategy" */
+    const char *const *names; /* (n) */
     int n;
     int current;
 } nn__variant;
@@ -71,9 +71,8 @@ int nn__get_bool(nn__ctx *c, const json_t *obj, const char *ptr, const char *key
 int nn__get_str(nn__ctx *c, const json_t *obj, const char *ptr, const char *key, nn__req req,
                 const char **out);
 /* One of names[0..n) ("unknown <what> \"x\" (expected one of a, b)"); *out is its index. */
-int nn__get_name(nn__ctx *c, const json_t *obj, const char *ptr, const char *key,
-                 const char *what, const char *const *names, int n, int def, nn__req req,
-                 int *out);
+int nn__get_name(nn__ctx *c, const json_t *obj, const char *ptr, const char *key, const char *what,
+                 const char *const *names, int n, int def, nn__req req, int *out);
 /* obj[key] if it is an object; NULL (recording "must be an object" or "required") otherwise. */
 const json_t *nn__get_obj(nn__ctx *c, const json_t *obj, const char *ptr, const char *key,
                           nn__req req);

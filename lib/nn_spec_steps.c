@@ -92,8 +92,8 @@ static json_t *parse_selector(nn__ctx *c, const json_t *v, const char *ptr, nn_c
 }
 
 /* "columns" or "column" of a step; sets the canonical "columns". */
-static void parse_colsel(nn__ctx *c, const json_t *step, const char *ptr, nn_op_kind op,
-                         nn_step *s, json_t *canon) {
+static void parse_colsel(nn__ctx *c, const json_t *step, const char *ptr, nn_op_kind op, nn_step *s,
+                         json_t *canon) {
     const json_t *cols = json_object_get(step, "columns"), *col = json_object_get(step, "column");
     char p[NN__PTR];
     nn__ptr_key(p, ptr, col ? "column" : "columns");
@@ -184,8 +184,7 @@ static unsigned parse_extract(nn__ctx *c, const json_t *v, const char *ptr) {
     return ok ? bits : 0;
 }
 
-static void parse_date(nn__ctx *c, const json_t *step, const char *ptr, nn_step *s,
-                       json_t *canon) {
+static void parse_date(nn__ctx *c, const json_t *step, const char *ptr, nn_step *s, json_t *canon) {
     const char *fmt;
     char p[NN__PTR];
     if (nn__get_str(c, step, ptr, "format", NN__REQUIRED, &fmt)) {
@@ -273,8 +272,8 @@ static void parse_op_fields(nn__ctx *c, const json_t *step, const char *ptr, nn_
         break;
     case NN_OP_NORMALIZE: {
         int m;
-        nn__get_name(c, step, ptr, "method", "method", norm_names, N_OF(norm_names),
-                     NN_NORM_MINMAX, NN__OPTIONAL, &m);
+        nn__get_name(c, step, ptr, "method", "method", norm_names, N_OF(norm_names), NN_NORM_MINMAX,
+                     NN__OPTIONAL, &m);
         s->method = m < 0 ? NN_NORM_MINMAX : (nn_norm_method)m;
         nn__cset(c, canon, "method", json_string(norm_names[s->method]));
         break;

@@ -14,8 +14,8 @@ static const char *const loss_names[] = {NN_LOSS_TABLE(NN__TEXT)};
 static const char *const optim_names[] = {NN_OPTIM_TABLE(NN__TEXT)};
 static const char *const sched_names[] = {NN_SCHED_TABLE(NN__TEXT)};
 #undef NN__TEXT
-static const char *const val_names[] = {"kfold", "holdout", "none"};     /* nn_val_kind */
-static const char *const final_names[] = {"refit", "best_fold", "none"}; /* nn_final_kind */
+static const char *const val_names[] = {"kfold", "holdout", "none"};             /* nn_val_kind */
+static const char *const final_names[] = {"refit", "best_fold", "none"};         /* nn_final_kind */
 static const char *const monitor_names[] = {"val_loss", "val_r2", "train_loss"}; /* nn_monitor */
 
 static const nn__range POSITIVE = {0, INFINITY, 1, 0};
@@ -24,9 +24,9 @@ static const nn__range UNIT_HALF_OPEN = {0, 1, 0, 1}; /* [0, 1) */
 static const nn__range UNIT_OPEN = {0, 1, 1, 1};      /* (0, 1) */
 
 static const nn__key training_keys[] = {
-    {"epochs", 0},       {"batch_size", 0},     {"loss", 0},           {"optimizer", 0},
-    {"schedule", 0},     {"validation", 0},     {"early_stopping", 0}, {"reduce_on_plateau", 0},
-    {"final", 0},        {"importance", 0},
+    {"epochs", 0},   {"batch_size", 0}, {"loss", 0},           {"optimizer", 0},
+    {"schedule", 0}, {"validation", 0}, {"early_stopping", 0}, {"reduce_on_plateau", 0},
+    {"final", 0},    {"importance", 0},
 };
 static const nn__key loss_keys[] = {{"type", 0}, {"delta", BIT(NN_LOSS_HUBER)}};
 #define ADAMS (BIT(NN_OPTIM_ADAM) | BIT(NN_OPTIM_ADAMW))
@@ -129,11 +129,13 @@ static void parse_piecewise(nn__ctx *c, const json_t *v, const char *ptr, nn_sch
     char pb[NN__PTR], pv[NN__PTR], p[NN__PTR];
     nn__ptr_key(pb, ptr, "boundaries");
     nn__ptr_key(pv, ptr, "values");
-    if (!b) nn_spec_errors_add(c->errs, pb, "required");
+    if (!b)
+        nn_spec_errors_add(c->errs, pb, "required");
     else if (!json_is_array(b) || json_array_size(b) > NN_SCHED_MAX_BOUNDARIES)
         nn_spec_errors_add(c->errs, pb, "must be a list of at most %d epochs",
                            NN_SCHED_MAX_BOUNDARIES);
-    if (!vals) nn_spec_errors_add(c->errs, pv, "required");
+    if (!vals)
+        nn_spec_errors_add(c->errs, pv, "required");
     else if (!json_is_array(vals))
         nn_spec_errors_add(c->errs, pv, "must be a list of learning rates");
     if (!json_is_array(b) || json_array_size(b) > NN_SCHED_MAX_BOUNDARIES || !json_is_array(vals))
@@ -147,8 +149,9 @@ static void parse_piecewise(nn__ctx *c, const json_t *v, const char *ptr, nn_sch
         long long prev = i ? s->boundaries[i - 1] : -1;
         if (!json_is_integer(e) || json_integer_value(e) <= prev ||
             json_integer_value(e) > NN_SPEC_MAX_EPOCHS) {
-            nn_spec_errors_add(c->errs, p, i ? "must be an integer epoch above the previous one"
-                                             : "must be an integer epoch ≥ 0");
+            nn_spec_errors_add(c->errs, p,
+                               i ? "must be an integer epoch above the previous one"
+                                 : "must be an integer epoch ≥ 0");
             continue;
         }
         s->boundaries[i] = (int)json_integer_value(e);
@@ -234,8 +237,8 @@ static json_t *parse_validation(nn__ctx *c, const json_t *t, nn_spec *spec) {
 }
 
 /* "monitor" of a callback; val_* monitors need a validation split. */
-static nn_monitor parse_monitor(nn__ctx *c, const json_t *v, const char *ptr,
-                                const nn_spec *spec, json_t *canon) {
+static nn_monitor parse_monitor(nn__ctx *c, const json_t *v, const char *ptr, const nn_spec *spec,
+                                json_t *canon) {
     int m;
     if (nn__get_name(c, v, ptr, "monitor", "monitor", monitor_names, N_OF(monitor_names),
                      NN_MONITOR_VAL_LOSS, NN__OPTIONAL, &m) == 0 &&
@@ -317,7 +320,7 @@ json_t *nn__parse_training(nn__ctx *c, const json_t *t, nn_spec *spec) {
     int final;
     nn__get_name(c, t, ptr, "final", "final", final_names, N_OF(final_names), NN_FINAL_REFIT,
                  NN__OPTIONAL, &final);
-    spec->final = final < 0 ? NN_FINAL_REFIT : (nn_final_kind)final;
+    spec->final = final < 0 ? NN_FINAL_REFIT : (nn_final_kind) final;
     nn__cset(c, canon, "final", json_string(final_names[spec->final]));
     const json_t *imp = nn__get_obj(c, t, ptr, "importance", NN__OPTIONAL);
     nn__check_keys(c, imp, "/training/importance", importance_keys, 1, NULL);

@@ -56,7 +56,7 @@ int nn__edit_distance(const char *a, const char *b, int cap) {
 
 /* "type momentum" or "types adam, adamw" for the variants in mask. */
 static void only_for(const nn__variant *v, unsigned mask, char *out, size_t cap) {
-    int count = 0;
+    unsigned count = 0;
     for (int i = 0; i < v->n; i++) count += (mask >> i) & 1u;
     size_t len = (size_t)snprintf(out, cap, "only for %s%s ", v->label, count > 1 ? "s" : "");
     for (int i = 0, k = 0; i < v->n && len < cap; i++) {
@@ -97,8 +97,8 @@ void nn__check_keys(nn__ctx *c, const json_t *obj, const char *ptr, const nn__ke
 }
 
 /* Looks up obj[key]; records "required" when it is absent and req says so. */
-static json_t *lookup(nn__ctx *c, const json_t *obj, const char *ptr, const char *key,
-                      nn__req req, char p[NN__PTR]) {
+static json_t *lookup(nn__ctx *c, const json_t *obj, const char *ptr, const char *key, nn__req req,
+                      char p[NN__PTR]) {
     nn__ptr_key(p, ptr, key);
     json_t *v = json_object_get(obj, key);
     if (!v && req == NN__REQUIRED) nn_spec_errors_add(c->errs, p, "required");
@@ -117,9 +117,7 @@ int nn__get_int(nn__ctx *c, const json_t *obj, const char *ptr, const char *key,
         return 1;
     }
     /* too small names the bound that was missed; too big or not an integer, the whole range */
-    if (json_is_integer(v) && x < lo)
-        nn_spec_errors_add(c->errs, p, "must be an integer ≥ %lld", lo);
-    else if (hi == LLONG_MAX)
+    if ((json_is_integer(v) && x < lo) || hi == LLONG_MAX)
         nn_spec_errors_add(c->errs, p, "must be an integer ≥ %lld", lo);
     else
         nn_spec_errors_add(c->errs, p, "must be an integer in %lld..%lld", lo, hi);
@@ -185,9 +183,8 @@ int nn__get_str(nn__ctx *c, const json_t *obj, const char *ptr, const char *key,
     return 1;
 }
 
-int nn__get_name(nn__ctx *c, const json_t *obj, const char *ptr, const char *key,
-                 const char *what, const char *const *names, int n, int def, nn__req req,
-                 int *out) {
+int nn__get_name(nn__ctx *c, const json_t *obj, const char *ptr, const char *key, const char *what,
+                 const char *const *names, int n, int def, nn__req req, int *out) {
     char p[NN__PTR];
     json_t *v = lookup(c, obj, ptr, key, req, p);
     *out = def;

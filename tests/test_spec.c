@@ -24,8 +24,7 @@ static nn_status parse_q(const char *text, nn_spec **out, nn_spec_errors *errs) 
 /* Index of the first error at exactly pointer whose message contains substr, or -1. */
 static int find_error(const nn_spec_errors *errs, const char *pointer, const char *substr) {
     for (size_t i = 0; i < errs->n; i++)
-        if (strcmp(errs->items[i].pointer, pointer) == 0 &&
-            strstr(errs->items[i].message, substr))
+        if (strcmp(errs->items[i].pointer, pointer) == 0 && strstr(errs->items[i].message, substr))
             return (int)i;
     return -1;
 }
@@ -137,17 +136,16 @@ static void test_spec_defaults(void) {
 static void test_spec_layer_defaults_and_overrides(void) {
     nn_spec *s = NULL;
     nn_spec_errors errs;
-    const char *doc =
-        "{'target': 'y', 'training': {'epochs': 3, 'loss': {'type': 'huber'},"
-        " 'optimizer': {'type': 'adamw', 'weight_decay': 0.1},"
-        " 'schedule': {'type': 'cosine', 'min_lr': 1e-5},"
-        " 'validation': {'type': 'holdout'},"
-        " 'early_stopping': {'patience': 7}, 'reduce_on_plateau': {'patience': 3},"
-        " 'importance': {'repeats': 4}},"
-        " 'network': {'dropout': 0.25, 'l2': 0.01, 'init': {'weights': 'he_normal'},"
-        "  'hidden': [{'units': 4, 'repeat': 2}, {'units': 3, 'activation': 'tanh',"
-        "   'dropout': 0, 'l2': 0.5, 'init': {'biases': 'uniform'}}],"
-        "  'output': {'activation': 'sigmoid'}}}";
+    const char *doc = "{'target': 'y', 'training': {'epochs': 3, 'loss': {'type': 'huber'},"
+                      " 'optimizer': {'type': 'adamw', 'weight_decay': 0.1},"
+                      " 'schedule': {'type': 'cosine', 'min_lr': 1e-5},"
+                      " 'validation': {'type': 'holdout'},"
+                      " 'early_stopping': {'patience': 7}, 'reduce_on_plateau': {'patience': 3},"
+                      " 'importance': {'repeats': 4}},"
+                      " 'network': {'dropout': 0.25, 'l2': 0.01, 'init': {'weights': 'he_normal'},"
+                      "  'hidden': [{'units': 4, 'repeat': 2}, {'units': 3, 'activation': 'tanh',"
+                      "   'dropout': 0, 'l2': 0.5, 'init': {'biases': 'uniform'}}],"
+                      "  'output': {'activation': 'sigmoid'}}}";
     CHECK(parse_q(doc, &s, &errs) == NN_OK);
     if (!s) {
         dump_errors(doc, &errs);
@@ -244,8 +242,7 @@ static const error_case error_cases[] = {
     /* top-level values */
     {"{'target': 5, 'training': {'epochs': 1}}", "/target", "must be a column name or a list"},
     {"{'target': [], 'training': {'epochs': 1}}", "/target", "must not be empty"},
-    {"{'target': ['a', 'b', 'a'], 'training': {'epochs': 1}}", "/target/2",
-     "duplicate name \"a\""},
+    {"{'target': ['a', 'b', 'a'], 'training': {'epochs': 1}}", "/target/2", "duplicate name \"a\""},
     {"{'target': 'y', 'id': 'y', 'training': {'epochs': 1}}", "/id", "is also a target"},
     {"{'target': 'y', 'name': '', 'training': {'epochs': 1}}", "/name", "must not be empty"},
     {"{'target': 'y', 'name': 7, 'training': {'epochs': 1}}", "/name", "must be a string"},
@@ -326,10 +323,10 @@ static const error_case error_cases[] = {
      "/training/early_stopping/monitor", "\"val_loss\" needs validation"},
     {T(", 'early_stopping': {'patience': 3, 'monitor': 'loss'}"),
      "/training/early_stopping/monitor", "unknown monitor \"loss\""},
-    {T(", 'early_stopping': {'patience': 3, 'restore': true}"),
-     "/training/early_stopping/restore", "unknown key \"restore\""},
-    {T(", 'reduce_on_plateau': {'patience': 3, 'factor': 1}"),
-     "/training/reduce_on_plateau/factor", "must be a number in (0, 1)"},
+    {T(", 'early_stopping': {'patience': 3, 'restore': true}"), "/training/early_stopping/restore",
+     "unknown key \"restore\""},
+    {T(", 'reduce_on_plateau': {'patience': 3, 'factor': 1}"), "/training/reduce_on_plateau/factor",
+     "must be a number in (0, 1)"},
     {T(", 'reduce_on_plateau': {'patience': 3, 'min_lr': -1}"),
      "/training/reduce_on_plateau/min_lr", "must be a number ≥ 0"},
     {T(", 'final': 'best'"), "/training/final",
@@ -377,8 +374,8 @@ static const error_case error_cases[] = {
     {STEP("{'op': 'date', 'column': 'd'}"), "/preprocess/0/format", "required"},
     {STEP("{'op': 'date', 'column': 'd', 'format': '%Y', 'extract': ['hour']}"),
      "/preprocess/0/extract/0", "must be one of timestamp, year"},
-    {STEP("{'op': 'date', 'column': 'd', 'format': '%Y', 'extract': []}"),
-     "/preprocess/0/extract", "must be a non-empty list"},
+    {STEP("{'op': 'date', 'column': 'd', 'format': '%Y', 'extract': []}"), "/preprocess/0/extract",
+     "must be a non-empty list"},
     {STEP("{'op': 'date', 'column': 'd', 'format': '%Y', 'keep': 'yes'}"), "/preprocess/0/keep",
      "must be true or false"},
     {STEP("{'op': 'date', 'columns': 'inputs', 'format': '%Y'}"), "/preprocess/0/columns",
@@ -393,8 +390,7 @@ static const error_case error_cases[] = {
     {STEP("{'op': 'log', 'columns': []}"), "/preprocess/0/columns", "must not be empty"},
     {STEP("{'op': 'log', 'columns': ['a', '']}"), "/preprocess/0/columns/1",
      "must be a non-empty string"},
-    {STEP("{'op': 'log', 'columns': ['a'], 'column': 'b'}"), "/preprocess/0/column",
-     "not both"},
+    {STEP("{'op': 'log', 'columns': ['a'], 'column': 'b'}"), "/preprocess/0/column", "not both"},
     {STEP("{'op': 'log'}"), "/preprocess/0/columns", "required"},
     {STEP("{'op': 'drop', 'column': 'a'}"), "/preprocess/0/column", "drop takes a \"columns\""},
     {STEP("{'op': 'log', 'columns': 'price'}"), "/preprocess/0/columns",
@@ -408,19 +404,18 @@ static const error_case error_cases[] = {
      "required"},
     {STEP("{'op': 'replace', 'column': 'a', 'equal': 0, 'with': 1, 'with_column': 'b'}"),
      "/preprocess/0", "needs exactly one of \"with\" and \"with_column\""},
-    {STEP("{'op': 'replace', 'column': 'a', 'equal': 0}"), "/preprocess/0",
-     "needs exactly one of"},
+    {STEP("{'op': 'replace', 'column': 'a', 'equal': 0}"), "/preprocess/0", "needs exactly one of"},
     {STEP("{'op': 'replace', 'column': 'a', 'equal': 'x', 'with': 1}"), "/preprocess/0/equal",
      "must be a number"},
     {STEP("{'op': 'replace', 'column': 'a', 'with': 1}"), "/preprocess/0/equal", "required"},
-    {STEP("{'op': 'impute', 'columns': 'inputs', 'strategy': 'constant'}"),
-     "/preprocess/0/value", "required for strategy constant"},
+    {STEP("{'op': 'impute', 'columns': 'inputs', 'strategy': 'constant'}"), "/preprocess/0/value",
+     "required for strategy constant"},
     {STEP("{'op': 'impute', 'columns': 'inputs', 'value': 3}"), "/preprocess/0/value",
      "only for strategy constant"},
-    {STEP("{'op': 'impute', 'columns': 'inputs', 'strategy': 'mode'}"),
-     "/preprocess/0/strategy", "unknown strategy \"mode\""},
-    {STEP("{'op': 'one_hot', 'column': 'c', 'max_categories': 0}"),
-     "/preprocess/0/max_categories", "must be an integer ≥ 1"},
+    {STEP("{'op': 'impute', 'columns': 'inputs', 'strategy': 'mode'}"), "/preprocess/0/strategy",
+     "unknown strategy \"mode\""},
+    {STEP("{'op': 'one_hot', 'column': 'c', 'max_categories': 0}"), "/preprocess/0/max_categories",
+     "must be an integer ≥ 1"},
     {STEP("{'op': 'one_hot', 'column': 'c', 'max_categories': 10001}"),
      "/preprocess/0/max_categories", "must be an integer in 1..10000"},
     {STEP("{'op': 'filter_outliers', 'columns': 'inputs', 'k': -1}"), "/preprocess/0/k",
@@ -485,7 +480,8 @@ static void test_spec_error_cap(void) {
     char *doc = malloc(cap);
     CHECK(doc != NULL);
     if (!doc) return;
-    len += (size_t)snprintf(doc + len, cap - len, "{\"target\": \"y\", \"training\": {\"epochs\": 1}");
+    len +=
+        (size_t)snprintf(doc + len, cap - len, "{\"target\": \"y\", \"training\": {\"epochs\": 1}");
     for (int i = 0; i < 100; i++)
         len += (size_t)snprintf(doc + len, cap - len, ", \"k%03d\": 1", i);
     len += (size_t)snprintf(doc + len, cap - len, "}");
@@ -586,14 +582,39 @@ static void test_spec_param_limit_boundary(void) {
     CHECK(find_error(&errs, "/network/hidden", "256 hidden layers after repeat") >= 0);
 }
 
+static void test_spec_name_and_target_counts(void) {
+    char doc[2048], names[1024];
+    nn_spec *s = NULL;
+    nn_spec_errors errs;
+    /* 129 characters (multi-byte ones count once): too long; 128 is fine */
+    char name[600] = "";
+    for (int i = 0; i < 129; i++) strncat(name, "\xc3\xa9", sizeof name - strlen(name) - 1);
+    int len = snprintf(doc, sizeof doc, "{\"target\": \"y\", \"name\": \"%s\", "
+                       "\"training\": {\"epochs\": 1}}", name);
+    CHECK(nn_spec_parse(doc, (size_t)len, &s, &errs) == NN_ERR_SPEC);
+    CHECK(find_error(&errs, "/name", "must be 1..128 characters") >= 0);
+    name[strlen(name) - 2] = '\0';
+    len = snprintf(doc, sizeof doc, "{\"target\": \"y\", \"name\": \"%s\", "
+                   "\"training\": {\"epochs\": 1}}", name);
+    CHECK(nn_spec_parse(doc, (size_t)len, &s, &errs) == NN_OK);
+    nn_spec_destroy(s);
+    s = NULL;
+    /* 65 targets: over the limit of 64 */
+    size_t n = 0;
+    for (int i = 0; i < 65; i++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s\"t%d\"", i ? ", " : "", i);
+    len = snprintf(doc, sizeof doc, "{\"target\": [%s], \"training\": {\"epochs\": 1}}", names);
+    CHECK(nn_spec_parse(doc, (size_t)len, &s, &errs) == NN_ERR_SPEC);
+    CHECK(find_error(&errs, "/target", "must have at most 64 names") >= 0);
+}
+
 static void test_spec_parse_file_errors(void) {
     nn_spec *s = NULL;
     nn_spec_errors errs;
     CHECK(nn_spec_parse_file("/nonexistent/x.json", &s, &errs) == NN_ERR_IO);
     CHECK(s == NULL && errs.n == 1);
     CHECK_STR(errs.items[0].pointer, "");
-    CHECK_STR(errs.items[0].message,
-              "cannot open /nonexistent/x.json: No such file or directory");
+    CHECK_STR(errs.items[0].message, "cannot open /nonexistent/x.json: No such file or directory");
 }
 
 static void hash_of(const char *doc, char out[65]) {
@@ -686,6 +707,7 @@ int main(void) {
     RUN(test_spec_deep_nesting);
     RUN(test_spec_too_big);
     RUN(test_spec_param_limit_boundary);
+    RUN(test_spec_name_and_target_counts);
     RUN(test_spec_parse_file_errors);
     RUN(test_spec_canonical_hash);
     RUN(test_spec_canonical_reparses_to_itself);
