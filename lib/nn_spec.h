@@ -43,7 +43,8 @@ typedef struct nn_spec_errors {
 void nn_spec_errors_add(nn_spec_errors *errs, const char *pointer, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Writes "pointer: message" for the first problem into err (status NN_ERR_SPEC), with
- * " (and N more)" when there are several. */
+ * " (and N more)" when there are several; a problem at pointer "" is written as its message
+ * alone. With no problems, clears err and returns NN_OK. */
 nn_status nn_spec_errors_to_error(const nn_spec_errors *errs, nn_error *err);
 
 /* A column selector: "columns": ["a", "b"] | "inputs" | "target" | "all", optionally as
@@ -163,9 +164,20 @@ typedef struct nn_spec {
 
 /* Parses and validates a spec. On success writes *out (owned by the caller) and returns NN_OK;
  * otherwise returns NN_ERR_SPEC with every problem in errs (errs is required). JSON syntax
- * errors are reported at pointer "" with Jansson's line and column. */
+ * errors are reported at pointer "" with Jansson's line and column. An allocation failure
+ * returns NN_ERR_NOMEM with "out of memory" at pointer "".
+ *
+ * The canonical form: every key of the schema that has a default is written out (absent
+ * "early_stopping", "reduce_on_plateau" and "id" stay absent; "importance" is always written,
+ * repeats 0 when off); real-valued keys are written as reals (1 and 1.0 alike) and integer keys
+ * as integers; "target" is always a list; a step's "column": "x" becomes "columns": ["x"] and
+ * {"select": s} without "except" becomes s; "loss" is always {"type": ...} (with "delta" for
+ * huber); optimizer, schedule and validation objects carry only their type's keys; date
+ * "extract" is listed in NN_DATE_* order; each hidden entry keeps its "repeat" and gets the
+ * network-level dropout/l2/init it resolves to, and the network-level keys are kept too. */
 nn_status nn_spec_parse(const char *text, size_t len, nn_spec **out, nn_spec_errors *errs);
-/* Reads a file and parses it; I/O errors are reported at pointer "" with the path. */
+/* Reads a file (at most NN_SPEC_MAX_BYTES) and parses it; I/O errors are reported at pointer ""
+ * with the path ("cannot open x.json: No such file or directory") and return NN_ERR_IO. */
 nn_status nn_spec_parse_file(const char *path, nn_spec **out, nn_spec_errors *errs);
 void nn_spec_destroy(nn_spec *spec);
 
