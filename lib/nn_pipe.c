@@ -391,7 +391,7 @@ static nn_status fit_run(const nn_spec *spec, const nn_table *data, nn_spec_erro
     nn__run r = {.p = p, .spec = spec, .fitting = 1, .errs = errs, .err = err, .rows = rows};
     if (!st) st = check_columns(&r, t);
     if (!st) st = run_steps(&r, &t);
-    if (!st && !(errs && errs->n)) st = finish(&r, t);
+    if (!st) st = finish(&r, t);
     if (!st && errs && errs->n) st = NN_ERR_SPEC;
     if (st) {
         nn_pipe_destroy(p);
@@ -458,7 +458,7 @@ nn_status nn_pipe_plan(const nn_spec *spec, const nn_table *data, nn_plan **out,
     nn_error err;
     nn_error_clear(&err);
     nn_status st = fit_run(spec, data, errs, &err, &p, &t, &rows);
-    if (st == NN_ERR_NOMEM) nn_spec_errors_add(errs, "", "%s", err.msg);
+    if (st && (st != NN_ERR_SPEC || !errs->n)) nn_spec_errors_add(errs, "", "%s", err.msg);
     if (st) return st;
     st = make_plan(spec, p, out, errs);
     nn_pipe_destroy(p);

@@ -327,6 +327,20 @@ static void test_pipe_filter_then_normalize_sees_filtered_rows(void) {
     nn_table_destroy(a);
 }
 
+static void test_pipe_errors_after_filtering_name_rows_of_the_given_table(void) {
+    nn_table *a = csv("y,x\n1,1\n1,2\n1,1000\n1,0\n1,3\n");
+    tspec t;
+    tspec_init(&t, "y", NULL);
+    add_list(&t, NN_OP_FILTER_OUTLIERS, NAMES("x"))->k = 100;
+    add_list(&t, NN_OP_LOG10, NAMES("x"));
+    nn_error err;
+    nn_table *ta = NULL;
+    CHECK(fit(&t, a, &ta, &err) == NULL); /* 1000 is filtered; the 0 is row 4 of a */
+    CHECK_STR(err.msg, "column \"x\", row 4: log10 of 0 is undefined (values must be > 0; log1p "
+                       "handles zeros)");
+    nn_table_destroy(a);
+}
+
 static void test_pipe_one_hot_categories_unseen_and_cap(void) {
     nn_table *a = csv("y,city,rooms\n1,b,2\n2,a,2\n3,c,3\n4,b,3\n5,,1.5\n6,a,2\n");
     tspec t;
@@ -696,6 +710,7 @@ int main(void) {
     RUN(test_pipe_square_order_and_target_leak);
     RUN(test_pipe_filter_outliers_tukey_fences);
     RUN(test_pipe_filter_then_normalize_sees_filtered_rows);
+    RUN(test_pipe_errors_after_filtering_name_rows_of_the_given_table);
     RUN(test_pipe_one_hot_categories_unseen_and_cap);
     RUN(test_pipe_impute_strategies);
     RUN(test_pipe_selectors_inputs_all_except);
