@@ -115,7 +115,7 @@ int nn_date_parse(const char *text, const char *fmt, nn_date *out) {
     }
     if (f.day > days_in_month(f.year, f.month)) return -1;
     int64_t days = nn_days_from_civil(f.year, f.month, f.day);
-    out->timestamp = days * 86400 + f.hour * 3600 + f.minute * 60 + f.second;
+    out->timestamp = days * 86400 + (int64_t)f.hour * 3600 + (int64_t)f.minute * 60 + f.second;
     out->year = f.year;
     out->month = f.month;
     out->day = f.day;

@@ -656,17 +656,23 @@ static void kc_seed_spec(tspec *t) {
     t->s.n_hidden = 8;
 }
 
-static void test_pipe_king_county_seed_pipeline(void) {
+static nn_table *read_kc(void) {
     const char *dir = getenv("NN_SOURCE_DIR");
     char path[1024];
     snprintf(path, sizeof path, "%s/examples/kc_house_data.csv", dir ? dir : "..");
     FILE *f = fopen(path, "rb");
     if (f) fclose(f);
     else snprintf(path, sizeof path, "%s/../shared/data/kc_house_data.csv", dir ? dir : "..");
-    nn_table *all = NULL, *slice = NULL, *ta = NULL;
+    nn_table *all = NULL;
     nn_error err;
     CHECK(nn_csv_read_file(path, NULL, &all, &err) == NN_OK);
     if (!all) fprintf(stderr, "%s\n", err.msg);
+    return all;
+}
+
+static void test_pipe_king_county_seed_pipeline(void) {
+    nn_table *all = read_kc(), *slice = NULL, *ta = NULL;
+    nn_error err;
     if (!all) return;
     size_t rows[2000];
     for (size_t i = 0; i < 2000; i++) rows[i] = i;
@@ -700,6 +706,48 @@ static void test_pipe_king_county_seed_pipeline(void) {
     nn_table_destroy(all);
 }
 
+/* The parsed example spec on the whole file: fit on 7/8 of the rows, apply to the rest. */
+static void test_pipe_king_county_example_spec_on_all_rows(void) {
+    const char *dir = getenv("NN_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/examples/kc_house_seed.json", dir ? dir : "..");
+    nn_spec *spec = NULL;
+    nn_spec_errors errs = {0};
+    CHECK(nn_spec_parse_file(path, &spec, &errs) == NN_OK);
+    nn_table *all = read_kc(), *train = NULL, *val = NULL, *ttrain = NULL, *tval = NULL;
+    if (!spec || !all) goto done;
+    nn_plan *plan = NULL;
+    CHECK(nn_pipe_plan(spec, all, &plan, &errs) == NN_OK);
+    CHECK(plan && plan->n_features == 34 && plan->n_params == 2481);
+    nn_plan_destroy(plan);
+    size_t n = all->n_rows, n_val = 0, n_train = 0;
+    size_t *vi = malloc(n * sizeof *vi), *ti = malloc(n * sizeof *ti);
+    for (size_t i = 0; i < n; i++) {
+        if (i % 8 == 3) vi[n_val++] = i;
+        else ti[n_train++] = i;
+    }
+    nn_error err;
+    CHECK(nn_table_select_rows(all, ti, n_train, &train, &err) == NN_OK);
+    CHECK(nn_table_select_rows(all, vi, n_val, &val, &err) == NN_OK);
+    free(vi);
+    free(ti);
+    nn_pipe *p = NULL;
+    CHECK(nn_pipe_fit(spec, train, &p, &ttrain, NULL, &err) == NN_OK);
+    CHECK(ttrain && ttrain->n_rows == n_train); /* no row filter in this spec */
+    CHECK(p && nn_pipe_transform(p, val, &tval, &err) == NN_OK);
+    nn_float *x = NULL;
+    CHECK(tval && nn_pipe_matrices(p, tval, &x, NULL, &err) == NN_OK);
+    free(x);
+    nn_pipe_destroy(p);
+done:
+    nn_table_destroy(ttrain);
+    nn_table_destroy(tval);
+    nn_table_destroy(train);
+    nn_table_destroy(val);
+    nn_table_destroy(all);
+    nn_spec_destroy(spec);
+}
+
 int main(void) {
     RUN(test_pipe_normalize_fits_on_training_rows_only);
     RUN(test_pipe_zscore_and_constant_columns);
@@ -720,5 +768,6 @@ int main(void) {
     RUN(test_pipe_json_round_trip_is_exact);
     RUN(test_pipe_matrices_and_rows_without_targets);
     RUN(test_pipe_king_county_seed_pipeline);
+    RUN(test_pipe_king_county_example_spec_on_all_rows);
     return check_summary();
 }
