@@ -17,13 +17,13 @@ typedef struct srv_config {
     int64_t max_body;       /* JSON bodies (specs, predict rows): NND_MAX_BODY; default 16 MiB */
     int max_queued;         /* --max-queued, NND_MAX_QUEUED: queued runs before 429; default 64 */
     int max_streams;        /* NND_MAX_STREAMS: open event streams; default 256 */
-    char token[256];        /* NND_TOKEN (or --token-file): bearer token for /v1; empty = off */
+    char token[256];        /* NND_TOKEN (or --token-file): bearer token for the API; empty = off */
     char cors_origin[256];  /* --cors-origin, NND_CORS_ORIGIN; empty = CORS off */
     int quiet;              /* --quiet: no request log */
 } srv_config;
 
 /* Parses argv and the environment. Returns NN_OK, or NN_ERR_INVALID with a message for a bad
- * flag or value; *help/*version are set when --help/--version was given. */
+ * flag or value; help and version are set when --help/--version was given. */
 nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, int *version,
                            nn_error *err);
 

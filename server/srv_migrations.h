@@ -1,4 +1,4 @@
-/* srv_migrations.h — the migrations compiled into nnd (generated from migrations/*.sql). */
+/* srv_migrations.h — the migrations compiled into nnd (generated from migrations/NNNN_name.sql files). */
 #ifndef SRV_MIGRATIONS_H
 #define SRV_MIGRATIONS_H
 
