@@ -23,7 +23,7 @@ typedef struct fold_line {
 } fold_line;
 
 typedef struct progress {
-    int tty, quiet, n_lines, drawn;
+    int tty, quiet, n_lines, drawn, ensemble;
     fold_line *lines; /* (n_folds + 1): the last is the final refit */
     int n_folds;
     double t0, last_draw;
@@ -65,9 +65,9 @@ static void on_report(void *user, const nn_cv_event *ev) {
     fold_line *l = &p->lines[i];
     if (ev->kind == NN_CV_FOLD_START) {
         l->state = 1;
-        l->epochs = ev->epochs;
+        l->epochs = ev->epochs * p->ensemble;
     } else if (ev->kind == NN_CV_EPOCH) {
-        l->epoch = ev->epoch->epoch;
+        l->epoch = ev->epoch->member * ev->epochs + ev->epoch->epoch;
         l->train_loss = ev->epoch->train_loss;
         l->val_loss = ev->epoch->val_loss;
         l->val_r2 = ev->epoch->val_r2;
@@ -76,7 +76,7 @@ static void on_report(void *user, const nn_cv_event *ev) {
         l->state = 2;
         const nn_fold_result *fr = ev->result;
         p->done_epochs += l->epochs - l->epoch; /* early stopping skipped these */
-        l->epochs = fr->epochs_run > l->epoch ? fr->epochs_run : l->epoch;
+        l->epoch = l->epochs;
         l->r2_units = fr->n_val ? fr->units[0].r2 : NAN;
         if (!p->tty && !p->quiet) {
             if (fr->status != NN_OK)
@@ -238,9 +238,10 @@ int cmd_train(int argc, char **argv) {
         for (int i = 0; p.lines && i <= p.n_folds; i++) {
             p.lines[i].val_loss = NAN;
             p.lines[i].r2_units = NAN;
-            p.lines[i].epochs = spec->epochs;
+            p.lines[i].epochs = spec->epochs * spec->ensemble;
         }
-        p.total_epochs = (long long)spec->epochs * p.n_lines;
+        p.ensemble = spec->ensemble;
+        p.total_epochs = (long long)spec->epochs * spec->ensemble * p.n_lines;
         if (!p.lines || mkdirs(dir) != 0) {
             fprintf(stderr, "nn: cannot create %s\n", dir);
             rc = CLI_FAIL;

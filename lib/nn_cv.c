@@ -27,19 +27,24 @@ double nn__r2_first(const nn_float *y, const nn_float *p, size_t n, size_t nt) {
     return tot > 0 ? 1.0 - res / tot : NAN;
 }
 
-/* Per-task state for the epoch callback. */
+uint64_t nn__cv_group(int f, int m) { return (uint64_t)(f + 1) + ((uint64_t)m << 24); }
+
+/* Per-network state for the epoch callback. */
 typedef struct fold_ctx {
     nn_cv *cv;
     nn_fold_result *fr;
+    int member;
+    int hist_base;           /* index of this member's first history row */
     const nn_float *xv, *yv; /* validation matrices, model space */
     nn_float *pv;            /* (nv × nt) prediction buffer */
     size_t nv, nt;
     double t0;
-    double lr0, lr_factor;
+    double lr_factor;
     nn_monitor es_monitor, rp_monitor;
     int es_patience, rp_patience;
     double es_best, rp_best;
     int es_wait, rp_wait;
+    int best_epoch;
     nn_float *best_params; /* (n_params) when restoring the best epoch */
     nn_status status;
     char error[256];
@@ -57,7 +62,7 @@ static void track(fold_ctx *c, nn_net *net, const nn_history_row *h, int *stop) 
         if (h->epoch == 1 || v < c->es_best - s->es_min_delta) {
             c->es_best = v;
             c->es_wait = 0;
-            c->fr->best_epoch = h->epoch;
+            c->best_epoch = h->epoch;
             if (c->best_params)
                 memcpy(c->best_params, nn_net_params(net),
                        nn_net_param_count(net) * sizeof *c->best_params);
@@ -65,7 +70,7 @@ static void track(fold_ctx *c, nn_net *net, const nn_history_row *h, int *stop) 
             *stop = 1;
         }
     } else {
-        c->fr->best_epoch = h->epoch;
+        c->best_epoch = h->epoch;
     }
     if (c->rp_patience > 0) {
         double v = monitored(h, c->rp_monitor);
@@ -83,9 +88,10 @@ static void track(fold_ctx *c, nn_net *net, const nn_history_row *h, int *stop) 
 
 static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, double lr) {
     fold_ctx *c = user;
-    nn_history_row *h = &c->fr->history[epoch];
+    nn_history_row *h = &c->fr->history[c->hist_base + epoch];
     h->fold = c->fr->fold;
     h->epoch = epoch + 1;
+    h->member = c->member;
     h->train_loss = train_loss;
     h->lr = lr;
     h->val_loss = NAN;
@@ -108,7 +114,8 @@ static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, doubl
         }
     }
     h->seconds = nn__now() - c->t0;
-    c->fr->epochs_run = epoch + 1;
+    c->fr->n_history = c->hist_base + epoch + 1;
+    if (epoch + 1 > c->fr->epochs_run) c->fr->epochs_run = epoch + 1;
     int stop = 0;
     track(c, net, h, &stop);
     if (c->cv->cfg.report) {
@@ -136,9 +143,15 @@ typedef struct task_mem {
     nn_table *t_tr, *t_va, *x_tr_t, *x_va_t;
     nn_float *xt, *yt, *xv, *yv, *pv, *best;
     nn_pipe *pipe;
-    nn_net *net;
+    nn_net **nets; /* (n_nets) */
+    int n_nets;
     nn_layer_cfg *layers;
 } task_mem;
+
+static void free_nets(nn_net **nets, int n) {
+    for (int i = 0; nets && i < n; i++) nn_net_destroy(nets[i]);
+    free(nets);
+}
 
 static void task_mem_free(task_mem *m) {
     free(m->tr);
@@ -154,7 +167,7 @@ static void task_mem_free(task_mem *m) {
     free(m->pv);
     free(m->best);
     nn_pipe_destroy(m->pipe);
-    nn_net_destroy(m->net);
+    free_nets(m->nets, m->n_nets);
     free(m->layers);
 }
 
@@ -191,15 +204,22 @@ static nn_status prepare(nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva
     return st;
 }
 
-static nn_status make_net(nn_cv *cv, int f, task_mem *m, nn_error *err) {
+/* The ensemble's networks, member m initialized from stream group nn__cv_group(f, m). */
+static nn_status make_nets(nn_cv *cv, int f, task_mem *m, nn_error *err) {
     const nn_spec *s = cv->spec;
     m->layers = calloc((size_t)s->n_hidden + 1, sizeof *m->layers);
-    if (!m->layers) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the network");
+    m->nets = calloc((size_t)s->ensemble, sizeof *m->nets);
+    if (!m->layers || !m->nets)
+        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the network");
+    m->n_nets = s->ensemble;
     nn_net_cfg cfg;
     nn_spec_net_cfg(s, (int)nn_pipe_n_features(m->pipe), m->layers, &cfg);
-    nn_status st = nn_net_create(&cfg, &m->net, err);
-    if (st == NN_OK) nn_net_init(m->net, s->seed, NN_STREAM(f + 1, NN_STREAM_INIT));
-    return st;
+    for (int k = 0; k < s->ensemble; k++) {
+        nn_status st = nn_net_create(&cfg, &m->nets[k], err);
+        if (st != NN_OK) return st;
+        nn_net_init(m->nets[k], s->seed, NN_STREAM(nn__cv_group(f, k), NN_STREAM_INIT));
+    }
+    return NN_OK;
 }
 
 /* The refit trains for the folds' mean best epoch when early stopping chose it. */
@@ -213,30 +233,22 @@ static int refit_epochs(const nn_cv *cv) {
     return e < 1 ? 1 : e;
 }
 
-static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn_fold_result *fr,
-                       nn_error *err) {
+/* Trains ensemble member k; its history rows start at c->hist_base. */
+static nn_status train_member(nn_cv *cv, int f, task_mem *m, int k, size_t ntr, fold_ctx *c,
+                              int epochs, nn_error *err) {
     const nn_spec *s = cv->spec;
-    size_t nt = s->n_targets, np = nn_net_param_count(m->net);
-    int epochs = f < 0 ? refit_epochs(cv) : s->epochs;
-    fr->history = calloc((size_t)epochs, sizeof *fr->history);
-    if (nva) m->pv = malloc(nva * nt * sizeof *m->pv);
-    if (!fr->history || (nva && !m->pv))
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the training history");
-    fold_ctx c;
-    memset(&c, 0, sizeof c);
-    c.cv = cv, c.fr = fr, c.xv = m->xv, c.yv = m->yv, c.pv = m->pv, c.nv = nva, c.nt = nt;
-    c.t0 = nn__now();
-    c.lr0 = s->optim.learning_rate;
-    c.lr_factor = 1.0;
-    int val = nva > 0;
-    c.es_monitor = s->es_monitor;
-    c.es_patience = (val || s->es_monitor == NN_MONITOR_TRAIN_LOSS) ? s->es_patience : 0;
-    c.rp_monitor = val ? s->rp_monitor : NN_MONITOR_TRAIN_LOSS;
-    c.rp_patience = s->rp_patience;
-    if (c.es_patience > 0 && s->es_restore_best) {
-        m->best = malloc(np * sizeof *m->best);
-        if (!m->best) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for best weights");
-        c.best_params = m->best;
+    nn_net *net = m->nets[k];
+    size_t np = nn_net_param_count(net);
+    int val = c->nv > 0;
+    c->es_monitor = s->es_monitor;
+    c->es_patience = (val || s->es_monitor == NN_MONITOR_TRAIN_LOSS) ? s->es_patience : 0;
+    c->rp_monitor = val ? s->rp_monitor : NN_MONITOR_TRAIN_LOSS;
+    c->rp_patience = s->rp_patience;
+    c->lr_factor = 1.0;
+    if (c->es_patience > 0 && s->es_restore_best) {
+        if (!m->best && !(m->best = malloc(np * sizeof *m->best)))
+            return nn_error_set(err, NN_ERR_NOMEM, "out of memory for best weights");
+        c->best_params = m->best;
     }
     nn_train_cfg tc = nn_train_defaults();
     tc.epochs = epochs;
@@ -245,16 +257,39 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
     tc.optim = s->optim;
     tc.sched = s->sched;
     tc.seed = s->seed;
-    tc.group = (uint64_t)(f + 1);
+    tc.group = nn__cv_group(f, k);
     tc.on_epoch = on_epoch;
-    tc.user = &c;
+    tc.user = c;
     tc.cancel = cv->cfg.cancel;
-    tc.lr_factor = &c.lr_factor;
-    nn_status st = nn_train_fit(m->net, m->xt, m->yt, ntr, &tc, NULL, err);
-    if (st == NN_OK && c.status != NN_OK)
-        st = nn_error_set(err, c.status, "%s", c.error);
-    if (st == NN_OK && c.best_params && fr->best_epoch > 0)
-        memcpy(nn_net_params(m->net), c.best_params, np * sizeof *c.best_params);
+    tc.lr_factor = &c->lr_factor;
+    nn_status st = nn_train_fit(net, m->xt, m->yt, ntr, &tc, NULL, err);
+    if (st == NN_OK && c->status != NN_OK) st = nn_error_set(err, c->status, "%s", c->error);
+    if (st == NN_OK && c->best_params && c->best_epoch > 0)
+        memcpy(nn_net_params(net), c->best_params, np * sizeof *c->best_params);
+    return st;
+}
+
+static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn_fold_result *fr,
+                       nn_error *err) {
+    const nn_spec *s = cv->spec;
+    size_t nt = s->n_targets;
+    int epochs = f < 0 ? refit_epochs(cv) : s->epochs;
+    fr->history = calloc((size_t)epochs * (size_t)s->ensemble, sizeof *fr->history);
+    if (nva) m->pv = malloc(2 * nva * nt * sizeof *m->pv);
+    if (!fr->history || (nva && !m->pv))
+        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the training history");
+    double best_sum = 0;
+    nn_status st = NN_OK;
+    for (int k = 0; k < s->ensemble && st == NN_OK; k++) {
+        fold_ctx c;
+        memset(&c, 0, sizeof c);
+        c.cv = cv, c.fr = fr, c.member = k, c.hist_base = fr->n_history;
+        c.xv = m->xv, c.yv = m->yv, c.pv = m->pv, c.nv = nva, c.nt = nt;
+        c.t0 = nn__now();
+        st = train_member(cv, f, m, k, ntr, &c, epochs, err);
+        best_sum += c.best_epoch;
+    }
+    fr->best_epoch = (int)lround(best_sum / s->ensemble);
     return st;
 }
 
@@ -262,7 +297,8 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
 static nn_status score(nn_cv *cv, int f, task_mem *m, size_t nva, nn_fold_result *fr,
                        nn_error *err) {
     size_t nt = cv->spec->n_targets;
-    nn_status st = nn_net_predict(m->net, m->xv, nva, m->pv, err);
+    nn_status st =
+        nn_ensemble_predict(m->nets, m->n_nets, m->xv, nva, m->pv, m->pv + nva * nt, err);
     if (st != NN_OK) return st;
     double *col = malloc(nva * 2 * sizeof *col);
     if (!col) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
@@ -288,7 +324,34 @@ static nn_status score(nn_cv *cv, int f, task_mem *m, size_t nva, nn_fold_result
     }
     free(col);
     if (st == NN_OK && cv->spec->importance_repeats > 0)
-        st = nn__cv_importance(cv, f, m->net, m->xv, m->yv, nva, nn_pipe_n_features(m->pipe), err);
+        st = nn__cv_importance(cv, f, m->nets, m->xv, m->yv, nva, nn_pipe_n_features(m->pipe),
+                               err);
+    return st;
+}
+
+/* Hands the task's pipeline and networks to the job: a fold keeps them, the final fit becomes
+ * the model. */
+static nn_status keep_result(nn_cv *cv, int f, task_mem *m, nn_error *err) {
+    nn_status st = NN_OK;
+    if (f >= 0) {
+        cv->keep[f].pipe = m->pipe;
+        cv->keep[f].nets = m->nets;
+    } else {
+        nn_spec *copy = NULL;
+        nn_spec_errors errs;
+        memset(&errs, 0, sizeof errs);
+        st = nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs);
+        if (st != NN_OK) {
+            st = nn_spec_errors_to_error(&errs, err);
+            nn_pipe_destroy(m->pipe);
+            free_nets(m->nets, m->n_nets);
+        } else {
+            st = nn_model_create_ensemble_take(copy, m->pipe, m->nets, m->n_nets, &cv->model,
+                                               err);
+        }
+    }
+    m->pipe = NULL;
+    m->nets = NULL;
     return st;
 }
 
@@ -301,31 +364,18 @@ nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err) {
     double t0 = nn__now();
     report_fold(cv, NN_CV_FOLD_START, fr);
     nn_status st = prepare(cv, f, &m, &ntr, &nva, err);
-    if (st == NN_OK) st = make_net(cv, f, &m, err);
+    if (st == NN_OK) st = make_nets(cv, f, &m, err);
     fr->n_train = ntr;
     fr->n_val = nva;
     if (st == NN_OK) st = train(cv, f, &m, ntr, nva, fr, err);
     if (st == NN_OK && nva) st = score(cv, f, &m, nva, fr, err);
+    if (st == NN_OK) st = keep_result(cv, f, &m, err);
     fr->seconds = nn__now() - t0;
     if (st != NN_OK) {
         if (f >= 0) nn_error_prefix(err, "fold %d: ", f + 1);
         else nn_error_prefix(err, "final fit: ");
         fr->status = st;
-        memcpy(fr->error, err ? err->msg : "", err ? sizeof fr->error : 1);
-    } else if (f >= 0) {
-        cv->keep[f].pipe = m.pipe;
-        cv->keep[f].net = m.net;
-        m.pipe = NULL;
-        m.net = NULL;
-    } else {
-        nn_spec *copy = NULL;
-        nn_spec_errors errs;
-        memset(&errs, 0, sizeof errs);
-        st = nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs);
-        if (st != NN_OK) st = nn_spec_errors_to_error(&errs, err);
-        else st = nn_model_create_take(copy, m.pipe, m.net, &cv->model, err);
-        m.pipe = NULL;
-        m.net = NULL;
+        if (err) memcpy(fr->error, err->msg, sizeof fr->error);
     }
     report_fold(cv, NN_CV_FOLD_END, fr);
     task_mem_free(&m);

@@ -8,7 +8,9 @@
  * its training rows only, transforms its validation rows with that fitted state, trains a fresh
  * network whose initialization, shuffling and dropout streams belong to group fold + 1, and
  * records per-epoch history, early-stopping state and out-of-fold predictions reverted to the
- * target's units. Because every random draw is tied to its fold, results are bit-identical
+ * target's units. With "ensemble": N a task trains N networks one after the other (member m
+ * draws from stream group (fold + 1) + m·2^24; member 0 is the plain single network) and
+ * averages their predictions in model space. Because every random draw is tied to its fold, results are bit-identical
  * whatever the number of threads and whichever thread runs which fold. Tasks write only their
  * own slots of the result, so distinct tasks run concurrently without locks; the report callback
  * is called under the job's mutex, so callers need no locking of their own. The final task must
@@ -36,6 +38,7 @@ typedef enum nn_cv_event_kind {
 typedef struct nn_history_row {
     int fold;          /* 0-based; -1 for the final refit */
     int epoch;         /* 1-based */
+    int member;        /* 0-based network of the fold's ensemble */
     double train_loss; /* model space, mean over the epoch */
     double val_loss;   /* model space; NaN without validation */
     double val_r2;     /* model space, first target; NaN without validation */
@@ -46,12 +49,14 @@ typedef struct nn_history_row {
 typedef struct nn_fold_result {
     int fold;              /* -1 for the final refit */
     size_t n_train, n_val; /* n_train after filter_outliers */
-    int epochs_run;
-    int best_epoch;        /* 1-based epoch whose weights were kept */
+    int epochs_run;        /* of the longest-running ensemble member */
+    int best_epoch;        /* 1-based epoch whose weights were kept (mean over members) */
     double seconds;
-    nn_metrics *units;     /* (n_targets) validation metrics in the targets' units */
+    nn_metrics *units;     /* (n_targets) validation metrics in the targets' units, of the
+                              ensemble's mean prediction */
     nn_metrics *model;     /* (n_targets) in model space */
-    nn_history_row *history; /* (epochs_run) */
+    nn_history_row *history; /* (n_history) every member's epochs, member by member */
+    int n_history;
     nn_status status;
     char error[256];
 } nn_fold_result;

@@ -11,16 +11,17 @@
 /* Permutation importance for one fold: for each feature j and repeat r, the validation R²
  * (model space, first target) with column j shuffled by the (seed, NN_STREAM(fold + 1,
  * NN_STREAM_PERMUTE)) stream, subtracted from the unshuffled R². */
-nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *net, const nn_float *x, const nn_float *y,
-                           size_t n, size_t nf, nn_error *err) {
-    int reps = cv->spec->importance_repeats;
+nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_float *x,
+                           const nn_float *y, size_t n, size_t nf, nn_error *err) {
+    int reps = cv->spec->importance_repeats, ne = cv->spec->ensemble;
     size_t nt = cv->spec->n_targets;
-    nn_float *xp = malloc(n * nf * sizeof *xp), *p = malloc(n * nt * sizeof *p);
+    nn_float *xp = malloc(n * nf * sizeof *xp), *p = malloc(2 * n * nt * sizeof *p);
     size_t *idx = malloc(n * sizeof *idx);
     double *drops = malloc(nf * (size_t)reps * sizeof *drops);
     nn_status st = NN_OK;
     if (!xp || !p || !idx || !drops) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
-    if (st == NN_OK) st = nn_net_predict(net, x, n, p, err);
+    nn_float *scratch = p ? p + n * nt : NULL;
+    if (st == NN_OK) st = nn_ensemble_predict(nets, ne, x, n, p, scratch, err);
     double base = st == NN_OK ? nn__r2_first(y, p, n, nt) : NAN;
     nn_rng rng;
     nn_rng_init(&rng, cv->spec->seed, NN_STREAM(fold + 1, NN_STREAM_PERMUTE));
@@ -30,7 +31,7 @@ nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *net, const nn_float *x,
             for (size_t i = 0; i < n; i++) idx[i] = i;
             nn_rng_shuffle(&rng, idx, n);
             for (size_t i = 0; i < n; i++) xp[i * nf + j] = x[idx[i] * nf + j];
-            st = nn_net_predict(net, xp, n, p, err);
+            st = nn_ensemble_predict(nets, ne, xp, n, p, scratch, err);
             drops[j * (size_t)reps + (size_t)r] = base - nn__r2_first(y, p, n, nt);
         }
         for (size_t i = 0; i < n; i++) xp[i * nf + j] = x[i * nf + j];
@@ -98,10 +99,10 @@ static nn_status take_best_fold(nn_cv *cv, nn_error *err) {
     memset(&errs, 0, sizeof errs);
     if (nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs) != NN_OK)
         return nn_spec_errors_to_error(&errs, err);
-    nn_status st = nn_model_create_take(copy, cv->keep[best].pipe, cv->keep[best].net,
-                                        &cv->model, err);
+    nn_status st = nn_model_create_ensemble_take(copy, cv->keep[best].pipe, cv->keep[best].nets,
+                                                 cv->spec->ensemble, &cv->model, err);
     cv->keep[best].pipe = NULL;
-    cv->keep[best].net = NULL;
+    cv->keep[best].nets = NULL;
     if (cv->spec->importance_repeats > 0) {
         /* importance names borrow from fold pipes: keep fold 0's alive by swapping if needed */
     }

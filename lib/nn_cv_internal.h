@@ -12,7 +12,7 @@
  * importance drops per feature ((n_features × repeats), NULL when importance is off). */
 typedef struct nn__fold_keep {
     nn_pipe *pipe;
-    nn_net *net;
+    nn_net **nets; /* (spec->ensemble) */
     double *drops;
 } nn__fold_keep;
 
@@ -32,8 +32,10 @@ struct nn_cv {
 
 double nn__now(void);
 /* Computes importance drops for one fold (validation matrices in model space). */
-nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *net, const nn_float *x, const nn_float *y,
-                           size_t n, size_t nf, nn_error *err);
+nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_float *x,
+                           const nn_float *y, size_t n, size_t nf, nn_error *err);
+/* Stream group of ensemble member m of task f (f = -1 for the final fit). */
+uint64_t nn__cv_group(int f, int m);
 /* R² of the first target in model space over n rows. */
 double nn__r2_first(const nn_float *y, const nn_float *p, size_t n, size_t nt);
 

@@ -148,7 +148,9 @@ void nn_cv_destroy(nn_cv *cv) {
     for (int i = 0; r->folds && i < cv->n_folds; i++) free_fold(&r->folds[i]);
     for (int i = 0; cv->keep && i < cv->n_folds; i++) {
         nn_pipe_destroy(cv->keep[i].pipe);
-        nn_net_destroy(cv->keep[i].net);
+        for (int k = 0; cv->keep[i].nets && k < cv->spec->ensemble; k++)
+            nn_net_destroy(cv->keep[i].nets[k]);
+        free(cv->keep[i].nets);
         free(cv->keep[i].drops);
     }
     free_fold(&r->final);

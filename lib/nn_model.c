@@ -10,36 +10,69 @@
 struct nn_model {
     nn_spec *spec;
     nn_pipe *pipe;
-    nn_net *net;
+    nn_net **nets; /* (n_nets) */
+    int n_nets;
 };
+
+nn_status nn_model_create_ensemble_take(nn_spec *spec, nn_pipe *pipe, nn_net **nets, int n,
+                                        nn_model **out, nn_error *err) {
+    nn_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        nn_spec_destroy(spec);
+        nn_pipe_destroy(pipe);
+        for (int i = 0; i < n; i++) nn_net_destroy(nets[i]);
+        free(nets);
+        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a model");
+    }
+    m->spec = spec;
+    m->pipe = pipe;
+    m->nets = nets;
+    m->n_nets = n;
+    *out = m;
+    return NN_OK;
+}
 
 nn_status nn_model_create_take(nn_spec *spec, nn_pipe *pipe, nn_net *net, nn_model **out,
                                nn_error *err) {
-    nn_model *m = calloc(1, sizeof *m);
-    if (!m) {
+    nn_net **nets = malloc(sizeof *nets);
+    if (!nets) {
         nn_spec_destroy(spec);
         nn_pipe_destroy(pipe);
         nn_net_destroy(net);
         return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a model");
     }
-    m->spec = spec;
-    m->pipe = pipe;
-    m->net = net;
-    *out = m;
-    return NN_OK;
+    nets[0] = net;
+    return nn_model_create_ensemble_take(spec, pipe, nets, 1, out, err);
 }
 
 void nn_model_destroy(nn_model *m) {
     if (!m) return;
     nn_spec_destroy(m->spec);
     nn_pipe_destroy(m->pipe);
-    nn_net_destroy(m->net);
+    for (int i = 0; i < m->n_nets; i++) nn_net_destroy(m->nets[i]);
+    free(m->nets);
     free(m);
 }
 
 const nn_spec *nn_model_spec(const nn_model *m) { return m->spec; }
 const nn_pipe *nn_model_pipe(const nn_model *m) { return m->pipe; }
-nn_net *nn_model_net(nn_model *m) { return m->net; }
+nn_net *nn_model_net(nn_model *m) { return m->nets[0]; }
+int nn_model_n_nets(const nn_model *m) { return m->n_nets; }
+nn_net *nn_model_net_i(nn_model *m, int i) { return m->nets[i]; }
+
+nn_status nn_ensemble_predict(nn_net *const *nets, int n_nets, const nn_float *x, size_t n,
+                              nn_float *y, nn_float *scratch, nn_error *err) {
+    nn_status st = nn_net_predict(nets[0], x, n, y, err);
+    if (st != NN_OK || n_nets == 1) return st;
+    size_t len = n * (size_t)nn_net_n_outputs(nets[0]);
+    for (int k = 1; k < n_nets; k++) {
+        st = nn_net_predict(nets[k], x, n, scratch, err);
+        if (st != NN_OK) return st;
+        for (size_t i = 0; i < len; i++) y[i] += scratch[i];
+    }
+    for (size_t i = 0; i < len; i++) y[i] = (nn_float)(y[i] / (nn_float)n_nets);
+    return NN_OK;
+}
 
 static json_t *string_array(size_t n, const char *(*get)(const nn_pipe *, size_t),
                             const nn_pipe *p) {
@@ -52,9 +85,12 @@ char *nn_model_to_json(const nn_model *m) {
     json_error_t jerr;
     json_t *spec = json_loads(m->spec->canonical, 0, &jerr);
     json_t *params = json_array();
-    size_t n = nn_net_param_count(m->net);
-    const nn_float *p = nn_net_params_const(m->net);
-    for (size_t i = 0; params && i < n; i++) json_array_append_new(params, json_real((double)p[i]));
+    for (int k = 0; k < m->n_nets; k++) {
+        size_t n = nn_net_param_count(m->nets[k]);
+        const nn_float *p = nn_net_params_const(m->nets[k]);
+        for (size_t i = 0; params && i < n; i++)
+            json_array_append_new(params, json_real((double)p[i]));
+    }
     json_t *root = json_pack(
         "{s:s, s:i, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "format", "nnd-model", "version", 1,
         "nn_float", NN_FLOAT_NAME, "spec", spec ? spec : json_null(), "spec_hash", m->spec->hash,
@@ -87,21 +123,25 @@ nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err) {
     return NN_OK;
 }
 
-/* Checks root's envelope and the "params" array against the network built from the spec. */
-static nn_status load_params(const json_t *params, nn_net *net, nn_error *err) {
-    size_t n = nn_net_param_count(net);
+/* Fills the networks from the "params" array, checking its length and every value. */
+static nn_status load_params(const json_t *params, nn_net **nets, int n_nets, nn_error *err) {
+    size_t n = nn_net_param_count(nets[0]);
     if (!json_is_array(params))
         return nn_error_set(err, NN_ERR_PARSE, "/params: must be an array of numbers");
-    if (json_array_size(params) != n)
-        return nn_error_set(err, NN_ERR_PARSE, "/params: has %zu values, the network needs %zu",
-                            json_array_size(params), n);
-    nn_float *p = nn_net_params(net);
-    for (size_t i = 0; i < n; i++) {
-        const json_t *v = json_array_get(params, i);
-        double d = json_number_value(v);
-        if (!json_is_number(v) || !isfinite(d))
-            return nn_error_set(err, NN_ERR_PARSE, "/params/%zu: not a finite number", i);
-        p[i] = (nn_float)d;
+    if (json_array_size(params) != n * (size_t)n_nets)
+        return nn_error_set(err, NN_ERR_PARSE, "/params: has %zu values, the network%s need%s %zu",
+                            json_array_size(params), n_nets > 1 ? "s" : "", n_nets > 1 ? "" : "s",
+                            n * (size_t)n_nets);
+    for (int k = 0; k < n_nets; k++) {
+        nn_float *p = nn_net_params(nets[k]);
+        for (size_t i = 0; i < n; i++) {
+            size_t at = (size_t)k * n + i;
+            const json_t *v = json_array_get(params, at);
+            double d = json_number_value(v);
+            if (!json_is_number(v) || !isfinite(d))
+                return nn_error_set(err, NN_ERR_PARSE, "/params/%zu: not a finite number", at);
+            p[i] = (nn_float)d;
+        }
     }
     return NN_OK;
 }
@@ -132,23 +172,25 @@ static nn_status build(json_t *root, nn_model **out, nn_error *err) {
         nn_spec_destroy(spec);
         return nn_error_prefix(err, "/pipeline: ");
     }
+    int n_nets = spec->ensemble > 0 ? spec->ensemble : 1;
     nn_layer_cfg *layers = calloc((size_t)spec->n_hidden + 1, sizeof *layers);
-    nn_net *net = NULL;
-    if (!layers) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory reading the model");
-    if (st == NN_OK) {
+    nn_net **nets = calloc((size_t)n_nets, sizeof *nets);
+    if (!layers || !nets) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory reading the model");
+    for (int k = 0; st == NN_OK && k < n_nets; k++) {
         nn_net_cfg cfg;
         nn_spec_net_cfg(spec, (int)nn_pipe_n_features(pipe), layers, &cfg);
-        st = nn_net_create(&cfg, &net, err);
+        st = nn_net_create(&cfg, &nets[k], err);
     }
     free(layers);
-    if (st == NN_OK) st = load_params(json_object_get(root, "params"), net, err);
+    if (st == NN_OK) st = load_params(json_object_get(root, "params"), nets, n_nets, err);
     if (st != NN_OK) {
         nn_spec_destroy(spec);
         nn_pipe_destroy(pipe);
-        nn_net_destroy(net);
+        for (int k = 0; nets && k < n_nets; k++) nn_net_destroy(nets[k]);
+        free(nets);
         return st;
     }
-    return nn_model_create_take(spec, pipe, net, out, err);
+    return nn_model_create_ensemble_take(spec, pipe, nets, n_nets, out, err);
 }
 
 nn_status nn_model_from_json(const char *text, size_t len, nn_model **out, nn_error *err) {
@@ -207,12 +249,16 @@ nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_e
     *out = NULL;
     nn_status st = nn_pipe_transform(m->pipe, rows, &t, err);
     if (st == NN_OK) st = nn_pipe_matrices(m->pipe, t, &x, NULL, err);
+    nn_float *scratch = NULL;
     if (st == NN_OK) {
         y = malloc((n ? n : 1) * nt * sizeof *y);
+        scratch = malloc((n ? n : 1) * nt * sizeof *scratch);
         *out = malloc((n ? n : 1) * nt * sizeof **out);
-        if (!y || !*out) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+        if (!y || !scratch || !*out)
+            st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
     }
-    if (st == NN_OK) st = nn_net_predict(m->net, x, n, y, err);
+    if (st == NN_OK) st = nn_ensemble_predict(m->nets, m->n_nets, x, n, y, scratch, err);
+    free(scratch);
     if (st == NN_OK) {
         double *col = malloc((n ? n : 1) * sizeof *col);
         if (!col) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");

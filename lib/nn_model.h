@@ -3,7 +3,9 @@
  * DESIGN: a model file is self-contained JSON:
  *   {"format": "nnd-model", "version": 1, "nn_float": "float", "spec": {canonical spec},
  *    "spec_hash": "…", "features": [...], "targets": [...], "pipeline": {fitted state},
- *    "params": [every parameter in nn_net layout order]}
+ *    "params": [every parameter in nn_net layout order, network after network]}
+ * A model holds the spec's `ensemble` networks (1 by default); its prediction is their mean in
+ * model space, reverted once.
  * Loading re-parses the spec, rebuilds the network shape from it and the feature count, and
  * checks every array length and value, so a truncated or edited file is refused with the JSON
  * pointer of the problem rather than predicting garbage. Predictions run the fitted pipeline on
@@ -26,11 +28,21 @@ typedef struct nn_model nn_model;
 /* Builds a model from its parts, taking ownership of spec, pipe and net even on failure. */
 nn_status nn_model_create_take(nn_spec *spec, nn_pipe *pipe, nn_net *net, nn_model **out,
                                nn_error *err);
+/* The same for an ensemble: takes spec, pipe, the n networks and the nets array (malloc'd). */
+nn_status nn_model_create_ensemble_take(nn_spec *spec, nn_pipe *pipe, nn_net **nets, int n,
+                                        nn_model **out, nn_error *err);
 void nn_model_destroy(nn_model *m);
 
 const nn_spec *nn_model_spec(const nn_model *m);
 const nn_pipe *nn_model_pipe(const nn_model *m);
-nn_net *nn_model_net(nn_model *m);
+nn_net *nn_model_net(nn_model *m); /* the first network */
+int nn_model_n_nets(const nn_model *m);
+nn_net *nn_model_net_i(nn_model *m, int i);
+
+/* Predicts x (n × n_inputs, model space) with every network and writes their mean (n ×
+ * n_outputs) into y; scratch needs n × n_outputs values. */
+nn_status nn_ensemble_predict(nn_net *const *nets, int n_nets, const nn_float *x, size_t n,
+                              nn_float *y, nn_float *scratch, nn_error *err);
 
 /* The model as JSON text (malloc'd, caller frees). */
 char *nn_model_to_json(const nn_model *m);

@@ -157,28 +157,29 @@ nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data,
 
 nn_status nn_report_history(const nn_cv_result *res, nn_table **out, nn_error *err) {
     size_t m = 0;
-    for (int f = 0; f < res->n_folds; f++) m += (size_t)res->folds[f].epochs_run;
-    if (res->has_final_fit) m += (size_t)res->final.epochs_run;
-    static const char *const names[] = {"fold",   "epoch", "train_loss", "val_loss",
-                                        "val_r2", "lr",    "seconds"};
-    double *cols[7] = {0};
+    for (int f = 0; f < res->n_folds; f++) m += (size_t)res->folds[f].n_history;
+    if (res->has_final_fit) m += (size_t)res->final.n_history;
+    static const char *const names[] = {"fold", "member", "epoch", "train_loss", "val_loss",
+                                        "val_r2", "lr", "seconds"};
+    enum { NC = 8 };
+    double *cols[NC] = {0};
     nn_status st = NN_OK;
-    for (int c = 0; c < 7; c++)
+    for (int c = 0; c < NC; c++)
         if (!(cols[c] = new_col(m))) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
     size_t i = 0;
     for (int f = -1; st == NN_OK && f < res->n_folds; f++) {
         const nn_fold_result *fr = f < 0 ? (res->has_final_fit ? &res->final : NULL)
                                          : &res->folds[f];
-        for (int e = 0; fr && e < fr->epochs_run; e++, i++) {
+        for (int e = 0; fr && e < fr->n_history; e++, i++) {
             const nn_history_row *h = &fr->history[e];
-            double v[7] = {f + 1, h->epoch, h->train_loss, h->val_loss, h->val_r2, h->lr,
-                           h->seconds};
-            for (int c = 0; c < 7; c++) cols[c][i] = v[c];
+            double v[NC] = {f + 1,       h->member + 1, h->epoch, h->train_loss, h->val_loss,
+                            h->val_r2, h->lr,         h->seconds};
+            for (int c = 0; c < NC; c++) cols[c][i] = v[c];
         }
     }
     nn_table *t = NULL;
     if (st == NN_OK) st = nn_table_create(m, &t, err);
-    for (int c = 0; c < 7; c++) {
+    for (int c = 0; c < NC; c++) {
         if (st == NN_OK) st = nn_table_add_number_take(t, names[c], cols[c], NULL, err);
         else free(cols[c]);
     }

@@ -22,7 +22,8 @@ json_t *nn_report_metric(const nn_metrics *m);
 nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data,
                                 const nn_cv_result *res, nn_table **out, nn_error *err);
 
-/* History: fold (1-based; 0 = final refit), epoch, train_loss, val_loss, val_r2, lr, seconds. */
+/* History: fold (1-based; 0 = final refit), member (1-based ensemble member), epoch,
+ * train_loss, val_loss, val_r2, lr, seconds. */
 nn_status nn_report_history(const nn_cv_result *res, nn_table **out, nn_error *err);
 
 #endif

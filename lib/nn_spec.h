@@ -26,6 +26,7 @@
 #define NN_SPEC_MAX_EPOCHS 1000000
 #define NN_SPEC_MAX_PARAMS 50000000   /* parameters in a spec's network */
 #define NN_SPEC_MAX_K 100
+#define NN_SPEC_MAX_ENSEMBLE 32       /* networks averaged per fold and in the final model */
 
 /* One problem in a spec: where (an RFC 6901 JSON pointer, "" for the whole document) and what. */
 typedef struct nn_spec_error {
@@ -139,6 +140,8 @@ typedef struct nn_spec {
     /* "training" */
     int epochs;              /* required, 1..NN_SPEC_MAX_EPOCHS */
     int batch_size;          /* default 32 */
+    int ensemble;            /* networks per fold (and in the final model) trained from different
+                                seeds and averaged in model space; default 1 */
     nn_loss loss;            /* default mse; "loss": "huber" or {"type": "huber", "delta": 1} */
     nn_optim_cfg optim;      /* default adam */
     nn_sched sched;          /* default constant */

@@ -26,7 +26,7 @@ static const nn__range UNIT_OPEN = {0, 1, 1, 1};      /* (0, 1) */
 static const nn__key training_keys[] = {
     {"epochs", 0},   {"batch_size", 0}, {"loss", 0},           {"optimizer", 0},
     {"schedule", 0}, {"validation", 0}, {"early_stopping", 0}, {"reduce_on_plateau", 0},
-    {"final", 0},    {"importance", 0},
+    {"final", 0},    {"importance", 0},  {"ensemble", 0},
 };
 static const nn__key loss_keys[] = {{"type", 0}, {"delta", BIT(NN_LOSS_HUBER)}};
 #define ADAMS (BIT(NN_OPTIM_ADAM) | BIT(NN_OPTIM_ADAMW))
@@ -312,6 +312,9 @@ json_t *nn__parse_training(nn__ctx *c, const json_t *t, nn_spec *spec) {
     nn__get_int(c, t, ptr, "batch_size", 1, NN_MAX_BATCH, 32, NN__OPTIONAL, &n);
     spec->batch_size = (int)n;
     nn__cset(c, canon, "batch_size", json_integer(n));
+    nn__get_int(c, t, ptr, "ensemble", 1, NN_SPEC_MAX_ENSEMBLE, 1, NN__OPTIONAL, &n);
+    spec->ensemble = (int)n;
+    nn__cset(c, canon, "ensemble", json_integer(n));
     nn__cset(c, canon, "loss", parse_loss(c, t, &spec->loss));
     nn__cset(c, canon, "optimizer", parse_optimizer(c, t, &spec->optim));
     nn__cset(c, canon, "schedule", parse_schedule(c, t, spec->epochs, &spec->sched));
