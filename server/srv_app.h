@@ -1,0 +1,49 @@
+/* srv_app.h — the daemon's shared context: configuration, storage connections, the worker pool,
+ * the event hub, counters. One srv_app per process, created in main.c and passed to everything;
+ * nothing in server/ keeps global state of its own.
+ *
+ * Threads: libmicrohttpd's pool threads run the HTTP handlers; srv_pool's workers train. Each
+ * thread gets its own storage connection on first use (srv_app_store), closed when the thread
+ * exits. Lock order, where several are held: pool → job → hub → stream.
+ */
+#ifndef SRV_APP_H
+#define SRV_APP_H
+
+#include "srv_config.h"
+#include "srv_store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct srv_pool srv_pool;
+typedef struct srv_hub srv_hub;
+typedef struct srv_models srv_models;
+
+typedef struct srv_counters {
+    atomic_llong requests;
+    atomic_llong responses_4xx;
+    atomic_llong responses_5xx;
+    atomic_llong samples_trained;
+    atomic_llong rows_predicted;
+    atomic_llong bytes_uploaded;
+    atomic_int streams_open;
+} srv_counters;
+
+typedef struct srv_app {
+    srv_config cfg;
+    pthread_key_t store_key; /* per-thread srv_store* */
+    srv_pool *pool;
+    srv_hub *hub;
+    srv_models *models;      /* cache of loaded models for predict */
+    srv_counters counters;
+    int64_t started_at;      /* ms */
+    atomic_int stopping;
+} srv_app;
+
+/* The calling thread's storage connection, opened on first use; NULL with err set on failure. */
+srv_store *srv_app_store(srv_app *app, nn_error *err);
+/* Milliseconds since the Unix epoch. */
+int64_t srv_now_ms(void);
+
+#endif

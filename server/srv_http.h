@@ -1,0 +1,103 @@
+/* srv_http.h — nnd's HTTP layer on libmicrohttpd: routing, bodies, responses, problems, logs.
+ *
+ * DESIGN: one table of routes (method, path pattern with {id} segments, body kind, handler).
+ * libmicrohttpd runs an internal thread pool with epoll and suspend/resume. For each request the
+ * access handler is called repeatedly: the first call matches the route, checks auth and the
+ * declared size, and may answer at once (401, 404, 405, 413); the next calls receive the body —
+ * uploads stream into a temporary file with a running SHA-256 and size cap, JSON bodies into
+ * memory up to max_body — and the last call runs the handler, which fills an srv_resp: a JSON
+ * value, a problem (RFC 9457 application/problem+json), raw text, a file, or an event stream.
+ * A completion callback logs one line per request (method, path, status, bytes, ms) and frees
+ * the request. Handlers run on the HTTP threads and must not block for long; training runs on
+ * the worker pool.
+ */
+#ifndef SRV_HTTP_H
+#define SRV_HTTP_H
+
+#include "nn_sha256.h"
+#include "srv_app.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+typedef struct srv_stream srv_stream;
+
+typedef enum srv_body_kind {
+    SRV_BODY_NONE,   /* a body is ignored */
+    SRV_BODY_JSON,   /* into memory, up to max_body */
+    SRV_BODY_UPLOAD, /* streamed to a temporary file, up to max_upload */
+    SRV_BODY_MEMORY, /* JSON or CSV into memory, up to max_body (predict) */
+} srv_body_kind;
+
+typedef struct srv_req {
+    srv_app *app;
+    struct MHD_Connection *conn;
+    const char *method;
+    char path[512];
+    char param[SRV_ID_LEN + 1]; /* the {id} of the path, when the route has one */
+    const struct srv_route *route;
+    int64_t t0_us;
+    /* body */
+    char *body;                 /* NUL-terminated, owned */
+    size_t body_len, body_cap;
+    int upload_fd;              /* -1 when none */
+    char upload_path[1100];
+    int64_t upload_bytes;
+    nn_sha256 upload_sha;
+    int rejected;               /* an early answer was queued */
+    int answered;
+    /* for the log */
+    int status;
+    int64_t bytes_out;
+} srv_req;
+
+typedef struct srv_resp {
+    int status;
+    const char *content_type; /* static string */
+    char *body;               /* owned */
+    size_t len;
+    int fd;                   /* a file to send instead of body when ≥ 0 */
+    int64_t fd_size;
+    char location[256];
+    int retry_after;          /* seconds, 0 = none */
+    const char *disposition;  /* Content-Disposition, static or NULL */
+    srv_stream *stream;       /* an event stream instead of a body */
+    int no_store;             /* Cache-Control: no-store */
+} srv_resp;
+
+typedef void (*srv_handler)(srv_req *req, srv_resp *resp);
+
+typedef struct srv_route {
+    const char *method;
+    const char *pattern; /* e.g. "/v1/runs/{id}/events" */
+    srv_body_kind body;
+    srv_handler handler;
+    int auth;            /* needs the token when one is configured */
+} srv_route;
+
+/* Starts the daemon on cfg's address; *out for srv_http_stop. */
+nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err);
+/* Stops accepting new connections (for a clean shutdown). */
+void srv_http_quiesce(struct MHD_Daemon *d);
+void srv_http_stop(struct MHD_Daemon *d);
+
+/* The routes, for /openapi.json checks and the auth test. */
+const srv_route *srv_routes(size_t *n);
+
+/* Request helpers. */
+const char *srv_query(const srv_req *req, const char *name);
+const char *srv_header(const srv_req *req, const char *name);
+/* Whether the Accept header prefers mime (e.g. "text/csv") over JSON. */
+int srv_accepts(const srv_req *req, const char *mime);
+
+/* Response helpers: each replaces resp's body. */
+void srv_json(srv_resp *resp, int status, json_t *value_take);
+void srv_text(srv_resp *resp, int status, const char *content_type, char *body_take, size_t len);
+void srv_problem(srv_resp *resp, int status, const char *detail_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A 422 problem listing every spec error as {pointer, message}. */
+void srv_problem_spec(srv_resp *resp, const nn_spec_errors *errs, const char *detail);
+/* Maps an nn_error from the library or the store to a problem with a fitting status. */
+void srv_problem_from(srv_resp *resp, const nn_error *err);
+
+#endif
