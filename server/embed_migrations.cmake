@@ -1,6 +1,6 @@
 # Writes OUT: a C file holding every migration file (FILES, sorted) as a string, with its number.
 separate_arguments(FILES)
-set(body "/* generated from migrations/*.sql by embed_migrations.cmake; do not edit */\n#include \"srv_migrations.h\"\n\nconst srv_migration srv_migrations[] = {\n")
+set(body "/* generated from the migrations/NNNN_name.sql files by embed_migrations.cmake; do not edit */\n#include \"srv_migrations.h\"\n\nconst srv_migration srv_migrations[] = {\n")
 set(count 0)
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME)

@@ -1,4 +1,5 @@
-/* srv_migrations.h — the migrations compiled into nnd (generated from migrations/*.sql). */
+/* srv_migrations.h — the migrations compiled into nnd, generated from the
+ * migrations/NNNN_name.sql files by embed_migrations.cmake. */
 #ifndef SRV_MIGRATIONS_H
 #define SRV_MIGRATIONS_H
 

@@ -22,6 +22,7 @@
 
 #define SRV_ID_LEN 32
 #define SRV_MAX_DATASET_NAME 128
+#define SRV_MAX_EVENT_PAGE 1000 /* most events srv_event_list returns at once */
 
 typedef struct srv_store srv_store;
 
@@ -127,7 +128,9 @@ void srv_run_free(srv_run *run);
 /* Appends events to a run in one transaction; seq numbers must continue the run's sequence. */
 nn_status srv_event_append(srv_store *s, const char *run_id, const srv_event *events, size_t n,
                            nn_error *err);
-/* Events with seq > after, at most limit, in order; *out malloc'd array of *n events. */
+/* Events with seq > after, at most limit (≤ 0 or above SRV_MAX_EVENT_PAGE means
+ * SRV_MAX_EVENT_PAGE), in order; *out malloc'd array of *n events (NULL when none). A run
+ * without events, or an unknown run, gives none. */
 nn_status srv_event_list(srv_store *s, const char *run_id, int64_t after, int limit,
                          srv_event **out, size_t *n, nn_error *err);
 nn_status srv_event_last_seq(srv_store *s, const char *run_id, int64_t *seq, nn_error *err);
