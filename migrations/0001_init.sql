@@ -51,7 +51,8 @@ CREATE TABLE events (
 ) WITHOUT ROWID;
 
 -- Out-of-fold predictions of a finished run, one row per (data row, target).
--- actual/predicted are NULL only for a NaN (SQLite stores NaN as NULL).
+-- actual/predicted round-trip bit-exactly, except that SQLite stores a NaN as NULL (read back
+-- as NaN) and reads -0.0 back as 0.
 CREATE TABLE predictions (
     run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     row       INTEGER NOT NULL,

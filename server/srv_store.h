@@ -137,7 +137,9 @@ nn_status srv_event_last_seq(srv_store *s, const char *run_id, int64_t *seq, nn_
 void srv_events_free(srv_event *events, size_t n);
 
 /* results */
-/* Predictions of a run ordered by row then target; rows of *out are malloc'd (ids included). */
+/* Predictions of a run ordered by row then target; rows of *out are malloc'd (ids included).
+ * Values come back bit-exact as stored by srv_run_finish, except that a NaN comes back as a
+ * quiet NaN and -0.0 as 0 (SQLite's REAL storage). */
 nn_status srv_prediction_list(srv_store *s, const char *run_id, srv_prediction **out, size_t *n,
                               nn_error *err);
 void srv_predictions_free(srv_prediction *p, size_t n);

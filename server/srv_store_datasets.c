@@ -53,7 +53,7 @@ static nn_status fetch_dataset(srv_store *s, int by_sha, const char *key, srv_da
 }
 
 nn_status srv_dataset_get(srv_store *s, const char *id, srv_dataset *out, nn_error *err) {
-    srv_dataset tmp;
+    srv_dataset tmp = {0};
     nn_status status = fetch_dataset(s, 0, id, &tmp, err);
     if (status) {
         srv_dataset_free(&tmp);
