@@ -15,7 +15,7 @@ nn_status srv_queue_claim(srv_store *s, char run_id[SRV_ID_LEN + 1], int *found,
                           &st, err);
     if (!status) {
         sqlite3_bind_int64(st, 1, srv__now_ms());
-        int rc = srv__step(s, st);
+        int rc = srv__step(st);
         if (rc == SQLITE_ROW) {
             srv__column_copy(st, 0, run_id, SRV_ID_LEN + 1);
             *found = 1;
@@ -24,8 +24,10 @@ nn_status srv_queue_claim(srv_store *s, char run_id[SRV_ID_LEN + 1], int *found,
         if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "claiming a queued run");
         sqlite3_finalize(st);
     }
-    if (!status) status = srv__commit(s, err);
-    else srv__rollback(s);
+    if (!status)
+        status = srv__commit(s, err);
+    else
+        srv__rollback(s);
     if (status) *found = 0;
     return status;
 }
@@ -34,7 +36,7 @@ nn_status srv_queue_depth(srv_store *s, int64_t *depth, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s, "SELECT count(*) FROM runs WHERE status = 'queued'", &st, err))
         return err ? err->code : NN_ERR_IO;
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_ROW)
         *depth = sqlite3_column_int64(st, 0);
@@ -51,7 +53,7 @@ static nn_status update_running(srv_store *s, const char *sql, int *changed, nn_
     if (srv__prepare(s, sql, &st, err)) return err ? err->code : NN_ERR_IO;
     sqlite3_bind_int64(st, 1, srv__now_ms());
     sqlite3_bind_int(st, 2, SRV_QUEUE_MAX_ATTEMPTS);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_DONE)
         *changed = sqlite3_changes(s->db);

@@ -4,7 +4,9 @@
  * DESIGN: busy handling has two layers. sqlite3_busy_timeout makes SQLite itself wait up to
  * SRV_BUSY_TIMEOUT_MS for a lock; when it still reports SQLITE_BUSY/SQLITE_LOCKED (the wait ran
  * out, or SQLite declined to wait to avoid a deadlock), srv__step resets the statement and tries
- * again up to SRV_BUSY_RETRIES times with growing sleeps before reporting "database is busy".
+ * again up to SRV_BUSY_RETRIES times with growing sleeps before reporting "database is busy" —
+ * but only while the whole step has taken less than the busy timeout, so a caller waits about
+ * SRV_BUSY_TIMEOUT_MS at most, not once per retry.
  * Write transactions start with BEGIN IMMEDIATE, so the write lock is taken (or waited for) at the
  * start and never requested halfway through a transaction, where WAL mode could only fail.
  */
@@ -69,7 +71,7 @@ nn_status srv__db_error(srv_store *s, int rc, nn_error *err, const char *fmt, ..
     va_start(ap, fmt);
     (void)vsnprintf(context, sizeof context, fmt, ap);
     va_end(ap);
-    const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
     nn_status code = NN_ERR_IO;
     if (is_busy(rc)) return nn_error_set(err, NN_ERR_IO, "%s: database is busy (%s)", context, msg);
     if ((rc & 0xff) == SQLITE_NOMEM) code = NN_ERR_NOMEM;
@@ -86,10 +88,17 @@ nn_status srv__prepare(srv_store *s, const char *sql, sqlite3_stmt **out, nn_err
     return NN_OK;
 }
 
-int srv__step(srv_store *s, sqlite3_stmt *st) {
-    (void)s;
+static int64_t monotonic_ms(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int srv__step(sqlite3_stmt *st) {
+    int64_t start = monotonic_ms();
     int rc = sqlite3_step(st);
     for (int attempt = 1; is_busy(rc) && attempt <= SRV_BUSY_RETRIES; attempt++) {
+        if (monotonic_ms() - start >= SRV_BUSY_TIMEOUT_MS) break; /* SQLite waited already */
         sqlite3_reset(st);
         sleep_ms((long)SRV_BUSY_SLEEP_MS * attempt);
         rc = sqlite3_step(st);
@@ -100,7 +109,7 @@ int srv__step(srv_store *s, sqlite3_stmt *st) {
 nn_status srv__exec(srv_store *s, const char *sql, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s, sql, &st, err)) return err ? err->code : NN_ERR_IO;
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     while (rc == SQLITE_ROW) rc = sqlite3_step(st); /* e.g. PRAGMA journal_mode answers a row */
     nn_status status = NN_OK;
     if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "%s", sql);
@@ -185,24 +194,28 @@ static nn_status make_dir(const char *path, nn_error *err) {
 /* Opens data_dir/nnd.db with the per-connection settings; *out owned by the caller. */
 static nn_status open_handle(const char *data_dir, int create, srv_store **out, nn_error *err) {
     srv_store *s = calloc(1, sizeof *s);
-    if (!s) return nn_error_set(err, NN_ERR_NOMEM, "out of memory opening the store");
+    if (!s) {
+        (void)nn_error_set(err, NN_ERR_NOMEM, "out of memory opening the store");
+        return NN_ERR_NOMEM; /* a constant, so that callers provably never see *out unset */
+    }
     size_t n = strlen(data_dir);
     s->data_dir = malloc(n + 1);
     char *path = malloc(n + sizeof "/" SRV_DB_FILE);
     if (!s->data_dir || !path) {
         free(path);
         srv_store_close(s);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory opening the store");
+        (void)nn_error_set(err, NN_ERR_NOMEM, "out of memory opening the store");
+        return NN_ERR_NOMEM;
     }
     memcpy(s->data_dir, data_dir, n + 1);
     (void)snprintf(path, n + sizeof "/" SRV_DB_FILE, "%s/" SRV_DB_FILE, data_dir);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        srv__db_error(s, rc, err, "cannot open %s", path);
+        nn_status status = srv__db_error(s, rc, err, "cannot open %s", path);
         free(path);
         srv_store_close(s);
-        return err ? err->code : NN_ERR_IO;
+        return status ? status : NN_ERR_IO;
     }
     free(path);
     sqlite3_extended_result_codes(s->db, 1);
@@ -220,7 +233,7 @@ static nn_status open_handle(const char *data_dir, int create, srv_store **out, 
 static nn_status user_version(srv_store *s, int *version, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s, "PRAGMA user_version", &st, err)) return err ? err->code : NN_ERR_IO;
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_ROW)
         *version = sqlite3_column_int(st, 0);
@@ -278,7 +291,7 @@ static nn_status apply_pending(srv_store *s, nn_error *err) {
 static nn_status set_wal(srv_store *s, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s, "PRAGMA journal_mode = WAL", &st, err)) return err ? err->code : NN_ERR_IO;
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc != SQLITE_ROW)
         status = srv__db_error(s, rc, err, "switching nnd.db to WAL mode");
@@ -303,7 +316,7 @@ nn_status srv_store_migrate(const char *data_dir, nn_error *err) {
         status = nn_error_set(err, NN_ERR_INVALID, "data dir path too long");
     if (!status) status = make_dir(sub, err);
     if (status) return status;
-    srv_store *s;
+    srv_store *s = NULL;
     status = open_handle(data_dir, 1, &s, err);
     if (status) return status;
     int version = 0;
@@ -316,7 +329,7 @@ nn_status srv_store_migrate(const char *data_dir, nn_error *err) {
 }
 
 nn_status srv_store_open(const char *data_dir, srv_store **out, nn_error *err) {
-    srv_store *s;
+    srv_store *s = NULL;
     nn_status status = open_handle(data_dir, 0, &s, err);
     if (status) return status;
     int version = 0;

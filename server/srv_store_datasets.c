@@ -40,7 +40,7 @@ static nn_status fetch_dataset(srv_store *s, int by_sha, const char *key, srv_da
     sqlite3_stmt *st;
     if (srv__prepare(s, sql, &st, err)) return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, key);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status;
     if (rc == SQLITE_ROW)
         status = read_dataset(st, out, err);
@@ -83,7 +83,7 @@ static nn_status insert_dataset(srv_store *s, const srv_dataset *ds, int *create
     sqlite3_bind_int64(st, 5, ds->bytes);
     srv__bind_text(st, 6, columns);
     sqlite3_bind_int64(st, 7, ds->created_at);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     if (rc == SQLITE_DONE)
         *created = sqlite3_changes(s->db) > 0;
     else
@@ -128,14 +128,14 @@ nn_status srv_dataset_list(srv_store *s, json_t **out, nn_error *err) {
                      &st, err))
         return err ? err->code : NN_ERR_IO;
     json_t *list = json_array();
-    int rc = list ? srv__step(s, st) : SQLITE_NOMEM;
+    int rc = list ? srv__step(st) : SQLITE_NOMEM;
     for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "id", sqlite3_column_text(st, 0),
-                              "name", sqlite3_column_text(st, 1), "sha256",
-                              sqlite3_column_text(st, 2), "rows",
-                              (json_int_t)sqlite3_column_int64(st, 3), "bytes",
-                              (json_int_t)sqlite3_column_int64(st, 4), "created_at",
-                              (json_int_t)sqlite3_column_int64(st, 5));
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "id", sqlite3_column_text(st, 0), "name",
+                      sqlite3_column_text(st, 1), "sha256", sqlite3_column_text(st, 2), "rows",
+                      (json_int_t)sqlite3_column_int64(st, 3), "bytes",
+                      (json_int_t)sqlite3_column_int64(st, 4), "created_at",
+                      (json_int_t)sqlite3_column_int64(st, 5));
         if (!o || json_array_append_new(list, o) != 0) {
             rc = SQLITE_NOMEM;
             break;
@@ -160,7 +160,7 @@ static nn_status check_unused(srv_store *s, const char *id, nn_error *err) {
                      &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, id);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_ROW)
         status = nn_error_set(err, NN_ERR_LIMIT, "dataset is used by run %s (status %s)",
@@ -178,7 +178,7 @@ static nn_status delete_row(srv_store *s, const char *id, nn_error *err) {
     if (srv__prepare(s, "DELETE FROM datasets WHERE id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, id);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "deleting dataset %s", id);
     sqlite3_finalize(st);

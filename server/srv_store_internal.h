@@ -29,7 +29,7 @@ nn_status srv__db_error(srv_store *s, int rc, nn_error *err, const char *fmt, ..
 
 nn_status srv__prepare(srv_store *s, const char *sql, sqlite3_stmt **out, nn_error *err);
 /* The first sqlite3_step of a statement, retried on SQLITE_BUSY/SQLITE_LOCKED. */
-int srv__step(srv_store *s, sqlite3_stmt *st);
+int srv__step(sqlite3_stmt *st);
 /* Runs one statement without results (e.g. a PRAGMA), with the busy retries. */
 nn_status srv__exec(srv_store *s, const char *sql, nn_error *err);
 

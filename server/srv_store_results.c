@@ -13,7 +13,7 @@ static nn_status read_status(srv_store *s, const char *id, char status[16], nn_e
     if (srv__prepare(s, "SELECT status FROM runs WHERE id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, id);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status result = NN_OK;
     if (rc == SQLITE_ROW)
         srv__column_copy(st, 0, status, 16);
@@ -27,18 +27,19 @@ static nn_status read_status(srv_store *s, const char *id, char status[16], nn_e
 static nn_status mark_finished(srv_store *s, const char *id, srv_run_status final,
                                const char *metrics, const char *error, nn_error *err) {
     sqlite3_stmt *st;
-    if (srv__prepare(s,
-                     "UPDATE runs SET status = ?2, finished_at = ?3, metrics_json = ?4, error = ?5, "
-                     "progress = CASE WHEN ?2 = 'succeeded' THEN 1 ELSE progress END "
-                     "WHERE id = ?1 AND status IN ('queued', 'running')",
-                     &st, err))
+    if (srv__prepare(
+            s,
+            "UPDATE runs SET status = ?2, finished_at = ?3, metrics_json = ?4, error = ?5, "
+            "progress = CASE WHEN ?2 = 'succeeded' THEN 1 ELSE progress END "
+            "WHERE id = ?1 AND status IN ('queued', 'running')",
+            &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, id);
     srv__bind_text(st, 2, srv__run_status_sql(final));
     sqlite3_bind_int64(st, 3, srv__now_ms());
     srv__bind_text(st, 4, metrics);
     srv__bind_text(st, 5, error);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "finishing run %s", id);
     if (sqlite3_changes(s->db) > 0) return NN_OK;
@@ -49,8 +50,8 @@ static nn_status mark_finished(srv_store *s, const char *id, srv_run_status fina
     return nn_error_set(err, NN_ERR_INVALID, "run %s has already finished (status %s)", id, now);
 }
 
-static nn_status insert_predictions(srv_store *s, const char *id, const srv_prediction *p,
-                                    size_t n, nn_error *err) {
+static nn_status insert_predictions(srv_store *s, const char *id, const srv_prediction *p, size_t n,
+                                    nn_error *err) {
     if (n == 0) return NN_OK;
     sqlite3_stmt *st;
     if (srv__prepare(s,
@@ -67,7 +68,7 @@ static nn_status insert_predictions(srv_store *s, const char *id, const srv_pred
         srv__bind_text(st, 5, p[i].id);
         sqlite3_bind_double(st, 6, p[i].actual); /* NaN is stored as NULL */
         sqlite3_bind_double(st, 7, p[i].predicted);
-        int rc = srv__step(s, st);
+        int rc = srv__step(st);
         if (rc != SQLITE_DONE)
             status = srv__db_error(s, rc, err, "run %s: storing the prediction of row %lld", id,
                                    (long long)p[i].row);
@@ -83,7 +84,7 @@ static nn_status insert_model(srv_store *s, const char *id, const char *json, nn
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, id);
     srv__bind_text(st, 2, json);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "run %s: storing the model", id);
     sqlite3_finalize(st);
@@ -132,7 +133,7 @@ nn_status srv_prediction_list(srv_store *s, const char *run_id, srv_prediction *
     srv_prediction *p = NULL;
     size_t count = 0, cap = 0;
     nn_status status = NN_OK;
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         if (count == cap) {
             size_t ncap = cap ? 2 * cap : 256;
@@ -170,7 +171,7 @@ nn_status srv_model_get(srv_store *s, const char *run_id, char **json_text, nn_e
     if (srv__prepare(s, "SELECT json FROM models WHERE run_id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, run_id);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_ROW) {
         if (!(*json_text = srv__column_dup(st, 0)))
@@ -196,7 +197,7 @@ nn_status srv_event_last_seq(srv_store *s, const char *run_id, int64_t *seq, nn_
     if (srv__prepare(s, "SELECT coalesce(max(seq), 0) FROM events WHERE run_id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, run_id);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_ROW)
         *seq = sqlite3_column_int64(st, 0);
@@ -206,8 +207,7 @@ nn_status srv_event_last_seq(srv_store *s, const char *run_id, int64_t *seq, nn_
     return status;
 }
 
-static nn_status check_event(const char *run_id, const srv_event *e, int64_t want,
-                             nn_error *err) {
+static nn_status check_event(const char *run_id, const srv_event *e, int64_t want, nn_error *err) {
     size_t len = strnlen(e->type, sizeof e->type);
     if (len == 0 || len == sizeof e->type)
         return nn_error_set(err, NN_ERR_INVALID, "run %s: event %lld has no valid type", run_id,
@@ -222,8 +222,8 @@ static nn_status check_event(const char *run_id, const srv_event *e, int64_t wan
 }
 
 /* Inside a write transaction: inserts events after the run's last seq. */
-static nn_status insert_events(srv_store *s, const char *run_id, const srv_event *events,
-                               size_t n, nn_error *err) {
+static nn_status insert_events(srv_store *s, const char *run_id, const srv_event *events, size_t n,
+                               nn_error *err) {
     int64_t last = 0;
     nn_status status = srv_event_last_seq(s, run_id, &last, err);
     sqlite3_stmt *st;
@@ -240,7 +240,7 @@ static nn_status insert_events(srv_store *s, const char *run_id, const srv_event
         sqlite3_bind_int64(st, 2, events[i].seq);
         srv__bind_text(st, 3, events[i].type);
         srv__bind_text(st, 4, events[i].data);
-        int rc = srv__step(s, st);
+        int rc = srv__step(st);
         if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
             status = nn_error_set(err, NN_ERR_INVALID, "run %s not found", run_id);
         else if (rc != SQLITE_DONE)
@@ -279,7 +279,7 @@ nn_status srv_event_list(srv_store *s, const char *run_id, int64_t after, int li
     sqlite3_bind_int(st, 3, limit);
     srv_event *ev = NULL;
     size_t count = 0, cap = 0;
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         if (count == cap) {
             size_t ncap = cap ? 2 * cap : 16;

@@ -70,7 +70,7 @@ nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err)
     if (srv__prepare(s, "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, id);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     srv_run tmp = {0};
     nn_status status;
     if (rc == SQLITE_ROW)
@@ -90,13 +90,13 @@ nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err)
 
 /* Looks up idem_key: *existing gets the run's id ("" when the key is new). */
 static nn_status find_idem(srv_store *s, const char *idem_key, const char *req_hash,
-                          char existing[SRV_ID_LEN + 1], nn_error *err) {
+                           char existing[SRV_ID_LEN + 1], nn_error *err) {
     sqlite3_stmt *st;
     existing[0] = '\0';
     if (srv__prepare(s, "SELECT id, coalesce(req_hash, '') FROM runs WHERE idem_key = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, idem_key);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_ROW) {
         if (strcmp((const char *)sqlite3_column_text(st, 1), req_hash ? req_hash : "") != 0)
@@ -116,7 +116,7 @@ static nn_status check_dataset(srv_store *s, const char *id, nn_error *err) {
     if (srv__prepare(s, "SELECT 1 FROM datasets WHERE id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, id);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_DONE)
         status = nn_error_set(err, NN_ERR_INVALID, "dataset %s not found", id);
@@ -143,7 +143,7 @@ static nn_status insert_run(srv_store *s, const srv_run *run, const char *spec_t
     sqlite3_bind_int64(st, 6, run->created_at);
     srv__bind_text(st, 7, idem_key);
     srv__bind_text(st, 8, idem_key ? (req_hash ? req_hash : "") : NULL);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "creating run %s", run->id);
     sqlite3_finalize(st);
@@ -232,9 +232,9 @@ static json_t *nullable_number(sqlite3_stmt *st, int col) {
 }
 
 /* A run summary from a row of the list query. */
-static const char *const summary_keys[] = {
-    "id",         "dataset",    "status",      "progress", "name", "spec_hash",
-    "created_at", "started_at", "finished_at", "r2",       "rmse", "mae"};
+static const char *const summary_keys[] = {"id",          "dataset",   "status",     "progress",
+                                           "name",        "spec_hash", "created_at", "started_at",
+                                           "finished_at", "r2",        "rmse",       "mae"};
 
 static json_t *run_summary(sqlite3_stmt *st) {
     json_t *o = json_object();
@@ -265,7 +265,8 @@ static nn_status bind_list(sqlite3_stmt *st, int status, const char *dataset, co
     if (cursor) {
         int64_t t;
         char id[SRV_ID_LEN + 1];
-        if (!parse_cursor(cursor, &t, id)) return nn_error_set(err, NN_ERR_INVALID, "invalid cursor");
+        if (!parse_cursor(cursor, &t, id))
+            return nn_error_set(err, NN_ERR_INVALID, "invalid cursor");
         sqlite3_bind_int64(st, 3, t);
         srv__bind_text(st, 4, id);
     }
@@ -279,8 +280,8 @@ static char *make_cursor(int64_t created_at, const char *id) {
     return c;
 }
 
-nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char *cursor,
-                       int limit, json_t **out, char **next_cursor, nn_error *err) {
+nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char *cursor, int limit,
+                       json_t **out, char **next_cursor, nn_error *err) {
     if (limit <= 0) limit = RUN_LIST_DEFAULT;
     if (limit > RUN_LIST_MAX) limit = RUN_LIST_MAX;
     sqlite3_stmt *st;
@@ -297,7 +298,7 @@ nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char
     nn_status result = bind_list(st, status, dataset, cursor, limit, err);
     json_t *list = result ? NULL : json_array();
     char *next = NULL;
-    int rc = list ? srv__step(s, st) : SQLITE_NOMEM, n = 0;
+    int rc = list ? srv__step(st) : SQLITE_NOMEM, n = 0;
     for (; rc == SQLITE_ROW && !result; rc = sqlite3_step(st), n++) {
         if (n == limit) {
             json_t *last = json_array_get(list, (size_t)n - 1);
@@ -329,7 +330,7 @@ static nn_status run_exists(srv_store *s, const char *id, nn_error *err) {
     if (srv__prepare(s, "SELECT 1 FROM runs WHERE id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, id);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_DONE)
         status = nn_error_set(err, NN_ERR_INVALID, "run %s not found", id);
@@ -350,7 +351,7 @@ nn_status srv_run_set_progress(srv_store *s, const char *id, double progress, nn
         return err ? err->code : NN_ERR_IO;
     sqlite3_bind_double(st, 1, progress);
     srv__bind_text(st, 2, id);
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc != SQLITE_DONE)
         status = srv__db_error(s, rc, err, "setting the progress of run %s", id);
@@ -374,7 +375,7 @@ static nn_status cancel_locked(srv_store *s, const char *id, int *now_cancelled,
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, id);
     sqlite3_bind_int64(st, 2, srv__now_ms());
-    int rc = srv__step(s, st);
+    int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_ROW) {
         *now_cancelled = strcmp((const char *)sqlite3_column_text(st, 0), "cancelled") == 0;

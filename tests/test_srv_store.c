@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 static void exec_sql(const char *data, const char *sql) {
     char path[128];
@@ -117,7 +118,8 @@ static void test_store_dataset_put_dedupes_by_sha(void) {
     fixture_sha(ds.sha256, 'a');
     ds.rows = 21613;
     ds.bytes = 2515206;
-    ds.columns = json_pack("[{s:s, s:s, s:f}]", "name", "price", "type", "number", "mean", 540088.1);
+    ds.columns =
+        json_pack("[{s:s, s:s, s:f}]", "name", "price", "type", "number", "mean", 540088.1);
     int created = -1;
     CHECK(srv_dataset_put(s, &ds, &created, &err) == NN_OK);
     CHECK(created == 1);
@@ -337,8 +339,14 @@ static void test_store_run_list_pages(void) {
     CHECK(srv_run_list(s, -1, NULL, NULL, 7, &page, &next, &err) == NN_OK);
     CHECK(json_array_size(page) == 7 && next == NULL); /* an exactly full page is the last */
     json_decref(page);
-    const char *bad[] = {"", "abc", "1000", "1000.", "1000.XYZ", "x1000.0123456789abcdef0123456789abcdef",
-                         "1000.0123456789abcdef0123456789abcde", "99999999999999999999.0123456789abcdef0123456789abcdef"};
+    const char *bad[] = {"",
+                         "abc",
+                         "1000",
+                         "1000.",
+                         "1000.XYZ",
+                         "x1000.0123456789abcdef0123456789abcdef",
+                         "1000.0123456789abcdef0123456789abcde",
+                         "99999999999999999999.0123456789abcdef0123456789abcdef"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         page = NULL;
         CHECK(srv_run_list(s, -1, NULL, bad[i], 3, &page, &next, &err) == NN_ERR_INVALID);
@@ -397,8 +405,8 @@ static void test_store_run_finish_results(void) {
         {1, 2, "a", 0, 540088.12345678901, 4.9406564584124654e-324},
         {2, 1, "b", 1, -2.5e-17, 12345.678},
     };
-    json_t *metrics = json_pack("{s:f, s:f, s:f, s:{s:i}}", "r2", 0.87654321, "rmse", 123.5,
-                                "mae", 99.25, "folds", "k", 5);
+    json_t *metrics = json_pack("{s:f, s:f, s:f, s:{s:i}}", "r2", 0.87654321, "rmse", 123.5, "mae",
+                                99.25, "folds", "k", 5);
     const char *model = "{\"format\":\"nnd-model\",\"params\":[0.5,-1.25]}";
     CHECK(srv_run_finish(s, id, SRV_RUN_SUCCEEDED, metrics, NULL, p, 4, model, &err) == NN_OK);
     srv_run r = {0};
@@ -627,9 +635,59 @@ static void test_store_concurrent_writers(void) {
     fixture_rm_tree(root);
 }
 
+static void test_store_failed_migration_rolls_back(void) {
+    char root[64], data[80], path[128];
+    CHECK(fixture_dirs(root, data));
+    CHECK(mkdir(data, 0700) == 0);
+    (void)snprintf(path, sizeof path, "%s/nnd.db", data);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "CREATE TABLE models (x)", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    nn_error err = {0};
+    CHECK(srv_store_migrate(data, &err) == NN_ERR_IO);
+    CHECK_CONTAINS(err.msg, "migration 0001_init.sql failed");
+    CHECK_CONTAINS(err.msg, "already exists");
+    CHECK(query_int(data, "PRAGMA user_version") == 0);
+    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE name = 'runs'") == 0);
+    fixture_rm_tree(root);
+}
+
+static void test_store_busy_is_reported(void) {
+    char root[64], data[80], path[128];
+    CHECK(fixture_dirs(root, data));
+    srv_store *s = fixture_open(data);
+    CHECK(s != NULL);
+    if (!s) return;
+    char id[SRV_ID_LEN + 1];
+    CHECK(fixture_run(s, NULL, 0, "busy", id) == NN_OK);
+    (void)snprintf(path, sizeof path, "%s/nnd.db", data);
+    sqlite3 *db = NULL; /* another writer holds the write lock throughout */
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    srv_event e = {1, "log", "\"x\""};
+    nn_error err = {0};
+    struct timespec t0, t1;
+    (void)clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(srv_event_append(s, id, &e, 1, &err) == NN_ERR_IO);
+    (void)clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_CONTAINS(err.msg, "database is busy");
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    CHECK(waited >= 4.5 && waited < 8); /* the busy timeout, not once per retry */
+    srv_run r = {0}; /* readers are not blocked by the writer in WAL mode */
+    CHECK(srv_run_get(s, id, &r, &err) == NN_OK);
+    srv_run_free(&r);
+    CHECK(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(srv_event_append(s, id, &e, 1, &err) == NN_OK);
+    srv_store_close(s);
+    fixture_rm_tree(root);
+}
+
 int main(void) {
     RUN(test_store_migrate_is_idempotent);
     RUN(test_store_refuses_newer_schema);
+    RUN(test_store_failed_migration_rolls_back);
     RUN(test_store_new_id_is_random_hex);
     RUN(test_store_dataset_put_dedupes_by_sha);
     RUN(test_store_dataset_delete);
@@ -640,5 +698,6 @@ int main(void) {
     RUN(test_store_events);
     RUN(test_store_cancel);
     RUN(test_store_concurrent_writers);
+    RUN(test_store_busy_is_reported);
     return check_summary();
 }
