@@ -20,7 +20,8 @@
 nn_status srv_queue_claim(srv_store *s, char run_id[SRV_ID_LEN + 1], int *found, nn_error *err);
 /* Number of queued runs. */
 nn_status srv_queue_depth(srv_store *s, int64_t *depth, nn_error *err);
-/* Re-queues or fails runs left running by a dead process; *requeued and *failed count them. */
+/* Re-queues or fails runs left running by a dead process; *requeued and *failed count them. A
+ * run whose cancel had been requested ends cancelled instead, and counts as failed. */
 nn_status srv_queue_recover(srv_store *s, int *requeued, int *failed, nn_error *err);
 
 #endif

@@ -22,6 +22,7 @@
 
 #define SRV_ID_LEN 32
 #define SRV_MAX_DATASET_NAME 128
+#define SRV_MAX_EVENT_PAGE 1000 /* most events srv_event_list returns at once */
 
 typedef struct srv_store srv_store;
 
@@ -90,51 +91,71 @@ const char *srv_store_data_dir(const srv_store *s);
 
 /* datasets */
 /* Inserts ds, or finds the dataset with the same sha256: *created tells which; ds is filled from
- * the stored row either way. */
+ * the stored row either way (its columns replaced). An empty ds->id gets a fresh id, a zero
+ * created_at the current time. The caller moves the CSV file to srv_dataset_path() after this
+ * returns, created or not (same content), so that a concurrent delete cannot remove it. */
 nn_status srv_dataset_put(srv_store *s, srv_dataset *ds, int *created, nn_error *err);
 /* NN_ERR_INVALID with "not found" when absent (the API maps it to 404). */
 nn_status srv_dataset_get(srv_store *s, const char *id, srv_dataset *out, nn_error *err);
 /* Newest first; a JSON array (new reference) of dataset summaries without columns. */
 nn_status srv_dataset_list(srv_store *s, json_t **out, nn_error *err);
-/* Deletes the dataset and its file; NN_ERR_LIMIT ("in use") when a queued or running run uses it;
- * runs that finished keep their results and lose only the dataset link. */
+/* Deletes the dataset and its file; NN_ERR_LIMIT ("dataset is used by run <id> (status queued)")
+ * when a queued or running run uses it; runs that finished keep their results and lose only the
+ * dataset link. A file that cannot be removed (other than already missing) is NN_ERR_IO and the
+ * dataset stays. */
 nn_status srv_dataset_delete(srv_store *s, const char *id, nn_error *err);
 void srv_dataset_free(srv_dataset *ds);
 
 /* runs */
-/* Creates a queued run. With an idempotency key: the same key and request hash returns the
- * existing run (*created = 0); the same key with another request hash is NN_ERR_INVALID
- * ("Idempotency-Key reused with a different request"). */
+/* Creates a queued run. An empty run->id gets a fresh id, a zero created_at the current time; an
+ * empty dataset_id means none, any other must name a stored dataset ("dataset <id> not found").
+ * With an idempotency key: the same key and request hash returns the existing run (*created = 0,
+ * and *run is replaced by the stored row, its owned fields freed first); the same key with
+ * another request hash is NN_ERR_INVALID ("Idempotency-Key reused with a different request"). */
 nn_status srv_run_create(srv_store *s, srv_run *run, const char *idem_key, const char *req_hash,
                          int *created, nn_error *err);
 nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err);
 /* Newest first, optionally filtered by status (-1 = any) and dataset (NULL = any), starting after
- * the cursor (an opaque string from a previous page, or NULL); *out is a JSON array of run
- * summaries and *next_cursor (malloc'd or NULL at the end). */
+ * the cursor (an opaque string from a previous page, or NULL; a malformed one is NN_ERR_INVALID
+ * "invalid cursor"); limit ≤ 0 means 50, above 200 means 200. *out is a JSON array of run
+ * summaries {"id","dataset","status","progress","name","spec_hash","created_at","started_at",
+ * "finished_at","r2","rmse","mae"} (null where unset; r2/rmse/mae are the metrics' top-level
+ * numbers) and *next_cursor (malloc'd, or NULL when this page is the last). */
 nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char *cursor,
                        int limit, json_t **out, char **next_cursor, nn_error *err);
+/* Sets a running run's progress (0..1, else NN_ERR_INVALID); a no-op for a run in another status,
+ * so a late report after a cancel is harmless; "run <id> not found" for an unknown run. */
 nn_status srv_run_set_progress(srv_store *s, const char *id, double progress, nn_error *err);
-/* Marks a run finished (succeeded/failed/cancelled) with metrics or an error, atomically with its
- * predictions and model (either may be NULL/0). */
+/* Marks a queued or running run finished (succeeded/failed/cancelled) with metrics or an error,
+ * atomically with its predictions and model (either may be NULL/0); finished_at is now, progress
+ * becomes 1 on success. A run that has already finished is NN_ERR_INVALID ("… has already
+ * finished (status …)"), and nothing is written. */
 nn_status srv_run_finish(srv_store *s, const char *id, srv_run_status status, const json_t *metrics,
                          const char *error, const srv_prediction *preds, size_t n_preds,
                          const char *model_json, nn_error *err);
-/* Sets cancel_requested; a queued run is cancelled at once (*now_cancelled = 1). */
+/* Sets cancel_requested; a queued run is cancelled at once (*now_cancelled = 1, error "cancelled
+ * before it started"); a finished run is left alone (NN_OK, *now_cancelled = 0). */
 nn_status srv_run_request_cancel(srv_store *s, const char *id, int *now_cancelled, nn_error *err);
 void srv_run_free(srv_run *run);
 
 /* events */
-/* Appends events to a run in one transaction; seq numbers must continue the run's sequence. */
+/* Appends events to a run in one transaction; seq numbers must continue the run's sequence
+ * (last seq + 1, + 2 …) and types be non-empty and shorter than 16: otherwise NN_ERR_INVALID and
+ * nothing of the batch is written. An unknown run is "run <id> not found". */
 nn_status srv_event_append(srv_store *s, const char *run_id, const srv_event *events, size_t n,
                            nn_error *err);
-/* Events with seq > after, at most limit, in order; *out malloc'd array of *n events. */
+/* Events with seq > after, at most limit (≤ 0 or above SRV_MAX_EVENT_PAGE means
+ * SRV_MAX_EVENT_PAGE), in order; *out malloc'd array of *n events (NULL when none). A run
+ * without events, or an unknown run, gives none. */
 nn_status srv_event_list(srv_store *s, const char *run_id, int64_t after, int limit,
                          srv_event **out, size_t *n, nn_error *err);
 nn_status srv_event_last_seq(srv_store *s, const char *run_id, int64_t *seq, nn_error *err);
 void srv_events_free(srv_event *events, size_t n);
 
 /* results */
-/* Predictions of a run ordered by row then target; rows of *out are malloc'd (ids included). */
+/* Predictions of a run ordered by row then target; rows of *out are malloc'd (ids included).
+ * Values come back bit-exact as stored by srv_run_finish, except that a NaN comes back as a
+ * quiet NaN and -0.0 as 0 (SQLite's REAL storage). */
 nn_status srv_prediction_list(srv_store *s, const char *run_id, srv_prediction **out, size_t *n,
                               nn_error *err);
 void srv_predictions_free(srv_prediction *p, size_t n);
