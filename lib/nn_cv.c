@@ -119,7 +119,7 @@ static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, doubl
     int stop = 0;
     track(c, net, h, &stop);
     if (c->cv->cfg.report) {
-        nn_cv_event ev = {NN_CV_EPOCH, c->fr->fold, c->cv->n_folds, h, NULL, 0};
+        nn_cv_event ev = {NN_CV_EPOCH, c->fr->fold, c->cv->n_folds, h, c->fr, 0};
         ev.epochs = c->cv->spec->epochs;
         pthread_mutex_lock(&c->cv->mu);
         c->cv->cfg.report(c->cv->cfg.user, &ev);

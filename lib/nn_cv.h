@@ -66,7 +66,8 @@ typedef struct nn_cv_event {
     int fold;                     /* -1 for the final refit */
     int n_folds;
     const nn_history_row *epoch;  /* NN_CV_EPOCH */
-    const nn_fold_result *result; /* NN_CV_FOLD_END */
+    const nn_fold_result *result; /* NN_CV_FOLD_END: the fold's result; NN_CV_EPOCH: the result
+                                     so far (n_train, n_val are set) */
     int epochs;                   /* planned epochs */
 } nn_cv_event;
 

@@ -96,3 +96,18 @@ nn_status srv_queue_recover(srv_store *s, int *requeued, int *failed, nn_error *
     *failed = cancelled + gave_up;
     return NN_OK;
 }
+
+nn_status srv_queue_release(srv_store *s, const char *run_id, nn_error *err) {
+    sqlite3_stmt *st;
+    if (srv__prepare(s,
+                     "UPDATE runs SET status = 'queued', progress = 0, started_at = NULL, "
+                     "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'running'",
+                     &st, err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(st, 1, run_id);
+    int rc = srv__step(st);
+    nn_status status = rc == SQLITE_DONE ? NN_OK
+                                         : srv__db_error(s, rc, err, "re-queueing run %s", run_id);
+    sqlite3_finalize(st);
+    return status;
+}

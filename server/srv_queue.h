@@ -24,4 +24,8 @@ nn_status srv_queue_depth(srv_store *s, int64_t *depth, nn_error *err);
  * run whose cancel had been requested ends cancelled instead, and counts as failed. */
 nn_status srv_queue_recover(srv_store *s, int *requeued, int *failed, nn_error *err);
 
+/* Puts a running run back in the queue without counting the attempt: nnd is shutting down
+ * cleanly and the run will start again at the next start. */
+nn_status srv_queue_release(srv_store *s, const char *run_id, nn_error *err);
+
 #endif

@@ -1,0 +1,40 @@
+/* srv_api.h — the request handlers behind the routes of srv_routes.c. */
+#ifndef SRV_API_H
+#define SRV_API_H
+
+#include "srv_http.h"
+
+/* datasets and specs (srv_api_data.c) */
+void srv_api_dataset_upload(srv_req *req, srv_resp *resp);
+void srv_api_dataset_list(srv_req *req, srv_resp *resp);
+void srv_api_dataset_get(srv_req *req, srv_resp *resp);
+void srv_api_dataset_csv(srv_req *req, srv_resp *resp);
+void srv_api_dataset_delete(srv_req *req, srv_resp *resp);
+void srv_api_spec_validate(srv_req *req, srv_resp *resp);
+
+/* runs (srv_api_runs.c, srv_api_results.c) */
+void srv_api_run_create(srv_req *req, srv_resp *resp);
+void srv_api_run_list(srv_req *req, srv_resp *resp);
+void srv_api_run_get(srv_req *req, srv_resp *resp);
+void srv_api_run_events(srv_req *req, srv_resp *resp);
+void srv_api_run_cancel(srv_req *req, srv_resp *resp);
+void srv_api_run_history(srv_req *req, srv_resp *resp);
+void srv_api_run_predictions(srv_req *req, srv_resp *resp);
+void srv_api_run_model(srv_req *req, srv_resp *resp);
+void srv_api_run_predict(srv_req *req, srv_resp *resp);
+
+/* the service (srv_api_sys.c) */
+void srv_api_healthz(srv_req *req, srv_resp *resp);
+void srv_api_metrics(srv_req *req, srv_resp *resp);
+void srv_api_openapi(srv_req *req, srv_resp *resp);
+void srv_api_static(srv_req *req, srv_resp *resp);
+
+/* Shared helpers (srv_api_data.c). */
+srv_store *srv_api_store(srv_req *req, srv_resp *resp);
+/* Reads the dataset's CSV with the spec's text columns (spec may be NULL). */
+nn_status srv_api_load_table(srv_store *s, const char *dataset_id, const nn_spec *spec,
+                             nn_table **out, nn_error *err);
+/* Parses a JSON body; answers 400 with the position on failure and returns NULL. */
+json_t *srv_api_json_body(srv_req *req, srv_resp *resp);
+
+#endif

@@ -1,0 +1,430 @@
+/* srv_http.c — libmicrohttpd glue: the access handler, bodies, responses, the request log
+ * (see srv_http.h DESIGN). Routes live in srv_routes.c. */
+#include "srv_http.h"
+
+#include "srv_events.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *srv_query(const srv_req *req, const char *name) {
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *srv_header(const srv_req *req, const char *name) {
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+int srv_accepts(const srv_req *req, const char *mime) {
+    const char *a = srv_header(req, "Accept");
+    return a && strstr(a, mime) != NULL;
+}
+
+void srv_text(srv_resp *resp, int status, const char *content_type, char *body_take, size_t len) {
+    free(resp->body);
+    resp->status = status;
+    resp->content_type = content_type;
+    resp->body = body_take;
+    resp->len = len;
+}
+
+void srv_json(srv_resp *resp, int status, json_t *value_take) {
+    char *text = value_take ? json_dumps(value_take, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(value_take);
+    if (!text) {
+        srv_problem(resp, 500, "out of memory");
+        return;
+    }
+    srv_text(resp, status, "application/json", text, strlen(text));
+}
+
+static const char *status_title(int status) {
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
+    default: return status >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+static void problem_json(srv_resp *resp, int status, const char *detail, json_t *errors) {
+    char type[64];
+    (void)snprintf(type, sizeof type, "https://nnd.dev/problems/%d", status);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", status_title(status),
+                          "status", status, "detail", detail);
+    if (p && errors) json_object_set_new(p, "errors", errors);
+    else json_decref(errors);
+    char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    if (!text) {
+        static const char oom[] = "{\"title\":\"Internal Server Error\",\"status\":500}";
+        text = strdup(oom);
+        status = 500;
+    }
+    srv_text(resp, status, "application/problem+json", text, text ? strlen(text) : 0);
+}
+
+void srv_problem(srv_resp *resp, int status, const char *detail_fmt, ...) {
+    char detail[512];
+    va_list ap;
+    va_start(ap, detail_fmt);
+    (void)vsnprintf(detail, sizeof detail, detail_fmt, ap);
+    va_end(ap);
+    problem_json(resp, status, detail, NULL);
+}
+
+void srv_problem_spec(srv_resp *resp, const nn_spec_errors *errs, const char *detail) {
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < errs->n; i++)
+        json_array_append_new(list, json_pack("{s:s, s:s}", "pointer", errs->items[i].pointer,
+                                              "message", errs->items[i].message));
+    char d[512];
+    if (!detail) {
+        if (errs->n) {
+            const nn_spec_error *e = &errs->items[0];
+            (void)snprintf(d, sizeof d, "%s%s%s%s", e->pointer, e->pointer[0] ? ": " : "",
+                           e->message, errs->n + errs->n_dropped > 1 ? " (and more)" : "");
+        } else {
+            (void)snprintf(d, sizeof d, "invalid spec");
+        }
+        detail = d;
+    }
+    problem_json(resp, 422, detail, list);
+}
+
+void srv_problem_from(srv_resp *resp, const nn_error *err) {
+    int status = 500;
+    switch (err->code) {
+    case NN_ERR_INVALID: status = strstr(err->msg, "not found") ? 404 : 400; break;
+    case NN_ERR_PARSE:
+    case NN_ERR_SPEC:
+    case NN_ERR_DATA:
+    case NN_ERR_DOMAIN: status = 422; break;
+    case NN_ERR_LIMIT: status = strstr(err->msg, "in use") || strstr(err->msg, "used by") ? 409 : 413; break;
+    case NN_ERR_IO: status = strstr(err->msg, "No space") || strstr(err->msg, "disk full") ? 507 : 500; break;
+    default: status = 500;
+    }
+    srv_problem(resp, status, "%s", err->msg);
+}
+
+/* ---- routing ---- */
+
+static int match(const char *pattern, const char *path, char *param) {
+    while (*pattern && *path) {
+        if (*pattern == '{') {
+            const char *close = strchr(pattern, '}');
+            size_t n = strcspn(path, "/");
+            if (!close || n == 0 || n > SRV_ID_LEN) return 0;
+            memcpy(param, path, n);
+            param[n] = '\0';
+            pattern = close + 1;
+            path += n;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+/* Finds the route for method and path; *path_known tells a 405 from a 404. */
+static const srv_route *find_route(const char *method, const char *path, char *param,
+                                   int *path_known) {
+    size_t n;
+    const srv_route *r = srv_routes(&n);
+    *path_known = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!match(r[i].pattern, path, param)) continue;
+        *path_known = 1;
+        if (strcmp(r[i].method, method) == 0) return &r[i];
+    }
+    return NULL;
+}
+
+/* Constant-time comparison of the bearer token. */
+static int authorized(const srv_req *req) {
+    const char *token = req->app->cfg.token;
+    if (!token[0]) return 1;
+    const char *h = srv_header(req, "Authorization");
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return 0;
+    h += 7;
+    size_t a = strlen(h), b = strlen(token);
+    unsigned char diff = (unsigned char)(a != b);
+    for (size_t i = 0; i < b; i++) diff |= (unsigned char)(h[i < a ? i : 0] ^ token[i]);
+    return diff == 0;
+}
+
+/* ---- responses to MHD ---- */
+
+static void security_headers(const srv_app *app, struct MHD_Response *r, int html) {
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (html) {
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; style-src 'self' "
+                                "'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'");
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    }
+    if (app->cfg.cors_origin[0]) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", app->cfg.cors_origin);
+        MHD_add_response_header(r, "Vary", "Origin");
+    }
+}
+
+static enum MHD_Result send(srv_req *req, srv_resp *resp) {
+    struct MHD_Response *r = NULL;
+    if (resp->stream) {
+        r = srv_stream_response(resp->stream, req->conn);
+    } else if (resp->fd >= 0) {
+        r = MHD_create_response_from_fd64((uint64_t)resp->fd_size, resp->fd);
+        req->bytes_out = resp->fd_size;
+    } else {
+        char *body = resp->body ? resp->body : strdup("");
+        r = MHD_create_response_from_buffer_with_free_callback(resp->body ? resp->len : 0, body,
+                                                               free);
+        resp->body = NULL;
+        req->bytes_out = (int64_t)resp->len;
+    }
+    if (!r) return MHD_NO;
+    if (resp->content_type) MHD_add_response_header(r, "Content-Type", resp->content_type);
+    if (resp->location[0]) MHD_add_response_header(r, "Location", resp->location);
+    if (resp->disposition) MHD_add_response_header(r, "Content-Disposition", resp->disposition);
+    if (resp->no_store || resp->stream) MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (resp->status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    if (resp->retry_after > 0) {
+        char v[16];
+        (void)snprintf(v, sizeof v, "%d", resp->retry_after);
+        MHD_add_response_header(r, "Retry-After", v);
+    }
+    security_headers(req->app, r,
+                     resp->content_type && strncmp(resp->content_type, "text/html", 9) == 0);
+    req->status = resp->status;
+    if (resp->status >= 500) atomic_fetch_add(&req->app->counters.responses_5xx, 1);
+    else if (resp->status >= 400) atomic_fetch_add(&req->app->counters.responses_4xx, 1);
+    enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result answer_problem(srv_req *req, int status, const char *detail) {
+    srv_resp resp = {.fd = -1};
+    srv_problem(&resp, status, "%s", detail);
+    req->rejected = 1;
+    req->answered = 1;
+    enum MHD_Result ok = send(req, &resp);
+    free(resp.body);
+    return ok;
+}
+
+/* ---- bodies ---- */
+
+static int append_body(srv_req *req, const char *data, size_t n) {
+    size_t need = req->body_len + n + 1;
+    if (need > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 4096;
+        while (cap < need) cap *= 2;
+        char *b = realloc(req->body, cap);
+        if (!b) return -1;
+        req->body = b;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, n);
+    req->body_len += n;
+    req->body[req->body_len] = '\0';
+    return 0;
+}
+
+static int open_upload(srv_req *req) {
+    (void)snprintf(req->upload_path, sizeof req->upload_path, "%s/tmp/upload-XXXXXX",
+                   req->app->cfg.data_dir);
+    char dir[1100];
+    (void)snprintf(dir, sizeof dir, "%s/tmp", req->app->cfg.data_dir);
+    (void)mkdir(dir, 0700);
+    req->upload_fd = mkstemp(req->upload_path);
+    nn_sha256_init(&req->upload_sha);
+    return req->upload_fd >= 0 ? 0 : -1;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Consumes one chunk of body; returns 0, or an HTTP status to answer with. */
+static int take_body(srv_req *req, const char *data, size_t n) {
+    const srv_config *cfg = &req->app->cfg;
+    if (req->route->body == SRV_BODY_NONE) return 0;
+    if (req->route->body == SRV_BODY_UPLOAD) {
+        if (req->upload_bytes + (int64_t)n > cfg->max_upload) return 413;
+        if (req->upload_fd < 0 && open_upload(req) != 0) return 500;
+        if (write_all(req->upload_fd, data, n) != 0) return errno == ENOSPC ? 507 : 500;
+        nn_sha256_update(&req->upload_sha, data, n);
+        req->upload_bytes += (int64_t)n;
+        atomic_fetch_add(&req->app->counters.bytes_uploaded, (long long)n);
+        return 0;
+    }
+    if ((int64_t)(req->body_len + n) > cfg->max_body) return 413;
+    return append_body(req, data, n) == 0 ? 0 : 500;
+}
+
+/* ---- the access handler ---- */
+
+static void parse_path(srv_req *req, const char *url) {
+    size_t n = strcspn(url, "?");
+    if (n >= sizeof req->path) n = sizeof req->path - 1;
+    memcpy(req->path, url, n);
+    req->path[n] = '\0';
+    /* one trailing slash is forgiven, except on "/" itself */
+    if (n > 1 && req->path[n - 1] == '/') req->path[n - 1] = '\0';
+}
+
+static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, const char *url,
+                                  const char *method, void **con_cls) {
+    srv_req *req = calloc(1, sizeof *req);
+    if (!req) return MHD_NO;
+    req->app = app;
+    req->conn = conn;
+    req->method = method;
+    req->upload_fd = -1;
+    req->t0_us = now_us();
+    *con_cls = req;
+    atomic_fetch_add(&app->counters.requests, 1);
+    if (strlen(url) >= sizeof req->path) return answer_problem(req, 414, "the URL is too long");
+    parse_path(req, url);
+    if (!strcmp(method, "OPTIONS") && app->cfg.cors_origin[0]) {
+        req->answered = 1;
+        srv_resp resp = {.status = 204, .fd = -1};
+        return send(req, &resp);
+    }
+    int known = 0;
+    req->route = find_route(method, req->path, req->param, &known);
+    if (!req->route) {
+        if (known) return answer_problem(req, 405, "this path does not support that method");
+        return answer_problem(req, 404, "no such resource");
+    }
+    if (req->route->auth && !authorized(req))
+        return answer_problem(req, 401, "missing or wrong bearer token (Authorization: Bearer …)");
+    const char *cl = srv_header(req, "Content-Length");
+    if (cl && req->route->body != SRV_BODY_NONE) {
+        long long len = strtoll(cl, NULL, 10);
+        int64_t cap = req->route->body == SRV_BODY_UPLOAD ? app->cfg.max_upload : app->cfg.max_body;
+        if (len > cap)
+            return answer_problem(req, 413, "the body is larger than this server accepts");
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    (void)version;
+    srv_app *app = cls;
+    srv_req *req = *con_cls;
+    if (!req) return first_call(app, conn, url, method, con_cls);
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->rejected) return MHD_YES;
+        int status = take_body(req, upload_data, n);
+        if (status == 413) return answer_problem(req, 413, "the body is larger than this server accepts");
+        if (status == 507) return answer_problem(req, 507, "the server's disk is full");
+        if (status) return answer_problem(req, status, "cannot receive the body");
+        return MHD_YES;
+    }
+    if (req->answered) return MHD_YES;
+    req->answered = 1;
+    if (req->upload_fd >= 0 && fsync(req->upload_fd) != 0)
+        return answer_problem(req, errno == ENOSPC ? 507 : 500, "cannot store the upload");
+    srv_resp resp = {.status = 200, .fd = -1};
+    req->route->handler(req, &resp);
+    enum MHD_Result ok = send(req, &resp);
+    free(resp.body);
+    return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)conn, (void)toe;
+    srv_app *app = cls;
+    srv_req *req = *con_cls;
+    if (!req) return;
+    if (!app->cfg.quiet) {
+        double ms = (double)(now_us() - req->t0_us) / 1000.0;
+        fprintf(stderr, "%s %s %d %lld %.1fms\n", req->method, req->path, req->status,
+                (long long)req->bytes_out, ms);
+    }
+    if (req->upload_fd >= 0) {
+        close(req->upload_fd);
+        (void)unlink(req->upload_path); /* handlers rename what they keep */
+    }
+    free(req->body);
+    free(req);
+    *con_cls = NULL;
+}
+
+nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err) {
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)app->cfg.port);
+    if (inet_pton(AF_INET, app->cfg.listen_host, &addr.sin_addr) != 1) {
+        if (strcmp(app->cfg.listen_host, "localhost") != 0)
+            return nn_error_set(err, NN_ERR_INVALID, "--listen: \"%s\" is not an IPv4 address",
+                                app->cfg.listen_host);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    if (!d)
+        return nn_error_set(err, NN_ERR_IO, "cannot listen on %s:%d (in use, or not allowed)",
+                            app->cfg.listen_host, app->cfg.port);
+    *out = d;
+    return NN_OK;
+}
+
+void srv_http_quiesce(struct MHD_Daemon *d) {
+    MHD_socket s = MHD_quiesce_daemon(d);
+    if (s != MHD_INVALID_SOCKET) close(s);
+}
+
+void srv_http_stop(struct MHD_Daemon *d) {
+    if (d) MHD_stop_daemon(d);
+}
