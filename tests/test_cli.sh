@@ -104,6 +104,12 @@ status "nn train --threads 1" 0 $?
 check "predictions identical with 1 and 2 threads" cmp -s out/predictions.csv out1/predictions.csv
 check "model identical with 1 and 2 threads" cmp -s out/model.json out1/model.json
 
+# --seed overrides the spec's seed, is recorded in spec.json and changes the results
+"$NN" train spec.json slice.csv --out seeded --seed 5 --quiet >/dev/null 2>&1
+status "nn train --seed 5" 0 $?
+contains "seed recorded in spec.json" seeded/spec.json '"seed":5'
+check "another seed gives other predictions" test -n "$(cmp out/predictions.csv seeded/predictions.csv 2>&1)"
+
 # ---- predict ----
 "$NN" predict out/model.json slice.csv --out p.csv 2>predict.err
 status "nn predict" 0 $?

@@ -494,6 +494,38 @@ static void test_cv_early_stopping_restores_best_epoch(void) {
     nn_spec_destroy(s);
 }
 
+/* Without restore_best the fold keeps its last weights: its reported metric is the last
+ * epoch's; best_epoch still names the best monitored epoch (val_r2 here, maximized). */
+static void test_cv_early_stopping_without_restore(void) {
+    nn_spec *s = kc_spec(8, "\"epochs\": 150, \"batch_size\": 32,"
+                            " \"optimizer\": {\"type\": \"adam\", \"learning_rate\": 0.02},"
+                            " \"validation\": {\"type\": \"kfold\", \"k\": 3}, \"final\": \"none\","
+                            " \"early_stopping\": {\"monitor\": \"val_r2\", \"patience\": 2,"
+                            " \"restore_best\": false}");
+    nn_cv *cv = run_ok(s, kc, 3);
+    if (cv) {
+        const nn_cv_result *r = nn_cv_result_get(cv);
+        int stopped = 0;
+        for (int f = 0; f < 3; f++) {
+            const nn_fold_result *fr = &r->folds[f];
+            const nn_history_row *h = fr->history;
+            int last = fr->epochs_run - 1, first_max = 0;
+            for (int e = 1; e < fr->epochs_run; e++)
+                if (h[e].val_r2 > h[first_max].val_r2) first_max = e;
+            CHECK(fr->best_epoch == first_max + 1);
+            if (fr->epochs_run < 150) {
+                stopped++;
+                CHECK(fr->epochs_run == fr->best_epoch + 2);
+            }
+            CHECK_NEAR(fr->model[0].r2, h[last].val_r2, 1e-9);
+            CHECK_NEAR(fr->model[0].mse, h[last].val_loss, 1e-9);
+        }
+        CHECK(stopped >= 1);
+    }
+    nn_cv_destroy(cv);
+    nn_spec_destroy(s);
+}
+
 static void test_cv_reduce_on_plateau_replayed(void) {
     const double lr0 = 0.02, factor = 0.5, min_lr = 0.003;
     const int patience = 2;
@@ -942,6 +974,7 @@ int main(void) {
     RUN(test_cv_no_leakage_from_validation_rows);
     RUN(test_cv_metrics_match_hand_computation);
     RUN(test_cv_early_stopping_restores_best_epoch);
+    RUN(test_cv_early_stopping_without_restore);
     RUN(test_cv_reduce_on_plateau_replayed);
     RUN(test_cv_cancel_from_report_callback);
     RUN(test_cv_divergence_names_fold_and_epoch);
