@@ -47,7 +47,8 @@ typedef struct nn_fold_result {
     int fold;              /* -1 for the final refit */
     size_t n_train, n_val; /* n_train after filter_outliers */
     int epochs_run;
-    int best_epoch;        /* 1-based epoch whose weights were kept */
+    int best_epoch;        /* 1-based best epoch by the monitor (the last without early
+                              stopping); its weights are kept when restore_best is on */
     double seconds;
     nn_metrics *units;     /* (n_targets) validation metrics in the targets' units */
     nn_metrics *model;     /* (n_targets) in model space */
