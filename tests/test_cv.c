@@ -139,7 +139,8 @@ static int history_equal(const nn_fold_result *a, const nn_fold_result *b) {
         if (x->fold != y->fold || x->epoch != y->epoch ||
             memcmp(&x->train_loss, &y->train_loss, sizeof x->train_loss) ||
             memcmp(&x->val_loss, &y->val_loss, sizeof x->val_loss) ||
-            memcmp(&x->val_r2, &y->val_r2, sizeof x->val_r2) || memcmp(&x->lr, &y->lr, sizeof x->lr))
+            memcmp(&x->val_r2, &y->val_r2, sizeof x->val_r2) ||
+            memcmp(&x->lr, &y->lr, sizeof x->lr))
             return 0;
     }
     return 1;
@@ -159,8 +160,10 @@ static void test_cv_kfold_every_row_validated_once(void) {
         size_t count[5] = {0};
         int in_range = 1, finite = 1;
         for (size_t i = 0; i < 103; i++) {
-            if (r->oof_fold[i] < 0 || r->oof_fold[i] >= 5) in_range = 0;
-            else count[r->oof_fold[i]]++;
+            if (r->oof_fold[i] < 0 || r->oof_fold[i] >= 5)
+                in_range = 0;
+            else
+                count[r->oof_fold[i]]++;
             if (!isfinite(r->oof_pred[i])) finite = 0;
         }
         CHECK(in_range);
@@ -192,8 +195,8 @@ static void test_cv_kfold_every_row_validated_once(void) {
 
 static void test_cv_holdout_validates_ceil_fraction(void) {
     nn_table *t = synth(103, 2, -1, 0.5);
-    nn_spec *s =
-        synth_spec(3, "", "\"epochs\": 2, \"validation\": {\"type\": \"holdout\", \"fraction\": 0.25}");
+    nn_spec *s = synth_spec(
+        3, "", "\"epochs\": 2, \"validation\": {\"type\": \"holdout\", \"fraction\": 0.25}");
     nn_cv *cv = run_ok(s, t, 3);
     if (cv) {
         const nn_cv_result *r = nn_cv_result_get(cv);
@@ -223,7 +226,8 @@ static void test_cv_holdout_validates_ceil_fraction(void) {
     nn_table_destroy(t);
     /* exactly ⌈0.25 · 100⌉ = 25 */
     nn_table *t100 = synth(100, 1, 1, 0);
-    s = synth_spec(3, "", "\"epochs\": 1, \"validation\": {\"type\": \"holdout\", \"fraction\": 0.25}");
+    s = synth_spec(3, "",
+                   "\"epochs\": 1, \"validation\": {\"type\": \"holdout\", \"fraction\": 0.25}");
     cv = run_ok(s, t100, 1);
     if (cv) CHECK(nn_cv_result_get(cv)->folds[0].n_val == 25);
     nn_cv_destroy(cv);
@@ -343,8 +347,8 @@ static void test_cv_no_leakage_from_validation_rows(void) {
     size_t r = 17;
     int f = ra->oof_fold[r];
     int yc = nn_table_find(t, "y"), x1c = nn_table_find(t, "x1");
-    t->cols[yc].num[r] = 1000.0;  /* far outside [1, 4) */
-    t->cols[x1c].num[r] = 50.0;   /* far outside [0, 1) */
+    t->cols[yc].num[r] = 1000.0; /* far outside [1, 4) */
+    t->cols[x1c].num[r] = 50.0;  /* far outside [0, 1) */
     nn_cv *b = run_ok(s, t, 2);
     if (b) {
         const nn_cv_result *rb = nn_cv_result_get(b);
@@ -369,8 +373,10 @@ static void test_cv_no_leakage_from_validation_rows(void) {
        out-of-range x1 = 50 to far above 1 under minmax (impossible had it seen the row) */
     size_t tr_rows[120], va_rows[120], ntr = 0, nva = 0;
     for (size_t i = 0; i < 120; i++) {
-        if (ra->oof_fold[i] == f) va_rows[nva++] = i;
-        else tr_rows[ntr++] = i;
+        if (ra->oof_fold[i] == f)
+            va_rows[nva++] = i;
+        else
+            tr_rows[ntr++] = i;
     }
     nn_table *ttr = NULL, *tva = NULL, *ftr = NULL, *fva = NULL;
     nn_pipe *p = NULL;
@@ -414,9 +420,10 @@ done:
 /* ---- metrics ---- */
 
 static void test_cv_metrics_match_hand_computation(void) {
-    nn_spec *s = kc_spec(4, "\"epochs\": 5, \"batch_size\": 64,"
-                            " \"optimizer\": {\"type\": \"adam\", \"learning_rate\": 0.01},"
-                            " \"validation\": {\"type\": \"kfold\", \"k\": 4}, \"final\": \"none\"");
+    nn_spec *s =
+        kc_spec(4, "\"epochs\": 5, \"batch_size\": 64,"
+                   " \"optimizer\": {\"type\": \"adam\", \"learning_rate\": 0.01},"
+                   " \"validation\": {\"type\": \"kfold\", \"k\": 4}, \"final\": \"none\"");
     nn_cv *cv = run_ok(s, kc, 2);
     if (cv) {
         const nn_cv_result *r = nn_cv_result_get(cv);
@@ -578,9 +585,9 @@ typedef struct events {
     int n_total;
     int epochs_planned;
     int n_folds_seen;
-    int bad_number;                 /* an EPOCH event carried a non-finite loss or R² */
+    int bad_number; /* an EPOCH event carried a non-finite loss or R² */
     int last_epoch[8];
-    atomic_int *cancel;             /* set on the first epoch event when not NULL */
+    atomic_int *cancel; /* set on the first epoch event when not NULL */
     nn_status end_status[8];
 } events;
 
@@ -727,9 +734,10 @@ static double r2_of(const double *y, const double *p, size_t n) {
 }
 
 static void test_cv_final_refit_predicts_well(void) {
-    nn_spec *s = kc_spec(5, "\"epochs\": 25, \"batch_size\": 32,"
-                            " \"optimizer\": {\"type\": \"adam\", \"learning_rate\": 0.005},"
-                            " \"validation\": {\"type\": \"kfold\", \"k\": 3}, \"final\": \"refit\"");
+    nn_spec *s =
+        kc_spec(5, "\"epochs\": 25, \"batch_size\": 32,"
+                   " \"optimizer\": {\"type\": \"adam\", \"learning_rate\": 0.005},"
+                   " \"validation\": {\"type\": \"kfold\", \"k\": 3}, \"final\": \"refit\"");
     nn_cv *cv = run_ok(s, kc, 3);
     if (cv) {
         const nn_cv_result *r = nn_cv_result_get(cv);
@@ -797,8 +805,9 @@ static void test_cv_final_best_fold_is_that_folds_model(void) {
 
 static void test_cv_final_none_gives_no_model(void) {
     nn_table *t = synth(50, 1, 2, 3);
-    nn_spec *s = synth_spec(1, "", "\"epochs\": 2, \"validation\": {\"type\": \"kfold\", \"k\": 2},"
-                                   " \"final\": \"none\"");
+    nn_spec *s = synth_spec(1, "",
+                            "\"epochs\": 2, \"validation\": {\"type\": \"kfold\", \"k\": 2},"
+                            " \"final\": \"none\"");
     nn_cv *cv = run_ok(s, t, 2);
     if (cv) {
         CHECK(nn_cv_n_tasks(cv) == 2);
@@ -874,7 +883,8 @@ static void test_cv_permutation_importance(void) {
     /* without importance: NULL */
     s = synth_spec(1, "", "\"epochs\": 1, \"validation\": {\"type\": \"kfold\", \"k\": 2}");
     cv = run_ok(s, t, 1);
-    if (cv) CHECK(nn_cv_result_get(cv)->importance == NULL && nn_cv_result_get(cv)->n_importance == 0);
+    if (cv)
+        CHECK(nn_cv_result_get(cv)->importance == NULL && nn_cv_result_get(cv)->n_importance == 0);
     nn_cv_destroy(cv);
     nn_spec_destroy(s);
     nn_table_destroy(t);
@@ -926,7 +936,8 @@ static void test_cv_spec_errors_against_data(void) {
 static void test_cv_missing_target_is_data_error(void) {
     nn_table *t = synth(20, 1, 1, 1);
     t->cols[nn_table_find(t, "y")].num[6] = NAN; /* row 7, 1-based */
-    nn_spec *s = synth_spec(1, "", "\"epochs\": 1, \"validation\": {\"type\": \"kfold\", \"k\": 2}");
+    nn_spec *s =
+        synth_spec(1, "", "\"epochs\": 1, \"validation\": {\"type\": \"kfold\", \"k\": 2}");
     nn_error err = {0};
     nn_spec_errors errs;
     nn_cv *cv = NULL;
@@ -942,8 +953,10 @@ static nn_table *read_kc_slice(size_t n) {
     char path[1024];
     (void)snprintf(path, sizeof path, "%s/examples/kc_house_data.csv", dir ? dir : "..");
     FILE *f = fopen(path, "rb");
-    if (f) (void)fclose(f);
-    else (void)snprintf(path, sizeof path, "%s/../shared/data/kc_house_data.csv", dir ? dir : "..");
+    if (f)
+        (void)fclose(f);
+    else
+        (void)snprintf(path, sizeof path, "%s/../shared/data/kc_house_data.csv", dir ? dir : "..");
     const char *text[] = {"id", NULL};
     nn_csv_opts opts;
     memset(&opts, 0, sizeof opts);

@@ -39,7 +39,8 @@ static nn_model *train_model(void) {
     nn_model *m = NULL;
     if (nn_cv_create(spec, kc, NULL, &cv, &errs, &err) == NN_OK && nn_cv_run(cv, 1, &err) == NN_OK)
         m = nn_cv_take_model(cv);
-    else fprintf(stderr, "train: %s\n", err.msg);
+    else
+        fprintf(stderr, "train: %s\n", err.msg);
     nn_cv_destroy(cv);
     nn_spec_destroy(spec); /* the model keeps its own copy */
     return m;
@@ -188,7 +189,9 @@ static void drop_last_param(json_t *r) {
 static void param3_string(json_t *r) {
     json_array_set_new(json_object_get(r, "params"), 3, json_string("0.5"));
 }
-static void param5_null(json_t *r) { json_array_set_new(json_object_get(r, "params"), 5, json_null()); }
+static void param5_null(json_t *r) {
+    json_array_set_new(json_object_get(r, "params"), 5, json_null());
+}
 static void params_object(json_t *r) { json_object_set_new(r, "params", json_object()); }
 static void extra_param(json_t *r) {
     json_array_append_new(json_object_get(r, "params"), json_real(0.25));
@@ -204,8 +207,8 @@ static void spec_bad_epochs(json_t *r) {
 static void pipeline_missing(json_t *r) { json_object_del(r, "pipeline"); }
 static void units_changed(json_t *r) {
     /* a wider hidden layer in the spec: the params no longer fit */
-    json_t *hidden = json_object_get(json_object_get(json_object_get(r, "spec"), "network"),
-                                     "hidden");
+    json_t *hidden =
+        json_object_get(json_object_get(json_object_get(r, "spec"), "network"), "hidden");
     json_object_set_new(json_array_get(hidden, 0), "units", json_integer(6));
 }
 
@@ -240,8 +243,10 @@ static void test_model_edited_files_refused_with_pointer(void) {
         CHECK(t != NULL);
         if (!t) continue;
         const char *msg = load_error(t, &err);
-        if (cases[i].exact) CHECK_STR(msg, cases[i].msg);
-        else CHECK(strncmp(msg, cases[i].msg, strlen(cases[i].msg)) == 0);
+        if (cases[i].exact)
+            CHECK_STR(msg, cases[i].msg);
+        else
+            CHECK(strncmp(msg, cases[i].msg, strlen(cases[i].msg)) == 0);
         CHECK(err.code != NN_OK);
         free(t);
     }
@@ -297,8 +302,10 @@ static nn_table *read_kc_slice(size_t n) {
     char path[1024];
     (void)snprintf(path, sizeof path, "%s/examples/kc_house_data.csv", dir ? dir : "..");
     FILE *f = fopen(path, "rb");
-    if (f) (void)fclose(f);
-    else (void)snprintf(path, sizeof path, "%s/../shared/data/kc_house_data.csv", dir ? dir : "..");
+    if (f)
+        (void)fclose(f);
+    else
+        (void)snprintf(path, sizeof path, "%s/../shared/data/kc_house_data.csv", dir ? dir : "..");
     const char *text[] = {"id", NULL};
     nn_csv_opts opts;
     memset(&opts, 0, sizeof opts);

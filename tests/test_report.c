@@ -84,9 +84,7 @@ static const double *num(const nn_table *t, const char *name) {
     return c >= 0 && t->cols[c].type == NN_COL_NUMBER ? t->cols[c].num : NULL;
 }
 
-static int same_double(double a, double b) {
-    return memcmp(&a, &b, sizeof a) == 0;
-}
+static int same_double(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
 static void test_report_predictions_kfold_with_text_id(void) {
     nn_table *data = make_table(40);
@@ -157,7 +155,8 @@ static void test_report_predictions_holdout_numeric_id_and_no_id(void) {
     char buf[1024];
     (void)snprintf(buf, sizeof buf,
                    "{\"seed\": 4, \"target\": \"y\", \"id\": \"num_id\", \"preprocess\":"
-                   " [{\"op\": \"drop\", \"columns\": [\"id\", \"z\"]}], %s}", tr);
+                   " [{\"op\": \"drop\", \"columns\": [\"id\", \"z\"]}], %s}",
+                   tr);
     nn_spec *s = parse(buf);
     nn_cv *cv = run_ok(s, data);
     if (cv) {
@@ -187,7 +186,8 @@ static void test_report_predictions_holdout_numeric_id_and_no_id(void) {
     /* no id in the spec: no id column */
     (void)snprintf(buf, sizeof buf,
                    "{\"seed\": 4, \"target\": \"y\", \"preprocess\":"
-                   " [{\"op\": \"drop\", \"columns\": [\"id\", \"num_id\", \"z\"]}], %s}", tr);
+                   " [{\"op\": \"drop\", \"columns\": [\"id\", \"num_id\", \"z\"]}], %s}",
+                   tr);
     s = parse(buf);
     cv = run_ok(s, data);
     if (cv) {
@@ -291,8 +291,10 @@ static void test_report_history_rows_and_columns(void) {
                     ok &= fold[i] == f + 1 && ep[i] == e + 1;
                     ok &= same_double(tl[i], hr->train_loss) && same_double(lr[i], hr->lr);
                     ok &= same_double(sec[i], hr->seconds) && sec[i] >= 0;
-                    if (f < 0) ok &= isnan(vl[i]) && isnan(vr[i]);
-                    else ok &= same_double(vl[i], hr->val_loss) && same_double(vr[i], hr->val_r2);
+                    if (f < 0)
+                        ok &= isnan(vl[i]) && isnan(vr[i]);
+                    else
+                        ok &= same_double(vl[i], hr->val_loss) && same_double(vr[i], hr->val_r2);
                 }
             }
             CHECK(ok);
