@@ -50,7 +50,9 @@ typedef struct nn_fold_result {
     int fold;              /* -1 for the final refit */
     size_t n_train, n_val; /* n_train after filter_outliers */
     int epochs_run;        /* of the longest-running ensemble member */
-    int best_epoch;        /* 1-based epoch whose weights were kept (mean over members) */
+    int best_epoch;        /* 1-based best epoch by the monitor (the last without early
+                              stopping; the rounded mean over ensemble members); its weights
+                              are kept when restore_best is on */
     double seconds;
     nn_metrics *units;     /* (n_targets) validation metrics in the targets' units, of the
                               ensemble's mean prediction */
