@@ -2,6 +2,8 @@
 #ifndef SRV_API_H
 #define SRV_API_H
 
+#include "nn_spec.h"
+#include "nn_table.h"
 #include "srv_http.h"
 
 /* datasets and specs (srv_api_data.c) */

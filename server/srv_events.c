@@ -154,6 +154,19 @@ void srv_hub_close_run(srv_hub *hub, const char *run_id) {
     pthread_mutex_unlock(&hub->mu);
 }
 
+void srv_hub_wake_all(srv_hub *hub) {
+    pthread_mutex_lock(&hub->mu);
+    for (srv_stream *st = hub->all; st; st = st->next_all) {
+        st->waiting = 0;
+        if (st->suspended) {
+            st->suspended = 0;
+            MHD_resume_connection(st->conn);
+        }
+    }
+    for (hub_run *r = hub->runs; r; r = r->next) r->n_waiters = 0;
+    pthread_mutex_unlock(&hub->mu);
+}
+
 /* Resumes every suspended stream periodically: keep-alives, and runs of other processes. */
 static void *tick_main(void *arg) {
     srv_hub *hub = arg;

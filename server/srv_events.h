@@ -36,6 +36,9 @@ int64_t srv_hub_publish(srv_hub *hub, const char *run_id, const char *type, cons
  * drops the memory and wakes its streams so they finish from the store. */
 void srv_hub_close_run(srv_hub *hub, const char *run_id);
 
+/* Resumes every waiting stream (at shutdown, after app->stopping is set, so they end). */
+void srv_hub_wake_all(srv_hub *hub);
+
 typedef enum srv_stream_format { SRV_STREAM_SSE, SRV_STREAM_NDJSON } srv_stream_format;
 
 /* A stream of run_id's events after sequence number `after`. */

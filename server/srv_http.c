@@ -71,8 +71,9 @@ static const char *status_title(int status) {
 }
 
 static void problem_json(srv_resp *resp, int status, const char *detail, json_t *errors) {
-    char type[64];
-    (void)snprintf(type, sizeof type, "https://nnd.dev/problems/%d", status);
+    /* "about:blank": the status code says it all (RFC 9457 §4.2.1); spec problems have a type
+       of their own because they carry the errors list */
+    const char *type = errors ? "urn:nnd:problem:invalid-spec" : "about:blank";
     json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", status_title(status),
                           "status", status, "detail", detail);
     if (p && errors) json_object_set_new(p, "errors", errors);
@@ -193,7 +194,7 @@ static void security_headers(const srv_app *app, struct MHD_Response *r, int htm
     }
 }
 
-static enum MHD_Result send(srv_req *req, srv_resp *resp) {
+static enum MHD_Result send_resp(srv_req *req, srv_resp *resp) {
     struct MHD_Response *r = NULL;
     if (resp->stream) {
         r = srv_stream_response(resp->stream, req->conn);
@@ -233,7 +234,7 @@ static enum MHD_Result answer_problem(srv_req *req, int status, const char *deta
     srv_problem(&resp, status, "%s", detail);
     req->rejected = 1;
     req->answered = 1;
-    enum MHD_Result ok = send(req, &resp);
+    enum MHD_Result ok = send_resp(req, &resp);
     free(resp.body);
     return ok;
 }
@@ -324,7 +325,7 @@ static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, con
     if (!strcmp(method, "OPTIONS") && app->cfg.cors_origin[0]) {
         req->answered = 1;
         srv_resp resp = {.status = 204, .fd = -1};
-        return send(req, &resp);
+        return send_resp(req, &resp);
     }
     int known = 0;
     req->route = find_route(method, req->path, req->param, &known);
@@ -368,7 +369,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return answer_problem(req, errno == ENOSPC ? 507 : 500, "cannot store the upload");
     srv_resp resp = {.status = 200, .fd = -1};
     req->route->handler(req, &resp);
-    enum MHD_Result ok = send(req, &resp);
+    enum MHD_Result ok = send_resp(req, &resp);
     free(resp.body);
     return ok;
 }

@@ -15,6 +15,7 @@
 #define SRV_HTTP_H
 
 #include "nn_sha256.h"
+#include "nn_spec.h"
 #include "srv_app.h"
 
 #include <jansson.h>
