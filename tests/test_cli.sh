@@ -91,11 +91,11 @@ awk -F, -v r2="$r2" '
     }' prices.txt out/predictions.csv
 status "predictions.csv values and R² recomputed" 0 $?
 
-same "history header" "fold,epoch,train_loss,val_loss,val_r2,lr,seconds" "$(head -n 1 out/history.csv)"
+same "history header" "fold,member,epoch,train_loss,val_loss,val_r2,lr,seconds" "$(head -n 1 out/history.csv)"
 same "history rows: 3 folds × 5 epochs + 5 refit" "20" "$(($(wc -l <out/history.csv) - 1))"
 same "history refit rows (fold 0)" "5" "$(awk -F, 'NR > 1 && $1 == 0' out/history.csv | wc -l | tr -d ' ')"
-same "history fold 2 epochs" "1 2 3 4 5" "$(awk -F, '$1 == 2 { printf "%s%s", s, $2; s = " " }' out/history.csv)"
-same "history lr constant" "0.128" "$(awk -F, 'NR > 1 { print $6 }' out/history.csv | sort -u)"
+same "history fold 2 epochs" "1 2 3 4 5" "$(awk -F, '$1 == 2 { printf "%s%s", s, $3; s = " " }' out/history.csv)"
+same "history lr constant" "0.128" "$(awk -F, 'NR > 1 { print $7 }' out/history.csv | sort -u)"
 contains "model.json format" out/model.json '"format": "nnd-model"'
 
 # same results whatever the thread count
