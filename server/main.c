@@ -71,8 +71,10 @@ int main(int argc, char **argv) {
         return fail("workers", &err);
     struct MHD_Daemon *d = NULL;
     if (srv_http_start(&app, &d, &err) != NN_OK) return fail("http", &err);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    int port = info && info->port ? (int)info->port : app.cfg.port; /* --listen HOST:0 picks one */
     fprintf(stderr, "nnd %s listening on http://%s:%d (data in %s, %d workers%s)\n", NN_VERSION,
-            app.cfg.listen_host, app.cfg.port, app.cfg.data_dir, app.cfg.workers,
+            app.cfg.listen_host, port, app.cfg.data_dir, app.cfg.workers,
             app.cfg.token[0] ? ", token required" : "");
 
     int sig = wait_for_signal();
