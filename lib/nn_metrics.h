@@ -23,4 +23,16 @@ nn_metrics nn_metrics_compute(const double *y, const double *p, size_t n, size_t
 /* Mean and sample standard deviation (n − 1) of x[0..n); sd is 0 for n < 2. */
 void nn_mean_sd(const double *x, size_t n, double *mean, double *sd);
 
+/* q-quantile (0 ≤ q ≤ 1) of sorted v (n ≥ 1) by linear interpolation (numpy's default). */
+double nn_quantile_sorted(const double *v, size_t n, double q);
+
+/* A five-number summary plus mean and sd (population) of x's non-NaN values. */
+typedef struct nn_summary {
+    size_t n, missing;
+    double min, q1, median, q3, max, mean, sd; /* NaN when n = 0 */
+} nn_summary;
+
+/* Summarizes x[0..n) (a sorted copy is made; returns -1 when out of memory). */
+int nn_summarize(const double *x, size_t n, nn_summary *out);
+
 #endif

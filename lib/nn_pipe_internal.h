@@ -75,8 +75,6 @@ nn_status nn__step_filter(nn__run *r, const nn__step *s, nn_table **t);
  * shortest %.17g-style form that reads back exactly. Returns -1 if it does not fit. */
 int nn__cat_name(const char *col, const nn__cat *c, char *buf, size_t size);
 
-/* p-quantile (0 ≤ q ≤ 1) of sorted v (n ≥ 1) by linear interpolation (numpy's default). */
-double nn__quantile(const double *v, size_t n, double q);
 
 /* The shortest decimal form of v that reads back exactly (at most 17 significant digits). */
 void nn__fmt_num(double v, char *buf, size_t size);

@@ -3,6 +3,7 @@
  * values (NaN); applying keeps missing values missing except where the op exists to fill them
  * (impute, replace with equal: null) or encodes them (one_hot: all zeros). */
 #include "nn_pipe_internal.h"
+#include "nn_metrics.h"
 
 #include "nn_date.h"
 
@@ -16,15 +17,6 @@ static nn_status nomem(nn__run *r) { return nn_error_set(r->err, NN_ERR_NOMEM, "
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
-}
-
-double nn__quantile(const double *v, size_t n, double q) {
-    double pos = q * (double)(n - 1);
-    size_t lo = (size_t)floor(pos);
-    if (lo + 1 >= n) return v[n - 1];
-    double t = pos - (double)lo, a = v[lo], b = v[lo + 1];
-    /* numpy's _lerp: exact at both ends and monotone */
-    return t >= 0.5 ? b - (b - a) * (1.0 - t) : a + (b - a) * t;
 }
 
 void nn__fmt_num(double v, char *buf, size_t size) {
@@ -99,7 +91,7 @@ static nn_status fit_impute(nn__run *r, const nn_step *cfg, nn__col *c, const do
     }
     double sum = 0;
     for (size_t i = 0; i < m; i++) sum += s[i];
-    c->fill = cfg->strategy == NN_IMPUTE_MEAN ? sum / (double)m : nn__quantile(s, m, 0.5);
+    c->fill = cfg->strategy == NN_IMPUTE_MEAN ? sum / (double)m : nn_quantile_sorted(s, m, 0.5);
     free(s);
     return NN_OK;
 }
@@ -113,7 +105,7 @@ static nn_status fit_fences(nn__run *r, const nn_step *cfg, nn__col *c, const do
     c->lo = -INFINITY;
     c->hi = INFINITY;
     if (m) {
-        double q1 = nn__quantile(s, m, 0.25), q3 = nn__quantile(s, m, 0.75);
+        double q1 = nn_quantile_sorted(s, m, 0.25), q3 = nn_quantile_sorted(s, m, 0.75);
         c->lo = q1 - cfg->k * (q3 - q1);
         c->hi = q3 + cfg->k * (q3 - q1);
     }

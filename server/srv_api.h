@@ -24,6 +24,7 @@ void srv_api_run_history(srv_req *req, srv_resp *resp);
 void srv_api_run_predictions(srv_req *req, srv_resp *resp);
 void srv_api_run_model(srv_req *req, srv_resp *resp);
 void srv_api_run_predict(srv_req *req, srv_resp *resp);
+void srv_api_run_features(srv_req *req, srv_resp *resp);
 
 /* the service (srv_api_sys.c) */
 void srv_api_healthz(srv_req *req, srv_resp *resp);

@@ -18,6 +18,7 @@ static const srv_route routes[] = {
     {"POST", "/v1/runs/{id}/cancel", SRV_BODY_NONE, srv_api_run_cancel, 1},
     {"GET", "/v1/runs/{id}/model", SRV_BODY_NONE, srv_api_run_model, 1},
     {"POST", "/v1/runs/{id}/predict", SRV_BODY_MEMORY, srv_api_run_predict, 1},
+    {"GET", "/v1/runs/{id}/features", SRV_BODY_NONE, srv_api_run_features, 1},
     {"GET", "/healthz", SRV_BODY_NONE, srv_api_healthz, 0},
     {"GET", "/metrics", SRV_BODY_NONE, srv_api_metrics, 0},
     {"GET", "/openapi.json", SRV_BODY_NONE, srv_api_openapi, 0},

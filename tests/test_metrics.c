@@ -38,7 +38,27 @@ static void test_stride_and_degenerate(void) {
     CHECK_NEAR(sd, sqrt(32.0 / 7), 1e-15);
 }
 
+/* x = (1, NaN, 4, 2, 3): sorted (1, 2, 3, 4); numpy-linear quartiles at positions 0.75, 1.5,
+ * 2.25 → 1.75, 2.5, 3.25; mean 2.5; population sd √((2.25 + 0.25 + 0.25 + 2.25)/4) = √1.25. */
+static void test_summary_five_numbers(void) {
+    double x[] = {1, NAN, 4, 2, 3};
+    nn_summary s;
+    CHECK(nn_summarize(x, 5, &s) == 0);
+    CHECK(s.n == 4 && s.missing == 1);
+    CHECK_NEAR(s.min, 1, 0);
+    CHECK_NEAR(s.q1, 1.75, 1e-15);
+    CHECK_NEAR(s.median, 2.5, 1e-15);
+    CHECK_NEAR(s.q3, 3.25, 1e-15);
+    CHECK_NEAR(s.max, 4, 0);
+    CHECK_NEAR(s.mean, 2.5, 1e-15);
+    CHECK_NEAR(s.sd, sqrt(1.25), 1e-15);
+    double none[] = {NAN, NAN};
+    CHECK(nn_summarize(none, 2, &s) == 0);
+    CHECK(s.n == 0 && s.missing == 2 && isnan(s.median));
+}
+
 int main(void) {
+    RUN(test_summary_five_numbers);
     RUN(test_hand_computed_metrics);
     RUN(test_r2_is_not_symmetric);
     RUN(test_stride_and_degenerate);
