@@ -77,8 +77,8 @@ static nn_status fit_impute(nn__run *r, const nn_step *cfg, nn__col *c, const do
         c->fill = cfg->value;
         return NN_OK;
     }
-    double *s;
-    size_t m;
+    double *s = NULL;
+    size_t m = 0;
     nn_status st = present_sorted(r, v, n, &s, &m);
     if (st) return st;
     if (!m) {
@@ -98,8 +98,8 @@ static nn_status fit_impute(nn__run *r, const nn_step *cfg, nn__col *c, const do
 
 static nn_status fit_fences(nn__run *r, const nn_step *cfg, nn__col *c, const double *v,
                             size_t n) {
-    double *s;
-    size_t m;
+    double *s = NULL;
+    size_t m = 0;
     nn_status st = present_sorted(r, v, n, &s, &m);
     if (st) return st;
     c->lo = -INFINITY;
