@@ -277,7 +277,13 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     json_t *body = srv_api_json_body(req, resp);
     if (!body) return;
     json_t *spec_json = json_object_get(body, "spec");
-    const char *dataset = json_string_value(json_object_get(body, "dataset"));
+    const char *ds = json_string_value(json_object_get(body, "dataset"));
+    char dataset_buf[SRV_ID_LEN + 2];
+    const char *dataset = NULL;
+    if (ds) {
+        (void)snprintf(dataset_buf, sizeof dataset_buf, "%s", ds);
+        dataset = dataset_buf;
+    }
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
     nn_spec *spec = NULL;
