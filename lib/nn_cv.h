@@ -27,6 +27,7 @@
 #include "nn_spec.h"
 #include "nn_table.h"
 
+#include <jansson.h>
 #include <stdatomic.h>
 
 typedef enum nn_cv_event_kind {
@@ -120,6 +121,15 @@ nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err);
 nn_status nn_cv_finish(nn_cv *cv, nn_error *err);
 /* Runs every task on `threads` threads (≥ 1), then nn_cv_finish. */
 nn_status nn_cv_run(nn_cv *cv, int threads, nn_error *err);
+
+/* Checkpoints: a finished fold task as JSON (its result, history, out-of-fold predictions,
+ * fitted pipeline, networks and importance drops; new reference, dump it with
+ * JSON_REAL_PRECISION(17)), and back into a job built from the same spec and data, which then
+ * counts the task as done without running it. This lets a restarted daemon resume a run from
+ * its finished folds; the numbers are the same as if the task had run (training is
+ * deterministic). */
+nn_status nn_cv_task_export(const nn_cv *cv, int task, json_t **out, nn_error *err);
+nn_status nn_cv_task_import(nn_cv *cv, int task, const json_t *in, nn_error *err);
 
 const nn_cv_result *nn_cv_result_get(const nn_cv *cv);
 /* The final model (NULL with "final": "none"); ownership passes to the caller. */
