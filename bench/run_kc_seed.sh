@@ -31,7 +31,12 @@ procs=${PROCS:-2}
 spec=$repo/examples/kc_house_seed.json
 data=$repo/examples/kc_house_data.csv
 
-die() { echo "run_kc_seed: $2" >&2; exit "$1"; }
+die() {
+    code=$1
+    shift
+    echo "run_kc_seed: $*" >&2
+    exit "$code"
+}
 
 case $epochs in '' | *[!0-9]* | 0*) die 2 "EPOCHS must be a positive integer, not '$epochs'" ;; esac
 case $procs in '' | *[!0-9]* | 0*) die 2 "PROCS must be a positive integer, not '$procs'" ;; esac
@@ -39,7 +44,8 @@ case $procs in '' | *[!0-9]* | 0*) die 2 "PROCS must be a positive integer, not 
 [ -f "$data" ] || die 2 "$data is missing"
 
 if ! "$python" -c 'import torch, numpy' >/dev/null 2>&1; then
-    die 2 "$python cannot import torch and numpy (install Debian's python3-torch, or set PYTHON to an interpreter that has them)"
+    die 2 "$python cannot import torch and numpy (install Debian's python3-torch, or set" \
+        "PYTHON to an interpreter that has them)"
 fi
 
 build=${1:-${BUILD:-$repo/build}}
@@ -50,7 +56,8 @@ if [ ! -x "$nn" ]; then
     if [ ! -f "$build/CMakeCache.txt" ]; then
         cmake -S "$repo" -B "$build" >/dev/null || die 2 "cmake failed to configure $build"
     fi
-    cmake --build "$build" --target nn_cli -j 2 >/dev/null || die 2 "building nn_cli in $build failed"
+    cmake --build "$build" --target nn_cli -j 2 >/dev/null ||
+        die 2 "building nn_cli in $build failed"
     [ -x "$nn" ] || die 2 "$nn is not an executable after the build"
 fi
 
@@ -109,6 +116,12 @@ for name, r2, wall, train in rows:
 if nn and th:
     print(f"speed ratio torch/nnd: wall {(t3 - t2) / (t1 - t0):.2f}x, "
           f"train {th['train_seconds'] / nn['train_seconds']:.2f}x")
+bad = {"nnd": [f["fold"] for f in nn["folds"] if f["r2"] < 0] if nn else [],
+       "torch": th["collapsed_folds"] if th else []}
+for name, folds in bad.items():
+    if folds:
+        print(f"note: {name} fold(s) {', '.join(map(str, folds))} collapsed (dead ReLUs, constant "
+              "predictions, fold R² < 0); it lowers that side's R² (see kc_seed_torch.py)")
 sys.exit(0 if nn and th and th.get("ok") else 1)
 EOF
 exit $status
