@@ -11,10 +11,12 @@
 # The nn binary is <build>/cli/nn, where <build> is $1, else $BUILD, else <repo>/build; it is
 # built there (target nn_cli; configured with defaults when the dir has no CMakeCache.txt) if
 # missing. EPOCHS (default 300, nnd's spec value) sets both implementations' epochs; any other
-# value makes a copy of the spec with training.epochs changed. At 300 epochs the torch side takes
-# about 4-5 minutes on two cores; EPOCHS=50 is a quick mode of about a minute (R² lower and
-# noisier; the speed ratio is still meaningful). PyTorch comes from Debian's /usr/bin/python3
-# (PYTHON overrides it). PROCS (default 2) sets the torch worker processes.
+# value makes a copy of the spec with training.epochs changed. Measured on 2 AMD EPYC cores shared
+# with other work: at 300 epochs the whole run took 3.5-4 minutes (torch 180-225 s, nnd 13-22 s);
+# EPOCHS=50 is a quick mode of about 1.5 minutes (R² lower; the speed ratio still meaningful).
+# Time on a busy host is noisy: run it twice, or on an idle machine, before quoting a ratio.
+# PyTorch comes from Debian's /usr/bin/python3 (PYTHON overrides it). PROCS (default 2) sets the
+# torch worker processes.
 #
 # Columns: R² is the out-of-fold R² in dollars; wall s is the whole command, timed from outside
 # (process start-up, CSV, training, reports); train s is each implementation's own training time
