@@ -975,7 +975,76 @@ static nn_table *read_kc_slice(size_t n) {
     return slice;
 }
 
+
+/* Checkpoints: job B restores folds 1 and 2 of job A from their JSON (dumped and reloaded as a
+ * store would), runs only fold 3 and the final fit, and ends with exactly A's numbers and
+ * model; a checkpoint of another spec is refused and leaves the task runnable. */
+static void test_checkpoint_resume_gives_identical_results(void) {
+    nn_spec *s = synth_spec(11, "\"hidden\": [{\"units\": 6, \"activation\": \"tanh\"}]",
+                            "\"epochs\": 15, \"batch_size\": 8, \"ensemble\": 2,"
+                            " \"validation\": {\"type\": \"kfold\", \"k\": 3},"
+                            " \"importance\": {\"repeats\": 2}");
+    nn_table *data = synth(90, 2.0, -1.0, 0.5);
+    nn_cv *a = run_ok(s, data, 2), *b = NULL;
+    nn_error err = {0};
+    nn_spec_errors errs;
+    CHECK(a && nn_cv_create(s, data, NULL, &b, &errs, &err) == NN_OK);
+    if (!a || !b) {
+        nn_cv_destroy(a);
+        nn_cv_destroy(b);
+        nn_table_destroy(data);
+        nn_spec_destroy(s);
+        return;
+    }
+    for (int t = 0; t < 2; t++) {
+        json_t *cp = NULL;
+        CHECK(nn_cv_task_export(a, t, &cp, &err) == NN_OK);
+        char *text = cp ? json_dumps(cp, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+        json_decref(cp);
+        json_error_t jerr;
+        json_t *back = text ? json_loads(text, 0, &jerr) : NULL;
+        free(text);
+        CHECK(back && nn_cv_task_import(b, t, back, &err) == NN_OK);
+        CHECK(nn_cv_task_import(b, t, back, &err) == NN_ERR_INVALID); /* once only */
+        json_decref(back);
+    }
+    CHECK(nn_cv_run_task(b, 2, &err) == NN_OK);
+    CHECK(nn_cv_run_task(b, 3, &err) == NN_OK);
+    CHECK(nn_cv_finish(b, &err) == NN_OK);
+    const nn_cv_result *ra = nn_cv_result_get(a), *rb = nn_cv_result_get(b);
+    CHECK(memcmp(ra->oof_pred, rb->oof_pred, ra->n_rows * sizeof *ra->oof_pred) == 0);
+    CHECK(ra->overall[0].r2 == rb->overall[0].r2 && ra->r2_sd == rb->r2_sd);
+    CHECK(ra->folds[0].n_history == rb->folds[0].n_history);
+    CHECK(ra->n_importance == rb->n_importance && ra->importance[0].mean == rb->importance[0].mean);
+    nn_model *ma = nn_cv_take_model(a), *mb = nn_cv_take_model(b);
+    char *ja = ma ? nn_model_to_json(ma) : NULL, *jb = mb ? nn_model_to_json(mb) : NULL;
+    CHECK(ja && jb && strcmp(ja, jb) == 0);
+    free(ja);
+    free(jb);
+    nn_model_destroy(ma);
+    nn_model_destroy(mb);
+    /* a checkpoint from another spec is refused */
+    nn_spec *other = synth_spec(12, "\"hidden\": [{\"units\": 6, \"activation\": \"tanh\"}]",
+                                "\"epochs\": 15, \"batch_size\": 8, \"ensemble\": 2,"
+                                " \"validation\": {\"type\": \"kfold\", \"k\": 3}");
+    nn_cv *c = NULL;
+    json_t *cp = NULL;
+    CHECK(nn_cv_task_export(a, 0, &cp, &err) == NN_OK);
+    CHECK(nn_cv_create(other, data, NULL, &c, &errs, &err) == NN_OK);
+    CHECK(c && nn_cv_task_import(c, 0, cp, &err) == NN_ERR_INVALID);
+    CHECK_CONTAINS(err.msg, "another spec");
+    CHECK(c && nn_cv_run_task(c, 0, &err) == NN_OK);
+    json_decref(cp);
+    nn_cv_destroy(c);
+    nn_spec_destroy(other);
+    nn_cv_destroy(a);
+    nn_cv_destroy(b);
+    nn_table_destroy(data);
+    nn_spec_destroy(s);
+}
+
 int main(void) {
+    RUN(test_checkpoint_resume_gives_identical_results);
     kc = read_kc_slice(1500);
     CHECK(kc != NULL);
     if (!kc) return check_summary();
