@@ -147,6 +147,55 @@ static nn_status read_data(srv_job *j, srv_store *s, const char *dataset_id, nn_
     return nn_csv_read_file(path, &opts, &j->data, err);
 }
 
+/* Restores the folds a previous attempt finished, so they are not trained again. */
+static void restore(srv_job *j, srv_store *s) {
+    srv_checkpoint *c = NULL;
+    size_t n = 0;
+    nn_error err = {0};
+    j->restored = calloc((size_t)j->n_folds + 1, 1);
+    if (!j->restored || srv_checkpoint_list(s, j->run_id, &c, &n, &err) != NN_OK || n == 0) {
+        srv_checkpoints_free(c, n);
+        return;
+    }
+    char list[256] = "";
+    size_t len = 0;
+    int count = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_error_t jerr;
+        json_t *cp = json_loads(c[i].json, 0, &jerr);
+        int t = c[i].task;
+        if (cp && t >= 0 && t < j->n_folds && nn_cv_task_import(j->cv, t, cp, &err) == NN_OK) {
+            j->restored[t] = 1;
+            j->tasks_done++;
+            j->epochs_done += (int64_t)j->spec->epochs * j->spec->ensemble;
+            count++;
+            int w = snprintf(list + len, sizeof list - len, "%s%d", len ? ", " : "", t + 1);
+            if (w > 0 && (size_t)w < sizeof list - len) len += (size_t)w;
+        }
+        json_decref(cp);
+    }
+    srv_checkpoints_free(c, n);
+    if (count) {
+        char msg[400];
+        (void)snprintf(msg, sizeof msg, "resumed: fold%s %s restored from checkpoints",
+                       count > 1 ? "s" : "", list);
+        srv_job_event(j, "log", json_pack("{s:s, s:i}", "message", msg, "restored", count));
+    }
+}
+
+void srv_job_checkpoint(srv_job *j, int task) {
+    json_t *cp = NULL;
+    nn_error err = {0};
+    srv_store *s = srv_app_store(j->app, &err);
+    if (!s || nn_cv_task_export(j->cv, task, &cp, &err) != NN_OK) return;
+    char *text = json_dumps(cp, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(cp);
+    if (text && srv_checkpoint_put(s, j->run_id, task, text, &err) != NN_OK)
+        fprintf(stderr, "nnd: run %s: cannot store the checkpoint of fold %d: %s\n", j->run_id,
+                task + 1, err.msg);
+    free(text);
+}
+
 srv_job *srv_job_load(srv_app *app, srv_store *s, const char *run_id) {
     srv_job *j = calloc(1, sizeof *j);
     if (!j) return NULL;
@@ -192,10 +241,11 @@ srv_job *srv_job_load(srv_app *app, srv_store *s, const char *run_id) {
     j->n_folds = nn_cv_n_folds(cv);
     j->has_final = nn_cv_n_tasks(cv) - j->n_folds;
     j->epochs_total = (int64_t)j->spec->epochs * j->spec->ensemble * nn_cv_n_tasks(cv);
+    j->cv = cv;
     srv_job_event(j, "status", json_pack("{s:s, s:i, s:i, s:I}", "status", "running", "attempt",
                                          attempt, "tasks", nn_cv_n_tasks(cv), "rows",
                                          (json_int_t)j->data->n_rows));
-    j->cv = cv;
+    restore(j, s);
     return j;
 }
 
@@ -204,6 +254,7 @@ void srv_job_destroy(srv_job *j) {
     nn_cv_destroy(j->cv);
     nn_table_destroy(j->data);
     nn_spec_destroy(j->spec);
+    free(j->restored);
     for (size_t i = 0; i < j->n_pending; i++) free(j->pending[i].data);
     free(j->pending);
     pthread_mutex_destroy(&j->evmu);

@@ -24,6 +24,7 @@ typedef struct srv_job {
     /* task counters, guarded by the pool's mutex */
     int n_folds, has_final;
     int next_fold, final_started, tasks_done, running;
+    unsigned char *restored; /* (n_folds) folds restored from checkpoints, not to run again */
     int stopping;     /* no new tasks: failed, cancelled or shutting down */
     int shutdown;     /* re-queue the run instead of finishing it */
     nn_status status; /* why it stopped */
@@ -44,6 +45,8 @@ srv_job *srv_job_load(srv_app *app, srv_store *s, const char *run_id);
 void srv_job_finish(srv_job *j);
 void srv_job_destroy(srv_job *j);
 
+/* Stores a finished fold's checkpoint (called by the worker that ran it). */
+void srv_job_checkpoint(srv_job *j, int task);
 /* Stores the pending events now. */
 void srv_job_flush(srv_job *j);
 /* Publishes an event of the job's run (data_take is consumed). */

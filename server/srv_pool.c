@@ -32,6 +32,8 @@ static srv_job *pick_task(srv_pool *p, int *task) {
     for (int k = 0; k < p->n_jobs; k++) {
         srv_job *j = p->jobs[(p->rr + k) % p->n_jobs];
         if (j->stopping) continue;
+        while (j->next_fold < j->n_folds && j->restored && j->restored[j->next_fold])
+            j->next_fold++;
         if (j->next_fold < j->n_folds) {
             *task = j->next_fold++;
         } else if (j->has_final && !j->final_started && j->tasks_done == j->n_folds) {
@@ -67,6 +69,7 @@ static int job_over(const srv_job *j) {
 static void run_task(srv_pool *p, srv_job *j, int task) {
     nn_error err = {0};
     nn_status st = nn_cv_run_task(j->cv, task, &err);
+    if (st == NN_OK && task < j->n_folds) srv_job_checkpoint(j, task);
     pthread_mutex_lock(&p->mu);
     j->running--;
     if (st == NN_OK) {
@@ -127,6 +130,13 @@ static void *worker_main(void *arg) {
             srv_job *nj = claim(p);
             pthread_mutex_lock(&p->mu);
             p->claiming = 0;
+            if (nj && nj->cv && job_over(nj)) { /* every task restored from checkpoints */
+                pthread_mutex_unlock(&p->mu);
+                srv_job_finish(nj);
+                srv_job_destroy(nj);
+                pthread_mutex_lock(&p->mu);
+                continue;
+            }
             if (nj && nj->cv) {
                 p->jobs[p->n_jobs++] = nj;
                 pthread_cond_broadcast(&p->cond);

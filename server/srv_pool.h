@@ -15,7 +15,9 @@
  * calling thread's own store connection. The thread that finishes a job's last task finalizes it:
  * results written in one transaction, the final status event stored, the hub's run closed.
  * Cancel sets the job's flag, which training reads between batches. Shutdown cancels every job
- * and puts its run back in the queue for the next start.
+ * and puts its run back in the queue for the next start. Each finished fold is checkpointed
+ * (srv_job_checkpoint) by the worker that ran it; a job loaded for a run with checkpoints
+ * restores those folds and schedules only the others.
  */
 #ifndef SRV_POOL_H
 #define SRV_POOL_H

@@ -152,6 +152,20 @@ nn_status srv_event_list(srv_store *s, const char *run_id, int64_t after, int li
 nn_status srv_event_last_seq(srv_store *s, const char *run_id, int64_t *seq, nn_error *err);
 void srv_events_free(srv_event *events, size_t n);
 
+/* checkpoints: finished folds of a run still training (see nn_cv_task_export) */
+typedef struct srv_checkpoint {
+    int task;
+    char *json; /* owned */
+} srv_checkpoint;
+
+/* Stores (or replaces) the checkpoint of one task of a queued or running run. */
+nn_status srv_checkpoint_put(srv_store *s, const char *run_id, int task, const char *json,
+                             nn_error *err);
+/* The run's checkpoints by task; *out malloc'd (free with srv_checkpoints_free). */
+nn_status srv_checkpoint_list(srv_store *s, const char *run_id, srv_checkpoint **out, size_t *n,
+                              nn_error *err);
+void srv_checkpoints_free(srv_checkpoint *c, size_t n);
+
 /* results */
 /* Predictions of a run ordered by row then target; rows of *out are malloc'd (ids included).
  * Values come back bit-exact as stored by srv_run_finish, except that a NaN comes back as a

@@ -91,6 +91,18 @@ static nn_status insert_model(srv_store *s, const char *id, const char *json, nn
     return status;
 }
 
+static nn_status drop_checkpoints(srv_store *s, const char *id, nn_error *err) {
+    sqlite3_stmt *st;
+    if (srv__prepare(s, "DELETE FROM checkpoints WHERE run_id = ?", &st, err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(st, 1, id);
+    int rc = srv__step(st);
+    nn_status status = rc == SQLITE_DONE ? NN_OK
+                                         : srv__db_error(s, rc, err, "dropping checkpoints of %s", id);
+    sqlite3_finalize(st);
+    return status;
+}
+
 nn_status srv_run_finish(srv_store *s, const char *id, srv_run_status status, const json_t *metrics,
                          const char *error, const srv_prediction *preds, size_t n_preds,
                          const char *model_json, nn_error *err) {
@@ -104,6 +116,7 @@ nn_status srv_run_finish(srv_store *s, const char *id, srv_run_status status, co
     if (!result) result = mark_finished(s, id, status, metrics_text, error, err);
     if (!result) result = insert_predictions(s, id, preds, n_preds, err);
     if (!result && model_json) result = insert_model(s, id, model_json, err);
+    if (!result) result = drop_checkpoints(s, id, err);
     free(metrics_text);
     if (result) {
         srv__rollback(s);

@@ -2,6 +2,7 @@
  * Each test works in a fresh temporary data dir that it removes afterwards. */
 #include "check.h"
 #include "srv_fixture.h"
+#include "srv_migrations.h"
 #include "srv_queue.h"
 
 #include <pthread.h>
@@ -53,8 +54,9 @@ static void test_store_migrate_is_idempotent(void) {
     CHECK(s == NULL);
     CHECK(srv_store_migrate(data, &err) == NN_OK);
     CHECK(srv_store_migrate(data, &err) == NN_OK);
-    CHECK(query_int(data, "PRAGMA user_version") == 1);
-    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 5);
+    /* every migration applied: datasets, runs, events, predictions, models, checkpoints */
+    CHECK(query_int(data, "PRAGMA user_version") == srv_migrations[srv_migration_count - 1].number);
+    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 6);
     char path[128];
     (void)snprintf(path, sizeof path, "%s/datasets", data);
     struct stat st;
@@ -79,8 +81,11 @@ static void test_store_refuses_newer_schema(void) {
     CHECK(srv_store_migrate(data, &err) == NN_OK);
     exec_sql(data, "PRAGMA user_version = 999");
     CHECK(srv_store_migrate(data, &err) == NN_ERR_INVALID);
-    CHECK_STR(err.msg,
-              "nnd.db is at schema version 999 but this nnd knows only up to 1: upgrade nnd");
+    char want[128];
+    (void)snprintf(want, sizeof want,
+                   "nnd.db is at schema version 999 but this nnd knows only up to %d: upgrade nnd",
+                   srv_migrations[srv_migration_count - 1].number);
+    CHECK_STR(err.msg, want);
     srv_store *s = NULL;
     CHECK(srv_store_open(data, &s, &err) == NN_ERR_INVALID);
     CHECK_CONTAINS(err.msg, "upgrade nnd");
@@ -684,6 +689,41 @@ static void test_store_busy_is_reported(void) {
     fixture_rm_tree(root);
 }
 
+
+/* Checkpoints: put/replace/list by task for a running run; finishing the run drops them; a
+ * finished run takes no new ones. */
+static void test_store_checkpoints(void) {
+    char root[64], data[80];
+    CHECK(fixture_dirs(root, data));
+    srv_store *s = fixture_open(data);
+    CHECK(s != NULL);
+    if (!s) return;
+    nn_error err = {0};
+    char run[SRV_ID_LEN + 1], got[SRV_ID_LEN + 1];
+    CHECK(fixture_run(s, NULL, 1, "a", run) == NN_OK);
+    int found = 0;
+    CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK && found);
+    CHECK(srv_checkpoint_put(s, run, 2, "{\"task\":2}", &err) == NN_OK);
+    CHECK(srv_checkpoint_put(s, run, 0, "{\"task\":0}", &err) == NN_OK);
+    CHECK(srv_checkpoint_put(s, run, 2, "{\"task\":2,\"again\":1}", &err) == NN_OK);
+    srv_checkpoint *c = NULL;
+    size_t n = 0;
+    CHECK(srv_checkpoint_list(s, run, &c, &n, &err) == NN_OK && n == 2);
+    if (n == 2) {
+        CHECK(c[0].task == 0 && c[1].task == 2);
+        CHECK_STR(c[1].json, "{\"task\":2,\"again\":1}");
+    }
+    srv_checkpoints_free(c, n);
+    CHECK(srv_run_finish(s, run, SRV_RUN_FAILED, NULL, "x", NULL, 0, NULL, &err) == NN_OK);
+    CHECK(srv_checkpoint_list(s, run, &c, &n, &err) == NN_OK && n == 0);
+    srv_checkpoints_free(c, n);
+    CHECK(srv_checkpoint_put(s, run, 1, "{}", &err) == NN_OK); /* ignored: the run is over */
+    CHECK(srv_checkpoint_list(s, run, &c, &n, &err) == NN_OK && n == 0);
+    srv_checkpoints_free(c, n);
+    srv_store_close(s);
+    fixture_rm_tree(root);
+}
+
 int main(void) {
     RUN(test_store_migrate_is_idempotent);
     RUN(test_store_refuses_newer_schema);
@@ -699,5 +739,6 @@ int main(void) {
     RUN(test_store_cancel);
     RUN(test_store_concurrent_writers);
     RUN(test_store_busy_is_reported);
+    RUN(test_store_checkpoints);
     return check_summary();
 }
