@@ -34,6 +34,9 @@ void srv_api_static(srv_req *req, srv_resp *resp);
 
 /* Shared helpers (srv_api_data.c). */
 srv_store *srv_api_store(srv_req *req, srv_resp *resp);
+/* The store and the run named by the path's {id} in *run (free with srv_run_free); answers
+ * 404/503 and returns NULL when either is missing. */
+srv_store *srv_api_run(srv_req *req, srv_resp *resp, srv_run *run);
 /* Reads the dataset's CSV with the spec's text columns (spec may be NULL). */
 nn_status srv_api_load_table(srv_store *s, const char *dataset_id, const nn_spec *spec,
                              nn_table **out, nn_error *err);

@@ -20,6 +20,18 @@ srv_store *srv_api_store(srv_req *req, srv_resp *resp) {
     return s;
 }
 
+srv_store *srv_api_run(srv_req *req, srv_resp *resp, srv_run *run) {
+    memset(run, 0, sizeof *run);
+    srv_store *s = srv_api_store(req, resp);
+    if (!s) return NULL;
+    nn_error err = {0};
+    if (srv_run_get(s, req->param, run, &err) != NN_OK) {
+        srv_problem_from(resp, &err);
+        return NULL;
+    }
+    return s;
+}
+
 json_t *srv_api_json_body(srv_req *req, srv_resp *resp) {
     if (!req->body || req->body_len == 0) {
         srv_problem(resp, 400, "the request needs a JSON body");

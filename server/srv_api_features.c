@@ -32,15 +32,10 @@ static json_t *summaries(const nn_table *t, const char *skip) {
 }
 
 void srv_api_run_features(srv_req *req, srv_resp *resp) {
-    srv_store *s = srv_api_store(req, resp);
-    if (!s) return;
     srv_run run;
-    memset(&run, 0, sizeof run);
+    srv_store *s = srv_api_run(req, resp, &run);
+    if (!s) return;
     nn_error err = {0};
-    if (srv_run_get(s, req->param, &run, &err) != NN_OK) {
-        srv_problem_from(resp, &err);
-        return;
-    }
     char dataset[SRV_ID_LEN + 1];
     memcpy(dataset, run.dataset_id, sizeof dataset);
     srv_run_free(&run);

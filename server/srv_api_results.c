@@ -73,15 +73,10 @@ static const char *const hist_cols[] = {"fold", "member", "epoch", "train_loss",
 enum { N_HIST = 8 };
 
 void srv_api_run_history(srv_req *req, srv_resp *resp) {
-    srv_store *s = srv_api_store(req, resp);
-    if (!s) return;
     srv_run run;
-    memset(&run, 0, sizeof run);
+    srv_store *s = srv_api_run(req, resp, &run);
+    if (!s) return;
     nn_error err = {0};
-    if (srv_run_get(s, req->param, &run, &err) != NN_OK) {
-        srv_problem_from(resp, &err);
-        return;
-    }
     srv_run_free(&run);
     int csv = wants_csv(req);
     json_t *rows = csv ? NULL : json_array();
@@ -177,15 +172,10 @@ static json_t *predictions_json(const srv_prediction *p, size_t n, json_t *targe
 }
 
 void srv_api_run_predictions(srv_req *req, srv_resp *resp) {
-    srv_store *s = srv_api_store(req, resp);
-    if (!s) return;
     srv_run run;
-    memset(&run, 0, sizeof run);
+    srv_store *s = srv_api_run(req, resp, &run);
+    if (!s) return;
     nn_error err = {0};
-    if (srv_run_get(s, req->param, &run, &err) != NN_OK) {
-        srv_problem_from(resp, &err);
-        return;
-    }
     if (run.status != SRV_RUN_SUCCEEDED) {
         srv_problem(resp, 409, "run %s has no predictions: it is %s", run.id,
                     srv_run_status_name(run.status));

@@ -126,15 +126,9 @@ static json_t *run_json(const srv_run *r) {
 }
 
 void srv_api_run_get(srv_req *req, srv_resp *resp) {
-    srv_store *s = srv_api_store(req, resp);
-    if (!s) return;
     srv_run run;
-    memset(&run, 0, sizeof run);
-    nn_error err = {0};
-    if (srv_run_get(s, req->param, &run, &err) != NN_OK) {
-        srv_problem_from(resp, &err);
-        return;
-    }
+    srv_store *s = srv_api_run(req, resp, &run);
+    if (!s) return;
     srv_json(resp, 200, run_json(&run));
     srv_run_free(&run);
 }
@@ -176,15 +170,9 @@ void srv_api_run_list(srv_req *req, srv_resp *resp) {
 }
 
 void srv_api_run_events(srv_req *req, srv_resp *resp) {
-    srv_store *s = srv_api_store(req, resp);
-    if (!s) return;
     srv_run run;
-    memset(&run, 0, sizeof run);
-    nn_error err = {0};
-    if (srv_run_get(s, req->param, &run, &err) != NN_OK) {
-        srv_problem_from(resp, &err);
-        return;
-    }
+    srv_store *s = srv_api_run(req, resp, &run);
+    if (!s) return;
     srv_run_free(&run);
     const char *after = srv_header(req, "Last-Event-ID");
     if (!after) after = srv_query(req, "after");
