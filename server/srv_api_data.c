@@ -277,7 +277,14 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     json_t *body = srv_api_json_body(req, resp);
     if (!body) return;
     json_t *spec_json = json_object_get(body, "spec");
-    const char *dataset = json_string_value(json_object_get(body, "dataset"));
+    /* copied: body is freed before the dataset is planned */
+    const char *ds_value = json_string_value(json_object_get(body, "dataset"));
+    char *dataset = ds_value ? strdup(ds_value) : NULL;
+    if (ds_value && !dataset) {
+        json_decref(body);
+        srv_problem(resp, 500, "out of memory");
+        return;
+    }
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
     nn_spec *spec = NULL;
@@ -287,6 +294,7 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     free(text);
     json_decref(body);
     if (!spec) {
+        free(dataset);
         srv_problem_spec(resp, &errs, NULL);
         return;
     }
@@ -299,6 +307,7 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
         rc = s ? plan_on_dataset(s, dataset, spec, out, resp) : -1;
     }
     nn_spec_destroy(spec);
+    free(dataset);
     if (rc == 0) srv_json(resp, 200, out);
     else json_decref(out);
 }
