@@ -16,7 +16,6 @@ repository, for examples/kc_house_data.csv and kc_house_seed.json).
 """
 
 import atexit
-import copy
 import csv
 import http.client
 import io
@@ -25,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -522,4 +520,4 @@ def sse_reader_thread(daemon, run_id, ndjson=False, query="", headers=None, on_e
 
 __all__ = ["Suite", "Daemon", "Resp", "kc_slice", "parse_csv", "seed_spec", "without_timings",
            "rel_close", "read_events", "sse_reader_thread", "NN_CLI", "SOURCE_DIR", "KC_CSV",
-           "SLOW", "copy", "socket"]
+           "SLOW"]

@@ -8,7 +8,7 @@ import json
 import os
 import time
 
-from nndtest import SLOW, Suite, kc_slice, seed_spec
+from nndtest import Suite, kc_slice, seed_spec
 
 T = Suite("errors")
 

@@ -3,10 +3,9 @@
 event types, live delivery while training, resuming with Last-Event-ID and ?after=, replay of a
 finished run that ends by itself; and cancelling running, queued and finished runs."""
 
-import threading
 import time
 
-from nndtest import SLOW, Suite, kc_slice, seed_spec, sse_reader_thread
+from nndtest import SLOW, Suite, kc_slice, read_events, seed_spec, sse_reader_thread
 
 T = Suite("events")
 TYPES = {"status", "epoch", "fold", "log"}
@@ -109,7 +108,6 @@ def test_resume_during_training():
     c = d.conn(60)
     c.request("GET", "/v1/runs/%s/events" % run_id)
     r = c.getresponse()
-    from nndtest import read_events
     part = []
     for ev in read_events(r, False):
         part.append(ev)

@@ -6,7 +6,6 @@ deleting a dataset, determinism and Idempotency-Key."""
 import csv
 import hashlib
 import io
-import json
 import math
 import os
 import subprocess

@@ -5,7 +5,6 @@ events continuing without duplicate ids, earlier results intact and the database
 SIGTERM nnd exits 0 promptly and the run goes back to the queue."""
 
 import os
-import signal
 import sqlite3
 import time
 
