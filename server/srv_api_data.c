@@ -289,12 +289,13 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     json_t *body = srv_api_json_body(req, resp);
     if (!body) return;
     json_t *spec_json = json_object_get(body, "spec");
-    const char *ds = json_string_value(json_object_get(body, "dataset"));
-    char dataset_buf[SRV_ID_LEN + 2];
-    const char *dataset = NULL;
-    if (ds) {
-        (void)snprintf(dataset_buf, sizeof dataset_buf, "%s", ds);
-        dataset = dataset_buf;
+    /* copied: body is freed before the dataset is planned */
+    const char *ds_value = json_string_value(json_object_get(body, "dataset"));
+    char *dataset = ds_value ? strdup(ds_value) : NULL;
+    if (ds_value && !dataset) {
+        json_decref(body);
+        srv_problem(resp, 500, "out of memory");
+        return;
     }
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
@@ -305,6 +306,7 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     free(text);
     json_decref(body);
     if (!spec) {
+        free(dataset);
         srv_problem_spec(resp, &errs, NULL);
         return;
     }
@@ -317,6 +319,7 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
         rc = s ? plan_on_dataset(s, dataset, spec, out, resp) : -1;
     }
     nn_spec_destroy(spec);
+    free(dataset);
     if (rc == 0) srv_json(resp, 200, out);
     else json_decref(out);
 }

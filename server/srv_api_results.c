@@ -84,6 +84,7 @@ void srv_api_run_history(srv_req *req, srv_resp *resp) {
     if (csv)
         for (int c = 0; c < N_HIST; c++) bprintf(&b, c ? ",%s" : "%s", hist_cols[c]);
     if (csv) bprintf(&b, "\n");
+    size_t header_len = b.len;
     int64_t after = 0;
     for (;;) {
         srv_event *ev = NULL;
@@ -91,10 +92,21 @@ void srv_api_run_history(srv_req *req, srv_resp *resp) {
         if (srv_event_list(s, req->param, after, 1000, &ev, &n, &err) != NN_OK) break;
         for (size_t i = 0; i < n; i++) {
             after = ev[i].seq;
-            if (strcmp(ev[i].type, "epoch") != 0) continue;
+            int status = strcmp(ev[i].type, "status") == 0;
+            if (!status && strcmp(ev[i].type, "epoch") != 0) continue;
             json_error_t jerr;
             json_t *d = json_loads(ev[i].data, 0, &jerr);
             if (!d) continue;
+            if (status) {
+                /* a new attempt (after a restart) starts over: the history is the last one's */
+                const char *v = json_string_value(json_object_get(d, "status"));
+                if (v && strcmp(v, "running") == 0) {
+                    if (csv) b.len = header_len;
+                    else json_array_clear(rows);
+                }
+                json_decref(d);
+                continue;
+            }
             if (csv) {
                 for (int c = 0; c < N_HIST; c++) {
                     if (c) bprintf(&b, ",");
@@ -288,7 +300,9 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     } else {
         bprintf(&b, "{\"targets\":[");
         for (size_t k = 0; k < nt; k++) {
-            char *q = json_dumps(json_string(spec->targets[k]), JSON_ENCODE_ANY);
+            json_t *name = json_string(spec->targets[k]);
+            char *q = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+            json_decref(name);
             bprintf(&b, "%s%s", k ? "," : "", q ? q : "\"\"");
             free(q);
         }

@@ -140,7 +140,7 @@ void srv_api_run_list(srv_req *req, srv_resp *resp) {
     const char *st = srv_query(req, "status");
     if (st) {
         srv_run_status v;
-        if (srv_run_status_from_name(st, &v) != 0) {
+        if (!srv_run_status_from_name(st, &v)) {
             srv_problem(resp, 400, "status: one of queued, running, succeeded, failed, cancelled");
             return;
         }

@@ -357,11 +357,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (req->rejected) return MHD_YES;
-        int status = take_body(req, upload_data, n);
-        if (status == 413) return answer_problem(req, 413, "the body is larger than this server accepts");
-        if (status == 507) return answer_problem(req, 507, "the server's disk is full");
-        if (status) return answer_problem(req, status, "cannot receive the body");
+        /* MHD cannot queue a response while the body is arriving: remember the status, discard
+           the rest of the body, answer at the final call */
+        req->reject_status = take_body(req, upload_data, n);
+        if (req->reject_status) req->rejected = 1;
         return MHD_YES;
+    }
+    if (req->reject_status && !req->answered) {
+        int status = req->reject_status;
+        return answer_problem(req, status, status == 413 ? "the body is larger than this server accepts"
+                                           : status == 507 ? "the server's disk is full"
+                                                           : "cannot receive the body");
     }
     if (req->answered) return MHD_YES;
     req->answered = 1;

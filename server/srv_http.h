@@ -45,7 +45,8 @@ typedef struct srv_req {
     char upload_path[1100];
     int64_t upload_bytes;
     nn_sha256 upload_sha;
-    int rejected;               /* an early answer was queued */
+    int rejected;               /* an early answer was queued, or the body is being discarded */
+    int reject_status;          /* the status to answer once a refused body has been read */
     int answered;
     /* for the log */
     int status;

@@ -75,6 +75,7 @@ typedef struct srv_prediction {
 } srv_prediction;
 
 const char *srv_run_status_name(srv_run_status s);
+/* 1 and *out set when name is a status, 0 otherwise. */
 int srv_run_status_from_name(const char *name, srv_run_status *out);
 
 /* Creates the data dir layout if missing and applies pending migrations. Refuses a database
