@@ -5,7 +5,7 @@
 #   scripts/deps.sh --bench    also the benchmark peers (python3-torch, wrk)
 set -eu
 pkgs="build-essential cmake pkg-config libopenblas-dev libjansson-dev libcsv-dev libsqlite3-dev
-libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates"
+libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates python3"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs python3 python3-torch wrk"
 missing=""
 for p in $pkgs; do
