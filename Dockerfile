@@ -17,7 +17,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /src
 COPY . .
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DNN_TESTS=OFF \
  && cmake --build build --target nnd nn_cli -j"$(nproc)" \
  && mkdir -p /out/bin /out/web /out/examples \
  && install -m 0755 -s build/server/nnd build/cli/nn /out/bin/ \

@@ -1,24 +1,31 @@
 #!/bin/sh
-# test.sh — installs what is missing, then builds and runs every test three ways:
-#   build/ci-release  -O2, float       (-Wall -Wextra -Werror)
-#   build/ci-asan     AddressSanitizer + UndefinedBehaviorSanitizer
-#   build/ci-double   nn_float = double (gradient checks at 1e-6)
-# Extra arguments go to ctest (e.g. scripts/test.sh -L unit).
+# test.sh — installs what is missing, then builds and runs every test:
+#   build/ci-release  -O2, float: every test (unit, integration, browser, container, bench smoke)
+#   build/ci-asan     AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration
+#   build/ci-double   nn_float = double: unit (gradient checks at 1e-6)
+# All builds use -Wall -Wextra -Werror. Extra arguments go to every ctest (e.g. -R csv).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+if [ -f tests/browser/package-lock.json ]; then
+    # the browser tests' npm packages (playwright-core), installed when missing or changed
+    stamp=tests/browser/node_modules/.package-lock.json
+    if [ ! -f "$stamp" ] || [ tests/browser/package-lock.json -nt "$stamp" ]; then
+        npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null
+    fi
+fi
 jobs=$(nproc 2>/dev/null || echo 2)
 run() {
-    dir=$1; shift
-    echo "== $dir: $*"
+    dir=$1; labels=$2; shift 2
+    echo "== $dir ($labels): $*"
     cmake -S . -B "build/$dir" -DNN_WERROR=ON "$@" >/dev/null
     cmake --build "build/$dir" -j "$jobs" >/dev/null
-    (cd "build/$dir" && ctest --output-on-failure -j "$jobs" $ctest_args)
+    (cd "build/$dir" && ctest --output-on-failure -j "$jobs" $labels $ctest_args)
 }
 ctest_args="$*"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run ci-release -DCMAKE_BUILD_TYPE=RelWithDebInfo
-run ci-asan -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined
-run ci-double -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_DOUBLE=ON
+run ci-double "-L unit" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_DOUBLE=ON
+run ci-asan "-L unit|integration" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined
+run ci-release "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "all test builds passed"

@@ -126,7 +126,7 @@ void srv_api_static(srv_req *req, srv_resp *resp) {
             return;
         }
     }
-    char path[1400];
+    char path[sizeof req->app->cfg.web_dir + sizeof req->path];
     (void)snprintf(path, sizeof path, "%s%s", req->app->cfg.web_dir, p);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat sb;
