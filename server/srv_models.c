@@ -7,7 +7,7 @@
 struct srv_model_ref {
     char run_id[SRV_ID_LEN + 1];
     nn_model *model;
-    pthread_mutex_t use; /* held while predicting */
+    pthread_mutex_t use; /* held while predicting (the networks' workspace) */
     int refs;            /* guarded by the cache's mutex */
     int64_t last_used;
     int evicted;
@@ -104,15 +104,21 @@ nn_status srv_models_acquire(srv_models *m, srv_store *s, const char *run_id,
             pthread_mutex_unlock(&m->mu);
         }
     }
-    pthread_mutex_lock(&r->use);
     *out = r;
     return NN_OK;
 }
 
 nn_model *srv_model_ref_model(srv_model_ref *ref) { return ref->model; }
 
-void srv_models_release(srv_models *m, srv_model_ref *ref) {
+nn_status srv_model_ref_predict(srv_model_ref *ref, const nn_table *rows, double **out,
+                                nn_error *err) {
+    pthread_mutex_lock(&ref->use);
+    nn_status st = nn_model_predict(ref->model, rows, out, err);
     pthread_mutex_unlock(&ref->use);
+    return st;
+}
+
+void srv_models_release(srv_models *m, srv_model_ref *ref) {
     pthread_mutex_lock(&m->mu);
     ref->refs--;
     int drop = ref->evicted && ref->refs == 0;
