@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 struct srv_pool {
@@ -111,6 +112,9 @@ static srv_job *claim(srv_pool *p) {
 
 static void *worker_main(void *arg) {
     srv_pool *p = arg;
+    /* Training yields to the HTTP threads: reads stay fast while the cores are busy training.
+       On Linux nice is per thread and who = 0 names the calling thread. */
+    (void)setpriority(PRIO_PROCESS, 0, SRV_POOL_NICE);
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
         int task = -1;

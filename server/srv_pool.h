@@ -26,6 +26,7 @@
 
 #define SRV_POOL_FLUSH_EVENTS 64
 #define SRV_POOL_FLUSH_MS 500
+#define SRV_POOL_NICE 10 /* workers' nice: training yields to request handling */
 
 nn_status srv_pool_create(srv_app *app, int workers, srv_pool **out, nn_error *err);
 /* A run was queued: wakes an idle worker. */
