@@ -108,7 +108,9 @@ void srv_api_run_create(srv_req *req, srv_resp *resp) {
 
 static json_t *ms_or_null(int64_t ms) { return ms ? json_integer((json_int_t)ms) : json_null(); }
 
-static json_t *run_json(const srv_run *r) {
+/* A run as JSON text: the small fields through Jansson, then the stored spec and metrics JSON
+ * spliced in as they are (they are the largest part and were valid JSON when stored). */
+static char *run_text(const srv_run *r, size_t *len) {
     json_t *o = json_pack("{s:s, s:s?, s:s, s:f, s:s?, s:s, s:o, s:o, s:o, s:i}", "id", r->id,
                           "dataset", r->dataset_id[0] ? r->dataset_id : NULL, "status",
                           srv_run_status_name(r->status), "progress", r->progress, "name",
@@ -120,17 +122,37 @@ static json_t *run_json(const srv_run *r) {
     json_object_set_new(o, "duration_ms", r->started_at ? json_integer(end - r->started_at)
                                                         : json_null());
     json_object_set_new(o, "error", r->error ? json_string(r->error) : json_null());
-    json_object_set(o, "spec", r->spec ? r->spec : json_null());
-    json_object_set(o, "metrics", r->metrics ? r->metrics : json_null());
-    return o;
+    char *head = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    if (!head) return NULL;
+    const char *spec = r->spec_text ? r->spec_text : "null";
+    const char *metrics = r->metrics_text ? r->metrics_text : "null";
+    size_t h = strlen(head), n = h + strlen(spec) + strlen(metrics) + 32;
+    char *out = malloc(n);
+    if (out) {
+        head[h - 1] = '\0'; /* drop the closing brace */
+        int w = snprintf(out, n, "%s,\"spec\":%s,\"metrics\":%s}", head, spec, metrics);
+        *len = w > 0 ? (size_t)w : 0;
+    }
+    free(head);
+    return out;
 }
 
 void srv_api_run_get(srv_req *req, srv_resp *resp) {
-    srv_run run;
-    srv_store *s = srv_api_run(req, resp, &run);
+    srv_store *s = srv_api_store(req, resp);
     if (!s) return;
-    srv_json(resp, 200, run_json(&run));
+    srv_run run;
+    memset(&run, 0, sizeof run);
+    nn_error err = {0};
+    if (srv_run_get_text(s, req->param, &run, &err) != NN_OK) {
+        srv_problem_from(resp, &err);
+        return;
+    }
+    size_t len = 0;
+    char *text = run_text(&run, &len);
     srv_run_free(&run);
+    if (!text) srv_problem(resp, 500, "out of memory");
+    else srv_text(resp, 200, "application/json", text, len);
 }
 
 void srv_api_run_list(srv_req *req, srv_resp *resp) {

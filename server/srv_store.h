@@ -57,6 +57,8 @@ typedef struct srv_run {
     int64_t created_at, started_at, finished_at; /* 0 = not yet */
     int attempts;           /* times a worker claimed it */
     int cancel_requested;
+    char *spec_text;        /* owned; filled (and spec/metrics left NULL) by srv_run_get_text */
+    char *metrics_text;     /* owned; NULL until succeeded */
 } srv_run;
 
 typedef struct srv_event {
@@ -116,6 +118,9 @@ void srv_dataset_free(srv_dataset *ds);
 nn_status srv_run_create(srv_store *s, srv_run *run, const char *idem_key, const char *req_hash,
                          int *created, nn_error *err);
 nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err);
+/* The same with the spec and metrics as their stored JSON text instead of parsed values (for
+ * answers that pass them through: no parse and re-print on every read). */
+nn_status srv_run_get_text(srv_store *s, const char *id, srv_run *out, nn_error *err);
 /* Newest first, optionally filtered by status (-1 = any) and dataset (NULL = any), starting after
  * the cursor (an opaque string from a previous page, or NULL; a malformed one is NN_ERR_INVALID
  * "invalid cursor"); limit ≤ 0 means 50, above 200 means 200. *out is a JSON array of run

@@ -28,8 +28,10 @@ void srv_run_free(srv_run *run) {
     json_decref(run->metrics);
     free(run->spec_name);
     free(run->error);
+    free(run->spec_text);
+    free(run->metrics_text);
     run->spec = run->metrics = NULL;
-    run->spec_name = run->error = NULL;
+    run->spec_name = run->error = run->spec_text = run->metrics_text = NULL;
 }
 
 static json_t *load_json(sqlite3_stmt *st, int col) {
@@ -39,7 +41,7 @@ static json_t *load_json(sqlite3_stmt *st, int col) {
 }
 
 /* Fills out from a row of RUN_COLUMNS; on failure the caller still frees out. */
-static nn_status read_run(sqlite3_stmt *st, srv_run *out, nn_error *err) {
+static nn_status read_run(sqlite3_stmt *st, srv_run *out, int as_text, nn_error *err) {
     memset(out, 0, sizeof *out);
     srv__column_copy(st, 0, out->id, sizeof out->id);
     srv__column_copy(st, 1, out->dataset_id, sizeof out->dataset_id);
@@ -53,19 +55,24 @@ static nn_status read_run(sqlite3_stmt *st, srv_run *out, nn_error *err) {
     out->finished_at = sqlite3_column_int64(st, 11);
     out->attempts = sqlite3_column_int(st, 12);
     out->cancel_requested = sqlite3_column_int(st, 13);
-    out->spec = load_json(st, 4);
-    if (!out->spec) return nn_error_set(err, NN_ERR_IO, "run %s: stored spec is not JSON", out->id);
     int nomem = 0;
+    if (as_text) {
+        nomem |= !(out->spec_text = srv__column_dup(st, 4));
+        if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+            nomem |= !(out->metrics_text = srv__column_dup(st, 7));
+    } else if (!(out->spec = load_json(st, 4))) {
+        return nn_error_set(err, NN_ERR_IO, "run %s: stored spec is not JSON", out->id);
+    }
     if (sqlite3_column_type(st, 6) != SQLITE_NULL)
         nomem |= !(out->spec_name = srv__column_dup(st, 6));
     if (sqlite3_column_type(st, 8) != SQLITE_NULL) nomem |= !(out->error = srv__column_dup(st, 8));
     if (nomem) return nn_error_set(err, NN_ERR_NOMEM, "out of memory reading run %s", out->id);
-    if (sqlite3_column_type(st, 7) != SQLITE_NULL && !(out->metrics = load_json(st, 7)))
+    if (!as_text && sqlite3_column_type(st, 7) != SQLITE_NULL && !(out->metrics = load_json(st, 7)))
         return nn_error_set(err, NN_ERR_IO, "run %s: stored metrics are not JSON", out->id);
     return NN_OK;
 }
 
-nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err) {
+static nn_status get_run(srv_store *s, const char *id, srv_run *out, int as_text, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s, "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
@@ -74,7 +81,7 @@ nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err)
     srv_run tmp = {0};
     nn_status status;
     if (rc == SQLITE_ROW)
-        status = read_run(st, &tmp, err);
+        status = read_run(st, &tmp, as_text, err);
     else if (rc == SQLITE_DONE)
         status = nn_error_set(err, NN_ERR_INVALID, "run %s not found", id);
     else
@@ -86,6 +93,14 @@ nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err)
     }
     *out = tmp;
     return NN_OK;
+}
+
+nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err) {
+    return get_run(s, id, out, 0, err);
+}
+
+nn_status srv_run_get_text(srv_store *s, const char *id, srv_run *out, nn_error *err) {
+    return get_run(s, id, out, 1, err);
 }
 
 /* Looks up idem_key: *existing gets the run's id ("" when the key is new). */
