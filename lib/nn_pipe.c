@@ -307,6 +307,26 @@ static nn_status finish(nn__run *r, const nn_table *t) {
 }
 
 /* Runs every step over *t (which a row filter may replace). */
+/* Plan mode: a step that turned a value infinite (the square of 1e200, the log10 of a huge
+ * exponent …) stops the plan at that step, naming the column and the row. */
+static nn_status check_finite(nn__run *r, const nn_table *t) {
+    for (size_t c = 0; c < t->n_cols; c++) {
+        if (t->cols[c].type != NN_COL_NUMBER) continue;
+        for (size_t i = 0; i < t->n_rows; i++) {
+            if (!isinf(t->cols[c].num[i])) continue;
+            char ptr[64];
+            (void)snprintf(ptr, sizeof ptr, "/preprocess/%zu", r->step);
+            nn_spec_errors_add(r->errs, ptr,
+                               "column \"%s\", row %zu: the %s step gives an infinite value; "
+                               "scale, log or clip the input first",
+                               t->cols[c].name, (r->rows ? r->rows[i] : i) + 1,
+                               nn_op_name(r->p->steps[r->step].cfg.op));
+            return NN_ERR_SPEC;
+        }
+    }
+    return NN_OK;
+}
+
 static nn_status run_steps(nn__run *r, nn_table **t) {
     for (size_t i = 0; i < r->p->n_steps; i++) {
         nn__step *s = &r->p->steps[i];
@@ -316,6 +336,7 @@ static nn_status run_steps(nn__run *r, nn_table **t) {
         if (!st && r->fitting) st = nn__step_fit(r, s, *t);
         if (!st) st = nn__step_apply(r, s, *t);
         if (!st && r->fitting && s->cfg.op == NN_OP_FILTER_OUTLIERS) st = nn__step_filter(r, s, t);
+        if (!st && r->errs) st = check_finite(r, *t);
         if (st) return st;
     }
     return NN_OK;
@@ -450,6 +471,45 @@ static nn_status make_plan(const nn_spec *spec, const nn_pipe *p, nn_plan **out,
     return NN_OK;
 }
 
+/* Every input and target after the steps must be a value the network can take: not missing,
+ * finite as nn_float. Reports the first bad row of each column (rows numbered as in the data). */
+static nn_status check_column(const nn_table *t, const char *name, const size_t *rows,
+                              nn_spec_errors *errs) {
+    int c = nn_table_find(t, name);
+    if (c < 0 || t->cols[c].type != NN_COL_NUMBER) return NN_OK;
+    const double *v = t->cols[c].num;
+    size_t missing = 0, first = 0;
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (isnan(v[i])) {
+            if (!missing++) first = i;
+        } else if (!isfinite((nn_float)v[i])) {
+            nn_spec_errors_add(errs, "/preprocess",
+                               "column \"%s\", row %zu: %g is %s after preprocessing; scale, "
+                               "log or clip it", name, (rows ? rows[i] : i) + 1, v[i],
+                               isfinite(v[i]) ? "too large for a " NN_FLOAT_NAME : "infinite");
+            return NN_ERR_SPEC;
+        }
+    }
+    if (missing) {
+        nn_spec_errors_add(errs, "/preprocess",
+                           "column \"%s\" has %zu missing value%s (first in row %zu); add an "
+                           "impute step or remove those rows", name, missing,
+                           missing > 1 ? "s" : "", (rows ? rows[first] : first) + 1);
+        return NN_ERR_SPEC;
+    }
+    return NN_OK;
+}
+
+static nn_status check_values(const nn_pipe *p, const nn_table *t, const size_t *rows,
+                              nn_spec_errors *errs) {
+    nn_status st = NN_OK;
+    for (size_t j = 0; j < p->n_features; j++)
+        if (check_column(t, p->features[j], rows, errs) != NN_OK) st = NN_ERR_SPEC;
+    for (size_t j = 0; j < p->n_targets; j++)
+        if (check_column(t, p->targets[j], rows, errs) != NN_OK) st = NN_ERR_SPEC;
+    return st;
+}
+
 nn_status nn_pipe_plan(const nn_spec *spec, const nn_table *data, nn_plan **out,
                        nn_spec_errors *errs) {
     nn_pipe *p;
@@ -460,7 +520,8 @@ nn_status nn_pipe_plan(const nn_spec *spec, const nn_table *data, nn_plan **out,
     nn_status st = fit_run(spec, data, errs, &err, &p, &t, &rows);
     if (st && (st != NN_ERR_SPEC || !errs->n)) nn_spec_errors_add(errs, "", "%s", err.msg);
     if (st) return st;
-    st = make_plan(spec, p, out, errs);
+    st = check_values(p, t, rows, errs);
+    if (st == NN_OK) st = make_plan(spec, p, out, errs);
     nn_pipe_destroy(p);
     nn_table_destroy(t);
     free(rows);
@@ -506,6 +567,11 @@ static nn_status copy_columns(const nn_table *t, char *const *names, size_t n, n
                                     "column \"%s\", row %zu: missing value (add an impute step)",
                                     names[j], i + 1);
             m[i * n + j] = (nn_float)v[i];
+            if (!isfinite(m[i * n + j]))
+                return nn_error_set(err, NN_ERR_DATA,
+                                    "column \"%s\", row %zu: %g is too large for the network "
+                                    "(%s); scale, log or clip it",
+                                    names[j], i + 1, v[i], NN_FLOAT_NAME);
         }
     }
     return NN_OK;
