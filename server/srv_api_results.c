@@ -298,7 +298,9 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     } else {
         bprintf(&b, "{\"targets\":[");
         for (size_t k = 0; k < nt; k++) {
-            char *q = json_dumps(json_string(spec->targets[k]), JSON_ENCODE_ANY);
+            json_t *name = json_string(spec->targets[k]);
+            char *q = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+            json_decref(name);
             bprintf(&b, "%s%s", k ? "," : "", q ? q : "\"\"");
             free(q);
         }
