@@ -39,11 +39,15 @@ for t in $TARGETS; do
     cp "$ROOT/fuzz/corpus/$t/"* "$dir/corpus/" 2>/dev/null
     cp "$ROOT/tests/data/fuzz-regressions/$t/"* "$dir/corpus/" 2>/dev/null
     dict=$ROOT/fuzz/json.dict
-    case $t in csv) dict="" ;; http) dict=$ROOT/fuzz/http.dict ;; esac
+    leaks=1
+    # fuzz_http: the daemon's threads allocate and free after an input's response is read, so
+    # libFuzzer's per-input leak check would fire a stop-the-world scan on nearly every input;
+    # LeakSanitizer's check at exit (after srv_app_stop) still reports real leaks
+    case $t in csv) dict="" ;; http) dict=$ROOT/fuzz/http.dict leaks=0 ;; esac
     echo "== fuzz_$t: ${SECONDS_EACH}s" >&2
     seeds=$(ls "$dir/corpus" | wc -l)
     "$BUILD/fuzz/fuzz_$t" "$dir/corpus" ${dict:+-dict="$dict"} -max_total_time="$SECONDS_EACH" \
-        -rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1 \
+        -detect_leaks=$leaks -rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1 \
         -artifact_prefix="$dir/artifacts/" >"$dir/log" 2>&1
     rc=$?
     last=$(grep -E '#[0-9]+.*(cov|DONE)' "$dir/log" | tail -n 1)
