@@ -67,7 +67,7 @@ static int run_dir(const char *dir) {
         if (names[n]) n++;
     }
     (void)closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n) qsort(names, n, sizeof *names, cmp_names);
     int count = 0;
     for (size_t i = 0; i < n; i++) {
         char path[4096];
