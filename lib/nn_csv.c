@@ -574,8 +574,15 @@ nn_status nn_csv_write(FILE *f, const nn_table *t, nn_error *err) {
                                     "column \"%s\", row %zu: cannot write infinite value", c->name,
                                     i + 1);
     }
-    for (size_t j = 0; j < t->n_cols; j++)
-        if ((j && put(f, ",", 1)) || write_text(f, t->cols[j].name, 0)) return write_io_error(err);
+    for (size_t j = 0; j < t->n_cols; j++) {
+        const char *name = t->cols[j].name;
+        /* a first name that starts with U+FEFF would read back as a byte order mark: quoted,
+           the reader keeps it */
+        int bom = j == 0 && strncmp(name, "\xEF\xBB\xBF", 3) == 0;
+        if ((j && put(f, ",", 1)) ||
+            (bom ? csv_fwrite(f, name, strlen(name)) != 0 : write_text(f, name, 0) != 0))
+            return write_io_error(err);
+    }
     if (put(f, "\n", 1)) return write_io_error(err);
     for (size_t i = 0; i < t->n_rows; i++) {
         for (size_t j = 0; j < t->n_cols; j++) {

@@ -1,6 +1,7 @@
 /* srv_app.h — the daemon's shared context: configuration, storage connections, the worker pool,
  * the event hub, counters. One srv_app per process, created in main.c and passed to everything;
- * nothing in server/ keeps global state of its own.
+ * nothing in server/ keeps global state of its own. srv_app_start/srv_app_stop bring the parts
+ * up and down in order (main.c uses them; so does the HTTP fuzz harness, fuzz/fuzz_http.c).
  *
  * Threads: libmicrohttpd's pool threads run the HTTP handlers; srv_pool's workers train. Each
  * thread gets its own storage connection on first use (srv_app_store), closed when the thread
@@ -19,6 +20,7 @@
 typedef struct srv_pool srv_pool;
 typedef struct srv_hub srv_hub;
 typedef struct srv_models srv_models;
+struct MHD_Daemon;
 
 typedef struct srv_counters {
     atomic_llong requests;
@@ -36,10 +38,23 @@ typedef struct srv_app {
     srv_pool *pool;
     srv_hub *hub;
     srv_models *models;      /* cache of loaded models for predict */
+    struct MHD_Daemon *http; /* the HTTP daemon, from srv_app_start */
     srv_counters counters;
     int64_t started_at;      /* ms */
     atomic_int stopping;
 } srv_app;
+
+/* Starts the daemon on app->cfg (already filled): migrates the database, recovers runs a dead
+ * process left running (*requeued of them queued again, *failed given up), starts the event hub,
+ * the model cache, the worker pool and then the HTTP daemon. On failure returns the status with
+ * the failing part named in err ("storage: …", "http: …"); what was started stays for
+ * srv_app_stop. app must outlive srv_app_stop: threads hold pointers into it. */
+nn_status srv_app_start(srv_app *app, int *requeued, int *failed, nn_error *err);
+/* The TCP port the HTTP daemon listens on (the one picked when the configured port is 0). */
+int srv_app_port(const srv_app *app);
+/* Stops in order: no new connections, event streams end, training is cancelled (runs go back to
+ * the queue), the HTTP daemon, the hub, the model cache, the calling thread's storage. */
+void srv_app_stop(srv_app *app);
 
 /* The calling thread's storage connection, opened on first use; NULL with err set on failure. */
 srv_store *srv_app_store(srv_app *app, nn_error *err);

@@ -70,7 +70,34 @@ static const char *status_title(int status) {
     }
 }
 
-static void problem_json(srv_resp *resp, int status, const char *detail, json_t *errors) {
+/* Copies s into out (size bytes) with every byte that is not part of a valid UTF-8 sequence
+ * replaced by '?': a detail may quote a request's path or a message cut at a byte limit, and
+ * Jansson refuses invalid UTF-8 (the problem would turn into a 500). */
+static void utf8_sanitize(const char *s, char *out, size_t size) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    while (*p && o + 1 < size) {
+        size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 && *p >= 0xC2 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                 : (*p & 0xF8) == 0xF0 && *p <= 0xF4 ? 4 : 0;
+        for (size_t i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80) n = 0;
+        if (n == 3 && ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0))) n = 0;
+        if (n == 4 && ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))) n = 0;
+        if (n == 0 || o + n >= size) {
+            out[o++] = '?';
+            p++;
+            continue;
+        }
+        memcpy(out + o, p, n);
+        o += n;
+        p += n;
+    }
+    out[o] = '\0';
+}
+
+static void problem_json(srv_resp *resp, int status, const char *raw_detail, json_t *errors) {
+    char detail[512];
+    utf8_sanitize(raw_detail, detail, sizeof detail);
     /* "about:blank": the status code says it all (RFC 9457 §4.2.1); spec problems have a type
        of their own because they carry the errors list */
     const char *type = errors ? "urn:nnd:problem:invalid-spec" : "about:blank";
