@@ -474,7 +474,7 @@ static nn_status make_plan(const nn_spec *spec, const nn_pipe *p, nn_plan **out,
 /* Every input and target after the steps must be a value the network can take: not missing,
  * finite as nn_float. Reports the first bad row of each column (rows numbered as in the data). */
 static nn_status check_column(const nn_table *t, const char *name, const size_t *rows,
-                              nn_spec_errors *errs) {
+                              int is_target, nn_spec_errors *errs) {
     int c = nn_table_find(t, name);
     if (c < 0 || t->cols[c].type != NN_COL_NUMBER) return NN_OK;
     const double *v = t->cols[c].num;
@@ -490,7 +490,7 @@ static nn_status check_column(const nn_table *t, const char *name, const size_t 
             return NN_ERR_SPEC;
         }
     }
-    if (missing) {
+    if (missing && !is_target) { /* a missing target is the job's to report: a data error */
         nn_spec_errors_add(errs, "/preprocess",
                            "column \"%s\" has %zu missing value%s (first in row %zu); add an "
                            "impute step or remove those rows", name, missing,
@@ -504,9 +504,9 @@ static nn_status check_values(const nn_pipe *p, const nn_table *t, const size_t 
                               nn_spec_errors *errs) {
     nn_status st = NN_OK;
     for (size_t j = 0; j < p->n_features; j++)
-        if (check_column(t, p->features[j], rows, errs) != NN_OK) st = NN_ERR_SPEC;
+        if (check_column(t, p->features[j], rows, 0, errs) != NN_OK) st = NN_ERR_SPEC;
     for (size_t j = 0; j < p->n_targets; j++)
-        if (check_column(t, p->targets[j], rows, errs) != NN_OK) st = NN_ERR_SPEC;
+        if (check_column(t, p->targets[j], rows, 1, errs) != NN_OK) st = NN_ERR_SPEC;
     return st;
 }
 
