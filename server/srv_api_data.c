@@ -285,8 +285,8 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     if (!spec_json) nn_spec_errors_add(&errs, "/spec", "required");
     else if (text) (void)nn_spec_parse(text, strlen(text), &spec, &errs);
     free(text);
-    json_decref(body);
     if (!spec) {
+        json_decref(body);
         srv_problem_spec(resp, &errs, NULL);
         return;
     }
@@ -299,6 +299,7 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
         rc = s ? plan_on_dataset(s, dataset, spec, out, resp) : -1;
     }
     nn_spec_destroy(spec);
+    json_decref(body); /* after the plan: dataset points into it */
     if (rc == 0) srv_json(resp, 200, out);
     else json_decref(out);
 }
