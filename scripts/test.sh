@@ -7,6 +7,14 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+# The browser tests' node packages, again whenever the lock file changes.
+lock=tests/browser/package-lock.json
+stamp=tests/browser/node_modules/.lock-installed
+if [ ! -d tests/browser/node_modules ] || ! cmp -s "$lock" "$stamp"; then
+    echo "== npm ci --prefix tests/browser"
+    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null
+    cp "$lock" "$stamp"
+fi
 jobs=$(nproc 2>/dev/null || echo 2)
 run() {
     dir=$1; shift
