@@ -127,7 +127,11 @@ void srv_api_static(srv_req *req, srv_resp *resp) {
         }
     }
     char path[1400];
-    (void)snprintf(path, sizeof path, "%s%s", req->app->cfg.web_dir, p);
+    int len = snprintf(path, sizeof path, "%s%s", req->app->cfg.web_dir, p);
+    if (len < 0 || (size_t)len >= sizeof path) {
+        srv_problem(resp, 404, "no such file");
+        return;
+    }
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {

@@ -38,9 +38,9 @@ static nn_table *make_table(size_t n) {
         y[i] = 2 * x1[i] - x2[i] + 1;
         z[i] = x1[i] * x2[i] + 5;
         nid[i] = 1000.0 + (double)i;
-        ids[i] = malloc(16);
+        ids[i] = malloc(24);
         if (!ids[i]) abort();
-        (void)snprintf(ids[i], 16, "h%zu", i);
+        (void)snprintf(ids[i], 24, "h%zu", i);
     }
     if (nn_table_add_text_take(t, "id", ids, NULL, NULL) != NN_OK ||
         nn_table_add_number_take(t, "num_id", nid, NULL, NULL) != NN_OK ||
