@@ -106,7 +106,7 @@ export async function render(main, id) {
     h('h1', {}, h('span', { id: 'run-name' }, run.name), badge, h('code', { class: 'muted' }, run.id)),
     h('div', { class: 'card' },
       h('div', { class: 'row' },
-        h('span', {}, 'Dataset: ', run.dataset ? h('code', {}, run.dataset.slice(0, 8)) : '—'),
+        h('span', { id: 'run-dataset' }, 'Dataset: ', run.dataset ? h('code', {}, run.dataset.slice(0, 8)) : '—'),
         h('span', { class: 'muted' }, `queued ${fmtTime(run.created_at)}`),
         h('span', { class: 'spacer' }), cancelBtn),
       h('div', { class: 'row', style: 'margin-top:.6rem' }, h('div', { style: 'flex:1;min-width:10rem' }, progress), progressText),
@@ -119,6 +119,9 @@ export async function render(main, id) {
       chartEl),
     metricsBox, resultsBox);
 
+  if (run.dataset)
+    api.dataset(run.dataset).then((d) => clear(document.getElementById('run-dataset') || h('span'), 'Dataset: ',
+      h('a', { href: '#/datasets' }, d.name), ` (${fmt(d.rows)} rows)`)).catch(() => {});
   const chart = new LossChart(chartEl);
   const curves = new Curves();
   let drawPending = false;

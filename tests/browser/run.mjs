@@ -221,6 +221,9 @@ try {
     await page.click('#log-scale');
     await page.waitForTimeout(300);
     await shot(page, 'run');
+    // The top of the page, for the README (docs/run-page.png).
+    const top = await page.$eval('#results .grid2', (el) => el.getBoundingClientRect().bottom + window.scrollY);
+    await page.screenshot({ path: path.join(SHOTS, 'run-top.png'), clip: { x: 0, y: 0, width: LAPTOP.width, height: Math.ceil(top + 16) }, fullPage: true });
     await page.setViewportSize(PHONE);
     await page.waitForTimeout(400);
     await shot(page, 'run-phone');
