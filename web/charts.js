@@ -28,7 +28,8 @@ function chartHeight(el) {
 
 // Live loss curves. update({x, series: [{label, color, dash, width, values}], log}) redraws;
 // the chart is rebuilt only when the set of series or the scale changes. el.dataset.points
-// holds the number of plotted points (tests read it).
+// holds the number of points plotted from the stream, derived series (means) left out
+// (tests read it).
 export class LossChart {
   constructor(el, { yLabel = 'loss' } = {}) {
     this.el = el;
@@ -67,7 +68,7 @@ export class LossChart {
       this.chart.setData(data);
     }
     let n = 0;
-    for (const s of series) for (const v of s.values) if (v !== null && v !== undefined) n++;
+    for (const s of series) if (!s.derived) for (const v of s.values) if (v !== null && v !== undefined) n++;
     this.el.dataset.points = String(n);
   }
 

@@ -58,10 +58,10 @@ class Curves {
         let s = 0;
         let c = 0;
         for (const f of cv) { const v = perFold.get(f)[key][i]; if (v !== null) { s += v; c++; } }
-        return c ? s / c : null;
+        return c === cv.length ? s / c : null; // only where every fold has reached the epoch
       });
-      if (show !== 'val') out.push({ label: 'mean train', color: '#111', dash: [5, 4], width: 2.5, values: avg('train') });
-      if (show !== 'train') out.push({ label: 'mean val', color: '#111', width: 3, values: avg('val') });
+      if (show !== 'val') out.push({ label: 'mean train', color: '#111', dash: [5, 4], width: 2.5, values: avg('train'), derived: true });
+      if (show !== 'train') out.push({ label: 'mean val', color: '#111', width: 3, values: avg('val'), derived: true });
     }
     if (this.folds.has(0) && show !== 'val') {
       const members = [...this.folds.get(0).values()];
@@ -138,16 +138,20 @@ export async function render(main, id) {
   logBox.addEventListener('change', () => { chart.key = ''; draw(); });
   showSel.addEventListener('change', draw);
 
+  const training = (run.spec && run.spec.training) || {};
+  const live = { done: 0, total: 0, members: training.ensemble || 1, epochs: training.epochs || 0 };
   function showRun(r) {
     run = r;
     clear(badge, statusBadge(r.status));
     main.dataset.status = r.status;
     cancelBtn.hidden = !ACTIVE.has(r.status);
-    progress.value = r.status === 'succeeded' ? 1 : r.progress || 0;
+    // The server stores progress in batches; the stream's epochs count it as they come.
+    const p = r.status === 'succeeded' ? 1 : Math.max(r.progress || 0, live.total ? Math.min(0.999, live.done / live.total) : 0);
+    progress.value = p;
     const elapsed = r.started_at ? (r.finished_at || Date.now()) - r.started_at : null;
-    let text = `${Math.round(progress.value * 100)}%`;
-    if (r.status === 'running' && r.progress > 0.02 && elapsed)
-      text += ` · about ${fmtDuration(elapsed * (1 - r.progress) / r.progress)} left`;
+    let text = `${Math.round(p * 100)}%`;
+    if (r.status === 'running' && p > 0.02 && elapsed)
+      text += ` · about ${fmtDuration(elapsed * (1 - p) / p)} left`;
     else if (elapsed !== null) text += ` · ${fmtDuration(elapsed)}`;
     progressText.textContent = text;
     clear(errBox, r.error ? errorBox('The run', { status: 500, detail: r.error }) : null);
@@ -186,8 +190,16 @@ export async function render(main, id) {
 
   const stream = new RunStream(id, {
     onEvent: (type, data) => {
-      if (type === 'epoch') { curves.add(data); drawSoon(); }
-      else if (type === 'status' || type === 'fold') refreshRun();
+      if (type === 'epoch') {
+        curves.add(data);
+        live.done++;
+        live.epochs = data.epochs || live.epochs;
+        drawSoon();
+        if (live.total && run.status === 'running') showRun(run);
+      } else if (type === 'status' || type === 'fold') {
+        if (type === 'status' && data.tasks) { live.done = 0; live.total = data.tasks * live.members * live.epochs; }
+        refreshRun();
+      }
     },
     onState: (s) => { streamState.textContent = s === 'open' ? 'live' : s === 'closed' ? '' : s; },
     onEnd: () => { draw(); refreshRun(); },
