@@ -1,11 +1,15 @@
 #!/bin/sh
-# deps.sh — installs the Debian packages nnd needs to build, test and run, if any is missing.
+# deps.sh — installs the Debian packages nnd needs to build, test and run, if any is missing
+# (chromium and node for the dashboard's browser tests).
 # Idempotent; needs root (or sudo) only when something is missing.
 #   scripts/deps.sh            build + test dependencies
 #   scripts/deps.sh --bench    also the benchmark peers (python3-torch, wrk)
 set -eu
 pkgs="build-essential cmake pkg-config libopenblas-dev libjansson-dev libcsv-dev libsqlite3-dev
-libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates python3"
+libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates python3 chromium fonts-dejavu-core"
+# The browser tests need node and npm; a node installed otherwise (newer than Debian's) will do.
+command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs python3 python3-torch wrk"
 missing=""
 for p in $pkgs; do

@@ -7,12 +7,13 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-if [ -f tests/browser/package-lock.json ]; then
-    # the browser tests' npm packages (playwright-core), installed when missing or changed
-    stamp=tests/browser/node_modules/.package-lock.json
-    if [ ! -f "$stamp" ] || [ tests/browser/package-lock.json -nt "$stamp" ]; then
-        npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null
-    fi
+# The browser tests' node packages (playwright-core), again whenever the lock file changes.
+lock=tests/browser/package-lock.json
+stamp=tests/browser/node_modules/.lock-installed
+if [ ! -d tests/browser/node_modules ] || ! cmp -s "$lock" "$stamp"; then
+    echo "== npm ci --prefix tests/browser"
+    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null
+    cp "$lock" "$stamp"
 fi
 jobs=$(nproc 2>/dev/null || echo 2)
 run() {

@@ -1,0 +1,325 @@
+// run.mjs — the dashboard in a real browser: headless Chromium (Debian's) driven by
+// playwright-core against a real nnd on a free port with a fresh data directory.
+//   NND_BIN         the nnd binary (required)
+//   NN_SOURCE_DIR   the source tree (web/ and examples/), default ../..
+//   SCREENSHOT_DIR  where each page's screenshot goes, default ./screenshots
+//   CHROMIUM        the browser, default /usr/bin/chromium
+// Prints "N passed, M failed" and exits non-zero on any failure, including a missing
+// browser or a missing node_modules (scripts/test.sh installs both).
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SRC = process.env.NN_SOURCE_DIR || path.resolve(here, '../..');
+const NND = process.env.NND_BIN;
+const SHOTS = process.env.SCREENSHOT_DIR || path.resolve('screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const t0 = Date.now();
+
+function fatal(msg) {
+  console.error(`browser tests: ${msg}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+if (!NND || !existsSync(NND)) fatal(`NND_BIN (${NND}) is not the nnd binary`);
+if (!existsSync(CHROMIUM)) fatal(`no browser at ${CHROMIUM}: install Debian's chromium (scripts/deps.sh)`);
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  fatal(`playwright-core is not installed (npm ci --prefix tests/browser): ${e.message}`);
+}
+
+mkdirSync(SHOTS, { recursive: true });
+const tmp = mkdtempSync(path.join(tmpdir(), 'nnd-browser-'));
+
+// A slice of King County: the header and the first n rows.
+function slice(n, file) {
+  const lines = readFileSync(path.join(SRC, 'examples/kc_house_data.csv'), 'utf8').split('\n');
+  const p = path.join(tmp, file);
+  writeFileSync(p, `${lines.slice(0, n + 1).join('\n')}\n`);
+  return p;
+}
+
+// Starts nnd on a free port; resolves {proc, url} once it prints where it listens.
+function startNnd(name, env = {}) {
+  return new Promise((resolve, reject) => {
+    const dir = path.join(tmp, name);
+    const proc = spawn(NND, ['--listen', '127.0.0.1:0', '--data-dir', dir, '--web-dir',
+      path.join(SRC, 'web'), '--workers', '2', '--quiet'], {
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '1', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`nnd did not start: ${err}`)), 15000);
+    proc.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m) { clearTimeout(timer); resolve({ proc, url: m[1] }); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`nnd exited (${code}): ${err}`)); });
+  });
+}
+
+const results = [];
+async function test(name, fn) {
+  const start = Date.now();
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`ok   ${name} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+function check(cond, msg) { if (!cond) throw new Error(msg); }
+
+// A fresh load of a dashboard page (a hash change alone would keep the page as it is).
+async function open(page, url) {
+  await page.goto('about:blank');
+  await page.goto(url);
+}
+
+async function shot(page, name, fullPage = true) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+}
+
+// The spec of the King County template, made short: k folds, one member, n epochs.
+function shortSpec(text, { epochs, k = 3, name }) {
+  const s = JSON.parse(text);
+  s.name = name;
+  s.training.epochs = epochs;
+  s.training.ensemble = 1;
+  s.training.validation.k = k;
+  return JSON.stringify(s, null, 2);
+}
+
+const LAPTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let server;
+let tokenServer;
+let ctx;
+try {
+  server = await startNnd('data');
+  const userDir = path.join(tmp, 'chromium-profile');
+  ctx = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: LAPTOP,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  const consoleErrors = [];
+  // HTTP errors the dashboard handles itself (401, 404, 422) are logged too: not script errors.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const base = server.url;
+  const csv = slice(3000, 'kc_slice.csv');
+
+  await test('upload a King County slice with progress and see its columns', async () => {
+    await open(page, `${base}/#/datasets`);
+    await page.waitForSelector('#drop-zone');
+    await page.setInputFiles('#file-input', csv);
+    await page.waitForSelector('#upload-done', { timeout: 20000 });
+    check(await page.$eval('#upload-progress', (p) => p.value) === 1, 'the progress bar is not full');
+    await page.waitForSelector('#columns table');
+    const cols = await page.$$eval('#columns tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
+    check(cols.includes('price') && cols.includes('lat'), `columns: ${cols}`);
+    const row = await page.$$eval('#columns tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    const price = row.find((r) => r[0] === 'price');
+    check(price[1] === 'number' && price[2] === '0', `price row: ${price}`);
+    check(await page.$$eval('#dataset-list tbody tr', (r) => r.length) === 1, 'the list has not one dataset');
+    await shot(page, 'datasets');
+    await page.setViewportSize(PHONE);
+    await shot(page, 'datasets-phone');
+    await page.setViewportSize(LAPTOP);
+  });
+
+  await test('a spec error is shown at its JSON pointer', async () => {
+    await open(page, `${base}/#/new`);
+    await page.waitForSelector('#spec-valid', { timeout: 20000 });
+    await page.waitForSelector('#feature-list li');
+    check(Number((await page.textContent('#param-count')).replace(/,/g, '')) > 1000, 'no parameter count');
+    await shot(page, 'new-run');
+    const spec = JSON.parse(await page.inputValue('#spec-editor'));
+    spec.network.hidden = 'wide';
+    delete spec.training.epochs;
+    await page.fill('#spec-editor', JSON.stringify(spec, null, 2));
+    const li = await page.waitForSelector('#spec-errors li[data-pointer="/network/hidden"]', { timeout: 10000 });
+    check((await li.textContent()).includes('line'), 'the error has no line');
+    await page.waitForSelector('#spec-errors li[data-pointer="/training/epochs"]');
+    await page.click('#spec-errors li[data-pointer="/network/hidden"] button');
+    const sel = await page.$eval('#spec-editor', (t) => t.value.slice(t.selectionStart, t.selectionEnd));
+    check(sel === '"wide"', `the button selects ${sel}`);
+    await shot(page, 'new-run-error');
+    await page.fill('#spec-editor', '{"name": "x",');
+    await page.waitForSelector('#json-error');
+    // The server's own words when the submit is refused.
+    await page.fill('#spec-editor', JSON.stringify({ ...spec, network: { hidden: [] } }));
+    await page.click('#submit-run');
+    await page.waitForSelector('#submit-message .error');
+  });
+
+  let firstRun = '';
+  await test('launch a short run from the template and watch it learn', async () => {
+    await open(page, `${base}/#/new`);
+    await page.waitForSelector('#spec-valid', { timeout: 20000 });
+    await page.selectOption('#template-select', 'kc_house');
+    const text = await page.inputValue('#spec-editor');
+    check(text === readFileSync(path.join(SRC, 'examples/kc_house.json'), 'utf8'), 'the template is not examples/kc_house.json');
+    await page.fill('#spec-editor', shortSpec(text, { epochs: 200, name: 'kc-short' }));
+    await page.waitForSelector('#spec-valid');
+    await page.click('#submit-run');
+    await page.waitForURL(/#\/run\/[0-9a-f]{32}$/);
+    firstRun = page.url().split('/').pop();
+    // The chart gains points while the run trains.
+    const seen = [];
+    const deadline = Date.now() + 180000;
+    for (;;) {
+      const [status, points] = await page.evaluate(() => [document.getElementById('main').dataset.status,
+        Number(document.getElementById('loss-chart')?.dataset.points || 0)]);
+      if (status === 'running' && points > 0 && points !== seen[seen.length - 1]) seen.push(points);
+      if (status === 'running' && seen.length === 2) await shot(page, 'run-training', false);
+      if (status && status !== 'running' && status !== 'queued') break;
+      check(Date.now() < deadline, 'the run did not finish in 180 s');
+      await page.waitForTimeout(100);
+    }
+    check(seen.length >= 3, `the chart did not grow while training: ${seen}`);
+    for (let i = 1; i < seen.length; i++) check(seen[i] > seen[i - 1], `points went down: ${seen}`);
+    check(await page.$eval('#main', (m) => m.dataset.status) === 'succeeded', 'the run did not succeed');
+    await page.waitForSelector('#metric-r2');
+    const r2 = Number(await page.textContent('#metric-r2'));
+    check(r2 > 0.3 && r2 <= 1, `R² ${r2}`);
+    await page.waitForSelector('#overall-metrics');
+    check(await page.$$eval('#metrics tbody tr', (r) => r.length) === 4, 'not 3 folds and overall');
+    await page.waitForFunction(() => Number(document.getElementById('pred-scatter')?.dataset.points) === 3000, null, { timeout: 20000 });
+    await page.waitForSelector('#residual-hist canvas');
+    await page.waitForSelector('#box-before canvas');
+    await page.waitForFunction(() => Number(document.getElementById('error-map')?.dataset.points) === 3000);
+    await page.waitForFunction(() => Number(document.getElementById('input-scatter')?.dataset.points) === 3000);
+    await page.waitForSelector('#features-missing, #box-after canvas');
+    const total = await page.$eval('#loss-chart', (c) => Number(c.dataset.points));
+    check(total === 3 * 200 * 2 + 200, `the finished chart has ${total} points`);
+    // Every plotted point came from the stream: the same as the history.
+    const hist = await page.evaluate(async (id) => (await (await fetch(`/v1/runs/${id}/history`)).json()).history.length, firstRun);
+    check(hist === 4 * 200, `history has ${hist} epochs`);
+    const href = await page.getAttribute('#downloads a:first-child', 'href');
+    check(href.endsWith('/predictions?format=csv'), href);
+    await page.click('#log-scale');
+    await page.waitForTimeout(300);
+    await page.click('#log-scale');
+    await page.waitForTimeout(300);
+    await shot(page, 'run');
+    // The top of the page, for the README (docs/run-page.png).
+    const top = await page.$eval('#results .grid2', (el) => el.getBoundingClientRect().bottom + window.scrollY);
+    await page.screenshot({ path: path.join(SHOTS, 'run-top.png'), clip: { x: 0, y: 0, width: LAPTOP.width, height: Math.ceil(top + 16) }, fullPage: true });
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(400);
+    await shot(page, 'run-phone');
+    await page.setViewportSize(LAPTOP);
+  });
+
+  let secondRun = '';
+  await test('cancel a second run from the runs table', async () => {
+    await open(page, `${base}/#/new`);
+    await page.waitForSelector('#spec-valid', { timeout: 20000 });
+    const text = await page.inputValue('#spec-editor');
+    await page.fill('#spec-editor', shortSpec(text, { epochs: 5000, name: 'kc-long' }));
+    await page.waitForSelector('#spec-valid');
+    await page.click('#submit-run');
+    await page.waitForURL(/#\/run\/[0-9a-f]{32}$/);
+    secondRun = page.url().split('/').pop();
+    await page.waitForFunction(() => Number(document.getElementById('loss-chart')?.dataset.points) > 0, null, { timeout: 30000 });
+    await open(page, `${base}/#/runs`);
+    const row = `#runs-table tr[data-id="${secondRun}"]`;
+    await page.waitForSelector(`${row}[data-status="running"]`, { timeout: 20000 });
+    check(await page.$(`#runs-table tr[data-id="${firstRun}"][data-status="succeeded"]`), 'the first run is not listed as succeeded');
+    await shot(page, 'runs-live');
+    await page.click(`${row} button.danger`);
+    await page.waitForSelector(`${row}[data-status="cancelled"]`, { timeout: 20000 });
+    await page.waitForSelector('#runs-message .ok');
+    await shot(page, 'runs');
+    await open(page, `${base}/#/run/${secondRun}`);
+    await page.waitForSelector('#no-results');
+    check(await page.$eval('#main', (m) => m.dataset.status) === 'cancelled', 'not cancelled');
+  });
+
+  await test('compare two runs fold by fold', async () => {
+    await open(page, `${base}/#/runs`);
+    await page.waitForSelector('#runs-table tbody tr');
+    await page.check(`#runs-table tr[data-id="${firstRun}"] input[type=checkbox]`);
+    check(await page.isDisabled('#compare'), 'compare is enabled with one run');
+    await page.check(`#runs-table tr[data-id="${secondRun}"] input[type=checkbox]`);
+    await page.click('#compare');
+    await page.waitForSelector('#compare-view');
+    const rows = await page.$$eval('#compare-view table', (t) => t.map((x) => x.tBodies[0].rows.length));
+    check(rows[1] === 3, `fold rows ${rows}`);
+    await shot(page, 'compare');
+  });
+
+  await test('a token is asked for once and sent with every call, the stream included', async () => {
+    tokenServer = await startNnd('data-token', { NND_TOKEN: 's3cret-token' });
+    const tp = await ctx.newPage();
+    tp.on('pageerror', (e) => consoleErrors.push(String(e)));
+    await open(tp, `${tokenServer.url}/#/datasets`);
+    await tp.waitForSelector('#token-dialog[open]');
+    await tp.fill('#token-input', 's3cret-token');
+    await tp.click('#token-dialog button[type=submit]');
+    await tp.waitForSelector('#dataset-list p.muted:has-text("No datasets")');
+    await tp.setInputFiles('#file-input', slice(400, 'kc_small.csv'));
+    await tp.waitForSelector('#upload-done', { timeout: 20000 });
+    const auth = { Authorization: 'Bearer s3cret-token', 'Content-Type': 'application/json' };
+    const ds = (await (await fetch(`${tokenServer.url}/v1/datasets`, { headers: auth })).json()).datasets[0].id;
+    const spec = JSON.parse(shortSpec(readFileSync(path.join(SRC, 'examples/kc_house.json'), 'utf8'), { epochs: 10, k: 2, name: 'kc-token' }));
+    const res = await fetch(`${tokenServer.url}/v1/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ dataset: ds, spec }) });
+    check(res.status === 202, `create run: ${res.status}`);
+    const { id } = await res.json();
+    await open(tp, `${tokenServer.url}/#/run/${id}`);
+    await tp.waitForFunction(() => document.getElementById('main').dataset.status === 'succeeded', null, { timeout: 60000 });
+    await tp.waitForFunction(() => Number(document.getElementById('loss-chart')?.dataset.points) === 2 * 10 * 2 + 10);
+    await tp.waitForFunction(() => Number(document.getElementById('pred-scatter')?.dataset.points) === 400);
+    check(await tp.evaluate(() => sessionStorage.getItem('nnd-token')) === 's3cret-token', 'the token is not kept');
+    await shot(tp, 'run-token');
+    // Delete the dataset (the confirm dialog accepted), with the token too.
+    await open(tp, `${tokenServer.url}/#/datasets`);
+    await tp.waitForSelector('#dataset-list tbody tr');
+    tp.once('dialog', (d) => d.accept());
+    await tp.click('#dataset-list tbody tr button.danger');
+    await tp.waitForSelector('#upload-message .ok:has-text("Deleted")');
+    await tp.waitForSelector('#dataset-list p.muted:has-text("No datasets")');
+    await tp.close();
+  });
+
+  await test('no script errors in the console', async () => {
+    check(consoleErrors.length === 0, consoleErrors.join('\n'));
+  });
+} catch (e) {
+  results.push(['setup', false]);
+  console.log(`FAIL setup: ${e.stack || e}`);
+} finally {
+  if (ctx) await ctx.close().catch(() => {});
+  for (const s of [server, tokenServer]) {
+    if (!s || s.proc.exitCode !== null) continue;
+    const gone = new Promise((r) => s.proc.once('exit', r));
+    s.proc.kill('SIGTERM');
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+  }
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+const passed = results.filter((r) => r[1]).length;
+const failed = results.length - passed;
+console.log(`browser tests took ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${SHOTS}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,137 @@
+// runs.js — the table of runs (live while any is queued or running), cancel, and comparing two
+// runs' metrics side by side, fold by fold.
+
+import { api } from './api.js';
+import { h, clear, fmt, fmtDuration, fmtTime, statusBadge, table, showError, errorBox } from './ui.js';
+
+const ACTIVE = new Set(['queued', 'running']);
+
+export async function render(main) {
+  const picked = new Set();
+  const compareBtn = h('button', { id: 'compare', disabled: true }, 'Compare selected');
+  const msg = h('div', { id: 'runs-message', 'aria-live': 'polite' });
+  const box = h('div', { id: 'runs-table' }, h('p', { class: 'muted' }, 'Loading…'));
+  clear(main,
+    h('h1', {}, 'Runs', h('span', { class: 'spacer' }), h('a', { class: 'button', href: '#/new' }, 'New run')),
+    h('div', { class: 'card' },
+      h('div', { class: 'row', style: 'margin-bottom:.6rem' },
+        h('span', { class: 'muted' }, 'Tick two runs to compare them.'), h('span', { class: 'spacer' }), compareBtn),
+      msg, box));
+  compareBtn.addEventListener('click', () => {
+    const [a, b] = [...picked];
+    location.hash = `#/compare/${a}/${b}`;
+  });
+
+  let names = {};
+  let timer = null;
+  let gone = false;
+
+  async function cancel(r) {
+    try {
+      await api.cancel(r.id);
+      clear(msg, h('div', { class: 'ok' }, `Cancelling ${r.name} (${r.id.slice(0, 8)}).`));
+    } catch (e) {
+      showError(msg, `Cancelling ${r.name}`, e);
+    }
+    refresh();
+  }
+
+  async function refresh() {
+    clearTimeout(timer);
+    let list;
+    try {
+      [list] = await Promise.all([
+        api.runs(),
+        Object.keys(names).length ? null : api.datasets().then((ds) => {
+          names = Object.fromEntries(ds.map((d) => [d.id, d.name]));
+        }).catch(() => {}),
+      ]);
+    } catch (e) {
+      if (!gone) showError(box, 'Listing the runs', e);
+      return;
+    }
+    if (gone) return;
+    for (const id of [...picked]) if (!list.some((r) => r.id === id)) picked.delete(id);
+    compareBtn.disabled = picked.size !== 2;
+    if (!list.length) {
+      clear(box, h('p', { class: 'muted' }, 'No runs yet. ', h('a', { href: '#/new' }, 'Start one.')));
+    } else {
+      clear(box, table([
+        { label: 'Compare', get: (r) => h('input', {
+          type: 'checkbox', 'aria-label': `Compare ${r.name} ${r.id.slice(0, 8)}`, checked: picked.has(r.id),
+          onchange: (e) => {
+            if (e.target.checked) picked.add(r.id); else picked.delete(r.id);
+            compareBtn.disabled = picked.size !== 2;
+          },
+        }) },
+        { label: 'Status', get: (r) => h('span', {}, statusBadge(r.status),
+          r.status === 'running' ? ` ${Math.round((r.progress || 0) * 100)}%` : '') },
+        { label: 'Run', get: (r) => h('a', { href: `#/run/${r.id}` }, r.name, ' ', h('code', { class: 'muted' }, r.id.slice(0, 6))) },
+        { label: 'Dataset', get: (r) => (r.dataset ? names[r.dataset] || r.dataset.slice(0, 8) : '—') },
+        { label: 'R²', class: 'num', get: (r) => fmt(r.r2) },
+        { label: 'RMSE', class: 'num', get: (r) => fmt(r.rmse) },
+        { label: 'Duration', class: 'num', get: (r) => fmtDuration(r.started_at ? (r.finished_at || Date.now()) - r.started_at : null) },
+        { label: 'Started', get: (r) => fmtTime(r.started_at || r.created_at) },
+        { label: '', get: (r) => (ACTIVE.has(r.status)
+          ? h('button', { class: 'danger', onclick: () => cancel(r), 'aria-label': `Cancel ${r.name} ${r.id.slice(0, 8)}` }, 'Cancel') : '') },
+      ], list, { rowAttrs: (r) => ({ 'data-id': r.id, 'data-status': r.status }) }));
+    }
+    // Live: poll while something is queued or running, slowly otherwise.
+    timer = setTimeout(refresh, list.some((r) => ACTIVE.has(r.status)) ? 1500 : 10000);
+  }
+  await refresh();
+  return () => { gone = true; clearTimeout(timer); };
+}
+
+const OVERALL = [
+  ['r2', 'R²'], ['rmse', 'RMSE'], ['mae', 'MAE'], ['mape', 'MAPE %'], ['r2_mean', 'R² fold mean'],
+  ['r2_sd', 'R² fold sd'], ['rmse_mean', 'RMSE fold mean'], ['rmse_sd', 'RMSE fold sd'], ['train_seconds', 'train seconds'],
+];
+
+function better(key, a, b) {
+  if (typeof a !== 'number' || typeof b !== 'number' || a === b) return 0;
+  const up = key.startsWith('r2') && !key.endsWith('sd');
+  return (up ? a > b : a < b) ? 1 : -1;
+}
+
+export async function renderCompare(main, a, b) {
+  clear(main, h('h1', {}, 'Compare runs'), h('p', { class: 'muted' }, 'Loading…'));
+  let ra;
+  let rb;
+  try {
+    [ra, rb] = await Promise.all([api.run(a), api.run(b)]);
+  } catch (e) {
+    clear(main, h('h1', {}, 'Compare runs'), errorBox('Reading the runs', e));
+    return;
+  }
+  const ma = ra.metrics || {};
+  const mb = rb.metrics || {};
+  const head = (r) => h('span', {}, h('a', { href: `#/run/${r.id}` }, r.name), ' ', statusBadge(r.status), ' ',
+    h('code', { class: 'muted' }, r.id.slice(0, 6)));
+  const cell = (key, x, y) => h('span', { class: better(key, x, y) > 0 ? 'win' : '' }, fmt(x));
+  const overall = table([
+    { label: 'Metric', get: (k) => k[1] },
+    { label: `A: ${ra.name}`, class: 'num', get: (k) => cell(k[0], ma[k[0]], mb[k[0]]) },
+    { label: `B: ${rb.name}`, class: 'num', get: (k) => cell(k[0], mb[k[0]], ma[k[0]]) },
+  ], OVERALL, { caption: 'Overall (out of fold)' });
+  const fa = ma.folds || [];
+  const fb = mb.folds || [];
+  const n = Math.max(fa.length, fb.length);
+  const rows = Array.from({ length: n }, (_, i) => ({ i, a: fa[i] || {}, b: fb[i] || {} }));
+  const folds = table([
+    { label: 'Fold', get: (r) => r.a.fold || r.b.fold || r.i + 1 },
+    { label: 'A R²', class: 'num', get: (r) => cell('r2', r.a.r2, r.b.r2) },
+    { label: 'B R²', class: 'num', get: (r) => cell('r2', r.b.r2, r.a.r2) },
+    { label: 'A RMSE', class: 'num', get: (r) => cell('rmse', r.a.rmse, r.b.rmse) },
+    { label: 'B RMSE', class: 'num', get: (r) => cell('rmse', r.b.rmse, r.a.rmse) },
+    { label: 'A MAE', class: 'num', get: (r) => cell('mae', r.a.mae, r.b.mae) },
+    { label: 'B MAE', class: 'num', get: (r) => cell('mae', r.b.mae, r.a.mae) },
+    { label: 'A epochs', class: 'num', get: (r) => fmt(r.a.epochs_run) },
+    { label: 'B epochs', class: 'num', get: (r) => fmt(r.b.epochs_run) },
+  ], rows, { caption: 'Fold by fold' });
+  clear(main, h('h1', {}, 'Compare runs'),
+    h('div', { class: 'card', id: 'compare-view' },
+      h('p', {}, 'A: ', head(ra), h('br'), 'B: ', head(rb)),
+      (!ra.metrics || !rb.metrics) ? h('p', { class: 'note' }, 'A run that did not succeed has no metrics: its cells show —.') : null,
+      overall, h('div', { style: 'height:1rem' }), folds));
+}

@@ -1,0 +1,143 @@
+// stream.js — one client for a run's event stream (GET /v1/runs/{id}/events, Server-Sent Events).
+// Without a token it uses EventSource; with one it reads the stream through fetch() (EventSource
+// cannot send an Authorization header) and parses the SSE text itself. Either way it remembers
+// the last event id and, when the connection drops before the run has finished, reconnects
+// after it (Last-Event-ID header, or ?after= for EventSource), so no event is seen twice.
+
+import { authHeaders, token, api } from './api.js';
+
+const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const TYPES = ['status', 'fold', 'epoch', 'log'];
+
+export class RunStream {
+  // onEvent(type, data, id); onEnd(reason) once the run has finished or the stream is closed.
+  constructor(runId, { onEvent, onEnd, onState } = {}) {
+    this.runId = runId;
+    this.onEvent = onEvent || (() => {});
+    this.onEnd = onEnd || (() => {});
+    this.onState = onState || (() => {});
+    this.lastId = 0;
+    this.closed = false;
+    this.finished = false;
+    this.retries = 0;
+    this.es = null;
+    this.abort = null;
+    this.timer = null;
+    this.connect();
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.es) this.es.close();
+    if (this.abort) this.abort.abort();
+    this.es = null;
+    this.abort = null;
+  }
+
+  deliver(type, dataText, id) {
+    if (id) {
+      const n = Number(id);
+      if (Number.isFinite(n)) {
+        if (n <= this.lastId) return; // replayed after a reconnect
+        this.lastId = n;
+      }
+    }
+    let data = null;
+    try { data = JSON.parse(dataText); } catch { data = { text: dataText }; }
+    this.retries = 0;
+    this.onEvent(type, data, this.lastId);
+    if (type === 'status' && data && FINAL.has(data.status)) this.finished = true;
+  }
+
+  connect() {
+    if (this.closed) return;
+    this.onState('connecting');
+    if (token()) this.connectFetch(); else this.connectEventSource();
+  }
+
+  // The stream ended or broke: done if the run has finished, otherwise try again shortly.
+  async ended(error) {
+    if (this.closed) return;
+    if (this.es) { this.es.close(); this.es = null; }
+    if (!this.finished) {
+      try {
+        const run = await api.run(this.runId);
+        if (FINAL.has(run.status)) this.finished = true;
+      } catch (e) {
+        if (e.status === 404) this.finished = true;
+      }
+    }
+    if (this.closed) return;
+    if (this.finished) {
+      this.closed = true;
+      this.onState('closed');
+      this.onEnd(error);
+      return;
+    }
+    this.onState('reconnecting');
+    const delay = Math.min(10000, 500 * 2 ** this.retries++);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  connectEventSource() {
+    const url = `/v1/runs/${this.runId}/events${this.lastId ? `?after=${this.lastId}` : ''}`;
+    const es = new EventSource(url);
+    this.es = es;
+    es.onopen = () => this.onState('open');
+    for (const t of TYPES) es.addEventListener(t, (e) => this.deliver(t, e.data, e.lastEventId));
+    es.onerror = () => {
+      if (this.es !== es) return;
+      this.ended(null); // EventSource would reconnect from its start; we do it ourselves
+    };
+  }
+
+  async connectFetch() {
+    const ctl = new AbortController();
+    this.abort = ctl;
+    let error = null;
+    try {
+      const headers = authHeaders({ Accept: 'text/event-stream' });
+      if (this.lastId) headers['Last-Event-ID'] = String(this.lastId);
+      const res = await fetch(`/v1/runs/${this.runId}/events`, { headers, signal: ctl.signal });
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+      this.onState('open');
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let cut;
+        while ((cut = buf.search(/\r?\n\r?\n/)) >= 0) {
+          const block = buf.slice(0, cut);
+          buf = buf.slice(cut).replace(/^\r?\n\r?\n/, '');
+          this.parseBlock(block);
+        }
+      }
+    } catch (e) {
+      if (ctl.signal.aborted) return;
+      error = e;
+    }
+    if (this.abort === ctl) this.abort = null;
+    this.ended(error);
+  }
+
+  // One SSE event block: "id:", "event:", "data:" lines; comments (":") are keep-alives.
+  parseBlock(block) {
+    let type = 'message';
+    let id = '';
+    const data = [];
+    for (const line of block.split(/\r?\n/)) {
+      if (!line || line.startsWith(':')) continue;
+      const i = line.indexOf(':');
+      const field = i < 0 ? line : line.slice(0, i);
+      let value = i < 0 ? '' : line.slice(i + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'event') type = value;
+      else if (field === 'data') data.push(value);
+      else if (field === 'id') id = value;
+    }
+    if (data.length) this.deliver(type, data.join('\n'), id);
+  }
+}
