@@ -351,13 +351,15 @@ async function renderResults(box, r) {
   // Transformed features need the server (the fitted preprocessing lives there).
   try {
     const f = await api.features(id);
-    const list = f.features || (f.folds && f.folds[0] && f.folds[0].features) || [];
+    // f.after: every number column after the fitted pipeline; keep the network's inputs
+    const inputsAfter = new Set(f.features || []);
+    const list = (f.after || []).filter((b) => inputsAfter.has(b.name));
     boxPlots(afterEl, list, { shared: true, label: 'box plots of the model inputs' });
     afterEl.prepend(h('p', { class: 'muted' }, 'As the network sees them, on one axis.'));
   } catch (e) {
     clear(afterEl, e.status === 404
       ? h('p', { class: 'note', id: 'features-missing' },
-        'This server does not report the transformed inputs yet (GET /v1/runs/{id}/features); only the raw inputs are shown.')
+        'This run has no model yet, so there are no transformed inputs to show; only the raw inputs are.')
       : errorBox('Reading the model inputs', e));
   }
 }

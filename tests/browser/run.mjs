@@ -208,7 +208,8 @@ try {
     await page.waitForSelector('#box-before canvas');
     await page.waitForFunction(() => Number(document.getElementById('error-map')?.dataset.points) === 3000);
     await page.waitForFunction(() => Number(document.getElementById('input-scatter')?.dataset.points) === 3000);
-    await page.waitForSelector('#features-missing, #box-after canvas');
+    // the model's inputs after preprocessing, from GET /v1/runs/{id}/features
+    await page.waitForSelector('#box-after canvas', { timeout: 20000 });
     const total = await page.$eval('#loss-chart', (c) => Number(c.dataset.points));
     check(total === 3 * 200 * 2 + 200, `the finished chart has ${total} points`);
     // Every plotted point came from the stream: the same as the history.
