@@ -20,6 +20,10 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 void nn__fmt_num(double v, char *buf, size_t size) {
+    if (v == floor(v) && fabs(v) < 1e15) { /* integers as integers: "zipcode=98010" */
+        (void)snprintf(buf, size, "%.0f", v);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         (void)snprintf(buf, size, "%.*g", prec, v);
         if (strtod(buf, NULL) == v) return;
