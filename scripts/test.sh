@@ -1,7 +1,9 @@
 #!/bin/sh
 # test.sh — installs what is missing, then builds and runs every test:
 #   build/ci-release  -O2, float: every test (unit, integration, browser, container, bench smoke)
-#   build/ci-asan     AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration
+#   build/ci-asan     AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer): unit and
+#                     integration
+#   build/ci-tsan     ThreadSanitizer: unit and integration
 #   build/ci-double   nn_float = double: unit (gradient checks at 1e-6)
 # All builds use -Wall -Wextra -Werror. Extra arguments go to every ctest (e.g. -R csv).
 set -eu
@@ -28,5 +30,6 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run ci-double "-L unit" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_DOUBLE=ON
 run ci-asan "-L unit|integration" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined
+TSAN_OPTIONS=second_deadlock_stack=1 run ci-tsan "-L unit|integration" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=thread
 run ci-release "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "all test builds passed"

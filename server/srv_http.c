@@ -466,6 +466,7 @@ nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err) {
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | /* needed by MHD_quiesce_daemon */
                      MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &addr,

@@ -176,11 +176,14 @@ nn_status srv_pool_create(srv_app *app, int workers, srv_pool **out, nn_error *e
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cond, NULL);
+    pthread_mutex_lock(&p->mu); /* workers read n_threads under the lock */
     for (int i = 0; i < workers; i++) {
         if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) break;
         p->n_threads++;
     }
-    if (p->n_threads == 0) {
+    int started = p->n_threads;
+    pthread_mutex_unlock(&p->mu);
+    if (started == 0) {
         srv_pool_destroy(p);
         return nn_error_set(err, NN_ERR_NOMEM, "cannot start worker threads");
     }
