@@ -28,8 +28,9 @@ run() {
 ctest_args="$*"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS=second_deadlock_stack=1
 run ci-double "-L unit" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_DOUBLE=ON
 run ci-asan "-L unit|integration" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined
-TSAN_OPTIONS=second_deadlock_stack=1 run ci-tsan "-L unit|integration" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=thread
+run ci-tsan "-L unit|integration" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=thread
 run ci-release "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "all test builds passed"
