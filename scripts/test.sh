@@ -4,6 +4,7 @@
 #   build/ci-asan     AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer): unit and
 #                     integration
 #   build/ci-tsan     ThreadSanitizer: unit and integration
+#   build/fuzz        each libFuzzer harness for NN_FUZZ_SECONDS (default 30) seconds
 #   build/ci-double   nn_float = double: unit (gradient checks at 1e-6)
 # All builds use -Wall -Wextra -Werror. Extra arguments go to every ctest (e.g. -R csv).
 set -eu
@@ -32,5 +33,7 @@ export TSAN_OPTIONS=second_deadlock_stack=1
 run ci-double "-L unit" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_DOUBLE=ON
 run ci-asan "-L unit|integration" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined
 run ci-tsan "-L unit|integration" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=thread
+echo "== fuzz: each libFuzzer harness for ${NN_FUZZ_SECONDS:-30} s (fuzz/run.sh)"
+fuzz/run.sh "${NN_FUZZ_SECONDS:-30}"
 run ci-release "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "all test builds passed"
