@@ -89,6 +89,8 @@ const srv_route *srv_routes(size_t *n);
 /* Request helpers. */
 const char *srv_query(const srv_req *req, const char *name);
 const char *srv_header(const srv_req *req, const char *name);
+/* The client's IP address as text ("?" when unknown). */
+void srv_client_address(const srv_req *req, char *out, size_t size);
 /* Whether the Accept header prefers mime (e.g. "text/csv") over JSON. */
 int srv_accepts(const srv_req *req, const char *mime);
 
