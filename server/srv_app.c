@@ -74,8 +74,7 @@ void srv_app_stop(srv_app *app) {
     if (app->hub) srv_hub_wake_all(app->hub); /* event streams end */
     srv_pool_destroy(app->pool); /* training stops within a batch; runs go back to the queue */
     app->pool = NULL;
-    srv_http_stop(app->http);
-    app->http = NULL;
+    srv_http_stop(app);
     srv_hub_destroy(app->hub);
     app->hub = NULL;
     srv_models_destroy(app->models);

@@ -3,6 +3,7 @@
 #include "srv_http.h"
 
 #include "srv_events.h"
+#include "srv_guard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -361,6 +362,7 @@ static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, con
     req->upload_fd = -1;
     req->t0_us = now_us();
     *con_cls = req;
+    srv_guard_mark(app->guard, conn, 0); /* the headers are all here */
     atomic_fetch_add(&app->counters.requests, 1);
     if (strlen(url) >= sizeof req->path) return answer_problem(req, 414, "the URL is too long");
     parse_path(req, url);
@@ -424,9 +426,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-    (void)conn, (void)toe;
+    (void)toe;
     srv_app *app = cls;
     srv_req *req = *con_cls;
+    srv_guard_mark(app->guard, conn, 1); /* a kept-alive connection waits for its next request */
     if (!req) return;
     if (!app->cfg.quiet) {
         double ms = (double)(now_us() - req->t0_us) / 1000.0;
@@ -453,12 +456,15 @@ nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err) {
                                 app->cfg.listen_host);
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     }
+    if (!app->guard && srv_guard_create(app->cfg.timeout, &app->guard, err) != NN_OK)
+        return err->code;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_NOTIFY_CONNECTION,
+        srv_guard_notify, app->guard, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)app->cfg.timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
@@ -474,6 +480,9 @@ void srv_http_quiesce(struct MHD_Daemon *d) {
     if (s != MHD_INVALID_SOCKET) close(s);
 }
 
-void srv_http_stop(struct MHD_Daemon *d) {
-    if (d) MHD_stop_daemon(d);
+void srv_http_stop(srv_app *app) {
+    if (app->http) MHD_stop_daemon(app->http);
+    app->http = NULL;
+    srv_guard_destroy(app->guard);
+    app->guard = NULL;
 }
