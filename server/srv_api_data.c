@@ -142,10 +142,14 @@ static json_t *dataset_json(const srv_dataset *ds, int with_columns) {
     return o;
 }
 
-/* A dataset name is a label: printable, no quotes, slashes or control characters. */
-static int valid_name(const char *name) {
+/* A dataset name is a label: printable UTF-8, no quotes, slashes or control characters; len is
+ * its decoded length, which tells an embedded NUL ("a%00b") from the end. */
+static int valid_name(const char *name, size_t len) {
     size_t n = strlen(name);
-    if (n == 0 || n > SRV_MAX_DATASET_NAME) return 0;
+    if (n != len || n == 0 || n > SRV_MAX_DATASET_NAME) return 0;
+    json_t *utf8 = json_string(name); /* NULL when name is not valid UTF-8 */
+    if (!utf8) return 0;
+    json_decref(utf8);
     if (strstr(name, "..")) return 0;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
         if (*p < 0x20 || *p == 0x7f || strchr("/\\\"'`<>;", *p)) return 0;
@@ -153,9 +157,10 @@ static int valid_name(const char *name) {
 }
 
 void srv_api_dataset_upload(srv_req *req, srv_resp *resp) {
-    const char *name = srv_query(req, "name");
-    if (!name) name = "dataset";
-    if (!valid_name(name)) {
+    size_t name_len = 0;
+    const char *name = srv_query_n(req, "name", &name_len);
+    if (!name) name = "dataset", name_len = strlen(name);
+    if (!valid_name(name, name_len)) {
         srv_problem(resp, 400, "name: 1 to %d printable characters without quotes, slashes, "
                     "\"..\" or control characters", SRV_MAX_DATASET_NAME);
         return;

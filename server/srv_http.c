@@ -27,6 +27,14 @@ const char *srv_query(const srv_req *req, const char *name) {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *srv_query_n(const srv_req *req, const char *name, size_t *len) {
+    const char *v = NULL;
+    if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v,
+                                      len) != MHD_YES)
+        return NULL;
+    return v;
+}
+
 const char *srv_header(const srv_req *req, const char *name) {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }

@@ -90,6 +90,8 @@ const srv_route *srv_routes(size_t *n);
 
 /* Request helpers. */
 const char *srv_query(const srv_req *req, const char *name);
+/* The same with the decoded value's length in *len (it may hold a NUL: "%00"). */
+const char *srv_query_n(const srv_req *req, const char *name, size_t *len);
 const char *srv_header(const srv_req *req, const char *name);
 /* The client's IP address as text ("?" when unknown). */
 void srv_client_address(const srv_req *req, char *out, size_t size);
