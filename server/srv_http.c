@@ -176,10 +176,20 @@ void srv_problem_from(srv_resp *resp, const nn_error *err) {
     case NN_ERR_DATA:
     case NN_ERR_DOMAIN: status = 422; break;
     case NN_ERR_LIMIT: status = strstr(err->msg, "in use") || strstr(err->msg, "used by") ? 409 : 413; break;
-    case NN_ERR_IO: status = strstr(err->msg, "No space") || strstr(err->msg, "disk full") ? 507 : 500; break;
+    case NN_ERR_IO:
+        /* ENOSPC is "No space left on device"; SQLITE_FULL is "database or disk is full" */
+        if (strstr(err->msg, "No space") || strstr(err->msg, "disk full") ||
+            strstr(err->msg, "disk is full"))
+            status = 507;
+        else if (strstr(err->msg, "database is busy"))
+            status = 503; /* another process held the lock past the bounded wait: transient */
+        else
+            status = 500;
+        break;
     default: status = 500;
     }
     srv_problem(resp, status, "%s", err->msg);
+    if (status == 503) resp->retry_after = 2;
 }
 
 /* ---- routing ---- */
