@@ -319,8 +319,9 @@ static int append_body(srv_req *req, const char *data, size_t n) {
 }
 
 static int open_upload(srv_req *req) {
-    (void)snprintf(req->upload_path, sizeof req->upload_path, "%s/tmp/upload-XXXXXX",
-                   req->app->cfg.data_dir);
+    /* the pid names the owner: srv_app_start removes the files of processes that died */
+    (void)snprintf(req->upload_path, sizeof req->upload_path, "%s/tmp/upload-%ld-XXXXXX",
+                   req->app->cfg.data_dir, (long)getpid());
     char dir[1100];
     (void)snprintf(dir, sizeof dir, "%s/tmp", req->app->cfg.data_dir);
     (void)mkdir(dir, 0700);
