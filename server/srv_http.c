@@ -464,6 +464,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* Percent-decodes the path and the query arguments like libmicrohttpd does, except that a
+ * decoded NUL ("%00") becomes 0x01: as a NUL it would end the C string early, so that
+ * "/index.html%00.txt" served index.html; as a control character every check that refuses
+ * control characters (paths, ids, dataset names) sees it. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s) {
+    (void)cls, (void)conn;
+    size_t n = MHD_http_unescape(s);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\0') s[i] = '\x01';
+    return n;
+}
+
 nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err) {
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -482,7 +494,8 @@ nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err) {
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_NOTIFY_CONNECTION,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_NOTIFY_CONNECTION,
         srv_guard_notify, app->guard, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)app->cfg.timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
