@@ -204,7 +204,8 @@ def test_hostile_names_and_ids():
     for path in ("/v1/runs/../../etc/passwd", "/v1/runs/%2e%2e", "/v1/runs/%2e%2e%2f%2e%2e",
                  "/v1/datasets/..%2f..%2fnnd.db/csv", "/v1/runs/zzzz-not-hex",
                  "/v1/runs/" + "g" * 32, "/v1/datasets/" + "z" * 32, "/assets/%2e%2e",
-                 "/%2e%2e", "/v1/runs/" + "a" * 32 + "/events/../model"):
+                 "/%2e%2e", "/v1/runs/" + "a" * 32 + "/events/../model", "/v1/runs/%00",
+                 "/index.html%00.txt", "/v1/datasets/%00/csv"):
         T.problem(d.get(path), 404, "GET " + path[:60])
     # a 1 KB id makes a path over nnd's path buffer: 414 URI Too Long (never 500)
     T.problem(d.get("/v1/runs/" + "a" * 1024), 414, "GET a 1 KB id")
