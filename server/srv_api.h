@@ -2,6 +2,7 @@
 #ifndef SRV_API_H
 #define SRV_API_H
 
+#include "nn_pipe.h"
 #include "nn_spec.h"
 #include "nn_table.h"
 #include "srv_http.h"
@@ -40,6 +41,13 @@ srv_store *srv_api_run(srv_req *req, srv_resp *resp, srv_run *run);
 /* Reads the dataset's CSV with the spec's text columns (spec may be NULL). */
 nn_status srv_api_load_table(srv_store *s, const char *dataset_id, const nn_spec *spec,
                              nn_table **out, nn_error *err);
+/* Whether the body of a spec request (POST /v1/runs, /v1/specs/validate) is within
+ * --max-spec-bytes; answers 413 and returns 0 when it is not. */
+int srv_api_spec_size_ok(srv_req *req, srv_resp *resp);
+/* Adds an error at /network and returns NN_ERR_SPEC when the planned network's parameters ×
+ * ensemble exceed max_params (--max-params). */
+nn_status srv_api_check_params(int64_t max_params, const nn_spec *spec, const nn_plan *plan,
+                               nn_spec_errors *errs);
 /* Parses a JSON body; answers 400 with the position on failure and returns NULL. */
 json_t *srv_api_json_body(srv_req *req, srv_resp *resp);
 

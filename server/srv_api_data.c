@@ -32,6 +32,31 @@ srv_store *srv_api_run(srv_req *req, srv_resp *resp, srv_run *run) {
     return s;
 }
 
+int srv_api_spec_size_ok(srv_req *req, srv_resp *resp) {
+    if ((int64_t)req->body_len <= req->app->cfg.max_spec_bytes) return 1;
+    srv_problem(resp, 413, "the spec request has %zu bytes, over the limit of %lld "
+                "(--max-spec-bytes)", req->body_len, (long long)req->app->cfg.max_spec_bytes);
+    return 0;
+}
+
+nn_status srv_api_check_params(int64_t max_params, const nn_spec *spec, const nn_plan *plan,
+                               nn_spec_errors *errs) {
+    int ensemble = spec->ensemble > 0 ? spec->ensemble : 1;
+    uint64_t total = (uint64_t)plan->n_params * (uint64_t)ensemble;
+    if (total <= (uint64_t)max_params) return NN_OK;
+    if (ensemble > 1)
+        nn_spec_errors_add(errs, "/network",
+                           "the network has %zu parameters × ensemble %d = %llu, over the limit "
+                           "of %lld (--max-params); use fewer or narrower layers", plan->n_params,
+                           ensemble, (unsigned long long)total, (long long)max_params);
+    else
+        nn_spec_errors_add(errs, "/network",
+                           "the network has %zu parameters, over the limit of %lld "
+                           "(--max-params); use fewer or narrower layers", plan->n_params,
+                           (long long)max_params);
+    return NN_ERR_SPEC;
+}
+
 json_t *srv_api_json_body(srv_req *req, srv_resp *resp) {
     if (!req->body || req->body_len == 0) {
         srv_problem(resp, 400, "the request needs a JSON body");
@@ -117,10 +142,14 @@ static json_t *dataset_json(const srv_dataset *ds, int with_columns) {
     return o;
 }
 
-/* A dataset name is a label: printable, no quotes, slashes or control characters. */
-static int valid_name(const char *name) {
+/* A dataset name is a label: printable UTF-8, no quotes, slashes or control characters; len is
+ * its decoded length, which tells an embedded NUL ("a%00b") from the end. */
+static int valid_name(const char *name, size_t len) {
     size_t n = strlen(name);
-    if (n == 0 || n > SRV_MAX_DATASET_NAME) return 0;
+    if (n != len || n == 0 || n > SRV_MAX_DATASET_NAME) return 0;
+    json_t *utf8 = json_string(name); /* NULL when name is not valid UTF-8 */
+    if (!utf8) return 0;
+    json_decref(utf8);
     if (strstr(name, "..")) return 0;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
         if (*p < 0x20 || *p == 0x7f || strchr("/\\\"'`<>;", *p)) return 0;
@@ -128,9 +157,10 @@ static int valid_name(const char *name) {
 }
 
 void srv_api_dataset_upload(srv_req *req, srv_resp *resp) {
-    const char *name = srv_query(req, "name");
-    if (!name) name = "dataset";
-    if (!valid_name(name)) {
+    size_t name_len = 0;
+    const char *name = srv_query_n(req, "name", &name_len);
+    if (!name) name = "dataset", name_len = strlen(name);
+    if (!valid_name(name, name_len)) {
         srv_problem(resp, 400, "name: 1 to %d printable characters without quotes, slashes, "
                     "\"..\" or control characters", SRV_MAX_DATASET_NAME);
         return;
@@ -250,8 +280,8 @@ void srv_api_dataset_delete(srv_req *req, srv_resp *resp) {
 }
 
 /* Plans spec on the dataset; answers 422 with every problem, or fills the plan fields. */
-static int plan_on_dataset(srv_store *s, const char *dataset, const nn_spec *spec, json_t *out,
-                           srv_resp *resp) {
+static int plan_on_dataset(srv_store *s, const char *dataset, const nn_spec *spec,
+                           int64_t max_params, json_t *out, srv_resp *resp) {
     nn_table *t = NULL;
     nn_error err = {0};
     if (srv_api_load_table(s, dataset, spec, &t, &err) != NN_OK) {
@@ -268,7 +298,9 @@ static int plan_on_dataset(srv_store *s, const char *dataset, const nn_spec *spe
     nn_plan *plan = NULL;
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
-    if (nn_pipe_plan(spec, t, &plan, &errs) != NN_OK) {
+    if (nn_pipe_plan(spec, t, &plan, &errs) != NN_OK ||
+        srv_api_check_params(max_params, spec, plan, &errs) != NN_OK) {
+        nn_plan_destroy(plan);
         nn_table_destroy(t);
         srv_problem_spec(resp, &errs, NULL);
         return -1;
@@ -286,6 +318,7 @@ static int plan_on_dataset(srv_store *s, const char *dataset, const nn_spec *spe
 }
 
 void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
+    if (!srv_api_spec_size_ok(req, resp)) return;
     json_t *body = srv_api_json_body(req, resp);
     if (!body) return;
     json_t *spec_json = json_object_get(body, "spec");
@@ -316,7 +349,7 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     int rc = 0;
     if (dataset) {
         srv_store *s = srv_api_store(req, resp);
-        rc = s ? plan_on_dataset(s, dataset, spec, out, resp) : -1;
+        rc = s ? plan_on_dataset(s, dataset, spec, req->app->cfg.max_params, out, resp) : -1;
     }
     nn_spec_destroy(spec);
     free(dataset);

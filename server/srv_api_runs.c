@@ -14,7 +14,8 @@
 #include <string.h>
 
 /* Parses and plans the spec of a run request; answers 422 and returns NULL on any problem. */
-static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset, srv_resp *resp) {
+static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset,
+                             int64_t max_params, srv_resp *resp) {
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
     json_t *spec_json = json_object_get(body, "spec");
@@ -46,6 +47,7 @@ static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset, sr
     }
     nn_plan *plan = NULL;
     nn_status st = nn_pipe_plan(spec, t, &plan, &errs);
+    if (st == NN_OK) st = srv_api_check_params(max_params, spec, plan, &errs);
     nn_plan_destroy(plan);
     nn_table_destroy(t);
     if (st != NN_OK) {
@@ -57,11 +59,12 @@ static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset, sr
 }
 
 void srv_api_run_create(srv_req *req, srv_resp *resp) {
+    if (!srv_api_spec_size_ok(req, resp)) return;
     json_t *body = srv_api_json_body(req, resp);
     if (!body) return;
     srv_store *s = srv_api_store(req, resp);
     const char *dataset = json_string_value(json_object_get(body, "dataset"));
-    nn_spec *spec = s ? checked_spec(s, body, dataset, resp) : NULL;
+    nn_spec *spec = s ? checked_spec(s, body, dataset, req->app->cfg.max_params, resp) : NULL;
     if (!spec) {
         json_decref(body);
         return;
@@ -214,8 +217,18 @@ void srv_api_run_events(srv_req *req, srv_resp *resp) {
         return;
     }
     int nd = srv_accepts(req, "application/x-ndjson");
+    char client[64];
+    srv_client_address(req, client, sizeof client);
+    int refused = 0;
     srv_stream *st = srv_stream_create(req->app->hub, req->param, a,
-                                       nd ? SRV_STREAM_NDJSON : SRV_STREAM_SSE);
+                                       nd ? SRV_STREAM_NDJSON : SRV_STREAM_SSE, client,
+                                       req->app->cfg.max_streams_per_client, &refused);
+    if (refused) {
+        srv_problem(resp, 429, "%d event streams are open from %s already",
+                    req->app->cfg.max_streams_per_client, client);
+        resp->retry_after = 5;
+        return;
+    }
     if (!st) {
         srv_problem(resp, 500, "out of memory");
         return;

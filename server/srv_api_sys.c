@@ -1,6 +1,7 @@
 /* srv_api_sys.c — health, Prometheus metrics, the OpenAPI document and the dashboard's files. */
 #include "srv_api.h"
 
+#include "srv_guard.h"
 #include "srv_pool.h"
 #include "srv_queue.h"
 
@@ -77,6 +78,10 @@ void srv_api_metrics(srv_req *req, srv_resp *resp) {
             (long long)atomic_load(&c->bytes_uploaded));
     fprintf(f, "# TYPE nnd_event_streams gauge\nnnd_event_streams %d\n",
             atomic_load(&c->streams_open));
+    fprintf(f, "# HELP nnd_slow_connections_dropped_total Connections closed for sending their "
+               "request headers slower than --timeout.\n"
+               "# TYPE nnd_slow_connections_dropped_total counter\n"
+               "nnd_slow_connections_dropped_total %lld\n", srv_guard_dropped(app->guard));
     fprintf(f, "# TYPE nnd_uptime_seconds gauge\nnnd_uptime_seconds %.3f\n",
             (double)(srv_now_ms() - app->started_at) / 1000.0);
     if (fclose(f) != 0 || !text) {

@@ -8,9 +8,14 @@
 #include "srv_pool.h"
 #include "srv_queue.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 srv_store *srv_app_store(srv_app *app, nn_error *err) {
     srv_store *s = pthread_getspecific(app->store_key);
@@ -46,9 +51,35 @@ static nn_status failed_in(const char *what, nn_error *err) {
     return err->code != NN_OK ? err->code : NN_ERR_IO;
 }
 
+/* Removes the partial uploads in data_dir/tmp of nnd processes that are gone (killed in the
+ * middle of an upload: a clean exit removes its own). Files are named upload-<pid>-XXXXXX; those
+ * of a live process, which may share the data dir, are left alone. Returns the number removed. */
+static int remove_stale_uploads(const char *data_dir) {
+    char dir[1100];
+    (void)snprintf(dir, sizeof dir, "%s/tmp", data_dir);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "upload-", 7) != 0) continue;
+        char *end = NULL;
+        long pid = strtol(e->d_name + 7, &end, 10);
+        /* an unparsable name is from before pids were in it: its owner is gone too */
+        int stale = end == e->d_name + 7 || *end != '-' || pid <= 0 ||
+                    (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+        char path[1400];
+        (void)snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stale && unlink(path) == 0) removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
 nn_status srv_app_start(srv_app *app, int *requeued, int *failed, nn_error *err) {
     *requeued = *failed = 0;
     if (srv_store_migrate(app->cfg.data_dir, err) != NN_OK) return failed_in("storage", err);
+    (void)remove_stale_uploads(app->cfg.data_dir);
     pthread_key_create(&app->store_key, close_store);
     app->started_at = srv_now_ms();
     srv_store *s = srv_app_store(app, err);
@@ -74,8 +105,7 @@ void srv_app_stop(srv_app *app) {
     if (app->hub) srv_hub_wake_all(app->hub); /* event streams end */
     srv_pool_destroy(app->pool); /* training stops within a batch; runs go back to the queue */
     app->pool = NULL;
-    srv_http_stop(app->http);
-    app->http = NULL;
+    srv_http_stop(app);
     srv_hub_destroy(app->hub);
     app->hub = NULL;
     srv_models_destroy(app->models);

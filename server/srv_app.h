@@ -20,6 +20,7 @@
 typedef struct srv_pool srv_pool;
 typedef struct srv_hub srv_hub;
 typedef struct srv_models srv_models;
+typedef struct srv_guard srv_guard;
 struct MHD_Daemon;
 
 typedef struct srv_counters {
@@ -39,6 +40,7 @@ typedef struct srv_app {
     srv_hub *hub;
     srv_models *models;      /* cache of loaded models for predict */
     struct MHD_Daemon *http; /* the HTTP daemon, from srv_app_start */
+    srv_guard *guard;        /* the request-header deadline of the HTTP daemon's connections */
     srv_counters counters;
     int64_t started_at;      /* ms */
     atomic_int stopping;

@@ -25,6 +25,16 @@ static const char usage[] =
     "  --max-body BYTES     largest JSON body (NND_MAX_BODY, default 16777216)\n"
     "  --max-queued N       queued runs before 429 (NND_MAX_QUEUED, default 64)\n"
     "  --max-streams N      open event streams (NND_MAX_STREAMS, default 256)\n"
+    "  --max-streams-per-client N\n"
+    "                       open event streams per client IP address, 429 beyond\n"
+    "                       (NND_MAX_STREAMS_PER_CLIENT, default 16)\n"
+    "  --max-spec-bytes BYTES\n"
+    "                       largest body of POST /v1/runs and /v1/specs/validate, 413 beyond\n"
+    "                       (NND_MAX_SPEC_BYTES, default 1048576)\n"
+    "  --max-params N       largest network of a run: parameters x ensemble, 422 beyond\n"
+    "                       (NND_MAX_PARAMS, default 50000000)\n"
+    "  --timeout SECONDS    close a connection idle (or sending its request) this long\n"
+    "                       (NND_TIMEOUT, default 30)\n"
     "  --token-file FILE    require 'Authorization: Bearer <token>' on /v1 (NND_TOKEN holds\n"
     "                       the token itself)\n"
     "  --cors-origin ORIGIN allow browser calls from ORIGIN (NND_CORS_ORIGIN, default off)\n"
@@ -105,6 +115,17 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
     } else if (!strcmp(name, "max-streams")) {
         if ((st = parse_int("--max-streams", v, 1, 100000, &x, err)) == NN_OK)
             cfg->max_streams = (int)x;
+    } else if (!strcmp(name, "max-streams-per-client")) {
+        if ((st = parse_int("--max-streams-per-client", v, 1, 100000, &x, err)) == NN_OK)
+            cfg->max_streams_per_client = (int)x;
+    } else if (!strcmp(name, "max-spec-bytes")) {
+        if ((st = parse_int("--max-spec-bytes", v, 256, (int64_t)1 << 30, &x, err)) == NN_OK)
+            cfg->max_spec_bytes = x;
+    } else if (!strcmp(name, "max-params")) {
+        if ((st = parse_int("--max-params", v, 1, (int64_t)1 << 40, &x, err)) == NN_OK)
+            cfg->max_params = x;
+    } else if (!strcmp(name, "timeout")) {
+        if ((st = parse_int("--timeout", v, 1, 86400, &x, err)) == NN_OK) cfg->timeout = (int)x;
     } else {
         st = nn_error_set(err, NN_ERR_INVALID, "unknown option --%s (see nnd --help)", name);
     }
@@ -117,7 +138,9 @@ static const char *const env_names[][2] = {
     {"NND_HTTP_THREADS", "http-threads"}, {"NND_MAX_UPLOAD", "max-upload"},
     {"NND_MAX_BODY", "max-body"},       {"NND_MAX_QUEUED", "max-queued"},
     {"NND_MAX_STREAMS", "max-streams"}, {"NND_TOKEN", "token"},
-    {"NND_CORS_ORIGIN", "cors-origin"},
+    {"NND_CORS_ORIGIN", "cors-origin"}, {"NND_MAX_STREAMS_PER_CLIENT", "max-streams-per-client"},
+    {"NND_MAX_SPEC_BYTES", "max-spec-bytes"}, {"NND_MAX_PARAMS", "max-params"},
+    {"NND_TIMEOUT", "timeout"},
 };
 
 nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, int *version,
@@ -134,6 +157,10 @@ nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, in
     cfg->max_body = (int64_t)16 << 20;
     cfg->max_queued = 64;
     cfg->max_streams = 256;
+    cfg->max_streams_per_client = 16;
+    cfg->max_spec_bytes = (int64_t)1 << 20;
+    cfg->max_params = 50000000;
+    cfg->timeout = 30;
     *help = *version = 0;
     for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
         const char *v = getenv(env_names[i][0]);

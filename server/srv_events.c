@@ -36,6 +36,7 @@ struct srv_hub {
 struct srv_stream {
     srv_hub *hub;
     char run_id[SRV_ID_LEN + 1];
+    char client[64];  /* the client's address, for the per-client limit */
     int64_t next_seq;
     srv_stream_format format;
     struct MHD_Connection *conn;
@@ -229,14 +230,26 @@ void srv_hub_destroy(srv_hub *hub) {
 /* ---- streams ---- */
 
 srv_stream *srv_stream_create(srv_hub *hub, const char *run_id, int64_t after,
-                              srv_stream_format format) {
+                              srv_stream_format format, const char *client, int max_per_client,
+                              int *refused) {
+    *refused = 0;
     srv_stream *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->hub = hub;
     (void)snprintf(st->run_id, sizeof st->run_id, "%s", run_id);
+    (void)snprintf(st->client, sizeof st->client, "%s", client);
     st->next_seq = after + 1;
     st->format = format;
     pthread_mutex_lock(&hub->mu);
+    int open = 0; /* a walk over at most --max-streams streams */
+    for (const srv_stream *o = hub->all; o; o = o->next_all)
+        open += strcmp(o->client, st->client) == 0;
+    if (open >= max_per_client) {
+        pthread_mutex_unlock(&hub->mu);
+        free(st);
+        *refused = 1;
+        return NULL;
+    }
     st->next_all = hub->all;
     if (hub->all) hub->all->prev_all = st;
     hub->all = st;

@@ -41,9 +41,13 @@ void srv_hub_wake_all(srv_hub *hub);
 
 typedef enum srv_stream_format { SRV_STREAM_SSE, SRV_STREAM_NDJSON } srv_stream_format;
 
-/* A stream of run_id's events after sequence number `after`. */
+/* A stream of run_id's events after sequence number `after` for the client at address `client`
+ * (text, e.g. "127.0.0.1"). NULL when out of memory, or with *refused = 1 when that client has
+ * max_per_client streams open already (counted and registered under the hub's lock, so
+ * concurrent requests cannot overshoot). */
 srv_stream *srv_stream_create(srv_hub *hub, const char *run_id, int64_t after,
-                              srv_stream_format format);
+                              srv_stream_format format, const char *client, int max_per_client,
+                              int *refused);
 /* The MHD response reading the stream (takes the stream). */
 struct MHD_Response *srv_stream_response(srv_stream *st, struct MHD_Connection *conn);
 

@@ -3,6 +3,7 @@
 #include "srv_http.h"
 
 #include "srv_events.h"
+#include "srv_guard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,8 +27,30 @@ const char *srv_query(const srv_req *req, const char *name) {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *srv_query_n(const srv_req *req, const char *name, size_t *len) {
+    const char *v = NULL;
+    if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v,
+                                      len) != MHD_YES)
+        return NULL;
+    return v;
+}
+
 const char *srv_header(const srv_req *req, const char *name) {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+void srv_client_address(const srv_req *req, char *out, size_t size) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const char *ok = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        ok = inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                       (socklen_t)size);
+    else if (sa && sa->sa_family == AF_INET6)
+        ok = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                       (socklen_t)size);
+    if (!ok) (void)snprintf(out, size, "?");
 }
 
 int srv_accepts(const srv_req *req, const char *mime) {
@@ -61,6 +84,7 @@ static const char *status_title(int status) {
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
@@ -152,10 +176,20 @@ void srv_problem_from(srv_resp *resp, const nn_error *err) {
     case NN_ERR_DATA:
     case NN_ERR_DOMAIN: status = 422; break;
     case NN_ERR_LIMIT: status = strstr(err->msg, "in use") || strstr(err->msg, "used by") ? 409 : 413; break;
-    case NN_ERR_IO: status = strstr(err->msg, "No space") || strstr(err->msg, "disk full") ? 507 : 500; break;
+    case NN_ERR_IO:
+        /* ENOSPC is "No space left on device"; SQLITE_FULL is "database or disk is full" */
+        if (strstr(err->msg, "No space") || strstr(err->msg, "disk full") ||
+            strstr(err->msg, "disk is full"))
+            status = 507;
+        else if (strstr(err->msg, "database is busy"))
+            status = 503; /* another process held the lock past the bounded wait: transient */
+        else
+            status = 500;
+        break;
     default: status = 500;
     }
     srv_problem(resp, status, "%s", err->msg);
+    if (status == 503) resp->retry_after = 2;
 }
 
 /* ---- routing ---- */
@@ -285,8 +319,9 @@ static int append_body(srv_req *req, const char *data, size_t n) {
 }
 
 static int open_upload(srv_req *req) {
-    (void)snprintf(req->upload_path, sizeof req->upload_path, "%s/tmp/upload-XXXXXX",
-                   req->app->cfg.data_dir);
+    /* the pid names the owner: srv_app_start removes the files of processes that died */
+    (void)snprintf(req->upload_path, sizeof req->upload_path, "%s/tmp/upload-%ld-XXXXXX",
+                   req->app->cfg.data_dir, (long)getpid());
     char dir[1100];
     (void)snprintf(dir, sizeof dir, "%s/tmp", req->app->cfg.data_dir);
     (void)mkdir(dir, 0700);
@@ -346,6 +381,7 @@ static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, con
     req->upload_fd = -1;
     req->t0_us = now_us();
     *con_cls = req;
+    srv_guard_mark(app->guard, conn, 0); /* the headers are all here */
     atomic_fetch_add(&app->counters.requests, 1);
     if (strlen(url) >= sizeof req->path) return answer_problem(req, 414, "the URL is too long");
     parse_path(req, url);
@@ -409,9 +445,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-    (void)conn, (void)toe;
+    (void)toe;
     srv_app *app = cls;
     srv_req *req = *con_cls;
+    srv_guard_mark(app->guard, conn, 1); /* a kept-alive connection waits for its next request */
     if (!req) return;
     if (!app->cfg.quiet) {
         double ms = (double)(now_us() - req->t0_us) / 1000.0;
@@ -427,31 +464,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-static int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decoding of paths and query values that never yields a NUL byte: "%00" becomes 0x7f,
- * a byte no route, id or file name accepts, so "/index.html%00.txt" cannot pass for
- * "/index.html". */
-static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
-    (void)cls, (void)c;
-    char *w = s;
-    for (const char *r = s; *r; r++) {
-        int hi, lo;
-        if (*r == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0) {
-            char v = (char)(hi * 16 + lo);
-            *w++ = v ? v : '\x7f';
-            r += 2;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
+/* Percent-decodes the path and the query arguments like libmicrohttpd does, except that a
+ * decoded NUL ("%00") becomes 0x01: as a NUL it would end the C string early, so that
+ * "/index.html%00.txt" served index.html; as a control character every check that refuses
+ * control characters (paths, ids, dataset names) sees it. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s) {
+    (void)cls, (void)conn;
+    size_t n = MHD_http_unescape(s);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\0') s[i] = '\x01';
+    return n;
 }
 
 nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err) {
@@ -465,17 +487,20 @@ nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err) {
                                 app->cfg.listen_host);
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     }
+    if (!app->guard && srv_guard_create(app->cfg.timeout, &app->guard, err) != NN_OK)
+        return err->code;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | /* needed by MHD_quiesce_daemon */
                      MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        srv_guard_notify, app->guard, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)app->cfg.timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!d)
         return nn_error_set(err, NN_ERR_IO, "cannot listen on %s:%d (in use, or not allowed)",
                             app->cfg.listen_host, app->cfg.port);
@@ -488,6 +513,9 @@ void srv_http_quiesce(struct MHD_Daemon *d) {
     if (s != MHD_INVALID_SOCKET) close(s);
 }
 
-void srv_http_stop(struct MHD_Daemon *d) {
-    if (d) MHD_stop_daemon(d);
+void srv_http_stop(srv_app *app) {
+    if (app->http) MHD_stop_daemon(app->http);
+    app->http = NULL;
+    srv_guard_destroy(app->guard);
+    app->guard = NULL;
 }

@@ -77,18 +77,24 @@ typedef struct srv_route {
     int auth;            /* needs the token when one is configured */
 } srv_route;
 
-/* Starts the daemon on cfg's address; *out for srv_http_stop. */
+/* Starts the daemon on cfg's address (*out, normally &app->http) with its connection guard
+ * (app->guard, srv_guard.h). */
 nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err);
 /* Stops accepting new connections (for a clean shutdown). */
 void srv_http_quiesce(struct MHD_Daemon *d);
-void srv_http_stop(struct MHD_Daemon *d);
+/* Stops app->http, then the guard; both are NULL afterwards. */
+void srv_http_stop(srv_app *app);
 
 /* The routes, for /openapi.json checks and the auth test. */
 const srv_route *srv_routes(size_t *n);
 
 /* Request helpers. */
 const char *srv_query(const srv_req *req, const char *name);
+/* The same with the decoded value's length in *len (it may hold a NUL: "%00"). */
+const char *srv_query_n(const srv_req *req, const char *name, size_t *len);
 const char *srv_header(const srv_req *req, const char *name);
+/* The client's IP address as text ("?" when unknown). */
+void srv_client_address(const srv_req *req, char *out, size_t size);
 /* Whether the Accept header prefers mime (e.g. "text/csv") over JSON. */
 int srv_accepts(const srv_req *req, const char *mime);
 
