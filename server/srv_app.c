@@ -87,7 +87,7 @@ nn_status srv_app_start(srv_app *app, int *requeued, int *failed, nn_error *err)
         return failed_in("recovering interrupted runs", err);
     if (srv_hub_create(app, &app->hub, err) != NN_OK) return failed_in("events", err);
     if (srv_models_create(&app->models, err) != NN_OK) return failed_in("models", err);
-    if (srv_pool_create(app, app->cfg.workers, &app->pool, err) != NN_OK)
+    if (srv_pool_create(app, app->cfg.workers, app->cfg.max_active, &app->pool, err) != NN_OK)
         return failed_in("workers", err);
     if (srv_http_start(app, &app->http, err) != NN_OK) return failed_in("http", err);
     return NN_OK;

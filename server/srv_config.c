@@ -19,7 +19,10 @@ static const char usage[] =
     "                       0.0.0.0:8080 for every interface)\n"
     "  --data-dir DIR       database and uploaded files (NND_DATA_DIR, default ./nnd-data)\n"
     "  --web-dir DIR        dashboard files (NND_WEB_DIR, default the build's web/)\n"
-    "  --workers N          training threads (NND_WORKERS, default the number of cores)\n"
+    "  --workers N          training threads a run uses (NND_WORKERS, default the number of\n"
+    "                       cores)\n"
+    "  --max-active-runs N  runs training at once; more wait in the queue (NND_MAX_ACTIVE_RUNS,\n"
+    "                       default 2)\n"
     "  --http-threads N     HTTP threads (NND_HTTP_THREADS, default 4)\n"
     "  --max-upload BYTES   largest CSV upload (NND_MAX_UPLOAD, default 268435456)\n"
     "  --max-body BYTES     largest JSON body (NND_MAX_BODY, default 16777216)\n"
@@ -102,6 +105,8 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
     else if (!strcmp(name, "workers")) {
         if ((st = parse_int("--workers", v, 1, cores > 0 ? 4 * cores : 64, &x, err)) == NN_OK)
             cfg->workers = (int)x;
+    } else if (!strcmp(name, "max-active-runs")) {
+        if ((st = parse_int("--max-active-runs", v, 1, 64, &x, err)) == NN_OK) cfg->max_active = (int)x;
     } else if (!strcmp(name, "http-threads")) {
         if ((st = parse_int("--http-threads", v, 1, 64, &x, err)) == NN_OK) cfg->http_threads = (int)x;
     } else if (!strcmp(name, "max-upload")) {
@@ -135,6 +140,7 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
 static const char *const env_names[][2] = {
     {"NND_LISTEN", "listen"},           {"NND_DATA_DIR", "data-dir"},
     {"NND_WEB_DIR", "web-dir"},         {"NND_WORKERS", "workers"},
+    {"NND_MAX_ACTIVE_RUNS", "max-active-runs"},
     {"NND_HTTP_THREADS", "http-threads"}, {"NND_MAX_UPLOAD", "max-upload"},
     {"NND_MAX_BODY", "max-body"},       {"NND_MAX_QUEUED", "max-queued"},
     {"NND_MAX_STREAMS", "max-streams"}, {"NND_TOKEN", "token"},
@@ -153,6 +159,7 @@ nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, in
     (void)snprintf(cfg->web_dir, sizeof cfg->web_dir, "%s", NND_WEB_DIR_DEFAULT);
     cfg->workers = cores > 0 ? (int)cores : 2;
     cfg->http_threads = 4;
+    cfg->max_active = 2;
     cfg->max_upload = (int64_t)256 << 20;
     cfg->max_body = (int64_t)16 << 20;
     cfg->max_queued = 64;

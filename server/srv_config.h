@@ -12,6 +12,8 @@ typedef struct srv_config {
     char data_dir[1024];    /* --data-dir, NND_DATA_DIR; default ./nnd-data */
     char web_dir[1024];     /* --web-dir, NND_WEB_DIR; default: web/ next to the binary's source */
     int workers;            /* --workers, NND_WORKERS; default: number of cores */
+    int max_active;         /* --max-active-runs, NND_MAX_ACTIVE_RUNS: runs training at once;
+                               default 2 */
     int http_threads;       /* --http-threads, NND_HTTP_THREADS; default 4 */
     int64_t max_upload;     /* --max-upload BYTES, NND_MAX_UPLOAD; default 256 MiB */
     int64_t max_body;       /* JSON bodies (specs, predict rows): NND_MAX_BODY; default 16 MiB */

@@ -24,6 +24,7 @@ typedef struct srv_job {
     /* task counters, guarded by the pool's mutex */
     int n_folds, has_final;
     int next_fold, final_started, tasks_done, running;
+    int pool_share;          /* the most tasks of this job running at once */
     unsigned char *restored; /* (n_folds) folds restored from checkpoints, not to run again */
     int stopping;     /* no new tasks: failed, cancelled or shutting down */
     int shutdown;     /* re-queue the run instead of finishing it */

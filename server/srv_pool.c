@@ -19,34 +19,48 @@ struct srv_pool {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     pthread_t *threads;
-    int n_threads;
+    int n_threads;    /* workers + max_active − 1 */
+    int workers;      /* the most threads one job uses at once */
+    int max_active;   /* the most jobs at once */
     int stop;
     int claiming;     /* a worker is claiming/loading a run */
+    int queue_empty;  /* the last claim found nothing; reset by srv_pool_wake and timeouts */
     int busy;         /* workers running a task */
     srv_job **jobs;   /* (n_jobs) active jobs */
     int n_jobs;
     int rr;           /* round-robin cursor */
 };
 
-/* Picks the next task of the active jobs in round-robin order; pool->mu held. */
+/* Whether job j has a task to give now; pool->mu held. */
+static int has_task(srv_job *j) {
+    if (j->stopping || j->running >= j->pool_share) return 0;
+    while (j->next_fold < j->n_folds && j->restored && j->restored[j->next_fold]) j->next_fold++;
+    if (j->next_fold < j->n_folds) return 1;
+    return j->has_final && !j->final_started && j->tasks_done == j->n_folds;
+}
+
+/* Picks the next task: from the active job with the fewest tasks running (so runs share the
+ * workers), ties broken round-robin; pool->mu held. */
 static srv_job *pick_task(srv_pool *p, int *task) {
+    srv_job *best = NULL;
+    int best_k = 0;
     for (int k = 0; k < p->n_jobs; k++) {
         srv_job *j = p->jobs[(p->rr + k) % p->n_jobs];
-        if (j->stopping) continue;
-        while (j->next_fold < j->n_folds && j->restored && j->restored[j->next_fold])
-            j->next_fold++;
-        if (j->next_fold < j->n_folds) {
-            *task = j->next_fold++;
-        } else if (j->has_final && !j->final_started && j->tasks_done == j->n_folds) {
-            j->final_started = 1;
-            *task = j->n_folds;
-        } else {
-            continue;
+        if (!has_task(j)) continue;
+        if (!best || j->running < best->running) {
+            best = j;
+            best_k = k;
         }
-        p->rr = (p->rr + k + 1) % p->n_jobs;
-        return j;
     }
-    return NULL;
+    if (!best) return NULL;
+    if (best->next_fold < best->n_folds) {
+        *task = best->next_fold++;
+    } else {
+        best->final_started = 1;
+        *task = best->n_folds;
+    }
+    p->rr = (p->rr + best_k + 1) % p->n_jobs;
+    return best;
 }
 
 static void remove_job(srv_pool *p, srv_job *j) {
@@ -110,6 +124,32 @@ static srv_job *claim(srv_pool *p) {
     return found ? srv_job_load(p->app, s, run_id) : NULL;
 }
 
+/* Claims and loads a run into the pool (pool->mu held, released while loading); returns 1 if a
+ * job was added or finished, 0 when the queue was empty. */
+static int claim_into_pool(srv_pool *p) {
+    p->claiming = 1;
+    pthread_mutex_unlock(&p->mu);
+    srv_job *nj = claim(p);
+    pthread_mutex_lock(&p->mu);
+    p->claiming = 0;
+    if (!nj) {
+        p->queue_empty = 1;
+        return 0;
+    }
+    if (nj->cv && !job_over(nj)) {
+        nj->pool_share = p->workers;
+        p->jobs[p->n_jobs++] = nj;
+        pthread_cond_broadcast(&p->cond);
+        return 1;
+    }
+    /* failed while loading (already finished as failed), or every task restored */
+    pthread_mutex_unlock(&p->mu);
+    if (nj->cv) srv_job_finish(nj);
+    srv_job_destroy(nj);
+    pthread_mutex_lock(&p->mu);
+    return 1;
+}
+
 static void *worker_main(void *arg) {
     srv_pool *p = arg;
     /* Training yields to the HTTP threads: reads stay fast while the cores are busy training.
@@ -117,6 +157,10 @@ static void *worker_main(void *arg) {
     (void)setpriority(PRIO_PROCESS, 0, SRV_POOL_NICE);
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
+        /* Fairness: a free worker first takes another queued run while fewer runs are active
+           than workers, so two runs train side by side instead of one after the other. */
+        if (!p->claiming && !p->queue_empty && p->n_jobs < p->max_active && claim_into_pool(p))
+            continue;
         int task = -1;
         srv_job *j = pick_task(p, &task);
         if (j) {
@@ -128,46 +172,26 @@ static void *worker_main(void *arg) {
             p->busy--;
             continue;
         }
-        if (!p->claiming && p->n_jobs < p->n_threads) {
-            p->claiming = 1;
-            pthread_mutex_unlock(&p->mu);
-            srv_job *nj = claim(p);
-            pthread_mutex_lock(&p->mu);
-            p->claiming = 0;
-            if (nj && nj->cv && job_over(nj)) { /* every task restored from checkpoints */
-                pthread_mutex_unlock(&p->mu);
-                srv_job_finish(nj);
-                srv_job_destroy(nj);
-                pthread_mutex_lock(&p->mu);
-                continue;
-            }
-            if (nj && nj->cv) {
-                p->jobs[p->n_jobs++] = nj;
-                pthread_cond_broadcast(&p->cond);
-                continue;
-            }
-            if (nj) { /* failed while loading: already finished as failed */
-                pthread_mutex_unlock(&p->mu);
-                srv_job_destroy(nj);
-                pthread_mutex_lock(&p->mu);
-                continue;
-            }
-        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1; /* also notices runs queued by another process */
-        pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+        ts.tv_sec += 1;
+        if (pthread_cond_timedwait(&p->cond, &p->mu, &ts) != 0)
+            p->queue_empty = 0; /* look again: runs queued by another process */
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
-nn_status srv_pool_create(srv_app *app, int workers, srv_pool **out, nn_error *err) {
+nn_status srv_pool_create(srv_app *app, int workers, int max_active, srv_pool **out,
+                          nn_error *err) {
+    int threads = workers + max_active - 1;
     srv_pool *p = calloc(1, sizeof *p);
     if (!p) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the worker pool");
     p->app = app;
-    p->threads = calloc((size_t)workers, sizeof *p->threads);
-    p->jobs = calloc((size_t)workers, sizeof *p->jobs);
+    p->workers = workers;
+    p->max_active = max_active;
+    p->threads = calloc((size_t)threads, sizeof *p->threads);
+    p->jobs = calloc((size_t)max_active, sizeof *p->jobs);
     if (!p->threads || !p->jobs) {
         free(p->threads);
         free(p->jobs);
@@ -177,7 +201,7 @@ nn_status srv_pool_create(srv_app *app, int workers, srv_pool **out, nn_error *e
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cond, NULL);
     pthread_mutex_lock(&p->mu); /* workers read n_threads under the lock */
-    for (int i = 0; i < workers; i++) {
+    for (int i = 0; i < threads; i++) {
         if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) break;
         p->n_threads++;
     }
@@ -193,6 +217,7 @@ nn_status srv_pool_create(srv_app *app, int workers, srv_pool **out, nn_error *e
 
 void srv_pool_wake(srv_pool *p) {
     pthread_mutex_lock(&p->mu);
+    p->queue_empty = 0;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
 }

@@ -1,11 +1,14 @@
 /* srv_pool.h — the training workers.
  *
- * DESIGN (the contract): a fixed pool of worker threads trains runs. A run becomes a job when a
- * worker claims it from the queue (srv_queue_claim) and loads its spec and dataset; a job is
- * split into tasks (one per fold, then the final fit: see nn_cv.h), and workers take tasks from
- * the active jobs in round-robin order, so one 8-fold run keeps every worker busy and several
- * runs share the workers fairly. At most `workers` jobs are active at once; a worker claims a
- * new run only when no active job has a task to give.
+ * DESIGN (the contract): a fixed pool of `workers` + `max_active` − 1 threads trains runs. A run
+ * becomes a job when a thread claims it from the queue (srv_queue_claim) and loads its spec and
+ * dataset; a job is split into tasks (one per fold, then the final fit: see nn_cv.h). A job runs
+ * at most `workers` tasks at once (`workers` is normally the number of cores), so one 8-fold run
+ * keeps every core busy, while the other threads stay free for the next runs: while fewer than
+ * `max_active` runs train, a free thread claims a queued run before taking another task, and it
+ * takes tasks from the job with the fewest running. Up to `max_active` runs therefore train side
+ * by side and the kernel shares the cores among their threads (all at nice SRV_POOL_NICE) —
+ * fairly, without waiting for a fold to end; further runs wait in the queue.
  *
  * Ownership and locking: the pool owns its jobs; a job owns its spec, data, nn_cv and pending
  * events. pool->mu guards the job list and every job's task counters; it is never held while
@@ -28,7 +31,8 @@
 #define SRV_POOL_FLUSH_MS 500
 #define SRV_POOL_NICE 10 /* workers' nice: training yields to request handling */
 
-nn_status srv_pool_create(srv_app *app, int workers, srv_pool **out, nn_error *err);
+nn_status srv_pool_create(srv_app *app, int workers, int max_active, srv_pool **out,
+                          nn_error *err);
 /* A run was queued: wakes an idle worker. */
 void srv_pool_wake(srv_pool *pool);
 /* Cancels an active job of this process; returns 1 if the run was active here. */

@@ -69,7 +69,7 @@ def test_routing_and_bodies():
 
 @T.test
 def test_runs():
-    d = T.start_daemon(["--workers", "1", "--max-queued", "1"])
+    d = T.start_daemon(["--workers", "1", "--max-queued", "1", "--max-active-runs", "1"])
     ds = d.upload(kc_slice(1000)).json()["id"]
     spec = seed_spec(epochs=5, k=3)
 

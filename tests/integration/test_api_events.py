@@ -129,7 +129,7 @@ def test_resume_during_training():
 
 @T.test
 def test_cancel():
-    d = T.start_daemon(["--workers", "1"])
+    d = T.start_daemon(["--workers", "1", "--max-active-runs", "1"])
     ds = d.upload(kc_slice(2000)).json()["id"]
     long_spec = seed_spec(epochs=20000, k=3)
     a = d.create_run(ds, long_spec).json()["id"]
