@@ -119,8 +119,8 @@ static void *train_one(void *arg) {
     nn_train_cfg warm = tc;
     warm.epochs = 1;
     warm.on_epoch = NULL;
-    r->status = nn_train_fit(net, r->x, r->y, r->rows < WARMUP_ROWS ? r->rows : WARMUP_ROWS,
-                             &warm, NULL, &r->err);
+    r->status = nn_train_fit(net, r->x, r->y, r->rows < WARMUP_ROWS ? r->rows : WARMUP_ROWS, &warm,
+                             NULL, &r->err);
     nn_net_init(net, r->seed, NN_STREAM(r->group, NN_STREAM_INIT));
     if (r->start) pthread_barrier_wait(r->start);
     if (r->status != NN_OK) {
@@ -149,7 +149,8 @@ static int check_run(const run *r, const char *optim_name) {
         return 1;
     }
     if (r->epochs_run >= 2 && !(r->last_loss < r->first_loss)) {
-        fprintf(stderr, "train_throughput: %s: loss did not decrease (epoch 1 %.6g, epoch %d %.6g)\n",
+        fprintf(stderr,
+                "train_throughput: %s: loss did not decrease (epoch 1 %.6g, epoch %d %.6g)\n",
                 optim_name, r->first_loss, r->epochs_run, r->last_loss);
         return 1;
     }
@@ -300,9 +301,8 @@ int main(int argc, char **argv) {
             printf("%s{\"optimizer\": \"%s\", \"samples_per_s_1\": %.1f, "
                    "\"samples_per_s_n\": %.1f, \"scaling\": %.3f, \"first_loss\": %.6g, "
                    "\"last_loss\": %.6g}",
-                   i ? ", " : "", nn_optim_name(optims[i].kind), res[i].single,
-                   res[i].aggregate, res[i].aggregate / res[i].single, res[i].first_loss,
-                   res[i].last_loss);
+                   i ? ", " : "", nn_optim_name(optims[i].kind), res[i].single, res[i].aggregate,
+                   res[i].aggregate / res[i].single, res[i].first_loss, res[i].last_loss);
         printf("], \"ok\": %s}\n", failed ? "false" : "true");
     } else {
         printf("nnd train_throughput: %d-%dx%d-1 relu, batch %d, %ld rows, %d epochs, %s\n",

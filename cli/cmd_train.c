@@ -44,8 +44,10 @@ static void draw(progress *p) {
     for (int i = 0; i < p->n_lines; i++) {
         const fold_line *l = &p->lines[i];
         char name[32], bar[21];
-        if (i < p->n_folds) (void)snprintf(name, sizeof name, "fold %d/%d", i + 1, p->n_folds);
-        else (void)snprintf(name, sizeof name, "final fit");
+        if (i < p->n_folds)
+            (void)snprintf(name, sizeof name, "fold %d/%d", i + 1, p->n_folds);
+        else
+            (void)snprintf(name, sizeof name, "final fit");
         int fill = l->epochs ? (int)(20.0 * l->epoch / l->epochs) : 0;
         for (int k = 0; k < 20; k++) bar[k] = k < fill ? '#' : '.';
         bar[20] = '\0';
@@ -80,12 +82,11 @@ static void on_report(void *user, const nn_cv_event *ev) {
         l->r2_units = fr->n_val ? fr->units[0].r2 : NAN;
         if (!p->tty && !p->quiet) {
             if (fr->status != NN_OK)
-                fprintf(stderr, "%s: failed: %s\n", ev->fold < 0 ? "final fit" : "fold",
-                        fr->error);
+                fprintf(stderr, "%s: failed: %s\n", ev->fold < 0 ? "final fit" : "fold", fr->error);
             else if (ev->fold >= 0)
                 fprintf(stderr, "fold %d/%d: %d epochs (best %d), R² %.4f, RMSE %.6g, %.1fs\n",
-                        ev->fold + 1, p->n_folds, fr->epochs_run, fr->best_epoch,
-                        fr->units[0].r2, fr->units[0].rmse, fr->seconds);
+                        ev->fold + 1, p->n_folds, fr->epochs_run, fr->best_epoch, fr->units[0].r2,
+                        fr->units[0].rmse, fr->seconds);
             else
                 fprintf(stderr, "final fit: %d epochs on %zu rows, %.1fs\n", fr->epochs_run,
                         fr->n_train, fr->seconds);
@@ -145,7 +146,8 @@ static int write_outputs(const char *dir, const nn_spec *spec, const nn_table *d
                  ? write_table(dir, "predictions.csv", t)
                  : -1;
     }
-    if (rc == 0) rc = nn_report_history(res, &t, &err) == NN_OK ? write_table(dir, "history.csv", t) : -1;
+    if (rc == 0)
+        rc = nn_report_history(res, &t, &err) == NN_OK ? write_table(dir, "history.csv", t) : -1;
     nn_model *model = nn_cv_take_model(cv);
     if (rc == 0 && model) {
         char path[4096];
@@ -153,7 +155,9 @@ static int write_outputs(const char *dir, const nn_spec *spec, const nn_table *d
         rc = nn_model_save(model, path, &err) == NN_OK ? 0 : -1;
     }
     nn_model_destroy(model);
-    if (rc) fprintf(stderr, "nn: cannot write the results to %s%s%s\n", dir, err.msg[0] ? ": " : "", err.msg);
+    if (rc)
+        fprintf(stderr, "nn: cannot write the results to %s%s%s\n", dir, err.msg[0] ? ": " : "",
+                err.msg);
     return rc;
 }
 
@@ -195,18 +199,23 @@ int cmd_train(int argc, char **argv) {
     long long seed = 0, threads = sysconf(_SC_NPROCESSORS_ONLN);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return fputs(train_usage, stdout), CLI_OK;
-        else if (!strcmp(a, "--out") && i + 1 < argc) out = argv[++i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return fputs(train_usage, stdout), CLI_OK;
+        else if (!strcmp(a, "--out") && i + 1 < argc)
+            out = argv[++i];
         else if (!strcmp(a, "--seed") && i + 1 < argc) {
             seed_set = 1;
-            if ((seed = cli_parse_int("--seed", argv[++i], 9007199254740992LL)) < 0) return CLI_USAGE;
+            if ((seed = cli_parse_int("--seed", argv[++i], 9007199254740992LL)) < 0)
+                return CLI_USAGE;
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
             if ((threads = cli_parse_int("--threads", argv[++i], 64)) < 1) return CLI_USAGE;
-        } else if (!strcmp(a, "--quiet")) quiet = 1;
+        } else if (!strcmp(a, "--quiet"))
+            quiet = 1;
         else if (a[0] == '-' || n_pos == 2) {
             fprintf(stderr, "nn train: unexpected argument \"%s\"\n%s", a, train_usage);
             return CLI_USAGE;
-        } else pos[n_pos++] = a;
+        } else
+            pos[n_pos++] = a;
     }
     if (n_pos != 2) return fputs(train_usage, stderr), CLI_USAGE;
     nn_spec *spec = cli_load_spec(pos[0], seed_set, (uint64_t)seed);

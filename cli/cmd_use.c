@@ -61,11 +61,13 @@ int cmd_predict(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return fputs(predict_usage, stdout), CLI_OK;
-        if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            out = argv[++i];
         else if (argv[i][0] == '-' || n_pos == 2) {
             fprintf(stderr, "nn predict: unexpected argument \"%s\"\n%s", argv[i], predict_usage);
             return CLI_USAGE;
-        } else pos[n_pos++] = argv[i];
+        } else
+            pos[n_pos++] = argv[i];
     }
     if (n_pos != 2) return fputs(predict_usage, stderr), CLI_USAGE;
     nn_error err = {0};

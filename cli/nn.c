@@ -58,8 +58,10 @@ nn_spec *cli_load_spec(const char *path, int seed_set, uint64_t seed) {
     if (st == NN_OK) return spec;
     for (size_t i = 0; i < errs.n; i++) {
         const nn_spec_error *e = &errs.items[i];
-        if (e->pointer[0]) fprintf(stderr, "%s: %s: %s\n", path, e->pointer, e->message);
-        else fprintf(stderr, "%s: %s\n", path, e->message);
+        if (e->pointer[0])
+            fprintf(stderr, "%s: %s: %s\n", path, e->pointer, e->message);
+        else
+            fprintf(stderr, "%s: %s\n", path, e->message);
     }
     if (errs.n_dropped) fprintf(stderr, "%s: (%zu more problems)\n", path, errs.n_dropped);
     if (errs.n == 0) fprintf(stderr, "%s: %s\n", path, nn_status_str(st));

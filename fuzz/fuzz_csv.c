@@ -46,7 +46,8 @@ static void round_trip(const nn_table *t) {
     nn_error err = {0};
     nn_status st = nn_csv_write(f, t, &err);
     FUZZ_CHECK(fclose(f) == 0, "fclose");
-    if (st != NN_OK) { /* only a table without columns can't be written: the reader never makes one */
+    if (st !=
+        NN_OK) { /* only a table without columns can't be written: the reader never makes one */
         fprintf(stderr, "nn_csv_write: %s\n", err.msg);
         FUZZ_CHECK(st == NN_OK, "a table read from CSV writes back");
     }
@@ -82,10 +83,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (sel & 4) opts.max_fields = 3;
     if (sel & 8) opts.max_rows = 2;
     switch ((sel >> 4) & 3) {
-    case 1: opts.text_columns = text_a; break;
-    case 2: opts.text_columns = text_id_zip; break;
-    case 3: opts.text_columns = text_nosuch; break;
-    default: break;
+    case 1:
+        opts.text_columns = text_a;
+        break;
+    case 2:
+        opts.text_columns = text_id_zip;
+        break;
+    case 3:
+        opts.text_columns = text_nosuch;
+        break;
+    default:
+        break;
     }
     nn_table *t = NULL;
     nn_error err = {0};

@@ -125,8 +125,7 @@ static response exchange(const char *req, size_t len) {
     return r;
 }
 
-static response request(const char *method, const char *path, const char *type,
-                        const char *body) {
+static response request(const char *method, const char *path, const char *type, const char *body) {
     size_t blen = body ? strlen(body) : 0;
     size_t cap = 1024 + blen;
     char *req = malloc(cap);
@@ -161,8 +160,8 @@ static char *make_csv(void) {
     len += (size_t)snprintf(csv, cap, "id,x1,x2,cat,y\n");
     for (int i = 0; i < 60; i++) {
         double x1 = (i % 7) * 0.5, x2 = (i % 5) * 0.25;
-        len += (size_t)snprintf(csv + len, cap - len, "r%d,%g,%g,%c,%g\n", i, x1, x2,
-                                "abc"[i % 3], 2 * x1 - x2);
+        len += (size_t)snprintf(csv + len, cap - len, "r%d,%g,%g,%c,%g\n", i, x1, x2, "abc"[i % 3],
+                                2 * x1 - x2);
     }
     return csv;
 }
@@ -207,7 +206,8 @@ static void stop_daemon(void) {
     srv_app_stop(&fuzz_app);
     char cmd[128];
     (void)snprintf(cmd, sizeof cmd, "rm -rf '%s'", fuzz_root);
-    if (fuzz_root[0] && system(cmd) != 0) fprintf(stderr, "fuzz_http: cannot remove %s\n", fuzz_root);
+    if (fuzz_root[0] && system(cmd) != 0)
+        fprintf(stderr, "fuzz_http: cannot remove %s\n", fuzz_root);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -217,8 +217,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     FUZZ_CHECK(mkdtemp(fuzz_root) != NULL, strerror(errno));
     char data[96];
     (void)snprintf(data, sizeof data, "%s/data", fuzz_root);
-    char *args[] = {"nnd", "--data-dir", data, "--listen", "127.0.0.1:0", "--workers", "1",
-                    "--max-queued", "4", "--quiet", NULL};
+    char *args[] = {"nnd", "--data-dir",   data, "--listen", "127.0.0.1:0", "--workers",
+                    "1",   "--max-queued", "4",  "--quiet",  NULL};
     int help = 0, version = 0;
     nn_error err = {0};
     FUZZ_CHECK(srv_config_parse(&fuzz_app.cfg, 10, args, &help, &version, &err) == NN_OK, err.msg);

@@ -51,8 +51,9 @@ typedef struct fold_ctx {
 } fold_ctx;
 
 static double monitored(const nn_history_row *h, nn_monitor m) {
-    return m == NN_MONITOR_VAL_R2 ? -h->val_r2 : m == NN_MONITOR_VAL_LOSS ? h->val_loss
-                                                                         : h->train_loss;
+    return m == NN_MONITOR_VAL_R2     ? -h->val_r2
+           : m == NN_MONITOR_VAL_LOSS ? h->val_loss
+                                      : h->train_loss;
 }
 
 static void track(fold_ctx *c, nn_net *net, const nn_history_row *h, int *stop) {
@@ -130,8 +131,8 @@ static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, doubl
 
 static void report_fold(nn_cv *cv, nn_cv_event_kind kind, nn_fold_result *fr) {
     if (!cv->cfg.report) return;
-    nn_cv_event ev = {kind, fr->fold, cv->n_folds, NULL, kind == NN_CV_FOLD_END ? fr : NULL,
-                      cv->spec->epochs};
+    nn_cv_event ev = {
+        kind, fr->fold, cv->n_folds, NULL, kind == NN_CV_FOLD_END ? fr : NULL, cv->spec->epochs};
     pthread_mutex_lock(&cv->mu);
     cv->cfg.report(cv->cfg.user, &ev);
     pthread_mutex_unlock(&cv->mu);
@@ -180,15 +181,16 @@ static nn_status split_rows(const nn_cv *cv, int f, task_mem *m, size_t *ntr, si
     if (!m->tr || !m->va) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for fold rows");
     *ntr = *nva = 0;
     for (size_t i = 0; i < n; i++) {
-        if (f >= 0 && cv->fold_of[i] == f) m->va[(*nva)++] = i;
-        else m->tr[(*ntr)++] = i;
+        if (f >= 0 && cv->fold_of[i] == f)
+            m->va[(*nva)++] = i;
+        else
+            m->tr[(*ntr)++] = i;
     }
     return NN_OK;
 }
 
 /* Pipeline fitted on the training rows, applied to the validation rows, into matrices. */
-static nn_status prepare(nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva,
-                         nn_error *err) {
+static nn_status prepare(nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva, nn_error *err) {
     nn_status st = split_rows(cv, f, m, ntr, nva, err);
     if (st == NN_OK) st = nn_table_select_rows(cv->data, m->tr, *ntr, &m->t_tr, err);
     if (st == NN_OK) st = nn_pipe_fit(cv->spec, m->t_tr, &m->pipe, &m->x_tr_t, NULL, err);
@@ -324,8 +326,7 @@ static nn_status score(nn_cv *cv, int f, task_mem *m, size_t nva, nn_fold_result
     }
     free(col);
     if (st == NN_OK && cv->spec->importance_repeats > 0)
-        st = nn__cv_importance(cv, f, m->nets, m->xv, m->yv, nva, nn_pipe_n_features(m->pipe),
-                               err);
+        st = nn__cv_importance(cv, f, m->nets, m->xv, m->yv, nva, nn_pipe_n_features(m->pipe), err);
     return st;
 }
 
@@ -346,8 +347,7 @@ static nn_status keep_result(nn_cv *cv, int f, task_mem *m, nn_error *err) {
             nn_pipe_destroy(m->pipe);
             free_nets(m->nets, m->n_nets);
         } else {
-            st = nn_model_create_ensemble_take(copy, m->pipe, m->nets, m->n_nets, &cv->model,
-                                               err);
+            st = nn_model_create_ensemble_take(copy, m->pipe, m->nets, m->n_nets, &cv->model, err);
         }
     }
     m->pipe = NULL;
@@ -372,8 +372,10 @@ nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err) {
     if (st == NN_OK) st = keep_result(cv, f, &m, err);
     fr->seconds = nn__now() - t0;
     if (st != NN_OK) {
-        if (f >= 0) nn_error_prefix(err, "fold %d: ", f + 1);
-        else nn_error_prefix(err, "final fit: ");
+        if (f >= 0)
+            nn_error_prefix(err, "fold %d: ", f + 1);
+        else
+            nn_error_prefix(err, "final fit: ");
         fr->status = st;
         if (err) memcpy(fr->error, err->msg, sizeof fr->error);
     }

@@ -10,13 +10,13 @@
  * records per-epoch history, early-stopping state and out-of-fold predictions reverted to the
  * target's units. With "ensemble": N a task trains N networks one after the other (member m
  * draws from stream group (fold + 1) + m·2^24; member 0 is the plain single network) and
- * averages their predictions in model space. Because every random draw is tied to its fold, results are bit-identical
- * whatever the number of threads and whichever thread runs which fold. Tasks write only their
- * own slots of the result, so distinct tasks run concurrently without locks; the report callback
- * is called under the job's mutex, so callers need no locking of their own. The final task must
- * run after all fold tasks (a refit after early stopping trains for the folds' mean best epoch).
- * nn_cv_finish aggregates: out-of-fold metrics over every validated row, per-fold metrics with
- * mean ± sd, permutation importance, and the final model (refit, or the best fold's).
+ * averages their predictions in model space. Because every random draw is tied to its fold, results
+ * are bit-identical whatever the number of threads and whichever thread runs which fold. Tasks
+ * write only their own slots of the result, so distinct tasks run concurrently without locks; the
+ * report callback is called under the job's mutex, so callers need no locking of their own. The
+ * final task must run after all fold tasks (a refit after early stopping trains for the folds' mean
+ * best epoch). nn_cv_finish aggregates: out-of-fold metrics over every validated row, per-fold
+ * metrics with mean ± sd, permutation importance, and the final model (refit, or the best fold's).
  */
 #ifndef NN_CV_H
 #define NN_CV_H
@@ -44,7 +44,7 @@ typedef struct nn_history_row {
     double val_loss;   /* model space; NaN without validation */
     double val_r2;     /* model space, first target; NaN without validation */
     double lr;
-    double seconds;    /* since the task started */
+    double seconds; /* since the task started */
 } nn_history_row;
 
 typedef struct nn_fold_result {
@@ -55,9 +55,9 @@ typedef struct nn_fold_result {
                               stopping; the rounded mean over ensemble members); its weights
                               are kept when restore_best is on */
     double seconds;
-    nn_metrics *units;     /* (n_targets) validation metrics in the targets' units, of the
-                              ensemble's mean prediction */
-    nn_metrics *model;     /* (n_targets) in model space */
+    nn_metrics *units;       /* (n_targets) validation metrics in the targets' units, of the
+                                ensemble's mean prediction */
+    nn_metrics *model;       /* (n_targets) in model space */
     nn_history_row *history; /* (n_history) every member's epochs, member by member */
     int n_history;
     nn_status status;
@@ -66,7 +66,7 @@ typedef struct nn_fold_result {
 
 typedef struct nn_cv_event {
     nn_cv_event_kind kind;
-    int fold;                     /* -1 for the final refit */
+    int fold; /* -1 for the final refit */
     int n_folds;
     const nn_history_row *epoch;  /* NN_CV_EPOCH */
     const nn_fold_result *result; /* NN_CV_FOLD_END: the fold's result; NN_CV_EPOCH: the result
@@ -77,21 +77,21 @@ typedef struct nn_cv_event {
 typedef void (*nn_cv_report_fn)(void *user, const nn_cv_event *ev);
 
 typedef struct nn_cv_cfg {
-    nn_cv_report_fn report;   /* may be NULL; called under the job's mutex */
+    nn_cv_report_fn report; /* may be NULL; called under the job's mutex */
     void *user;
     const atomic_int *cancel; /* may be NULL */
 } nn_cv_cfg;
 
 typedef struct nn_importance {
-    char *feature;       /* owned by the result */
-    double mean, sd;     /* drop in validation R² (model space) when the feature is permuted */
+    char *feature;   /* owned by the result */
+    double mean, sd; /* drop in validation R² (model space) when the feature is permuted */
 } nn_importance;
 
 typedef struct nn_cv_result {
     size_t n_rows, n_targets;
     int n_folds;
-    nn_fold_result *folds;     /* (n_folds) */
-    nn_fold_result final;      /* the refit, when there was one (fold = -1) */
+    nn_fold_result *folds; /* (n_folds) */
+    nn_fold_result final;  /* the refit, when there was one (fold = -1) */
     int has_final_fit;
     int *oof_fold;             /* (n_rows) fold that validated the row, -1 if none */
     double *oof_pred;          /* (n_rows × n_targets) in units; NaN where not validated */
@@ -101,7 +101,7 @@ typedef struct nn_cv_result {
     double r2_mean, r2_sd, rmse_mean, rmse_sd, mae_mean, mae_sd; /* across folds, first target */
     nn_importance *importance; /* (n_importance) sorted by mean, descending; NULL if off */
     size_t n_importance;
-    double train_seconds;      /* wall time of nn_cv_run */
+    double train_seconds; /* wall time of nn_cv_run */
 } nn_cv_result;
 
 typedef struct nn_cv nn_cv;
@@ -109,8 +109,8 @@ typedef struct nn_cv nn_cv;
 /* Plans and prepares a job; spec and data are borrowed and must outlive the job. Spec problems
  * found against the data come back as NN_ERR_SPEC with the first problem's pointer in err and
  * all of them in errs (errs may be NULL). */
-nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cfg *cfg,
-                       nn_cv **out, nn_spec_errors *errs, nn_error *err);
+nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cfg *cfg, nn_cv **out,
+                       nn_spec_errors *errs, nn_error *err);
 void nn_cv_destroy(nn_cv *cv);
 
 int nn_cv_n_tasks(const nn_cv *cv);

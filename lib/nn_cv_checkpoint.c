@@ -38,8 +38,8 @@ static json_t *history_json(const nn_fold_result *fr) {
     for (int i = 0; a && i < fr->n_history; i++) {
         const nn_history_row *h = &fr->history[i];
         json_array_append_new(a, json_pack("[i, i, o, o, o, o, o]", h->member, h->epoch,
-                                           real(h->train_loss), real(h->val_loss),
-                                           real(h->val_r2), real(h->lr), real(h->seconds)));
+                                           real(h->train_loss), real(h->val_loss), real(h->val_r2),
+                                           real(h->lr), real(h->seconds)));
     }
     return a;
 }
@@ -66,13 +66,13 @@ nn_status nn_cv_task_export(const nn_cv *cv, int task, json_t **out, nn_error *e
         for (size_t i = 0; drops && i < nd; i++)
             json_array_append_new(drops, real(cv->keep[task].drops[i]));
     }
-    json_t *o = json_pack(
-        "{s:i, s:s, s:I, s:I, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "task", task,
-        "spec_hash", cv->spec->hash, "n_train", (json_int_t)fr->n_train, "n_val",
-        (json_int_t)fr->n_val, "epochs_run", fr->epochs_run, "best_epoch", fr->best_epoch,
-        "seconds", real(fr->seconds), "units", metrics_json(fr->units, nt), "model",
-        metrics_json(fr->model, nt), "history", history_json(fr), "oof", oof, "pipeline",
-        nn_pipe_to_json(cv->keep[task].pipe), "params", params, "drops", drops);
+    json_t *o =
+        json_pack("{s:i, s:s, s:I, s:I, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "task",
+                  task, "spec_hash", cv->spec->hash, "n_train", (json_int_t)fr->n_train, "n_val",
+                  (json_int_t)fr->n_val, "epochs_run", fr->epochs_run, "best_epoch", fr->best_epoch,
+                  "seconds", real(fr->seconds), "units", metrics_json(fr->units, nt), "model",
+                  metrics_json(fr->model, nt), "history", history_json(fr), "oof", oof, "pipeline",
+                  nn_pipe_to_json(cv->keep[task].pipe), "params", params, "drops", drops);
     if (!o) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a checkpoint");
     *out = o;
     return NN_OK;
@@ -151,7 +151,8 @@ static nn_status read_task(nn_cv *cv, int task, const json_t *in, nn_error *err)
     size_t j = 0;
     for (size_t i = 0; i < cv->res.n_rows; i++)
         if (cv->fold_of[i] == task)
-            for (size_t k = 0; k < nt; k++) cv->res.oof_pred[i * nt + k] = unreal(json_array_get(oof, j++));
+            for (size_t k = 0; k < nt; k++)
+                cv->res.oof_pred[i * nt + k] = unreal(json_array_get(oof, j++));
     if (j != json_array_size(oof)) return nn_error_set(err, NN_ERR_PARSE, "checkpoint: rows");
     st = nn_pipe_from_json(cv->spec, json_object_get(in, "pipeline"), &cv->keep[task].pipe, err);
     if (st == NN_OK) st = read_nets(cv, task, json_object_get(in, "params"), err);

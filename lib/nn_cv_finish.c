@@ -12,7 +12,7 @@
  * (model space, first target) with column j shuffled by the (seed, NN_STREAM(fold + 1,
  * NN_STREAM_PERMUTE)) stream, subtracted from the unshuffled R². */
 nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_float *x,
-                           const nn_float *y, size_t n, size_t nf, nn_error *err) {
+                            const nn_float *y, size_t n, size_t nf, nn_error *err) {
     int reps = cv->spec->importance_repeats, ne = cv->spec->ensemble;
     size_t nt = cv->spec->n_targets;
     nn_float *xp = malloc(n * nf * sizeof *xp), *p = malloc(2 * n * nt * sizeof *p);

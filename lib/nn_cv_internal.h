@@ -21,9 +21,9 @@ struct nn_cv {
     const nn_table *data;
     nn_cv_cfg cfg;
     int n_folds;
-    int has_final;      /* a final refit task exists */
-    int *fold_of;       /* (n_rows) validating fold of each row, -1 = training only */
-    int *target_col;    /* (n_targets) column index of each target in data */
+    int has_final;       /* a final refit task exists */
+    int *fold_of;        /* (n_rows) validating fold of each row, -1 = training only */
+    int *target_col;     /* (n_targets) column index of each target in data */
     nn__fold_keep *keep; /* (n_folds) */
     nn_model *model;
     nn_cv_result res;
@@ -33,7 +33,7 @@ struct nn_cv {
 double nn__now(void);
 /* Computes importance drops for one fold (validation matrices in model space). */
 nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_float *x,
-                           const nn_float *y, size_t n, size_t nf, nn_error *err);
+                            const nn_float *y, size_t n, size_t nf, nn_error *err);
 /* Stream group of ensemble member m of task f (f = -1 for the final fit). */
 uint64_t nn__cv_group(int f, int m);
 /* R² of the first target in model space over n rows. */

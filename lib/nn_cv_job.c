@@ -81,8 +81,10 @@ static nn_status assign_folds(nn_cv *cv, nn_error *err) {
     size_t n_val = s->validation == NN_VAL_HOLDOUT ? (size_t)ceil(s->holdout * (double)n) : 0;
     for (size_t i = 0; i < n; i++) {
         int f = -1;
-        if (s->validation == NN_VAL_KFOLD) f = (int)(i % (size_t)s->k);
-        else if (s->validation == NN_VAL_HOLDOUT && i < n_val) f = 0;
+        if (s->validation == NN_VAL_KFOLD)
+            f = (int)(i % (size_t)s->k);
+        else if (s->validation == NN_VAL_HOLDOUT && i < n_val)
+            f = 0;
         cv->fold_of[order[i]] = f;
         cv->res.oof_fold[order[i]] = f;
     }
@@ -92,29 +94,35 @@ static nn_status assign_folds(nn_cv *cv, nn_error *err) {
 
 static nn_status check_job(const nn_spec *s, size_t n, int n_folds, nn_error *err) {
     if (s->validation == NN_VAL_KFOLD && n < (size_t)s->k)
-        return nn_error_set(err, NN_ERR_SPEC, "/training/validation/k: %d folds need at least %d "
-                            "rows; the data has %zu", s->k, s->k, n);
+        return nn_error_set(err, NN_ERR_SPEC,
+                            "/training/validation/k: %d folds need at least %d "
+                            "rows; the data has %zu",
+                            s->k, s->k, n);
     if (s->validation == NN_VAL_HOLDOUT && (n < 2 || ceil(s->holdout * (double)n) >= (double)n))
-        return nn_error_set(err, NN_ERR_SPEC, "/training/validation/fraction: leaves no "
-                            "training rows out of %zu", n);
+        return nn_error_set(err, NN_ERR_SPEC,
+                            "/training/validation/fraction: leaves no "
+                            "training rows out of %zu",
+                            n);
     if (n_folds == 0 && s->es_patience > 0 && s->es_monitor != NN_MONITOR_TRAIN_LOSS)
-        return nn_error_set(err, NN_ERR_SPEC, "/training/early_stopping/monitor: validation is "
+        return nn_error_set(err, NN_ERR_SPEC,
+                            "/training/early_stopping/monitor: validation is "
                             "none, so only train_loss can be monitored");
     if (n_folds == 0 && s->final == NN_FINAL_BEST_FOLD)
         return nn_error_set(err, NN_ERR_SPEC, "/training/final: best_fold needs validation");
     return NN_OK;
 }
 
-nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cfg *cfg,
-                       nn_cv **out, nn_spec_errors *errs, nn_error *err) {
+nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cfg *cfg, nn_cv **out,
+                       nn_spec_errors *errs, nn_error *err) {
     nn_spec_errors local;
     if (!errs) errs = &local;
     memset(errs, 0, sizeof *errs);
     nn_plan *plan = NULL;
     if (nn_pipe_plan(spec, data, &plan, errs) != NN_OK) return nn_spec_errors_to_error(errs, err);
     nn_plan_destroy(plan);
-    int n_folds = spec->validation == NN_VAL_KFOLD ? spec->k
-                  : spec->validation == NN_VAL_HOLDOUT ? 1 : 0;
+    int n_folds = spec->validation == NN_VAL_KFOLD     ? spec->k
+                  : spec->validation == NN_VAL_HOLDOUT ? 1
+                                                       : 0;
     nn_status st = check_job(spec, data->n_rows, n_folds, err);
     if (st != NN_OK) return st;
     nn_cv *cv = calloc(1, sizeof *cv);

@@ -4,16 +4,16 @@
 #include <ctype.h>
 #include <string.h>
 
-static const char *const month_names[12] = {"january", "february", "march",     "april",
-                                            "may",     "june",     "july",      "august",
-                                            "september", "october", "november", "december"};
+static const char *const month_names[12] = {"january",   "february", "march",    "april",
+                                            "may",       "june",     "july",     "august",
+                                            "september", "october",  "november", "december"};
 
 int64_t nn_days_from_civil(int64_t y, int m, int d) {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;                                   /* [0, 399] */
+    int64_t yoe = y - era * 400;                                  /* [0, 399] */
     int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
     return era * 146097 + doe - 719468;
 }
 
@@ -21,9 +21,7 @@ static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 =
 
 static const int month_len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
-static int days_in_month(int64_t y, int m) {
-    return m == 2 && is_leap(y) ? 29 : month_len[m - 1];
-}
+static int days_in_month(int64_t y, int m) { return m == 2 && is_leap(y) ? 29 : month_len[m - 1]; }
 
 int nn_date_check_format(const char *fmt) {
     for (const char *f = fmt; *f; f++) {
@@ -68,22 +66,34 @@ typedef struct fields {
 static int match_directive(char c, const char **s, fields *f) {
     int v = 0;
     switch (c) {
-    case 'Y': return read_num(s, 4, &f->year);
+    case 'Y':
+        return read_num(s, 4, &f->year);
     case 'y':
         if (read_num(s, 2, &v)) return -1;
         f->year = v < 69 ? 2000 + v : 1900 + v;
         return 0;
-    case 'm': f->have_md = 1; return read_num(s, 2, &f->month) || f->month < 1 || f->month > 12;
-    case 'b': f->have_md = 1; return read_month_name(s, &f->month);
-    case 'd': f->have_md = 1; return read_num(s, 2, &f->day) || f->day < 1 || f->day > 31;
-    case 'H': return read_num(s, 2, &f->hour) || f->hour > 23;
-    case 'M': return read_num(s, 2, &f->minute) || f->minute > 59;
-    case 'S': return read_num(s, 2, &f->second) || f->second > 60;
+    case 'm':
+        f->have_md = 1;
+        return read_num(s, 2, &f->month) || f->month < 1 || f->month > 12;
+    case 'b':
+        f->have_md = 1;
+        return read_month_name(s, &f->month);
+    case 'd':
+        f->have_md = 1;
+        return read_num(s, 2, &f->day) || f->day < 1 || f->day > 31;
+    case 'H':
+        return read_num(s, 2, &f->hour) || f->hour > 23;
+    case 'M':
+        return read_num(s, 2, &f->minute) || f->minute > 59;
+    case 'S':
+        return read_num(s, 2, &f->second) || f->second > 60;
     case 'j':
         f->have_yday = 1;
         return read_num(s, 3, &f->yearday) || f->yearday < 1 || f->yearday > 366;
-    case '%': return *(*s)++ == '%' ? 0 : -1;
-    default: return -1;
+    case '%':
+        return *(*s)++ == '%' ? 0 : -1;
+    default:
+        return -1;
     }
 }
 

@@ -12,8 +12,8 @@
 typedef struct nn_date {
     int64_t timestamp; /* seconds since 1970-01-01T00:00:00 UTC */
     int year;
-    int month;   /* 1..12 */
-    int day;     /* 1..31 */
+    int month; /* 1..12 */
+    int day;   /* 1..31 */
     int hour, minute, second;
     int weekday; /* 0 = Monday .. 6 = Sunday */
     int yearday; /* 1..366 */

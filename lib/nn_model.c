@@ -94,8 +94,8 @@ char *nn_model_to_json(const nn_model *m) {
     json_t *root = json_pack(
         "{s:s, s:i, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "format", "nnd-model", "version", 1,
         "nn_float", NN_FLOAT_NAME, "spec", spec ? spec : json_null(), "spec_hash", m->spec->hash,
-        "features", string_array(nn_pipe_n_features(m->pipe), nn_pipe_feature, m->pipe),
-        "targets", string_array(nn_pipe_n_targets(m->pipe), nn_pipe_target, m->pipe), "pipeline",
+        "features", string_array(nn_pipe_n_features(m->pipe), nn_pipe_feature, m->pipe), "targets",
+        string_array(nn_pipe_n_targets(m->pipe), nn_pipe_target, m->pipe), "pipeline",
         nn_pipe_to_json(m->pipe), "params", params ? params : json_null());
     if (!root) return NULL;
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
@@ -197,11 +197,10 @@ nn_status nn_model_from_json(const char *text, size_t len, nn_model **out, nn_er
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return nn_error_set(err, NN_ERR_PARSE, "invalid JSON at line %d, column %d: %s",
-                            jerr.line, jerr.column, jerr.text);
-    nn_status st = json_is_object(root)
-                       ? build(root, out, err)
-                       : nn_error_set(err, NN_ERR_PARSE, "not an nnd model file");
+        return nn_error_set(err, NN_ERR_PARSE, "invalid JSON at line %d, column %d: %s", jerr.line,
+                            jerr.column, jerr.text);
+    nn_status st = json_is_object(root) ? build(root, out, err)
+                                        : nn_error_set(err, NN_ERR_PARSE, "not an nnd model file");
     json_decref(root);
     return st;
 }

@@ -122,7 +122,8 @@ static nn_status check_listed(nn__run *r, const nn_table *t, nn_op_kind op, size
     if (c < 0) return no_column(r, t, ptr, name);
     if (is_id(r->p, name))
         return nn__problem(r, NN_ERR_SPEC, ptr,
-                           "\"%s\" is the id column, which passes through the steps untouched", name);
+                           "\"%s\" is the id column, which passes through the steps untouched",
+                           name);
     for (size_t k = 0; k < n_chosen; k++)
         if (chosen[k] == c) return nn__problem(r, NN_ERR_SPEC, ptr, "\"%s\" is listed twice", name);
     if (op == NN_OP_SQUARE && is_target(r->p, name))
@@ -137,7 +138,8 @@ static nn_status check_listed(nn__run *r, const nn_table *t, nn_op_kind op, size
         if (op == NN_OP_DATE)
             return nn__problem(r, NN_ERR_SPEC, ptr,
                                "column \"%s\" is a number; date needs text (list it in "
-                               "\"text_columns\")", name);
+                               "\"text_columns\")",
+                               name);
         return nn__problem(r, NN_ERR_SPEC, ptr, "column \"%s\" is text; %s needs numbers", name,
                            nn_op_name(op));
     }
@@ -207,7 +209,8 @@ static nn_status check_params(nn__run *r, const nn_table *t, const nn_step *cfg,
         if (is_target(r->p, cfg->with_column))
             return nn__problem(r, NN_ERR_SPEC, ptr,
                                "\"%s\" is a target; copying it into an input would feed the "
-                               "target to the network", cfg->with_column);
+                               "target to the network",
+                               cfg->with_column);
         if (t->cols[c].type != NN_COL_NUMBER)
             return nn__problem(r, NN_ERR_SPEC, ptr, "column \"%s\" is text; replace needs numbers",
                                cfg->with_column);
@@ -258,13 +261,16 @@ static nn_status check_columns(nn__run *r, const nn_table *t) {
     char ptr[PTR_MAX];
     nn_status st = NN_OK;
     for (size_t i = 0; i < p->n_targets && !st; i++) {
-        if (p->n_targets == 1) (void)snprintf(ptr, sizeof ptr, "/target");
-        else (void)snprintf(ptr, sizeof ptr, "/target/%zu", i);
+        if (p->n_targets == 1)
+            (void)snprintf(ptr, sizeof ptr, "/target");
+        else
+            (void)snprintf(ptr, sizeof ptr, "/target/%zu", i);
         int c = nn_table_find(t, p->targets[i]);
-        if (c < 0) st = no_column(r, t, ptr, p->targets[i]);
+        if (c < 0)
+            st = no_column(r, t, ptr, p->targets[i]);
         else if (t->cols[c].type != NN_COL_NUMBER)
-            st = nn__problem(r, NN_ERR_SPEC, ptr, "column \"%s\" is text; the target must be numeric",
-                             p->targets[i]);
+            st = nn__problem(r, NN_ERR_SPEC, ptr,
+                             "column \"%s\" is text; the target must be numeric", p->targets[i]);
     }
     if (!st && p->id && nn_table_find(t, p->id) < 0) st = no_column(r, t, "/id", p->id);
     if (!st && p->id && is_target(p, p->id))
@@ -283,7 +289,8 @@ static nn_status finish(nn__run *r, const nn_table *t) {
         if (t->cols[c].type == NN_COL_NUMBER) {
             n_feat++;
         } else if (used < sizeof names) {
-            int w = snprintf(names + used, sizeof names - used, "%s\"%s\"", n_text ? ", " : "", name);
+            int w =
+                snprintf(names + used, sizeof names - used, "%s\"%s\"", n_text ? ", " : "", name);
             used += w > 0 ? (size_t)w : 0;
             n_text++;
         }
@@ -291,7 +298,8 @@ static nn_status finish(nn__run *r, const nn_table *t) {
     if (n_text)
         return nn__problem(r, NN_ERR_SPEC, "/preprocess",
                            "text column%s %s remain%s; drop %s, or turn %s into numbers with "
-                           "one_hot or date", n_text > 1 ? "s" : "", names, n_text > 1 ? "" : "s",
+                           "one_hot or date",
+                           n_text > 1 ? "s" : "", names, n_text > 1 ? "" : "s",
                            n_text > 1 ? "them" : "it", n_text > 1 ? "them" : "it");
     if (!n_feat) return nn__problem(r, NN_ERR_SPEC, "/preprocess", "no input features remain");
     p->features = calloc(n_feat, sizeof *p->features);
@@ -436,8 +444,10 @@ nn_status nn_pipe_fit(const nn_spec *spec, const nn_table *train, nn_pipe **out,
     if (st) return st;
     *out = p;
     *train_out = t;
-    if (kept) *kept = rows;
-    else free(rows);
+    if (kept)
+        *kept = rows;
+    else
+        free(rows);
     return NN_OK;
 }
 
@@ -452,8 +462,8 @@ void nn_plan_destroy(nn_plan *plan) {
 static nn_status make_plan(const nn_spec *spec, const nn_pipe *p, nn_plan **out,
                            nn_spec_errors *errs) {
     nn_plan *plan = calloc(1, sizeof *plan);
-    nn_layer_cfg *layers = calloc((size_t)(spec->n_hidden > 0 ? spec->n_hidden : 0) + 1,
-                                  sizeof *layers);
+    nn_layer_cfg *layers =
+        calloc((size_t)(spec->n_hidden > 0 ? spec->n_hidden : 0) + 1, sizeof *layers);
     if (plan) plan->features = calloc(p->n_features, sizeof *plan->features);
     for (; plan && plan->features && plan->n_features < p->n_features; plan->n_features++)
         if (!(plan->features[plan->n_features] = strdup(p->features[plan->n_features]))) break;
@@ -485,7 +495,8 @@ static nn_status check_column(const nn_table *t, const char *name, const size_t 
         } else if (!isfinite((nn_float)v[i])) {
             nn_spec_errors_add(errs, "/preprocess",
                                "column \"%s\", row %zu: %g is %s after preprocessing; scale, "
-                               "log or clip it", name, (rows ? rows[i] : i) + 1, v[i],
+                               "log or clip it",
+                               name, (rows ? rows[i] : i) + 1, v[i],
                                isfinite(v[i]) ? "too large for a " NN_FLOAT_NAME : "infinite");
             return NN_ERR_SPEC;
         }
@@ -493,8 +504,8 @@ static nn_status check_column(const nn_table *t, const char *name, const size_t 
     if (missing && !is_target) { /* a missing target is the job's to report: a data error */
         nn_spec_errors_add(errs, "/preprocess",
                            "column \"%s\" has %zu missing value%s (first in row %zu); add an "
-                           "impute step or remove those rows", name, missing,
-                           missing > 1 ? "s" : "", (rows ? rows[first] : first) + 1);
+                           "impute step or remove those rows",
+                           name, missing, missing > 1 ? "s" : "", (rows ? rows[first] : first) + 1);
         return NN_ERR_SPEC;
     }
     return NN_OK;
@@ -606,11 +617,20 @@ void nn_pipe_revert(const nn_pipe *p, size_t t, double *values, size_t n) {
             for (size_t k = 0; k < n; k++) {
                 double v = values[k];
                 switch (s->cfg.op) {
-                case NN_OP_LOG10: v = pow(10.0, v); break;
-                case NN_OP_LOG: v = exp(v); break;
-                case NN_OP_LOG1P: v = expm1(v); break;
-                case NN_OP_NORMALIZE: v = v * c->scale + c->offset; break;
-                default: break; /* filter_outliers: rows only */
+                case NN_OP_LOG10:
+                    v = pow(10.0, v);
+                    break;
+                case NN_OP_LOG:
+                    v = exp(v);
+                    break;
+                case NN_OP_LOG1P:
+                    v = expm1(v);
+                    break;
+                case NN_OP_NORMALIZE:
+                    v = v * c->scale + c->offset;
+                    break;
+                default:
+                    break; /* filter_outliers: rows only */
                 }
                 values[k] = v;
             }

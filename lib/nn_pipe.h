@@ -29,9 +29,9 @@ typedef struct nn_pipe nn_pipe;
 
 /* The expanded shape of a spec on a dataset. */
 typedef struct nn_plan {
-    char **features;   /* (n_features) input names in matrix column order, owned */
+    char **features; /* (n_features) input names in matrix column order, owned */
     size_t n_features;
-    size_t n_params;   /* parameters of the spec's network for this many inputs */
+    size_t n_params; /* parameters of the spec's network for this many inputs */
 } nn_plan;
 
 /* Dry-runs spec's steps over data's columns (using data's values only where the shape depends
@@ -71,7 +71,6 @@ void nn_pipe_revert(const nn_pipe *p, size_t t, double *values, size_t n);
 
 /* The fitted state as JSON (new reference), and back. from_json needs the same spec. */
 json_t *nn_pipe_to_json(const nn_pipe *p);
-nn_status nn_pipe_from_json(const nn_spec *spec, const json_t *state, nn_pipe **out,
-                            nn_error *err);
+nn_status nn_pipe_from_json(const nn_spec *spec, const json_t *state, nn_pipe **out, nn_error *err);
 
 #endif

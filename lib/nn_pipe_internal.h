@@ -13,31 +13,31 @@ typedef struct nn__cat {
 
 /* One column a step resolved to at fit time, with that column's fitted state. */
 typedef struct nn__col {
-    char *name;          /* owned */
+    char *name; /* owned */
     int is_target;
-    nn_col_type type;    /* the column's type when the step was fitted */
+    nn_col_type type;     /* the column's type when the step was fitted */
     double offset, scale; /* normalize: y = (x − offset) / scale */
-    double fill;         /* impute: the value that replaces NaN */
-    double lo, hi;       /* filter_outliers: Tukey fences */
-    nn__cat *cats;       /* (n_cats) one_hot categories, in output column order; owned */
+    double fill;          /* impute: the value that replaces NaN */
+    double lo, hi;        /* filter_outliers: Tukey fences */
+    nn__cat *cats;        /* (n_cats) one_hot categories, in output column order; owned */
     size_t n_cats;
 } nn__col;
 
 /* One step: the spec's parameters (copied, so the pipe does not borrow the spec) and the
  * columns it resolved to. */
 typedef struct nn__step {
-    nn_step cfg;         /* cfg.cols unused (empty); cfg.format and cfg.with_column owned */
-    nn__col *cols;       /* (n_cols) owned */
+    nn_step cfg;   /* cfg.cols unused (empty); cfg.format and cfg.with_column owned */
+    nn__col *cols; /* (n_cols) owned */
     size_t n_cols;
 } nn__step;
 
 struct nn_pipe {
-    nn__step *steps;     /* (n_steps) */
+    nn__step *steps; /* (n_steps) */
     size_t n_steps;
-    char **targets;      /* (n_targets) owned */
+    char **targets; /* (n_targets) owned */
     size_t n_targets;
-    char *id;            /* owned, may be NULL */
-    char **features;     /* (n_features) owned: inputs after the steps, in table order */
+    char *id;        /* owned, may be NULL */
+    char **features; /* (n_features) owned: inputs after the steps, in table order */
     size_t n_features;
 };
 
@@ -46,12 +46,12 @@ struct nn_pipe {
  * pass goes on; otherwise the first problem stops it. */
 typedef struct nn__run {
     nn_pipe *p;
-    const nn_spec *spec;  /* fitting: the selectors to resolve; borrowed */
+    const nn_spec *spec; /* fitting: the selectors to resolve; borrowed */
     int fitting;
     nn_spec_errors *errs; /* plan mode when not NULL */
     nn_error *err;
-    size_t *rows;         /* (n_rows of the working table) row in the caller's table, 0-based */
-    size_t step;          /* index of the step running, for pointers */
+    size_t *rows; /* (n_rows of the working table) row in the caller's table, 0-based */
+    size_t step;  /* index of the step running, for pointers */
 } nn__run;
 
 /* Records a problem. In plan mode adds it to errs (at pointer; data problems use
@@ -74,7 +74,6 @@ nn_status nn__step_filter(nn__run *r, const nn__step *s, nn_table **t);
 /* The name of one_hot category c of column col into buf ("<col>=<value>"); numbers use the
  * shortest %.17g-style form that reads back exactly. Returns -1 if it does not fit. */
 int nn__cat_name(const char *col, const nn__cat *c, char *buf, size_t size);
-
 
 /* The shortest decimal form of v that reads back exactly (at most 17 significant digits). */
 void nn__fmt_num(double v, char *buf, size_t size);

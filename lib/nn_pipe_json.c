@@ -31,10 +31,14 @@ static int json_num(const json_t *j, double *v) {
     }
     const char *s = json_string_value(j);
     if (!s) return -1;
-    if (strcmp(s, "inf") == 0) *v = INFINITY;
-    else if (strcmp(s, "-inf") == 0) *v = -INFINITY;
-    else if (strcmp(s, "nan") == 0) *v = NAN;
-    else return -1;
+    if (strcmp(s, "inf") == 0)
+        *v = INFINITY;
+    else if (strcmp(s, "-inf") == 0)
+        *v = -INFINITY;
+    else if (strcmp(s, "nan") == 0)
+        *v = NAN;
+    else
+        return -1;
     return 0;
 }
 
@@ -147,7 +151,8 @@ static nn_status col_from_json(const json_t *o, nn_op_kind op, nn__col *c, nn_er
     else if (op == NN_OP_IMPUTE)
         bad = json_num(json_object_get(o, "fill"), &c->fill);
     else if (op == NN_OP_FILTER_OUTLIERS)
-        bad = json_num(json_object_get(o, "lo"), &c->lo) || json_num(json_object_get(o, "hi"), &c->hi);
+        bad = json_num(json_object_get(o, "lo"), &c->lo) ||
+              json_num(json_object_get(o, "hi"), &c->hi);
     else if (op == NN_OP_ONE_HOT)
         return cats_from_json(json_object_get(o, "categories"), c, err);
     return bad ? bad_state(err, "a column's fitted numbers are missing") : NN_OK;
@@ -186,7 +191,8 @@ static nn_status check_targets(const json_t *a, const nn_pipe *p, nn_error *err)
         return bad_state(err, "targets do not match the spec");
     for (size_t i = 0; i < p->n_targets; i++) {
         const char *s = json_string_value(json_array_get(a, i));
-        if (!s || strcmp(s, p->targets[i]) != 0) return bad_state(err, "targets do not match the spec");
+        if (!s || strcmp(s, p->targets[i]) != 0)
+            return bad_state(err, "targets do not match the spec");
     }
     return NN_OK;
 }

@@ -75,8 +75,7 @@ static void fit_normalize(const nn_step *cfg, nn__col *c, const double *v, size_
     c->scale = sd > 0 ? sd : 1;
 }
 
-static nn_status fit_impute(nn__run *r, const nn_step *cfg, nn__col *c, const double *v,
-                            size_t n) {
+static nn_status fit_impute(nn__run *r, const nn_step *cfg, nn__col *c, const double *v, size_t n) {
     if (cfg->strategy == NN_IMPUTE_CONSTANT) {
         c->fill = cfg->value;
         return NN_OK;
@@ -90,8 +89,8 @@ static nn_status fit_impute(nn__run *r, const nn_step *cfg, nn__col *c, const do
         c->fill = NAN;
         return nn__problem(r, NN_ERR_DATA, NULL,
                            "column \"%s\": every training value is missing; impute has nothing to "
-                           "compute a %s from (use strategy \"constant\")", c->name,
-                           cfg->strategy == NN_IMPUTE_MEAN ? "mean" : "median");
+                           "compute a %s from (use strategy \"constant\")",
+                           c->name, cfg->strategy == NN_IMPUTE_MEAN ? "mean" : "median");
     }
     double sum = 0;
     for (size_t i = 0; i < m; i++) sum += s[i];
@@ -100,8 +99,7 @@ static nn_status fit_impute(nn__run *r, const nn_step *cfg, nn__col *c, const do
     return NN_OK;
 }
 
-static nn_status fit_fences(nn__run *r, const nn_step *cfg, nn__col *c, const double *v,
-                            size_t n) {
+static nn_status fit_fences(nn__run *r, const nn_step *cfg, nn__col *c, const double *v, size_t n) {
     double *s = NULL;
     size_t m = 0;
     nn_status st = present_sorted(r, v, n, &s, &m);
@@ -175,7 +173,8 @@ static nn_status fit_one_hot(nn__run *r, const nn_step *cfg, nn__col *c, const n
     nn_status st = count_values(r, col, n, &d, &nd);
     if (st) return st;
     size_t keep = cfg->max_categories > 0 && (size_t)cfg->max_categories < nd
-                      ? (size_t)cfg->max_categories : nd;
+                      ? (size_t)cfg->max_categories
+                      : nd;
     c->cats = calloc(keep + 1, sizeof *c->cats);
     if (!c->cats) st = nomem(r);
     for (size_t i = 0; !st && i < keep; i++) {
@@ -194,11 +193,20 @@ nn_status nn__step_fit(nn__run *r, nn__step *s, const nn_table *t) {
         const nn_column *col = &t->cols[nn_table_find(t, c->name)];
         nn_status st = NN_OK;
         switch (s->cfg.op) {
-        case NN_OP_NORMALIZE: fit_normalize(&s->cfg, c, col->num, t->n_rows); break;
-        case NN_OP_IMPUTE: st = fit_impute(r, &s->cfg, c, col->num, t->n_rows); break;
-        case NN_OP_FILTER_OUTLIERS: st = fit_fences(r, &s->cfg, c, col->num, t->n_rows); break;
-        case NN_OP_ONE_HOT: st = fit_one_hot(r, &s->cfg, c, col, t->n_rows); break;
-        default: break; /* stateless */
+        case NN_OP_NORMALIZE:
+            fit_normalize(&s->cfg, c, col->num, t->n_rows);
+            break;
+        case NN_OP_IMPUTE:
+            st = fit_impute(r, &s->cfg, c, col->num, t->n_rows);
+            break;
+        case NN_OP_FILTER_OUTLIERS:
+            st = fit_fences(r, &s->cfg, c, col->num, t->n_rows);
+            break;
+        case NN_OP_ONE_HOT:
+            st = fit_one_hot(r, &s->cfg, c, col, t->n_rows);
+            break;
+        default:
+            break; /* stateless */
         }
         if (st) return st;
     }
@@ -261,8 +269,10 @@ static nn_status apply_date(nn__run *r, const nn__step *s, nn_table *t, const ch
         nn_date d = {0};
         int ok = col->text[i] && nn_date_parse(col->text[i], s->cfg.format, &d) == 0;
         if (col->text[i] && !ok && !reported++)
-            st = nn__problem(r, NN_ERR_DATA, NULL, "column \"%s\", row %zu: \"%s\" does not match "
-                             "format \"%s\"", name, nn__row(r, i), col->text[i], s->cfg.format);
+            st = nn__problem(r, NN_ERR_DATA, NULL,
+                             "column \"%s\", row %zu: \"%s\" does not match "
+                             "format \"%s\"",
+                             name, nn__row(r, i), col->text[i], s->cfg.format);
         double part[6] = {(double)d.timestamp, d.year, d.month, d.day, d.weekday, d.yearday};
         for (int k = 0; k < 6; k++)
             if (out[k]) out[k][i] = ok ? part[k] : NAN;
@@ -273,8 +283,10 @@ static nn_status apply_date(nn__run *r, const nn__step *s, nn_table *t, const ch
         if (!st && out[k] && (w < 0 || (size_t)w >= sizeof buf))
             st = nn__problem(r, NN_ERR_SPEC, NULL, "column name \"%s_%s\" is too long", name,
                              date_suffix[k]);
-        if (!st && out[k]) st = add_column(r, t, buf, out[k]);
-        else free(out[k]);
+        if (!st && out[k])
+            st = add_column(r, t, buf, out[k]);
+        else
+            free(out[k]);
         out[k] = NULL;
     }
     if (!st && !s->cfg.keep) nn_table_remove(t, nn_table_find(t, name));
@@ -350,8 +362,10 @@ static nn_status find_col(nn__run *r, const nn__step *s, const nn__col *c, const
     *idx = nn_table_find(t, c->name);
     if (*idx < 0) {
         if (c->is_target || s->cfg.op == NN_OP_DROP) return NN_OK;
-        return nn__problem(r, NN_ERR_DATA, NULL, "no column \"%s\" (preprocess step %zu, %s, "
-                           "needs it)", c->name, r->step, nn_op_name(s->cfg.op));
+        return nn__problem(r, NN_ERR_DATA, NULL,
+                           "no column \"%s\" (preprocess step %zu, %s, "
+                           "needs it)",
+                           c->name, r->step, nn_op_name(s->cfg.op));
     }
     if (t->cols[*idx].type != c->type) {
         int i = *idx;
@@ -367,12 +381,17 @@ static nn_status find_col(nn__run *r, const nn__step *s, const nn__col *c, const
 static nn_status apply_col(nn__run *r, const nn__step *s, const nn__col *c, nn_table *t, int ci) {
     double *v = t->cols[ci].num;
     switch (s->cfg.op) {
-    case NN_OP_DROP: nn_table_remove(t, ci); return NN_OK;
-    case NN_OP_DATE: return apply_date(r, s, t, c->name);
-    case NN_OP_REPLACE: return apply_replace(r, &s->cfg, t, v);
+    case NN_OP_DROP:
+        nn_table_remove(t, ci);
+        return NN_OK;
+    case NN_OP_DATE:
+        return apply_date(r, s, t, c->name);
+    case NN_OP_REPLACE:
+        return apply_replace(r, &s->cfg, t, v);
     case NN_OP_LOG10:
     case NN_OP_LOG:
-    case NN_OP_LOG1P: return apply_log(r, s->cfg.op, c->name, v, t->n_rows);
+    case NN_OP_LOG1P:
+        return apply_log(r, s->cfg.op, c->name, v, t->n_rows);
     case NN_OP_NORMALIZE:
         for (size_t i = 0; i < t->n_rows; i++) v[i] = (v[i] - c->offset) / c->scale;
         return NN_OK;
@@ -380,8 +399,10 @@ static nn_status apply_col(nn__run *r, const nn__step *s, const nn__col *c, nn_t
         for (size_t i = 0; i < t->n_rows; i++)
             if (isnan(v[i])) v[i] = c->fill;
         return NN_OK;
-    case NN_OP_ONE_HOT: return apply_one_hot(r, c, t);
-    default: return NN_OK; /* square is applied per step; filter_outliers filters at fit only */
+    case NN_OP_ONE_HOT:
+        return apply_one_hot(r, c, t);
+    default:
+        return NN_OK; /* square is applied per step; filter_outliers filters at fit only */
     }
 }
 

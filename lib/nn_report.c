@@ -72,10 +72,9 @@ json_t *nn_report_metrics(const nn_spec *spec, const nn_cv_result *res) {
     if (res->importance) {
         json_t *imp = json_array();
         for (size_t i = 0; i < res->n_importance; i++)
-            json_array_append_new(imp, json_pack("{s:s, s:o, s:o}", "feature",
-                                                 res->importance[i].feature, "mean",
-                                                 num(res->importance[i].mean), "sd",
-                                                 num(res->importance[i].sd)));
+            json_array_append_new(
+                imp, json_pack("{s:s, s:o, s:o}", "feature", res->importance[i].feature, "mean",
+                               num(res->importance[i].mean), "sd", num(res->importance[i].sd)));
         json_object_set_new(root, "importance", imp);
     }
     json_object_set_new(root, "train_seconds", num(res->train_seconds));
@@ -106,13 +105,15 @@ static nn_status add_pair(nn_table *t, const nn_spec *spec, size_t k, const nn_c
         vp[i] = res->oof_pred[rows[i] * nt + k];
     }
     nn_status st = nn_table_add_number_take(t, a, va, NULL, err);
-    if (st == NN_OK) st = nn_table_add_number_take(t, p, vp, NULL, err);
-    else free(vp);
+    if (st == NN_OK)
+        st = nn_table_add_number_take(t, p, vp, NULL, err);
+    else
+        free(vp);
     return st;
 }
 
-nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data,
-                                const nn_cv_result *res, nn_table **out, nn_error *err) {
+nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data, const nn_cv_result *res,
+                                nn_table **out, nn_error *err) {
     size_t n = res->n_rows, m = 0;
     size_t *rows = malloc((n ? n : 1) * sizeof *rows);
     if (!rows) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
@@ -134,9 +135,8 @@ nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data,
         st = nn_table_select_rows(data, rows, m, &sel, err);
         if (st == NN_OK) {
             nn_column *c = &sel->cols[idc];
-            st = c->type == NN_COL_TEXT
-                     ? nn_table_add_text_take(t, spec->id, c->text, NULL, err)
-                     : nn_table_add_number_take(t, spec->id, c->num, NULL, err);
+            st = c->type == NN_COL_TEXT ? nn_table_add_text_take(t, spec->id, c->text, NULL, err)
+                                        : nn_table_add_number_take(t, spec->id, c->num, NULL, err);
             c->text = NULL;
             c->num = NULL;
         }
@@ -159,8 +159,8 @@ nn_status nn_report_history(const nn_cv_result *res, nn_table **out, nn_error *e
     size_t m = 0;
     for (int f = 0; f < res->n_folds; f++) m += (size_t)res->folds[f].n_history;
     if (res->has_final_fit) m += (size_t)res->final.n_history;
-    static const char *const names[] = {"fold", "member", "epoch", "train_loss", "val_loss",
-                                        "val_r2", "lr", "seconds"};
+    static const char *const names[] = {"fold",     "member", "epoch", "train_loss",
+                                        "val_loss", "val_r2", "lr",    "seconds"};
     enum { NC = 8 };
     double *cols[NC] = {0};
     nn_status st = NN_OK;
@@ -168,20 +168,22 @@ nn_status nn_report_history(const nn_cv_result *res, nn_table **out, nn_error *e
         if (!(cols[c] = new_col(m))) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
     size_t i = 0;
     for (int f = -1; st == NN_OK && f < res->n_folds; f++) {
-        const nn_fold_result *fr = f < 0 ? (res->has_final_fit ? &res->final : NULL)
-                                         : &res->folds[f];
+        const nn_fold_result *fr =
+            f < 0 ? (res->has_final_fit ? &res->final : NULL) : &res->folds[f];
         for (int e = 0; fr && e < fr->n_history; e++, i++) {
             const nn_history_row *h = &fr->history[e];
-            double v[NC] = {f + 1,       h->member + 1, h->epoch, h->train_loss, h->val_loss,
-                            h->val_r2, h->lr,         h->seconds};
+            double v[NC] = {f + 1,       h->member + 1, h->epoch, h->train_loss,
+                            h->val_loss, h->val_r2,     h->lr,    h->seconds};
             for (int c = 0; c < NC; c++) cols[c][i] = v[c];
         }
     }
     nn_table *t = NULL;
     if (st == NN_OK) st = nn_table_create(m, &t, err);
     for (int c = 0; c < NC; c++) {
-        if (st == NN_OK) st = nn_table_add_number_take(t, names[c], cols[c], NULL, err);
-        else free(cols[c]);
+        if (st == NN_OK)
+            st = nn_table_add_number_take(t, names[c], cols[c], NULL, err);
+        else
+            free(cols[c]);
     }
     if (st != NN_OK) {
         nn_table_destroy(t);

@@ -19,8 +19,8 @@ json_t *nn_report_metric(const nn_metrics *m);
 /* Out-of-fold predictions: columns row (1-based), fold (1-based; missing when not validated),
  * the id column when the spec names one, then actual and predicted (or actual_<t>,
  * predicted_<t> for several targets). Rows never validated are left out. */
-nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data,
-                                const nn_cv_result *res, nn_table **out, nn_error *err);
+nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data, const nn_cv_result *res,
+                                nn_table **out, nn_error *err);
 
 /* History: fold (1-based; 0 = final refit), member (1-based ensemble member), epoch,
  * train_loss, val_loss, val_r2, lr, seconds. */

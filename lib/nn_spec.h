@@ -20,13 +20,13 @@
 #include "nn_sched.h"
 
 #define NN_SPEC_MAX_ERRORS 64
-#define NN_SPEC_MAX_BYTES (1 << 20)   /* a spec document is at most 1 MiB */
-#define NN_SPEC_MAX_DEPTH 32          /* JSON nesting */
+#define NN_SPEC_MAX_BYTES (1 << 20) /* a spec document is at most 1 MiB */
+#define NN_SPEC_MAX_DEPTH 32        /* JSON nesting */
 #define NN_SPEC_MAX_STEPS 256
 #define NN_SPEC_MAX_EPOCHS 1000000
-#define NN_SPEC_MAX_PARAMS 50000000   /* parameters in a spec's network */
+#define NN_SPEC_MAX_PARAMS 50000000 /* parameters in a spec's network */
 #define NN_SPEC_MAX_K 100
-#define NN_SPEC_MAX_ENSEMBLE 32       /* networks averaged per fold and in the final model */
+#define NN_SPEC_MAX_ENSEMBLE 32 /* networks averaged per fold and in the final model */
 
 /* One problem in a spec: where (an RFC 6901 JSON pointer, "" for the whole document) and what. */
 typedef struct nn_spec_error {
@@ -55,9 +55,9 @@ typedef enum nn_sel_kind { NN_SEL_LIST, NN_SEL_INPUTS, NN_SEL_TARGET, NN_SEL_ALL
 
 typedef struct nn_colsel {
     nn_sel_kind kind;
-    char **names;   /* (n_names) for NN_SEL_LIST, owned */
+    char **names; /* (n_names) for NN_SEL_LIST, owned */
     size_t n_names;
-    char **except;  /* (n_except), owned */
+    char **except; /* (n_except), owned */
     size_t n_except;
 } nn_colsel;
 
@@ -82,87 +82,95 @@ typedef enum nn_op_kind { NN_OP_TABLE(NN__OP_ENUM) NN_OP_COUNT } nn_op_kind;
 enum {
     NN_DATE_TIMESTAMP = 1 << 0, /* seconds since 1970-01-01T00:00:00 UTC */
     NN_DATE_YEAR = 1 << 1,
-    NN_DATE_MONTH = 1 << 2,     /* 1..12 */
-    NN_DATE_DAY = 1 << 3,       /* 1..31 */
-    NN_DATE_WEEKDAY = 1 << 4,   /* 0 = Monday .. 6 = Sunday (ISO order) */
-    NN_DATE_YEARDAY = 1 << 5,   /* 1..366 */
+    NN_DATE_MONTH = 1 << 2,   /* 1..12 */
+    NN_DATE_DAY = 1 << 3,     /* 1..31 */
+    NN_DATE_WEEKDAY = 1 << 4, /* 0 = Monday .. 6 = Sunday (ISO order) */
+    NN_DATE_YEARDAY = 1 << 5, /* 1..366 */
 };
 
 typedef enum nn_norm_method { NN_NORM_MINMAX, NN_NORM_ZSCORE } nn_norm_method;
-typedef enum nn_impute_method { NN_IMPUTE_MEAN, NN_IMPUTE_MEDIAN, NN_IMPUTE_CONSTANT } nn_impute_method;
+typedef enum nn_impute_method {
+    NN_IMPUTE_MEAN,
+    NN_IMPUTE_MEDIAN,
+    NN_IMPUTE_CONSTANT
+} nn_impute_method;
 
 /* One preprocessing step, "/preprocess/<index>". Fields are meaningful for the ops noted. */
 typedef struct nn_step {
     nn_op_kind op;
-    nn_colsel cols;          /* every op: "columns" (or "column" for a single name) */
+    nn_colsel cols; /* every op: "columns" (or "column" for a single name) */
     /* date */
-    char *format;            /* strptime-style format, e.g. "%Y%m%dT%H%M%S"; owned */
-    unsigned extract;        /* NN_DATE_* bits; default timestamp */
-    int keep;                /* keep the source column; default false */
+    char *format;     /* strptime-style format, e.g. "%Y%m%dT%H%M%S"; owned */
+    unsigned extract; /* NN_DATE_* bits; default timestamp */
+    int keep;         /* keep the source column; default false */
     /* replace: rows whose value == equal get `with` or the value of with_column */
     double equal;
-    int equal_missing;       /* "equal": null matches missing values instead */
+    int equal_missing; /* "equal": null matches missing values instead */
     double with;
-    char *with_column;       /* owned; NULL means the constant `with` */
+    char *with_column; /* owned; NULL means the constant `with` */
     /* filter_outliers */
-    double k;                /* Tukey fence multiplier, default 1.5 */
+    double k; /* Tukey fence multiplier, default 1.5 */
     /* normalize */
-    nn_norm_method method;   /* default minmax */
+    nn_norm_method method; /* default minmax */
     /* one_hot */
-    int max_categories;      /* categories kept by frequency in the training rows, default 100;
-                                the rest, and unseen values, map to all-zero ("other") */
+    int max_categories; /* categories kept by frequency in the training rows, default 100;
+                           the rest, and unseen values, map to all-zero ("other") */
     /* impute */
     nn_impute_method strategy; /* default mean */
-    double value;            /* for constant */
+    double value;              /* for constant */
 } nn_step;
 
 typedef enum nn_val_kind { NN_VAL_KFOLD, NN_VAL_HOLDOUT, NN_VAL_NONE } nn_val_kind;
 typedef enum nn_final_kind { NN_FINAL_REFIT, NN_FINAL_BEST_FOLD, NN_FINAL_NONE } nn_final_kind;
-typedef enum nn_monitor { NN_MONITOR_VAL_LOSS, NN_MONITOR_VAL_R2, NN_MONITOR_TRAIN_LOSS } nn_monitor;
+typedef enum nn_monitor {
+    NN_MONITOR_VAL_LOSS,
+    NN_MONITOR_VAL_R2,
+    NN_MONITOR_TRAIN_LOSS
+} nn_monitor;
 
 typedef struct nn_spec {
-    char *name;              /* default "unnamed" */
-    uint64_t seed;           /* default 0 */
-    char **targets;          /* (n_targets) "target": "price" or ["a", "b"]; required */
+    char *name;     /* default "unnamed" */
+    uint64_t seed;  /* default 0 */
+    char **targets; /* (n_targets) "target": "price" or ["a", "b"]; required */
     size_t n_targets;
-    char *id;                /* "id": column carried through, never an input; may be NULL */
-    char **text_columns;     /* "text_columns": columns read as text whatever they look like */
+    char *id;            /* "id": column carried through, never an input; may be NULL */
+    char **text_columns; /* "text_columns": columns read as text whatever they look like */
     size_t n_text_columns;
-    nn_step *steps;          /* (n_steps) "preprocess" */
+    nn_step *steps; /* (n_steps) "preprocess" */
     size_t n_steps;
 
     /* "network": hidden layers expanded ("repeat" unrolled); the output layer's units are the
        number of targets. Activation, dropout, l2 and init apply per layer. */
-    nn_layer_cfg *hidden;    /* (n_hidden) */
+    nn_layer_cfg *hidden; /* (n_hidden) */
     int n_hidden;
-    nn_layer_cfg output;     /* units = n_targets */
+    nn_layer_cfg output; /* units = n_targets */
 
     /* "training" */
-    int epochs;              /* required, 1..NN_SPEC_MAX_EPOCHS */
-    int batch_size;          /* default 32 */
-    int ensemble;            /* networks per fold (and in the final model) trained from different
-                                seeds and averaged in model space; default 1 */
-    nn_loss loss;            /* default mse; "loss": "huber" or {"type": "huber", "delta": 1} */
-    nn_optim_cfg optim;      /* default adam */
-    nn_sched sched;          /* default constant */
-    nn_val_kind validation;  /* default kfold */
-    int k;                   /* kfold: 2..NN_SPEC_MAX_K, default 5 */
-    double holdout;          /* holdout: validation fraction in (0, 1), default 0.2 */
+    int epochs;             /* required, 1..NN_SPEC_MAX_EPOCHS */
+    int batch_size;         /* default 32 */
+    int ensemble;           /* networks per fold (and in the final model) trained from different
+                               seeds and averaged in model space; default 1 */
+    nn_loss loss;           /* default mse; "loss": "huber" or {"type": "huber", "delta": 1} */
+    nn_optim_cfg optim;     /* default adam */
+    nn_sched sched;         /* default constant */
+    nn_val_kind validation; /* default kfold */
+    int k;                  /* kfold: 2..NN_SPEC_MAX_K, default 5 */
+    double holdout;         /* holdout: validation fraction in (0, 1), default 0.2 */
     /* early stopping, off when patience == 0 */
-    nn_monitor es_monitor;   /* default val_loss */
+    nn_monitor es_monitor; /* default val_loss */
     int es_patience;
     double es_min_delta;
-    int es_restore_best;     /* default true */
+    int es_restore_best; /* default true */
     /* reduce on plateau, off when patience == 0 */
     nn_monitor rp_monitor;
     int rp_patience;
-    double rp_factor;        /* default 0.5 */
-    double rp_min_lr;        /* default 0 */
-    nn_final_kind final;     /* default refit (best_fold when validation is none: refit) */
-    int importance_repeats;  /* permutation importance repeats, 0 = off */
+    double rp_factor;       /* default 0.5 */
+    double rp_min_lr;       /* default 0 */
+    nn_final_kind final;    /* default refit (best_fold when validation is none: refit) */
+    int importance_repeats; /* permutation importance repeats, 0 = off */
 
-    char *canonical;         /* canonical JSON (defaults filled, sorted keys, compact); owned */
-    char hash[65];           /* lowercase hex SHA-256 of canonical */
+    char *canonical; /* canonical JSON (defaults filled, sorted keys, compact); owned */
+    char hash[65];   /* lowercase hex SHA-256 of canonical */
 } nn_spec;
 
 /* Parses and validates a spec. On success writes *out (owned by the caller) and returns NN_OK;

@@ -26,7 +26,7 @@ static const nn__range UNIT_OPEN = {0, 1, 1, 1};      /* (0, 1) */
 static const nn__key training_keys[] = {
     {"epochs", 0},   {"batch_size", 0}, {"loss", 0},           {"optimizer", 0},
     {"schedule", 0}, {"validation", 0}, {"early_stopping", 0}, {"reduce_on_plateau", 0},
-    {"final", 0},    {"importance", 0},  {"ensemble", 0},
+    {"final", 0},    {"importance", 0}, {"ensemble", 0},
 };
 static const nn__key loss_keys[] = {{"type", 0}, {"delta", BIT(NN_LOSS_HUBER)}};
 #define ADAMS (BIT(NN_OPTIM_ADAM) | BIT(NN_OPTIM_ADAMW))

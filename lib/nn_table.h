@@ -18,17 +18,17 @@
 typedef enum nn_col_type { NN_COL_NUMBER, NN_COL_TEXT } nn_col_type;
 
 typedef struct nn_column {
-    char *name;       /* owned */
+    char *name; /* owned */
     nn_col_type type;
-    double *num;      /* (n_rows) for number columns, NaN = missing; else NULL */
-    char **text;      /* (n_rows) owned strings for text columns, NULL = missing; else NULL */
+    double *num; /* (n_rows) for number columns, NaN = missing; else NULL */
+    char **text; /* (n_rows) owned strings for text columns, NULL = missing; else NULL */
 } nn_column;
 
 typedef struct nn_table {
     size_t n_rows;
     size_t n_cols;
     size_t cap_cols;
-    nn_column *cols;  /* (n_cols) */
+    nn_column *cols; /* (n_cols) */
 } nn_table;
 
 /* An empty table of n_rows rows and no columns; *out owned by the caller. */
@@ -50,8 +50,8 @@ nn_status nn_table_add_number_take(nn_table *t, const char *name, double *values
 nn_status nn_table_add_text_take(nn_table *t, const char *name, char **strs, int *index,
                                  nn_error *err);
 /* Appends a copy of the number column values (n_rows doubles, borrowed). */
-nn_status nn_table_add_number_copy(nn_table *t, const char *name, const double *values,
-                                   int *index, nn_error *err);
+nn_status nn_table_add_number_copy(nn_table *t, const char *name, const double *values, int *index,
+                                   nn_error *err);
 
 /* Removes column i (which must exist), freeing its storage; later columns shift down by one. */
 void nn_table_remove(nn_table *t, int i);

@@ -34,8 +34,10 @@ srv_store *srv_api_run(srv_req *req, srv_resp *resp, srv_run *run) {
 
 int srv_api_spec_size_ok(srv_req *req, srv_resp *resp) {
     if ((int64_t)req->body_len <= req->app->cfg.max_spec_bytes) return 1;
-    srv_problem(resp, 413, "the spec request has %zu bytes, over the limit of %lld "
-                "(--max-spec-bytes)", req->body_len, (long long)req->app->cfg.max_spec_bytes);
+    srv_problem(resp, 413,
+                "the spec request has %zu bytes, over the limit of %lld "
+                "(--max-spec-bytes)",
+                req->body_len, (long long)req->app->cfg.max_spec_bytes);
     return 0;
 }
 
@@ -47,13 +49,14 @@ nn_status srv_api_check_params(int64_t max_params, const nn_spec *spec, const nn
     if (ensemble > 1)
         nn_spec_errors_add(errs, "/network",
                            "the network has %zu parameters × ensemble %d = %llu, over the limit "
-                           "of %lld (--max-params); use fewer or narrower layers", plan->n_params,
-                           ensemble, (unsigned long long)total, (long long)max_params);
+                           "of %lld (--max-params); use fewer or narrower layers",
+                           plan->n_params, ensemble, (unsigned long long)total,
+                           (long long)max_params);
     else
         nn_spec_errors_add(errs, "/network",
                            "the network has %zu parameters, over the limit of %lld "
-                           "(--max-params); use fewer or narrower layers", plan->n_params,
-                           (long long)max_params);
+                           "(--max-params); use fewer or narrower layers",
+                           plan->n_params, (long long)max_params);
     return NN_ERR_SPEC;
 }
 
@@ -161,8 +164,10 @@ void srv_api_dataset_upload(srv_req *req, srv_resp *resp) {
     const char *name = srv_query_n(req, "name", &name_len);
     if (!name) name = "dataset", name_len = strlen(name);
     if (!valid_name(name, name_len)) {
-        srv_problem(resp, 400, "name: 1 to %d printable characters without quotes, slashes, "
-                    "\"..\" or control characters", SRV_MAX_DATASET_NAME);
+        srv_problem(resp, 400,
+                    "name: 1 to %d printable characters without quotes, slashes, "
+                    "\"..\" or control characters",
+                    SRV_MAX_DATASET_NAME);
         return;
     }
     if (req->upload_fd < 0 || req->upload_bytes == 0) {
@@ -334,8 +339,10 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     memset(&errs, 0, sizeof errs);
     nn_spec *spec = NULL;
     char *text = spec_json ? json_dumps(spec_json, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    if (!spec_json) nn_spec_errors_add(&errs, "/spec", "required");
-    else if (text) (void)nn_spec_parse(text, strlen(text), &spec, &errs);
+    if (!spec_json)
+        nn_spec_errors_add(&errs, "/spec", "required");
+    else if (text)
+        (void)nn_spec_parse(text, strlen(text), &spec, &errs);
     free(text);
     json_decref(body);
     if (!spec) {
@@ -353,6 +360,8 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     }
     nn_spec_destroy(spec);
     free(dataset);
-    if (rc == 0) srv_json(resp, 200, out);
-    else json_decref(out);
+    if (rc == 0)
+        srv_json(resp, 200, out);
+    else
+        json_decref(out);
 }

@@ -23,10 +23,10 @@ static json_t *summaries(const nn_table *t, const char *skip) {
         nn_summary s;
         if (nn_summarize(col->num, t->n_rows, &s) != 0) continue;
         json_array_append_new(
-            list, json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
-                            col->name, "n", (json_int_t)s.n, "missing", (json_int_t)s.missing,
-                            "min", num(s.min), "q1", num(s.q1), "median", num(s.median), "q3",
-                            num(s.q3), "max", num(s.max), "mean", num(s.mean), "sd", num(s.sd)));
+            list, json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", col->name,
+                            "n", (json_int_t)s.n, "missing", (json_int_t)s.missing, "min",
+                            num(s.min), "q1", num(s.q1), "median", num(s.median), "q3", num(s.q3),
+                            "max", num(s.max), "mean", num(s.mean), "sd", num(s.sd)));
     }
     return list;
 }
@@ -45,8 +45,10 @@ void srv_api_run_features(srv_req *req, srv_resp *resp) {
     }
     srv_model_ref *ref = NULL;
     if (srv_models_acquire(req->app->models, s, req->param, &ref, &err) != NN_OK) {
-        srv_problem(resp, 404, "run %s has no model yet: features after preprocessing come from "
-                    "its fitted pipeline", req->param);
+        srv_problem(resp, 404,
+                    "run %s has no model yet: features after preprocessing come from "
+                    "its fitted pipeline",
+                    req->param);
         return;
     }
     nn_model *model = srv_model_ref_model(ref);
@@ -67,6 +69,8 @@ void srv_api_run_features(srv_req *req, srv_resp *resp) {
     srv_models_release(req->app->models, ref);
     nn_table_destroy(raw);
     nn_table_destroy(after);
-    if (st != NN_OK) srv_problem_from(resp, &err);
-    else srv_json(resp, 200, out);
+    if (st != NN_OK)
+        srv_problem_from(resp, &err);
+    else
+        srv_json(resp, 200, out);
 }

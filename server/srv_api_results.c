@@ -70,8 +70,8 @@ static void csv_text(buf *b, const char *s) {
     bprintf(b, "\"");
 }
 
-static const char *const hist_cols[] = {"fold", "member", "epoch", "train_loss", "val_loss",
-                                        "val_r2", "lr", "seconds"};
+static const char *const hist_cols[] = {"fold",     "member", "epoch", "train_loss",
+                                        "val_loss", "val_r2", "lr",    "seconds"};
 enum { N_HIST = 8 };
 
 void srv_api_run_history(srv_req *req, srv_resp *resp) {
@@ -103,8 +103,10 @@ void srv_api_run_history(srv_req *req, srv_resp *resp) {
                 /* a new attempt (after a restart) starts over: the history is the last one's */
                 const char *v = json_string_value(json_object_get(d, "status"));
                 if (v && strcmp(v, "running") == 0) {
-                    if (csv) b.len = header_len;
-                    else json_array_clear(rows);
+                    if (csv)
+                        b.len = header_len;
+                    else
+                        json_array_clear(rows);
                 }
                 json_decref(d);
                 continue;
@@ -130,8 +132,10 @@ void srv_api_run_history(srv_req *req, srv_resp *resp) {
         srv_problem_from(resp, &err);
         return;
     }
-    if (csv) srv_text(resp, 200, "text/csv; charset=utf-8", b.p, b.len);
-    else srv_json(resp, 200, json_pack("{s:o}", "history", rows));
+    if (csv)
+        srv_text(resp, 200, "text/csv; charset=utf-8", b.p, b.len);
+    else
+        srv_json(resp, 200, json_pack("{s:o}", "history", rows));
 }
 
 /* The run's target names from its stored spec (array of strings, borrowed from run.spec). */
@@ -146,8 +150,10 @@ static void predictions_csv(buf *b, const srv_prediction *p, size_t n, json_t *t
     bprintf(b, "row,fold%s", has_id ? ",id" : "");
     for (size_t k = 0; k < nt; k++) {
         const char *t = json_string_value(json_array_get(targets, k));
-        if (nt == 1) bprintf(b, ",actual,predicted");
-        else bprintf(b, ",actual_%s,predicted_%s", t, t);
+        if (nt == 1)
+            bprintf(b, ",actual,predicted");
+        else
+            bprintf(b, ",actual_%s,predicted_%s", t, t);
     }
     bprintf(b, "\n");
     for (size_t i = 0; i + nt <= n; i += nt) {
@@ -208,12 +214,15 @@ void srv_api_run_predictions(srv_req *req, srv_resp *resp) {
     if (wants_csv(req)) {
         buf b = {0};
         predictions_csv(&b, p, n, targets, has_id);
-        if (b.failed) srv_problem(resp, 500, "out of memory");
-        else srv_text(resp, 200, "text/csv; charset=utf-8", b.p, b.len);
+        if (b.failed)
+            srv_problem(resp, 500, "out of memory");
+        else
+            srv_text(resp, 200, "text/csv; charset=utf-8", b.p, b.len);
         if (b.failed) free(b.p);
         resp->disposition = "attachment; filename=\"predictions.csv\"";
     } else {
-        srv_json(resp, 200, json_pack("{s:o}", "predictions", predictions_json(p, n, targets, has_id)));
+        srv_json(resp, 200,
+                 json_pack("{s:o}", "predictions", predictions_json(p, n, targets, has_id)));
     }
     srv_predictions_free(p, n);
     srv_run_free(&run);
@@ -225,8 +234,10 @@ void srv_api_run_model(srv_req *req, srv_resp *resp) {
     char *text = NULL;
     nn_error err = {0};
     if (srv_model_get(s, req->param, &text, &err) != NN_OK) {
-        srv_problem(resp, 404, "run %s has no model (it has not succeeded, or its spec says "
-                    "\"final\": \"none\")", req->param);
+        srv_problem(resp, 404,
+                    "run %s has no model (it has not succeeded, or its spec says "
+                    "\"final\": \"none\")",
+                    req->param);
         return;
     }
     srv_text(resp, 200, "application/json", text, strlen(text));
@@ -235,8 +246,7 @@ void srv_api_run_model(srv_req *req, srv_resp *resp) {
 
 /* {"rows": [{...}, ...]} into a table: a column is text when any of its values is a string or
  * the spec reads it as text; null is a missing value. */
-static nn_status rows_table(const json_t *rows, const nn_spec *spec, nn_table **out,
-                            nn_error *err);
+static nn_status rows_table(const json_t *rows, const nn_spec *spec, nn_table **out, nn_error *err);
 /* The same for the common body, read without building a JSON tree; 0 when the body is not in
  * the form it reads (then the jansson path answers, errors included). */
 static int rows_table_fast(const char *body, size_t len, const nn_spec *spec, nn_table **out);
@@ -245,7 +255,8 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     srv_store *s = srv_api_store(req, resp);
     if (!s) return;
     if (!req->body || req->body_len == 0) {
-        srv_problem(resp, 400, "send rows as CSV (Content-Type: text/csv) or JSON {\"rows\": [...]}");
+        srv_problem(resp, 400,
+                    "send rows as CSV (Content-Type: text/csv) or JSON {\"rows\": [...]}");
         return;
     }
     srv_model_ref *ref = NULL;
@@ -253,7 +264,8 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     if (srv_models_acquire(req->app->models, s, req->param, &ref, &err) != NN_OK) {
         if (strstr(err.msg, "not found"))
             srv_problem(resp, 404, "run %s has no model to predict with", req->param);
-        else srv_problem_from(resp, &err);
+        else
+            srv_problem_from(resp, &err);
         return;
     }
     nn_model *model = srv_model_ref_model(ref);
@@ -279,11 +291,13 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
         json_error_t jerr;
         json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
         json_t *rows = json_object_get(body, "rows");
-        if (!body) st = nn_error_set(&err, NN_ERR_PARSE, "invalid JSON at line %d, column %d: %s",
-                                     jerr.line, jerr.column, jerr.text);
+        if (!body)
+            st = nn_error_set(&err, NN_ERR_PARSE, "invalid JSON at line %d, column %d: %s",
+                              jerr.line, jerr.column, jerr.text);
         else if (!json_is_array(rows))
             st = nn_error_set(&err, NN_ERR_PARSE, "/rows: required, an array of objects");
-        else st = rows_table(rows, spec, &t, &err);
+        else
+            st = rows_table(rows, spec, &t, &err);
         json_decref(body);
     }
     double *pred = NULL;
@@ -319,8 +333,10 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
         if (csv) {
             if (idc >= 0) {
                 const nn_column *c = &t->cols[idc];
-                if (c->type == NN_COL_TEXT) csv_text(&b, c->text[i]);
-                else fmt_num(&b, c->num[i]);
+                if (c->type == NN_COL_TEXT)
+                    csv_text(&b, c->text[i]);
+                else
+                    fmt_num(&b, c->num[i]);
                 bprintf(&b, ",");
             }
             for (size_t k = 0; k < nt; k++) {
@@ -395,7 +411,8 @@ static nn_status rows_table(const json_t *rows, const nn_spec *spec, nn_table **
             for (size_t i = 0; col && i < n; i++) {
                 json_t *v = json_object_get(json_array_get(rows, i), name);
                 char nb[32];
-                if (json_is_string(v)) col[i] = strdup(json_string_value(v));
+                if (json_is_string(v))
+                    col[i] = strdup(json_string_value(v));
                 else if (json_is_number(v))
                     col[i] = (snprintf(nb, sizeof nb, "%.17g", json_number_value(v)), strdup(nb));
             }
@@ -490,7 +507,8 @@ static int fast_num(fast_rd *r, double *v) {
     int real = 0;
     if (q < e && *q == '-') q++;
     if (q >= e || *q < '0' || *q > '9') return 0;
-    if (*q == '0') q++;
+    if (*q == '0')
+        q++;
     else
         while (q < e && *q >= '0' && *q <= '9') q++;
     if (q < e && *q == '.') {
@@ -505,8 +523,8 @@ static int fast_num(fast_rd *r, double *v) {
         while (q < e && *q >= '0' && *q <= '9') q++;
     }
     /* the token must end here: strto* below then stop exactly at q */
-    if (q >= e || !(*q == ',' || *q == '}' || *q == ']' || *q == ' ' || *q == '\n' ||
-                    *q == '\r' || *q == '\t'))
+    if (q >= e || !(*q == ',' || *q == '}' || *q == ']' || *q == ' ' || *q == '\n' || *q == '\r' ||
+                    *q == '\t'))
         return 0;
     char *stop = NULL;
     errno = 0;
@@ -537,8 +555,7 @@ static int fast_grow_rows(fast_rd *r) {
 
 /* The column named s (n bytes), added when new; guess is where the previous row had its key. */
 static fast_col *fast_column(fast_rd *r, const char *s, size_t n, size_t guess) {
-    if (guess < r->n_cols && r->cols[guess].name_len == n &&
-        memcmp(r->cols[guess].name, s, n) == 0)
+    if (guess < r->n_cols && r->cols[guess].name_len == n && memcmp(r->cols[guess].name, s, n) == 0)
         return &r->cols[guess];
     for (size_t c = 0; c < r->n_cols; c++)
         if (r->cols[c].name_len == n && memcmp(r->cols[c].name, s, n) == 0) return &r->cols[c];
@@ -626,7 +643,8 @@ static int fast_table(fast_rd *r, const nn_spec *spec, nn_table **out) {
             for (size_t i = 0; !nomem && i < n; i++) {
                 const fast_cell *cell = &col->cells[i];
                 char nb[32];
-                if (cell->kind == 2) nomem = !(v[i] = strndup(cell->str, cell->str_len));
+                if (cell->kind == 2)
+                    nomem = !(v[i] = strndup(cell->str, cell->str_len));
                 else if (cell->kind == 1)
                     nomem = !(v[i] = (snprintf(nb, sizeof nb, "%.17g", cell->num), strdup(nb)));
             }

@@ -14,8 +14,8 @@
 #include <string.h>
 
 /* Parses and plans the spec of a run request; answers 422 and returns NULL on any problem. */
-static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset,
-                             int64_t max_params, srv_resp *resp) {
+static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset, int64_t max_params,
+                             srv_resp *resp) {
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
     json_t *spec_json = json_object_get(body, "spec");
@@ -98,13 +98,15 @@ void srv_api_run_create(srv_req *req, srv_resp *resp) {
     }
     if (srv_run_create(s, &run, key, req_hash, &created, &err) != NN_OK) {
         srv_run_free(&run);
-        if (strstr(err.msg, "Idempotency-Key")) srv_problem(resp, 422, "%s", err.msg);
-        else srv_problem_from(resp, &err);
+        if (strstr(err.msg, "Idempotency-Key"))
+            srv_problem(resp, 422, "%s", err.msg);
+        else
+            srv_problem_from(resp, &err);
         return;
     }
     (void)snprintf(resp->location, sizeof resp->location, "/v1/runs/%s", run.id);
-    srv_json(resp, 202, json_pack("{s:s, s:s}", "id", run.id, "status",
-                                  srv_run_status_name(run.status)));
+    srv_json(resp, 202,
+             json_pack("{s:s, s:s}", "id", run.id, "status", srv_run_status_name(run.status)));
     srv_run_free(&run);
     if (created) srv_pool_wake(req->app->pool);
 }
@@ -114,16 +116,16 @@ static json_t *ms_or_null(int64_t ms) { return ms ? json_integer((json_int_t)ms)
 /* A run as JSON text: the small fields through Jansson, then the stored spec and metrics JSON
  * spliced in as they are (they are the largest part and were valid JSON when stored). */
 static char *run_text(const srv_run *r, size_t *len) {
-    json_t *o = json_pack("{s:s, s:s?, s:s, s:f, s:s?, s:s, s:o, s:o, s:o, s:i}", "id", r->id,
-                          "dataset", r->dataset_id[0] ? r->dataset_id : NULL, "status",
-                          srv_run_status_name(r->status), "progress", r->progress, "name",
-                          r->spec_name, "spec_hash", r->spec_hash, "created_at",
-                          ms_or_null(r->created_at), "started_at", ms_or_null(r->started_at),
-                          "finished_at", ms_or_null(r->finished_at), "attempts", r->attempts);
+    json_t *o =
+        json_pack("{s:s, s:s?, s:s, s:f, s:s?, s:s, s:o, s:o, s:o, s:i}", "id", r->id, "dataset",
+                  r->dataset_id[0] ? r->dataset_id : NULL, "status", srv_run_status_name(r->status),
+                  "progress", r->progress, "name", r->spec_name, "spec_hash", r->spec_hash,
+                  "created_at", ms_or_null(r->created_at), "started_at", ms_or_null(r->started_at),
+                  "finished_at", ms_or_null(r->finished_at), "attempts", r->attempts);
     if (!o) return NULL;
     int64_t end = r->finished_at ? r->finished_at : srv_now_ms();
-    json_object_set_new(o, "duration_ms", r->started_at ? json_integer(end - r->started_at)
-                                                        : json_null());
+    json_object_set_new(o, "duration_ms",
+                        r->started_at ? json_integer(end - r->started_at) : json_null());
     json_object_set_new(o, "error", r->error ? json_string(r->error) : json_null());
     char *head = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(o);
@@ -154,8 +156,10 @@ void srv_api_run_get(srv_req *req, srv_resp *resp) {
     size_t len = 0;
     char *text = run_text(&run, &len);
     srv_run_free(&run);
-    if (!text) srv_problem(resp, 500, "out of memory");
-    else srv_text(resp, 200, "application/json", text, len);
+    if (!text)
+        srv_problem(resp, 500, "out of memory");
+    else
+        srv_text(resp, 200, "application/json", text, len);
 }
 
 void srv_api_run_list(srv_req *req, srv_resp *resp) {
@@ -220,9 +224,9 @@ void srv_api_run_events(srv_req *req, srv_resp *resp) {
     char client[64];
     srv_client_address(req, client, sizeof client);
     int refused = 0;
-    srv_stream *st = srv_stream_create(req->app->hub, req->param, a,
-                                       nd ? SRV_STREAM_NDJSON : SRV_STREAM_SSE, client,
-                                       req->app->cfg.max_streams_per_client, &refused);
+    srv_stream *st =
+        srv_stream_create(req->app->hub, req->param, a, nd ? SRV_STREAM_NDJSON : SRV_STREAM_SSE,
+                          client, req->app->cfg.max_streams_per_client, &refused);
     if (refused) {
         srv_problem(resp, 429, "%d event streams are open from %s already",
                     req->app->cfg.max_streams_per_client, client);
@@ -263,7 +267,8 @@ void srv_api_run_cancel(srv_req *req, srv_resp *resp) {
         srv_run_free(&run);
         return;
     }
-    srv_json(resp, 202, json_pack("{s:s, s:s}", "id", run.id, "status",
-                                  now ? "cancelled" : srv_run_status_name(run.status)));
+    srv_json(resp, 202,
+             json_pack("{s:s, s:s}", "id", run.id, "status",
+                       now ? "cancelled" : srv_run_status_name(run.status)));
     srv_run_free(&run);
 }

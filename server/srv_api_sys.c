@@ -22,8 +22,9 @@ void srv_api_healthz(srv_req *req, srv_resp *resp) {
         srv_json(resp, 503, json_pack("{s:s, s:s}", "status", "unavailable", "detail", err.msg));
         return;
     }
-    srv_json(resp, 200, json_pack("{s:s, s:s, s:I}", "status", "ok", "version", NN_VERSION,
-                                  "queued", (json_int_t)depth));
+    srv_json(resp, 200,
+             json_pack("{s:s, s:s, s:I}", "status", "ok", "version", NN_VERSION, "queued",
+                       (json_int_t)depth));
     resp->no_store = 1;
 }
 
@@ -39,11 +40,16 @@ void srv_api_metrics(srv_req *req, srv_resp *resp) {
         return;
     }
     const srv_counters *c = &app->counters;
-    fprintf(f, "# HELP nnd_requests_total HTTP requests received.\n# TYPE nnd_requests_total counter\n");
+    fprintf(
+        f,
+        "# HELP nnd_requests_total HTTP requests received.\n# TYPE nnd_requests_total counter\n");
     fprintf(f, "nnd_requests_total %lld\n", (long long)atomic_load(&c->requests));
-    fprintf(f, "# HELP nnd_responses_total HTTP error responses by class.\n# TYPE nnd_responses_total counter\n");
-    fprintf(f, "nnd_responses_total{class=\"4xx\"} %lld\n", (long long)atomic_load(&c->responses_4xx));
-    fprintf(f, "nnd_responses_total{class=\"5xx\"} %lld\n", (long long)atomic_load(&c->responses_5xx));
+    fprintf(f, "# HELP nnd_responses_total HTTP error responses by class.\n# TYPE "
+               "nnd_responses_total counter\n");
+    fprintf(f, "nnd_responses_total{class=\"4xx\"} %lld\n",
+            (long long)atomic_load(&c->responses_4xx));
+    fprintf(f, "nnd_responses_total{class=\"5xx\"} %lld\n",
+            (long long)atomic_load(&c->responses_5xx));
     fprintf(f, "# HELP nnd_runs Runs by status.\n# TYPE nnd_runs gauge\n");
     static const char *const st[] = {"queued", "running", "succeeded", "failed", "cancelled"};
     for (int i = 0; s && i < 5; i++) {
@@ -67,8 +73,8 @@ void srv_api_metrics(srv_req *req, srv_resp *resp) {
     fprintf(f, "# HELP nnd_queue_depth Runs waiting for a worker.\n# TYPE nnd_queue_depth gauge\n");
     fprintf(f, "nnd_queue_depth %lld\n", (long long)depth);
     fprintf(f, "# HELP nnd_workers_busy Workers training now.\n# TYPE nnd_workers_busy gauge\n");
-    fprintf(f, "nnd_workers_busy %d\nnnd_workers %d\nnnd_jobs_active %d\n", busy,
-            app->cfg.workers, jobs);
+    fprintf(f, "nnd_workers_busy %d\nnnd_workers %d\nnnd_jobs_active %d\n", busy, app->cfg.workers,
+            jobs);
     fprintf(f, "# HELP nnd_samples_trained_total Training samples processed (rows × epochs).\n"
                "# TYPE nnd_samples_trained_total counter\n");
     fprintf(f, "nnd_samples_trained_total %lld\n", (long long)atomic_load(&c->samples_trained));
@@ -78,10 +84,12 @@ void srv_api_metrics(srv_req *req, srv_resp *resp) {
             (long long)atomic_load(&c->bytes_uploaded));
     fprintf(f, "# TYPE nnd_event_streams gauge\nnnd_event_streams %d\n",
             atomic_load(&c->streams_open));
-    fprintf(f, "# HELP nnd_slow_connections_dropped_total Connections closed for sending their "
-               "request headers slower than --timeout.\n"
-               "# TYPE nnd_slow_connections_dropped_total counter\n"
-               "nnd_slow_connections_dropped_total %lld\n", srv_guard_dropped(app->guard));
+    fprintf(f,
+            "# HELP nnd_slow_connections_dropped_total Connections closed for sending their "
+            "request headers slower than --timeout.\n"
+            "# TYPE nnd_slow_connections_dropped_total counter\n"
+            "nnd_slow_connections_dropped_total %lld\n",
+            srv_guard_dropped(app->guard));
     fprintf(f, "# TYPE nnd_uptime_seconds gauge\nnnd_uptime_seconds %.3f\n",
             (double)(srv_now_ms() - app->started_at) / 1000.0);
     if (fclose(f) != 0 || !text) {
@@ -104,11 +112,17 @@ void srv_api_openapi(srv_req *req, srv_resp *resp) {
 
 static const char *mime_of(const char *path) {
     static const char *const map[][2] = {
-        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-        {".ico", "image/x-icon"}, {".txt", "text/plain; charset=utf-8"},
-        {".map", "application/json"}, {".csv", "text/csv; charset=utf-8"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
+        {".csv", "text/csv; charset=utf-8"},
     };
     const char *dot = strrchr(path, '.');
     for (size_t i = 0; dot && i < sizeof map / sizeof map[0]; i++)

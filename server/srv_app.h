@@ -42,7 +42,7 @@ typedef struct srv_app {
     struct MHD_Daemon *http; /* the HTTP daemon, from srv_app_start */
     srv_guard *guard;        /* the request-header deadline of the HTTP daemon's connections */
     srv_counters counters;
-    int64_t started_at;      /* ms */
+    int64_t started_at; /* ms */
     atomic_int stopping;
 } srv_app;
 

@@ -53,8 +53,8 @@ static nn_status parse_int(const char *name, const char *v, int64_t lo, int64_t 
     errno = 0;
     long long x = v ? strtoll(v, &end, 10) : 0;
     if (!v || errno || end == v || *end || x < lo || x > hi)
-        return nn_error_set(err, NN_ERR_INVALID, "%s: \"%s\" is not an integer in %lld..%lld",
-                            name, v ? v : "", (long long)lo, (long long)hi);
+        return nn_error_set(err, NN_ERR_INVALID, "%s: \"%s\" is not an integer in %lld..%lld", name,
+                            v ? v : "", (long long)lo, (long long)hi);
     *out = x;
     return NN_OK;
 }
@@ -83,8 +83,8 @@ static nn_status read_token_file(srv_config *cfg, const char *path, nn_error *er
     size_t n = fread(cfg->token, 1, sizeof cfg->token - 1, f);
     fclose(f);
     cfg->token[n] = '\0';
-    while (n > 0 && (cfg->token[n - 1] == '\n' || cfg->token[n - 1] == '\r' ||
-                     cfg->token[n - 1] == ' '))
+    while (n > 0 &&
+           (cfg->token[n - 1] == '\n' || cfg->token[n - 1] == '\r' || cfg->token[n - 1] == ' '))
         cfg->token[--n] = '\0';
     if (n == 0) return nn_error_set(err, NN_ERR_INVALID, "--token-file: %s is empty", path);
     return NN_OK;
@@ -95,20 +95,27 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
     int64_t x = 0;
     nn_status st = NN_OK;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (!strcmp(name, "listen")) st = parse_listen(cfg, v, err);
-    else if (!strcmp(name, "data-dir")) st = copy_str(cfg->data_dir, sizeof cfg->data_dir, name, v, err);
-    else if (!strcmp(name, "web-dir")) st = copy_str(cfg->web_dir, sizeof cfg->web_dir, name, v, err);
+    if (!strcmp(name, "listen"))
+        st = parse_listen(cfg, v, err);
+    else if (!strcmp(name, "data-dir"))
+        st = copy_str(cfg->data_dir, sizeof cfg->data_dir, name, v, err);
+    else if (!strcmp(name, "web-dir"))
+        st = copy_str(cfg->web_dir, sizeof cfg->web_dir, name, v, err);
     else if (!strcmp(name, "cors-origin"))
         st = copy_str(cfg->cors_origin, sizeof cfg->cors_origin, name, v, err);
-    else if (!strcmp(name, "token")) st = copy_str(cfg->token, sizeof cfg->token, name, v, err);
-    else if (!strcmp(name, "token-file")) st = read_token_file(cfg, v, err);
+    else if (!strcmp(name, "token"))
+        st = copy_str(cfg->token, sizeof cfg->token, name, v, err);
+    else if (!strcmp(name, "token-file"))
+        st = read_token_file(cfg, v, err);
     else if (!strcmp(name, "workers")) {
         if ((st = parse_int("--workers", v, 1, cores > 0 ? 4 * cores : 64, &x, err)) == NN_OK)
             cfg->workers = (int)x;
     } else if (!strcmp(name, "max-active-runs")) {
-        if ((st = parse_int("--max-active-runs", v, 1, 64, &x, err)) == NN_OK) cfg->max_active = (int)x;
+        if ((st = parse_int("--max-active-runs", v, 1, 64, &x, err)) == NN_OK)
+            cfg->max_active = (int)x;
     } else if (!strcmp(name, "http-threads")) {
-        if ((st = parse_int("--http-threads", v, 1, 64, &x, err)) == NN_OK) cfg->http_threads = (int)x;
+        if ((st = parse_int("--http-threads", v, 1, 64, &x, err)) == NN_OK)
+            cfg->http_threads = (int)x;
     } else if (!strcmp(name, "max-upload")) {
         if ((st = parse_int("--max-upload", v, 1024, (int64_t)1 << 40, &x, err)) == NN_OK)
             cfg->max_upload = x;
@@ -116,7 +123,8 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
         if ((st = parse_int("--max-body", v, 1024, (int64_t)1 << 30, &x, err)) == NN_OK)
             cfg->max_body = x;
     } else if (!strcmp(name, "max-queued")) {
-        if ((st = parse_int("--max-queued", v, 1, 100000, &x, err)) == NN_OK) cfg->max_queued = (int)x;
+        if ((st = parse_int("--max-queued", v, 1, 100000, &x, err)) == NN_OK)
+            cfg->max_queued = (int)x;
     } else if (!strcmp(name, "max-streams")) {
         if ((st = parse_int("--max-streams", v, 1, 100000, &x, err)) == NN_OK)
             cfg->max_streams = (int)x;
@@ -138,14 +146,21 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
 }
 
 static const char *const env_names[][2] = {
-    {"NND_LISTEN", "listen"},           {"NND_DATA_DIR", "data-dir"},
-    {"NND_WEB_DIR", "web-dir"},         {"NND_WORKERS", "workers"},
+    {"NND_LISTEN", "listen"},
+    {"NND_DATA_DIR", "data-dir"},
+    {"NND_WEB_DIR", "web-dir"},
+    {"NND_WORKERS", "workers"},
     {"NND_MAX_ACTIVE_RUNS", "max-active-runs"},
-    {"NND_HTTP_THREADS", "http-threads"}, {"NND_MAX_UPLOAD", "max-upload"},
-    {"NND_MAX_BODY", "max-body"},       {"NND_MAX_QUEUED", "max-queued"},
-    {"NND_MAX_STREAMS", "max-streams"}, {"NND_TOKEN", "token"},
-    {"NND_CORS_ORIGIN", "cors-origin"}, {"NND_MAX_STREAMS_PER_CLIENT", "max-streams-per-client"},
-    {"NND_MAX_SPEC_BYTES", "max-spec-bytes"}, {"NND_MAX_PARAMS", "max-params"},
+    {"NND_HTTP_THREADS", "http-threads"},
+    {"NND_MAX_UPLOAD", "max-upload"},
+    {"NND_MAX_BODY", "max-body"},
+    {"NND_MAX_QUEUED", "max-queued"},
+    {"NND_MAX_STREAMS", "max-streams"},
+    {"NND_TOKEN", "token"},
+    {"NND_CORS_ORIGIN", "cors-origin"},
+    {"NND_MAX_STREAMS_PER_CLIENT", "max-streams-per-client"},
+    {"NND_MAX_SPEC_BYTES", "max-spec-bytes"},
+    {"NND_MAX_PARAMS", "max-params"},
     {"NND_TIMEOUT", "timeout"},
 };
 
@@ -176,16 +191,21 @@ nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, in
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) *help = 1;
-        else if (!strcmp(a, "--version")) *version = 1;
-        else if (!strcmp(a, "--quiet")) cfg->quiet = 1;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            *help = 1;
+        else if (!strcmp(a, "--version"))
+            *version = 1;
+        else if (!strcmp(a, "--quiet"))
+            cfg->quiet = 1;
         else if (strncmp(a, "--", 2) != 0 || !strcmp(a, "--token"))
-            return nn_error_set(err, NN_ERR_INVALID, "unexpected argument \"%s\" (see nnd --help)", a);
+            return nn_error_set(err, NN_ERR_INVALID, "unexpected argument \"%s\" (see nnd --help)",
+                                a);
         else {
             const char *eq = strchr(a, '=');
             char name[64];
             size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-            if (len >= sizeof name) return nn_error_set(err, NN_ERR_INVALID, "unknown option %s", a);
+            if (len >= sizeof name)
+                return nn_error_set(err, NN_ERR_INVALID, "unknown option %s", a);
             memcpy(name, a + 2, len);
             name[len] = '\0';
             const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);

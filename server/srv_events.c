@@ -14,9 +14,9 @@ typedef struct mem_event {
 
 typedef struct hub_run {
     char id[SRV_ID_LEN + 1];
-    int active;         /* a job in this process publishes it */
-    int64_t first_seq;  /* seq of events[0] */
-    mem_event *events;  /* (n) */
+    int active;        /* a job in this process publishes it */
+    int64_t first_seq; /* seq of events[0] */
+    mem_event *events; /* (n) */
     size_t n, cap;
     srv_stream **waiters; /* suspended streams of this run */
     size_t n_waiters, cap_waiters;
@@ -36,15 +36,15 @@ struct srv_hub {
 struct srv_stream {
     srv_hub *hub;
     char run_id[SRV_ID_LEN + 1];
-    char client[64];  /* the client's address, for the per-client limit */
+    char client[64]; /* the client's address, for the per-client limit */
     int64_t next_seq;
     srv_stream_format format;
     struct MHD_Connection *conn;
-    int suspended;  /* guarded by hub->mu */
-    int waiting;    /* registered in a run's waiters */
+    int suspended; /* guarded by hub->mu */
+    int waiting;   /* registered in a run's waiters */
     int finished;
-    int ticks;      /* keep-alives owed */
-    char *out;      /* pending bytes */
+    int ticks; /* keep-alives owed */
+    char *out; /* pending bytes */
     size_t out_len, out_pos, out_cap;
     srv_stream *next_all, *prev_all;
 };
@@ -133,7 +133,8 @@ int64_t srv_hub_publish(srv_hub *hub, const char *run_id, const char *type, cons
             e->data = strdup(data);
             if (e->data) r->n++;
         }
-        if (r->first_seq + (int64_t)r->n != seq + 1) { /* could not keep it: readers use the store */
+        if (r->first_seq + (int64_t)r->n !=
+            seq + 1) { /* could not keep it: readers use the store */
             free_events(r);
             r->first_seq = seq + 1;
         }
@@ -272,8 +273,10 @@ static void stream_free(void *cls) {
         }
         remove_run_if_idle(hub, r);
     }
-    if (st->prev_all) st->prev_all->next_all = st->next_all;
-    else hub->all = st->next_all;
+    if (st->prev_all)
+        st->prev_all->next_all = st->next_all;
+    else
+        hub->all = st->next_all;
     if (st->next_all) st->next_all->prev_all = st->prev_all;
     pthread_mutex_unlock(&hub->mu);
     atomic_fetch_sub(&hub->app->counters.streams_open, 1);
@@ -299,11 +302,11 @@ static int format_event(srv_stream *st, int64_t seq, const char *type, const cha
     size_t need = strlen(type) + strlen(data) + 96;
     char *buf = malloc(need);
     if (!buf) return -1;
-    int n = st->format == SRV_STREAM_SSE
-                ? snprintf(buf, need, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)seq, type,
-                           data)
-                : snprintf(buf, need, "{\"id\":%lld,\"event\":\"%s\",\"data\":%s}\n",
-                           (long long)seq, type, data);
+    int n =
+        st->format == SRV_STREAM_SSE
+            ? snprintf(buf, need, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)seq, type, data)
+            : snprintf(buf, need, "{\"id\":%lld,\"event\":\"%s\",\"data\":%s}\n", (long long)seq,
+                       type, data);
     int rc = n > 0 ? out_append(st, buf, (size_t)n) : -1;
     free(buf);
     st->next_seq = seq + 1;
@@ -382,7 +385,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         }
         pthread_mutex_lock(&hub->mu);
         r = find_run(hub, st->run_id, 1);
-        if (r && r->active && st->next_seq >= r->first_seq && st->next_seq < r->first_seq + (int64_t)r->n) {
+        if (r && r->active && st->next_seq >= r->first_seq &&
+            st->next_seq < r->first_seq + (int64_t)r->n) {
             pthread_mutex_unlock(&hub->mu); /* published meanwhile */
             continue;
         }
@@ -417,8 +421,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
 struct MHD_Response *srv_stream_response(srv_stream *st, struct MHD_Connection *conn) {
     st->conn = conn;
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st, stream_free);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+                                                               stream_read, st, stream_free);
     if (!r) stream_free(st);
     return r;
 }

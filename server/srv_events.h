@@ -21,7 +21,8 @@
 #include <microhttpd.h>
 
 #define SRV_STREAM_TICK 15
-#define SRV_HUB_MAX_EVENTS 200000 /* events kept in memory per run; older ones come from the store */
+#define SRV_HUB_MAX_EVENTS                                                                         \
+    200000 /* events kept in memory per run; older ones come from the store */
 
 typedef struct srv_stream srv_stream;
 

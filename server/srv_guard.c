@@ -21,7 +21,7 @@ struct srv_guard {
     pthread_t thread;
     int stop;
     int64_t timeout_ms;
-    guard_conn *head;     /* every open connection */
+    guard_conn *head; /* every open connection */
     atomic_llong dropped;
 };
 
@@ -110,8 +110,10 @@ void srv_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
     guard_conn *c = *socket_context;
     if (!c) return;
     pthread_mutex_lock(&g->mu);
-    if (c->prev) c->prev->next = c->next;
-    else g->head = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        g->head = c->next;
     if (c->next) c->next->prev = c->prev;
     pthread_mutex_unlock(&g->mu);
     free(c);
@@ -128,6 +130,4 @@ void srv_guard_mark(srv_guard *g, struct MHD_Connection *conn, int waiting) {
     pthread_mutex_unlock(&g->mu);
 }
 
-long long srv_guard_dropped(srv_guard *g) {
-    return g ? atomic_load(&g->dropped) : 0;
-}
+long long srv_guard_dropped(srv_guard *g) { return g ? atomic_load(&g->dropped) : 0; }

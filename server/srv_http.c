@@ -78,19 +78,32 @@ void srv_json(srv_resp *resp, int status, json_t *value_take) {
 
 static const char *status_title(int status) {
     switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 503: return "Service Unavailable";
-    case 507: return "Insufficient Storage";
-    default: return status >= 500 ? "Internal Server Error" : "Error";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return status >= 500 ? "Internal Server Error" : "Error";
     }
 }
 
@@ -101,8 +114,11 @@ static void utf8_sanitize(const char *s, char *out, size_t size) {
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
     while (*p && o + 1 < size) {
-        size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 && *p >= 0xC2 ? 2 : (*p & 0xF0) == 0xE0 ? 3
-                 : (*p & 0xF8) == 0xF0 && *p <= 0xF4 ? 4 : 0;
+        size_t n = *p < 0x80                           ? 1
+                   : (*p & 0xE0) == 0xC0 && *p >= 0xC2 ? 2
+                   : (*p & 0xF0) == 0xE0               ? 3
+                   : (*p & 0xF8) == 0xF0 && *p <= 0xF4 ? 4
+                                                       : 0;
         for (size_t i = 1; i < n; i++)
             if ((p[i] & 0xC0) != 0x80) n = 0;
         if (n == 3 && ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0))) n = 0;
@@ -127,8 +143,10 @@ static void problem_json(srv_resp *resp, int status, const char *raw_detail, jso
     const char *type = errors ? "urn:nnd:problem:invalid-spec" : "about:blank";
     json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", status_title(status),
                           "status", status, "detail", detail);
-    if (p && errors) json_object_set_new(p, "errors", errors);
-    else json_decref(errors);
+    if (p && errors)
+        json_object_set_new(p, "errors", errors);
+    else
+        json_decref(errors);
     char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);
     if (!text) {
@@ -170,12 +188,18 @@ void srv_problem_spec(srv_resp *resp, const nn_spec_errors *errs, const char *de
 void srv_problem_from(srv_resp *resp, const nn_error *err) {
     int status = 500;
     switch (err->code) {
-    case NN_ERR_INVALID: status = strstr(err->msg, "not found") ? 404 : 400; break;
+    case NN_ERR_INVALID:
+        status = strstr(err->msg, "not found") ? 404 : 400;
+        break;
     case NN_ERR_PARSE:
     case NN_ERR_SPEC:
     case NN_ERR_DATA:
-    case NN_ERR_DOMAIN: status = 422; break;
-    case NN_ERR_LIMIT: status = strstr(err->msg, "in use") || strstr(err->msg, "used by") ? 409 : 413; break;
+    case NN_ERR_DOMAIN:
+        status = 422;
+        break;
+    case NN_ERR_LIMIT:
+        status = strstr(err->msg, "in use") || strstr(err->msg, "used by") ? 409 : 413;
+        break;
     case NN_ERR_IO:
         /* ENOSPC is "No space left on device"; SQLITE_FULL is "database or disk is full" */
         if (strstr(err->msg, "No space") || strstr(err->msg, "disk full") ||
@@ -186,7 +210,8 @@ void srv_problem_from(srv_resp *resp, const nn_error *err) {
         else
             status = 500;
         break;
-    default: status = 500;
+    default:
+        status = 500;
     }
     srv_problem(resp, status, "%s", err->msg);
     if (status == 503) resp->retry_after = 2;
@@ -283,8 +308,10 @@ static enum MHD_Result send_resp(srv_req *req, srv_resp *resp) {
     security_headers(req->app, r,
                      resp->content_type && strncmp(resp->content_type, "text/html", 9) == 0);
     req->status = resp->status;
-    if (resp->status >= 500) atomic_fetch_add(&req->app->counters.responses_5xx, 1);
-    else if (resp->status >= 400) atomic_fetch_add(&req->app->counters.responses_4xx, 1);
+    if (resp->status >= 500)
+        atomic_fetch_add(&req->app->counters.responses_5xx, 1);
+    else if (resp->status >= 400)
+        atomic_fetch_add(&req->app->counters.responses_4xx, 1);
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -409,9 +436,8 @@ static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, con
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
     (void)version;
     srv_app *app = cls;
     srv_req *req = *con_cls;
@@ -428,9 +454,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (req->reject_status && !req->answered) {
         int status = req->reject_status;
-        return answer_problem(req, status, status == 413 ? "the body is larger than this server accepts"
-                                           : status == 507 ? "the server's disk is full"
-                                                           : "cannot receive the body");
+        return answer_problem(req, status,
+                              status == 413   ? "the body is larger than this server accepts"
+                              : status == 507 ? "the server's disk is full"
+                                              : "cannot receive the body");
     }
     if (req->answered) return MHD_YES;
     req->answered = 1;
@@ -494,10 +521,9 @@ nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err) {
                      MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
-        NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        srv_guard_notify, app->guard, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, srv_guard_notify, app->guard, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)app->cfg.timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);

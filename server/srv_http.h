@@ -39,14 +39,14 @@ typedef struct srv_req {
     const struct srv_route *route;
     int64_t t0_us;
     /* body */
-    char *body;                 /* NUL-terminated, owned */
+    char *body; /* NUL-terminated, owned */
     size_t body_len, body_cap;
-    int upload_fd;              /* -1 when none */
+    int upload_fd; /* -1 when none */
     char upload_path[1100];
     int64_t upload_bytes;
     nn_sha256 upload_sha;
-    int rejected;               /* an early answer was queued, or the body is being discarded */
-    int reject_status;          /* the status to answer once a refused body has been read */
+    int rejected;      /* an early answer was queued, or the body is being discarded */
+    int reject_status; /* the status to answer once a refused body has been read */
     int answered;
     /* for the log */
     int status;
@@ -58,13 +58,13 @@ typedef struct srv_resp {
     const char *content_type; /* static string */
     char *body;               /* owned */
     size_t len;
-    int fd;                   /* a file to send instead of body when ≥ 0 */
+    int fd; /* a file to send instead of body when ≥ 0 */
     int64_t fd_size;
     char location[256];
-    int retry_after;          /* seconds, 0 = none */
-    const char *disposition;  /* Content-Disposition, static or NULL */
-    srv_stream *stream;       /* an event stream instead of a body */
-    int no_store;             /* Cache-Control: no-store */
+    int retry_after;         /* seconds, 0 = none */
+    const char *disposition; /* Content-Disposition, static or NULL */
+    srv_stream *stream;      /* an event stream instead of a body */
+    int no_store;            /* Cache-Control: no-store */
 } srv_resp;
 
 typedef void (*srv_handler)(srv_req *req, srv_resp *resp);
@@ -74,7 +74,7 @@ typedef struct srv_route {
     const char *pattern; /* e.g. "/v1/runs/{id}/events" */
     srv_body_kind body;
     srv_handler handler;
-    int auth;            /* needs the token when one is configured */
+    int auth; /* needs the token when one is configured */
 } srv_route;
 
 /* Starts the daemon on cfg's address (*out, normally &app->http) with its connection guard

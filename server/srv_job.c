@@ -100,8 +100,9 @@ static json_t *fold_end_json(const nn_fold_result *fr) {
 static void on_report(void *user, const nn_cv_event *ev) {
     srv_job *j = user;
     if (ev->kind == NN_CV_FOLD_START) {
-        srv_job_event(j, "fold", json_pack("{s:i, s:s, s:i}", "fold", ev->fold + 1, "state",
-                                           "started", "folds", ev->n_folds));
+        srv_job_event(j, "fold",
+                      json_pack("{s:i, s:s, s:i}", "fold", ev->fold + 1, "state", "started",
+                                "folds", ev->n_folds));
     } else if (ev->kind == NN_CV_EPOCH) {
         const nn_history_row *h = ev->epoch;
         j->epochs_done++;
@@ -216,8 +217,8 @@ srv_job *srv_job_load(srv_app *app, srv_store *s, const char *run_id) {
     char *spec_text = json_dumps(run.spec, JSON_COMPACT | JSON_REAL_PRECISION(17));
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
-    nn_status st = spec_text ? nn_spec_parse(spec_text, strlen(spec_text), &j->spec, &errs)
-                             : NN_ERR_NOMEM;
+    nn_status st =
+        spec_text ? nn_spec_parse(spec_text, strlen(spec_text), &j->spec, &errs) : NN_ERR_NOMEM;
     free(spec_text);
     if (st != NN_OK) {
         nn_spec_errors_to_error(&errs, &err);
@@ -242,9 +243,9 @@ srv_job *srv_job_load(srv_app *app, srv_store *s, const char *run_id) {
     j->has_final = nn_cv_n_tasks(cv) - j->n_folds;
     j->epochs_total = (int64_t)j->spec->epochs * j->spec->ensemble * nn_cv_n_tasks(cv);
     j->cv = cv;
-    srv_job_event(j, "status", json_pack("{s:s, s:i, s:i, s:I}", "status", "running", "attempt",
-                                         attempt, "tasks", nn_cv_n_tasks(cv), "rows",
-                                         (json_int_t)j->data->n_rows));
+    srv_job_event(j, "status",
+                  json_pack("{s:s, s:i, s:i, s:I}", "status", "running", "attempt", attempt,
+                            "tasks", nn_cv_n_tasks(cv), "rows", (json_int_t)j->data->n_rows));
     restore(j, s);
     return j;
 }

@@ -26,9 +26,9 @@ typedef struct srv_job {
     int next_fold, final_started, tasks_done, running;
     int pool_share;          /* the most tasks of this job running at once */
     unsigned char *restored; /* (n_folds) folds restored from checkpoints, not to run again */
-    int stopping;     /* no new tasks: failed, cancelled or shutting down */
-    int shutdown;     /* re-queue the run instead of finishing it */
-    nn_status status; /* why it stopped */
+    int stopping;            /* no new tasks: failed, cancelled or shutting down */
+    int shutdown;            /* re-queue the run instead of finishing it */
+    nn_status status;        /* why it stopped */
     nn_error err;
     /* events, guarded by evmu (reports come from several training threads) */
     pthread_mutex_t evmu;

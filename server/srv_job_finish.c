@@ -31,8 +31,10 @@ static srv_prediction *prediction_rows(const srv_job *j, const nn_cv_result *res
             const nn_column *c = &j->data->cols[idc];
             char buf[32];
             const char *v = NULL;
-            if (c->type == NN_COL_TEXT) v = c->text[i];
-            else if (!isnan(c->num[i])) v = (snprintf(buf, sizeof buf, "%.17g", c->num[i]), buf);
+            if (c->type == NN_COL_TEXT)
+                v = c->text[i];
+            else if (!isnan(c->num[i]))
+                v = (snprintf(buf, sizeof buf, "%.17g", c->num[i]), buf);
             ids[r] = v ? strdup(v) : NULL;
         }
         for (size_t k = 0; k < nt; k++) {
@@ -95,9 +97,10 @@ void srv_job_finish(srv_job *j) {
         return;
     }
     if (j->shutdown) {
-        srv_job_event(j, "log", json_pack("{s:s}", "message",
-                                          "nnd is stopping: the run goes back to the queue and "
-                                          "starts again when nnd restarts"));
+        srv_job_event(j, "log",
+                      json_pack("{s:s}", "message",
+                                "nnd is stopping: the run goes back to the queue and "
+                                "starts again when nnd restarts"));
         srv_job_event(j, "status", json_pack("{s:s}", "status", "queued"));
     } else if (j->status == NN_OK && j->cv) {
         nn_status st = nn_cv_finish(j->cv, &err);
@@ -111,8 +114,9 @@ void srv_job_finish(srv_job *j) {
     if (!j->shutdown && j->status != NN_OK) {
         int cancelled = j->status == NN_ERR_CANCELLED;
         const char *msg = j->err.msg[0] ? j->err.msg : nn_status_str(j->status);
-        srv_job_event(j, "status", json_pack("{s:s, s:s}", "status",
-                                             cancelled ? "cancelled" : "failed", "error", msg));
+        srv_job_event(
+            j, "status",
+            json_pack("{s:s, s:s}", "status", cancelled ? "cancelled" : "failed", "error", msg));
     }
     srv_job_flush(j); /* every event stored before the run's status changes */
     if (j->shutdown) {

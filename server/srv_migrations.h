@@ -1,4 +1,5 @@
-/* srv_migrations.h — the migrations compiled into nnd (generated from migrations/NNNN_name.sql files). */
+/* srv_migrations.h — the migrations compiled into nnd (generated from migrations/NNNN_name.sql
+ * files). */
 #ifndef SRV_MIGRATIONS_H
 #define SRV_MIGRATIONS_H
 

@@ -70,8 +70,8 @@ static void insert(srv_models *m, srv_model_ref *r) {
     m->slots[slot] = r;
 }
 
-nn_status srv_models_acquire(srv_models *m, srv_store *s, const char *run_id,
-                             srv_model_ref **out, nn_error *err) {
+nn_status srv_models_acquire(srv_models *m, srv_store *s, const char *run_id, srv_model_ref **out,
+                             nn_error *err) {
     pthread_mutex_lock(&m->mu);
     srv_model_ref *r = lookup(m, run_id);
     pthread_mutex_unlock(&m->mu);

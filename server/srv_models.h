@@ -21,8 +21,8 @@ typedef struct srv_model_ref srv_model_ref;
 nn_status srv_models_create(srv_models **out, nn_error *err);
 void srv_models_destroy(srv_models *m);
 /* A reference to the model of run_id, loaded from s if needed. */
-nn_status srv_models_acquire(srv_models *m, srv_store *s, const char *run_id,
-                             srv_model_ref **out, nn_error *err);
+nn_status srv_models_acquire(srv_models *m, srv_store *s, const char *run_id, srv_model_ref **out,
+                             nn_error *err);
 /* The model, to read (its spec); predict with srv_model_ref_predict. */
 nn_model *srv_model_ref_model(srv_model_ref *ref);
 /* nn_model_predict on the entry, one call at a time per entry. */

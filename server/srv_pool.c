@@ -19,16 +19,16 @@ struct srv_pool {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     pthread_t *threads;
-    int n_threads;    /* workers + max_active − 1 */
-    int workers;      /* the most threads one job uses at once */
-    int max_active;   /* the most jobs at once */
+    int n_threads;  /* workers + max_active − 1 */
+    int workers;    /* the most threads one job uses at once */
+    int max_active; /* the most jobs at once */
     int stop;
-    int claiming;     /* a worker is claiming/loading a run */
-    int queue_empty;  /* the last claim found nothing; reset by srv_pool_wake and timeouts */
-    int busy;         /* workers running a task */
-    srv_job **jobs;   /* (n_jobs) active jobs */
+    int claiming;    /* a worker is claiming/loading a run */
+    int queue_empty; /* the last claim found nothing; reset by srv_pool_wake and timeouts */
+    int busy;        /* workers running a task */
+    srv_job **jobs;  /* (n_jobs) active jobs */
     int n_jobs;
-    int rr;           /* round-robin cursor */
+    int rr; /* round-robin cursor */
 };
 
 /* Whether job j has a task to give now; pool->mu held. */
@@ -70,8 +70,10 @@ static void remove_job(srv_pool *p, srv_job *j) {
             break;
         }
     }
-    if (p->n_jobs) p->rr %= p->n_jobs;
-    else p->rr = 0;
+    if (p->n_jobs)
+        p->rr %= p->n_jobs;
+    else
+        p->rr = 0;
 }
 
 /* A job is over when no task runs and none is left (or it is stopping). */

@@ -31,8 +31,7 @@
 #define SRV_POOL_FLUSH_MS 500
 #define SRV_POOL_NICE 10 /* workers' nice: training yields to request handling */
 
-nn_status srv_pool_create(srv_app *app, int workers, int max_active, srv_pool **out,
-                          nn_error *err);
+nn_status srv_pool_create(srv_app *app, int workers, int max_active, srv_pool **out, nn_error *err);
 /* A run was queued: wakes an idle worker. */
 void srv_pool_wake(srv_pool *pool);
 /* Cancels an active job of this process; returns 1 if the run was active here. */

@@ -106,8 +106,8 @@ nn_status srv_queue_release(srv_store *s, const char *run_id, nn_error *err) {
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, run_id);
     int rc = srv__step(st);
-    nn_status status = rc == SQLITE_DONE ? NN_OK
-                                         : srv__db_error(s, rc, err, "re-queueing run %s", run_id);
+    nn_status status =
+        rc == SQLITE_DONE ? NN_OK : srv__db_error(s, rc, err, "re-queueing run %s", run_id);
     sqlite3_finalize(st);
     return status;
 }

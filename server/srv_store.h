@@ -48,23 +48,23 @@ typedef struct srv_run {
     char id[SRV_ID_LEN + 1];
     char dataset_id[SRV_ID_LEN + 1];
     srv_run_status status;
-    double progress;        /* 0..1 */
-    json_t *spec;           /* owned: canonical spec */
+    double progress; /* 0..1 */
+    json_t *spec;    /* owned: canonical spec */
     char spec_hash[65];
-    char *spec_name;        /* owned */
-    json_t *metrics;        /* owned; NULL until succeeded */
-    char *error;            /* owned; NULL unless failed/cancelled */
+    char *spec_name;                             /* owned */
+    json_t *metrics;                             /* owned; NULL until succeeded */
+    char *error;                                 /* owned; NULL unless failed/cancelled */
     int64_t created_at, started_at, finished_at; /* 0 = not yet */
-    int attempts;           /* times a worker claimed it */
+    int attempts;                                /* times a worker claimed it */
     int cancel_requested;
-    char *spec_text;        /* owned; filled (and spec/metrics left NULL) by srv_run_get_text */
-    char *metrics_text;     /* owned; NULL until succeeded */
+    char *spec_text;    /* owned; filled (and spec/metrics left NULL) by srv_run_get_text */
+    char *metrics_text; /* owned; NULL until succeeded */
 } srv_run;
 
 typedef struct srv_event {
-    int64_t seq;    /* 1, 2, 3 … per run */
-    char type[16];  /* status, epoch, fold, log */
-    char *data;     /* owned JSON text */
+    int64_t seq;   /* 1, 2, 3 … per run */
+    char type[16]; /* status, epoch, fold, log */
+    char *data;    /* owned JSON text */
 } srv_event;
 
 /* One out-of-fold prediction of one target. */
@@ -127,8 +127,8 @@ nn_status srv_run_get_text(srv_store *s, const char *id, srv_run *out, nn_error 
  * summaries {"id","dataset","status","progress","name","spec_hash","created_at","started_at",
  * "finished_at","r2","rmse","mae"} (null where unset; r2/rmse/mae are the metrics' top-level
  * numbers) and *next_cursor (malloc'd, or NULL when this page is the last). */
-nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char *cursor,
-                       int limit, json_t **out, char **next_cursor, nn_error *err);
+nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char *cursor, int limit,
+                       json_t **out, char **next_cursor, nn_error *err);
 /* Sets a running run's progress (0..1, else NN_ERR_INVALID); a no-op for a run in another status,
  * so a late report after a cancel is harmless; "run <id> not found" for an unknown run. */
 nn_status srv_run_set_progress(srv_store *s, const char *id, double progress, nn_error *err);

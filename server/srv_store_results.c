@@ -97,8 +97,8 @@ static nn_status drop_checkpoints(srv_store *s, const char *id, nn_error *err) {
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, id);
     int rc = srv__step(st);
-    nn_status status = rc == SQLITE_DONE ? NN_OK
-                                         : srv__db_error(s, rc, err, "dropping checkpoints of %s", id);
+    nn_status status =
+        rc == SQLITE_DONE ? NN_OK : srv__db_error(s, rc, err, "dropping checkpoints of %s", id);
     sqlite3_finalize(st);
     return status;
 }

@@ -975,7 +975,6 @@ static nn_table *read_kc_slice(size_t n) {
     return slice;
 }
 
-
 /* Checkpoints: job B restores folds 1 and 2 of job A from their JSON (dumped and reloaded as a
  * store would), runs only fold 3 and the final fit, and ends with exactly A's numbers and
  * model; a checkpoint of another spec is refused and leaves the task runnable. */

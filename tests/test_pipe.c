@@ -192,8 +192,8 @@ static void test_pipe_date_step_parts_keep_and_errors(void) {
     tspec_init(&t, "y", NULL);
     nn_step *s = add_list(&t, NN_OP_DATE, NAMES("date"));
     s->format = "%Y%m%dT%H%M%S";
-    s->extract = NN_DATE_TIMESTAMP | NN_DATE_YEAR | NN_DATE_MONTH | NN_DATE_DAY |
-                 NN_DATE_WEEKDAY | NN_DATE_YEARDAY;
+    s->extract = NN_DATE_TIMESTAMP | NN_DATE_YEAR | NN_DATE_MONTH | NN_DATE_DAY | NN_DATE_WEEKDAY |
+                 NN_DATE_YEARDAY;
     nn_error err;
     nn_table *ta = NULL;
     nn_pipe *p = fit(&t, a, &ta, &err);
@@ -297,8 +297,8 @@ static void test_pipe_filter_outliers_tukey_fences(void) {
     size_t want[6] = {0, 2, 4, 5, 6, 7};
     for (int i = 0; i < 6 && kept; i++) CHECK(kept[i] == want[i]);
     json_t *j = nn_pipe_to_json(p);
-    json_t *c0 = json_array_get(json_object_get(json_array_get(json_object_get(j, "steps"), 0),
-                                                "columns"), 0);
+    json_t *c0 = json_array_get(
+        json_object_get(json_array_get(json_object_get(j, "steps"), 0), "columns"), 0);
     CHECK(json_real_value(json_object_get(c0, "lo")) == -2.5);
     CHECK(json_real_value(json_object_get(c0, "hi")) == 11.5);
     json_decref(j);
@@ -661,8 +661,10 @@ static nn_table *read_kc(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/examples/kc_house_data.csv", dir ? dir : "..");
     FILE *f = fopen(path, "rb");
-    if (f) fclose(f);
-    else snprintf(path, sizeof path, "%s/../shared/data/kc_house_data.csv", dir ? dir : "..");
+    if (f)
+        fclose(f);
+    else
+        snprintf(path, sizeof path, "%s/../shared/data/kc_house_data.csv", dir ? dir : "..");
     nn_table *all = NULL;
     nn_error err;
     CHECK(nn_csv_read_file(path, NULL, &all, &err) == NN_OK);
@@ -723,8 +725,10 @@ static void test_pipe_king_county_example_spec_on_all_rows(void) {
     size_t n = all->n_rows, n_val = 0, n_train = 0;
     size_t *vi = malloc(n * sizeof *vi), *ti = malloc(n * sizeof *ti);
     for (size_t i = 0; i < n; i++) {
-        if (i % 8 == 3) vi[n_val++] = i;
-        else ti[n_train++] = i;
+        if (i % 8 == 3)
+            vi[n_val++] = i;
+        else
+            ti[n_train++] = i;
     }
     nn_error err;
     CHECK(nn_table_select_rows(all, ti, n_train, &train, &err) == NN_OK);
@@ -747,7 +751,6 @@ done:
     nn_table_destroy(all);
     nn_spec_destroy(spec);
 }
-
 
 /* The plan refuses values the network cannot take, saying where: missing inputs, a step that
  * overflows, and a finite double too large for nn_float (float builds). */

@@ -276,7 +276,8 @@ static void test_report_history_rows_and_columns(void) {
         char h[256];
         CHECK(nn_report_history(r, &t, &err) == NN_OK);
         if (t) {
-            CHECK_STR(header(t, h, sizeof h), "fold,member,epoch,train_loss,val_loss,val_r2,lr,seconds");
+            CHECK_STR(header(t, h, sizeof h),
+                      "fold,member,epoch,train_loss,val_loss,val_r2,lr,seconds");
             CHECK(t->n_rows == want);
             const double *fold = num(t, "fold"), *ep = num(t, "epoch"), *tl = num(t, "train_loss"),
                          *vl = num(t, "val_loss"), *vr = num(t, "val_r2"), *lr = num(t, "lr"),

@@ -589,13 +589,17 @@ static void test_spec_name_and_target_counts(void) {
     /* 129 characters (multi-byte ones count once): too long; 128 is fine */
     char name[600] = "";
     for (int i = 0; i < 129; i++) strncat(name, "\xc3\xa9", sizeof name - strlen(name) - 1);
-    int len = snprintf(doc, sizeof doc, "{\"target\": \"y\", \"name\": \"%s\", "
-                       "\"training\": {\"epochs\": 1}}", name);
+    int len = snprintf(doc, sizeof doc,
+                       "{\"target\": \"y\", \"name\": \"%s\", "
+                       "\"training\": {\"epochs\": 1}}",
+                       name);
     CHECK(nn_spec_parse(doc, (size_t)len, &s, &errs) == NN_ERR_SPEC);
     CHECK(find_error(&errs, "/name", "must be 1..128 characters") >= 0);
     name[strlen(name) - 2] = '\0';
-    len = snprintf(doc, sizeof doc, "{\"target\": \"y\", \"name\": \"%s\", "
-                   "\"training\": {\"epochs\": 1}}", name);
+    len = snprintf(doc, sizeof doc,
+                   "{\"target\": \"y\", \"name\": \"%s\", "
+                   "\"training\": {\"epochs\": 1}}",
+                   name);
     CHECK(nn_spec_parse(doc, (size_t)len, &s, &errs) == NN_OK);
     nn_spec_destroy(s);
     s = NULL;

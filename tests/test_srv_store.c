@@ -679,7 +679,7 @@ static void test_store_busy_is_reported(void) {
     CHECK_CONTAINS(err.msg, "database is busy");
     double waited = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     CHECK(waited >= 4.5 && waited < 8); /* the busy timeout, not once per retry */
-    srv_run r = {0}; /* readers are not blocked by the writer in WAL mode */
+    srv_run r = {0};                    /* readers are not blocked by the writer in WAL mode */
     CHECK(srv_run_get(s, id, &r, &err) == NN_OK);
     srv_run_free(&r);
     CHECK(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
@@ -688,7 +688,6 @@ static void test_store_busy_is_reported(void) {
     srv_store_close(s);
     fixture_rm_tree(root);
 }
-
 
 /* Checkpoints: put/replace/list by task for a running run; finishing the run drops them; a
  * finished run takes no new ones. */
