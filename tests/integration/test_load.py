@@ -6,6 +6,10 @@ in a burst with --max-queued 20 (202 or 429 with Retry-After). No 5xx anywhere; 
 nnd (VmRSS) stays under 400 MB (NND_LOAD_MAX_RSS_MB); p50/p99 latencies are printed."""
 
 import os
+import tempfile
+import subprocess
+import shutil
+import re
 import threading
 import time
 
@@ -54,6 +58,58 @@ def small(epochs, k=2):
     spec = seed_spec(epochs=epochs, k=k)
     spec["network"]["hidden"] = [{"units": 8, "activation": "relu", "repeat": 2}]
     return spec
+
+
+WRK_SECONDS = int(os.environ.get("NND_WRK_SECONDS", "10"))
+
+
+def parse_wrk(out):
+    """Requests/s, p50 and p99 in ms, non-2xx count and socket errors from wrk --latency."""
+    def ms(v):
+        n = float(re.match(r"[\d.]+", v).group(0))
+        return n * {"us": 1e-3, "ms": 1, "s": 1e3, "m": 6e4}[re.search(r"[a-z]+$", v).group(0)]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors:.*", out)
+    return rps, p50, p99, int(non2xx.group(1)) if non2xx else 0, sock.group(0) if sock else ""
+
+
+def wrk_phase(d, run_id, model_run, predict_body):
+    """wrk with 64 connections in all (32 on GET /v1/runs/{id}, 32 on a 20-row CSV predict)
+    for NND_WRK_SECONDS while the two runs train: every answer 2xx, no socket errors."""
+    wrk = shutil.which("wrk")
+    T.check(wrk is not None, "wrk is installed (scripts/deps.sh installs it)")
+    if not wrk:
+        return
+    tmp = tempfile.mkdtemp(prefix="nnd-wrk-")
+    body = os.path.join(tmp, "body.csv")
+    with open(body, "wb") as f:
+        f.write(predict_body)
+    script = os.path.join(tmp, "predict.lua")
+    with open(script, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "text/csv"\n'
+                'local f = io.open("%s", "rb")\nwrk.body = f:read("*a")\nf:close()\n' % body)
+    base = "http://127.0.0.1:%d" % d.port
+    common = [wrk, "-t1", "-c32", "-d%ds" % WRK_SECONDS, "--latency", "--timeout", "10s"]
+    procs = [subprocess.Popen(common + [base + "/v1/runs/" + run_id], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True),
+             subprocess.Popen(common + ["-s", script, base + "/v1/runs/%s/predict" % model_run],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
+    outs = [p.communicate(timeout=WRK_SECONDS * 3 + 60)[0] for p in procs]
+    shutil.rmtree(tmp, ignore_errors=True)
+    for name, out in zip(("GET /v1/runs/{id}", "predict 20 rows"), outs):
+        try:
+            rps, p50, p99, non2xx, sock = parse_wrk(out)
+        except (AttributeError, ValueError):
+            T.check(False, "wrk output parsed", out[-400:])
+            continue
+        print("# wrk %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, 64 connections, %ds, 2 runs "
+              "training" % (name, rps, p50, p99, WRK_SECONDS))
+        T.eq(non2xx, 0, "wrk %s: every answer 2xx" % name)
+        T.eq(sock, "", "wrk %s: no socket errors" % name)
+        T.check(rps > 0, "wrk %s: requests answered" % name)
 
 
 @T.test
@@ -173,6 +229,8 @@ def test_load():
           "predict (20 rows) p50 %.1f ms p99 %.1f ms; burst %d×202 %d×429" %
           (elapsed, n_req, n_req / elapsed, pct(lat["get"], 50), pct(lat["get"], 99),
            pct(lat["predict"], 50), pct(lat["predict"], 99), accepted, len(refused)))
+
+    wrk_phase(d, long_runs[0], done, predict_body)
 
     for rid in long_runs:
         d.post("/v1/runs/%s/cancel" % rid)
