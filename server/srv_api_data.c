@@ -233,30 +233,31 @@ void srv_api_dataset_list(srv_req *req, srv_resp *resp) {
     srv_json(resp, 200, json_pack("{s:o}", "datasets", list));
 }
 
-void srv_api_dataset_get(srv_req *req, srv_resp *resp) {
+/* The store and the dataset named by the path's {id} in *ds (free with srv_dataset_free);
+ * answers 404/503 and returns NULL when either is missing. */
+static srv_store *path_dataset(srv_req *req, srv_resp *resp, srv_dataset *ds) {
+    memset(ds, 0, sizeof *ds);
     srv_store *s = srv_api_store(req, resp);
-    if (!s) return;
-    srv_dataset ds;
-    memset(&ds, 0, sizeof ds);
+    if (!s) return NULL;
     nn_error err = {0};
-    if (srv_dataset_get(s, req->param, &ds, &err) != NN_OK) {
+    if (srv_dataset_get(s, req->param, ds, &err) != NN_OK) {
         srv_problem_from(resp, &err);
-        return;
+        return NULL;
     }
+    return s;
+}
+
+void srv_api_dataset_get(srv_req *req, srv_resp *resp) {
+    srv_dataset ds;
+    if (!path_dataset(req, resp, &ds)) return;
     srv_json(resp, 200, dataset_json(&ds, 1));
     srv_dataset_free(&ds);
 }
 
 void srv_api_dataset_csv(srv_req *req, srv_resp *resp) {
-    srv_store *s = srv_api_store(req, resp);
-    if (!s) return;
     srv_dataset ds;
-    memset(&ds, 0, sizeof ds);
-    nn_error err = {0};
-    if (srv_dataset_get(s, req->param, &ds, &err) != NN_OK) {
-        srv_problem_from(resp, &err);
-        return;
-    }
+    srv_store *s = path_dataset(req, resp, &ds);
+    if (!s) return;
     char path[1400];
     srv_dataset_path(s, ds.sha256, path, sizeof path);
     srv_dataset_free(&ds);

@@ -2,6 +2,7 @@
  * the same parameters and bit-identical predictions; rows without the target predict the same;
  * truncated or edited files are refused with the JSON pointer of the problem. */
 #include "check.h"
+#include "cv_fixture.h"
 #include "nn_csv.h"
 #include "nn_cv.h"
 #include "nn_model.h"
@@ -295,33 +296,6 @@ static void test_model_edited_files_refused_with_pointer(void) {
     CHECK(l == NULL);
     free(text);
     nn_model_destroy(m);
-}
-
-static nn_table *read_kc_slice(size_t n) {
-    const char *dir = getenv("NN_SOURCE_DIR");
-    char path[1024];
-    (void)snprintf(path, sizeof path, "%s/examples/kc_house_data.csv", dir ? dir : "..");
-    FILE *f = fopen(path, "rb");
-    if (f)
-        (void)fclose(f);
-    else
-        (void)snprintf(path, sizeof path, "%s/../shared/data/kc_house_data.csv", dir ? dir : "..");
-    const char *text[] = {"id", NULL};
-    nn_csv_opts opts;
-    memset(&opts, 0, sizeof opts);
-    opts.text_columns = text;
-    nn_table *all = NULL, *slice = NULL;
-    nn_error err = {0};
-    if (nn_csv_read_file(path, &opts, &all, &err) != NN_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return NULL;
-    }
-    size_t *rows = malloc(n * sizeof *rows);
-    for (size_t i = 0; rows && i < n; i++) rows[i] = i;
-    if (!rows || nn_table_select_rows(all, rows, n, &slice, &err) != NN_OK) slice = NULL;
-    free(rows);
-    nn_table_destroy(all);
-    return slice;
 }
 
 int main(void) {

@@ -2,23 +2,12 @@
  * (single and several targets, with and without an id, holdout rows left out), the history
  * table's rows and columns, and metrics.json's numbers against the result they come from. */
 #include "check.h"
+#include "cv_fixture.h"
 #include "nn_csv.h"
 #include "nn_cv.h"
 #include "nn_report.h"
 
 #include <stdlib.h>
-
-static nn_spec *parse(const char *json) {
-    nn_spec *s = NULL;
-    nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    if (nn_spec_parse(json, strlen(json), &s, &errs) != NN_OK) {
-        fprintf(stderr, "spec: %s: %s\n", errs.n ? errs.items[0].pointer : "",
-                errs.n ? errs.items[0].message : "?");
-        abort();
-    }
-    return s;
-}
 
 /* n rows: id ("h<i>", text), num_id (1000 + i), x1, x2 from an LCG, y = 2·x1 − x2 + 1,
  * z = x1·x2 + 5. */
@@ -52,21 +41,6 @@ static nn_table *make_table(size_t n) {
     return t;
 }
 
-static nn_cv *run_ok(const nn_spec *spec, const nn_table *data) {
-    nn_cv *cv = NULL;
-    nn_error err = {0};
-    nn_spec_errors errs;
-    nn_status st = nn_cv_create(spec, data, NULL, &cv, &errs, &err);
-    if (st == NN_OK) st = nn_cv_run(cv, 2, &err);
-    CHECK(st == NN_OK);
-    if (st != NN_OK) {
-        fprintf(stderr, "job: %s\n", err.msg);
-        nn_cv_destroy(cv);
-        return NULL;
-    }
-    return cv;
-}
-
 /* Column names of t joined by commas into buf. */
 static const char *header(const nn_table *t, char *buf, size_t size) {
     buf[0] = '\0';
@@ -93,7 +67,7 @@ static void test_report_predictions_kfold_with_text_id(void) {
                        " \"columns\": [\"z\"]}, {\"op\": \"normalize\", \"columns\": \"all\"}],"
                        " \"training\": {\"epochs\": 2, \"validation\": {\"type\": \"kfold\","
                        " \"k\": 3}}}");
-    nn_cv *cv = run_ok(s, data);
+    nn_cv *cv = run_ok(s, data, 2);
     if (cv) {
         const nn_cv_result *r = nn_cv_result_get(cv);
         nn_table *t = NULL;
@@ -158,7 +132,7 @@ static void test_report_predictions_holdout_numeric_id_and_no_id(void) {
                    " [{\"op\": \"drop\", \"columns\": [\"id\", \"z\"]}], %s}",
                    tr);
     nn_spec *s = parse(buf);
-    nn_cv *cv = run_ok(s, data);
+    nn_cv *cv = run_ok(s, data, 2);
     if (cv) {
         const nn_cv_result *r = nn_cv_result_get(cv);
         nn_table *t = NULL;
@@ -189,7 +163,7 @@ static void test_report_predictions_holdout_numeric_id_and_no_id(void) {
                    " [{\"op\": \"drop\", \"columns\": [\"id\", \"num_id\", \"z\"]}], %s}",
                    tr);
     s = parse(buf);
-    cv = run_ok(s, data);
+    cv = run_ok(s, data, 2);
     if (cv) {
         nn_table *t = NULL;
         nn_error err = {0};
@@ -212,7 +186,7 @@ static void test_report_predictions_several_targets(void) {
                        " \"network\": {\"hidden\": [{\"units\": 4}]},"
                        " \"training\": {\"epochs\": 3, \"validation\": {\"type\": \"kfold\","
                        " \"k\": 4}}}");
-    nn_cv *cv = run_ok(s, data);
+    nn_cv *cv = run_ok(s, data, 2);
     if (cv) {
         const nn_cv_result *r = nn_cv_result_get(cv);
         CHECK(r->n_targets == 2);
@@ -266,7 +240,7 @@ static void test_report_history_rows_and_columns(void) {
                        " \"optimizer\": {\"type\": \"adam\", \"learning_rate\": 0.05},"
                        " \"validation\": {\"type\": \"kfold\", \"k\": 3},"
                        " \"early_stopping\": {\"patience\": 2}}}");
-    nn_cv *cv = run_ok(s, data);
+    nn_cv *cv = run_ok(s, data, 2);
     if (cv) {
         const nn_cv_result *r = nn_cv_result_get(cv);
         size_t want = (size_t)r->final.epochs_run;
@@ -320,7 +294,7 @@ static void test_report_metrics_json_matches_result(void) {
                        " {\"op\": \"normalize\", \"columns\": \"all\"}],"
                        " \"training\": {\"epochs\": 3, \"validation\": {\"type\": \"kfold\","
                        " \"k\": 5}, \"importance\": {\"repeats\": 2}}}");
-    nn_cv *cv = run_ok(s, data);
+    nn_cv *cv = run_ok(s, data, 2);
     if (cv) {
         const nn_cv_result *r = nn_cv_result_get(cv);
         json_t *m = nn_report_metrics(s, r);
@@ -373,7 +347,7 @@ static void test_report_metrics_json_matches_result(void) {
     s = parse("{\"seed\": 7, \"target\": \"y\", \"preprocess\": [{\"op\": \"drop\", \"columns\":"
               " [\"id\", \"num_id\", \"z\"]}], \"training\": {\"epochs\": 2,"
               " \"validation\": {\"type\": \"none\"}}}");
-    cv = run_ok(s, data);
+    cv = run_ok(s, data, 2);
     if (cv) {
         json_t *m = nn_report_metrics(s, nn_cv_result_get(cv));
         CHECK(m && !json_object_get(m, "r2") && !json_object_get(m, "rmse"));
