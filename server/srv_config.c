@@ -63,7 +63,7 @@ static nn_status parse_listen(srv_config *cfg, const char *v, nn_error *err) {
     const char *colon = strrchr(v, ':');
     if (!colon || colon == v || (size_t)(colon - v) >= sizeof cfg->listen_host)
         return nn_error_set(err, NN_ERR_INVALID, "--listen: \"%s\" is not HOST:PORT", v);
-    int64_t port;
+    int64_t port = 0;
     if (parse_int("--listen port", colon + 1, 0, 65535, &port, err) != NN_OK) return err->code;
     memcpy(cfg->listen_host, v, (size_t)(colon - v));
     cfg->listen_host[colon - v] = '\0';
