@@ -50,9 +50,6 @@ typedef struct nn__variant {
 void nn__ptr_key(char out[NN__PTR], const char *base, const char *key);
 void nn__ptr_index(char out[NN__PTR], const char *base, size_t i);
 
-/* Levenshtein distance, capped: returns a value > cap when the strings differ by more. */
-int nn__edit_distance(const char *a, const char *b, int cap);
-
 /* Reports every key of obj that is not in keys (with a did-you-mean when a known key is within
  * edit distance 2) or that does not belong to v's current variant. obj may be NULL. */
 void nn__check_keys(nn__ctx *c, const json_t *obj, const char *ptr, const nn__key *keys,

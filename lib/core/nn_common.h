@@ -58,4 +58,30 @@ nn_status nn_error_prefix(nn_error *err, const char *fmt, ...)
 /* Resets err (if not NULL) to NN_OK with an empty message. */
 void nn_error_clear(nn_error *err);
 
+/* Enumerations and their names come from one X-macro table of X(ENUM, "name") rows (as
+ * NN_STATUS_TABLE above). In the module's .c file, NN_ENUM_DEFINE(nn_act, nn_act, NN_ACT_TABLE,
+ * NN_ACT_COUNT) defines the three functions its header declares (the enum itself is
+ * `typedef enum nn_act { NN_ACT_TABLE(NN_ENUM_ITEM) NN_ACT_COUNT } nn_act;`):
+ *   const char *nn_act_name(nn_act v);                  "relu", or "?" out of range
+ *   int nn_act_from_name(const char *name, nn_act *out); 0, or -1 for an unknown name
+ *   const char *nn_act_names(void);                     "linear, relu, sigmoid, …"
+ * so a name is typed once, in the table. */
+#define NN_ENUM_ITEM(name, text) name,
+#define NN_ENUM_TEXT(name, text) text,
+#define NN__ENUM_LIST(name, text) ", " text
+#define NN_ENUM_DEFINE(prefix, type, TABLE, count)                                                 \
+    static const char *const prefix##__texts[] = {TABLE(NN_ENUM_TEXT)};                          \
+    const char *prefix##_name(type v) {                                                            \
+        return ((int)v >= 0 && (int)v < (int)(count)) ? prefix##__texts[v] : "?";                  \
+    }                                                                                              \
+    int prefix##_from_name(const char *name, type *out) {                                          \
+        int i_ = nn_enum_find(prefix##__texts, (int)(count), name);                                \
+        if (i_ >= 0) *out = (type)i_;                                                              \
+        return i_ >= 0 ? 0 : -1;                                                                   \
+    }                                                                                              \
+    const char *prefix##_names(void) { return &(TABLE(NN__ENUM_LIST))[2]; }
+
+/* The index of name in texts[0..n), or -1. */
+int nn_enum_find(const char *const *texts, int n, const char *name);
+
 #endif

@@ -84,3 +84,15 @@ int nn_summarize(const double *x, size_t n, nn_summary *out) {
     free(s);
     return 0;
 }
+
+double nn_r2_column(const nn_float *y, const nn_float *p, size_t n, size_t stride) {
+    double s = 0, res = 0, tot = 0;
+    for (size_t i = 0; i < n; i++) s += y[i * stride];
+    double mean = n ? s / (double)n : 0;
+    for (size_t i = 0; i < n; i++) {
+        double r = (double)y[i * stride] - (double)p[i * stride], d = (double)y[i * stride] - mean;
+        res += r * r;
+        tot += d * d;
+    }
+    return tot > 0 ? 1.0 - res / tot : NAN;
+}

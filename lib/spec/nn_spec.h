@@ -74,26 +74,31 @@ typedef struct nn_colsel {
     X(NN_OP_ONE_HOT, "one_hot")                                                                    \
     X(NN_OP_IMPUTE, "impute")
 
-#define NN__OP_ENUM(name, text) name,
-typedef enum nn_op_kind { NN_OP_TABLE(NN__OP_ENUM) NN_OP_COUNT } nn_op_kind;
-#undef NN__OP_ENUM
+typedef enum nn_op_kind { NN_OP_TABLE(NN_ENUM_ITEM) NN_OP_COUNT } nn_op_kind;
 
-/* date parts, as bits of nn_step.extract */
+/* date parts: the part's index in this table is its bit in nn_step.extract */
+#define NN_DATE_PART_TABLE(X)                                                                      \
+    X(NN_DATE_PART_TIMESTAMP, "timestamp") /* seconds since 1970-01-01T00:00:00 UTC */             \
+    X(NN_DATE_PART_YEAR, "year")                                                                   \
+    X(NN_DATE_PART_MONTH, "month")     /* 1..12 */                                                 \
+    X(NN_DATE_PART_DAY, "day")         /* 1..31 */                                                 \
+    X(NN_DATE_PART_WEEKDAY, "weekday") /* 0 = Monday .. 6 = Sunday (ISO order) */                  \
+    X(NN_DATE_PART_YEARDAY, "yearday") /* 1..366 */
+typedef enum nn_date_part { NN_DATE_PART_TABLE(NN_ENUM_ITEM) NN_DATE_PART_COUNT } nn_date_part;
 enum {
-    NN_DATE_TIMESTAMP = 1 << 0, /* seconds since 1970-01-01T00:00:00 UTC */
-    NN_DATE_YEAR = 1 << 1,
-    NN_DATE_MONTH = 1 << 2,   /* 1..12 */
-    NN_DATE_DAY = 1 << 3,     /* 1..31 */
-    NN_DATE_WEEKDAY = 1 << 4, /* 0 = Monday .. 6 = Sunday (ISO order) */
-    NN_DATE_YEARDAY = 1 << 5, /* 1..366 */
+    NN_DATE_TIMESTAMP = 1 << NN_DATE_PART_TIMESTAMP,
+    NN_DATE_YEAR = 1 << NN_DATE_PART_YEAR,
+    NN_DATE_MONTH = 1 << NN_DATE_PART_MONTH,
+    NN_DATE_DAY = 1 << NN_DATE_PART_DAY,
+    NN_DATE_WEEKDAY = 1 << NN_DATE_PART_WEEKDAY,
+    NN_DATE_YEARDAY = 1 << NN_DATE_PART_YEARDAY,
 };
 
-typedef enum nn_norm_method { NN_NORM_MINMAX, NN_NORM_ZSCORE } nn_norm_method;
-typedef enum nn_impute_method {
-    NN_IMPUTE_MEAN,
-    NN_IMPUTE_MEDIAN,
-    NN_IMPUTE_CONSTANT
-} nn_impute_method;
+#define NN_NORM_TABLE(X) X(NN_NORM_MINMAX, "minmax") X(NN_NORM_ZSCORE, "zscore")
+typedef enum nn_norm_method { NN_NORM_TABLE(NN_ENUM_ITEM) NN_NORM_COUNT } nn_norm_method;
+#define NN_IMPUTE_TABLE(X)                                                                         \
+    X(NN_IMPUTE_MEAN, "mean") X(NN_IMPUTE_MEDIAN, "median") X(NN_IMPUTE_CONSTANT, "constant")
+typedef enum nn_impute_method { NN_IMPUTE_TABLE(NN_ENUM_ITEM) NN_IMPUTE_COUNT } nn_impute_method;
 
 /* One preprocessing step, "/preprocess/<index>". Fields are meaningful for the ops noted. */
 typedef struct nn_step {
@@ -120,13 +125,17 @@ typedef struct nn_step {
     double value;              /* for constant */
 } nn_step;
 
-typedef enum nn_val_kind { NN_VAL_KFOLD, NN_VAL_HOLDOUT, NN_VAL_NONE } nn_val_kind;
-typedef enum nn_final_kind { NN_FINAL_REFIT, NN_FINAL_BEST_FOLD, NN_FINAL_NONE } nn_final_kind;
-typedef enum nn_monitor {
-    NN_MONITOR_VAL_LOSS,
-    NN_MONITOR_VAL_R2,
-    NN_MONITOR_TRAIN_LOSS
-} nn_monitor;
+#define NN_VAL_TABLE(X)                                                                            \
+    X(NN_VAL_KFOLD, "kfold") X(NN_VAL_HOLDOUT, "holdout") X(NN_VAL_NONE, "none")
+typedef enum nn_val_kind { NN_VAL_TABLE(NN_ENUM_ITEM) NN_VAL_COUNT } nn_val_kind;
+#define NN_FINAL_TABLE(X)                                                                          \
+    X(NN_FINAL_REFIT, "refit") X(NN_FINAL_BEST_FOLD, "best_fold") X(NN_FINAL_NONE, "none")
+typedef enum nn_final_kind { NN_FINAL_TABLE(NN_ENUM_ITEM) NN_FINAL_COUNT } nn_final_kind;
+#define NN_MONITOR_TABLE(X)                                                                        \
+    X(NN_MONITOR_VAL_LOSS, "val_loss")                                                             \
+    X(NN_MONITOR_VAL_R2, "val_r2")                                                                 \
+    X(NN_MONITOR_TRAIN_LOSS, "train_loss")
+typedef enum nn_monitor { NN_MONITOR_TABLE(NN_ENUM_ITEM) NN_MONITOR_COUNT } nn_monitor;
 
 typedef struct nn_spec {
     char *name;     /* default "unnamed" */
@@ -196,6 +205,27 @@ void nn_spec_destroy(nn_spec *spec);
  * the caller provides storage for n_hidden + 1 layer configs in `layers`. */
 void nn_spec_net_cfg(const nn_spec *spec, int n_inputs, nn_layer_cfg *layers, nn_net_cfg *cfg);
 
-const char *nn_op_name(nn_op_kind op);
+/* Names of the spec's enumerations ("one_hot", "timestamp", "zscore" …), from their tables. */
+const char *nn_op_name(nn_op_kind v);
+int nn_op_from_name(const char *name, nn_op_kind *out);
+const char *nn_op_names(void);
+const char *nn_date_part_name(nn_date_part v);
+int nn_date_part_from_name(const char *name, nn_date_part *out);
+const char *nn_date_part_names(void);
+const char *nn_norm_name(nn_norm_method v);
+int nn_norm_from_name(const char *name, nn_norm_method *out);
+const char *nn_norm_names(void);
+const char *nn_impute_name(nn_impute_method v);
+int nn_impute_from_name(const char *name, nn_impute_method *out);
+const char *nn_impute_names(void);
+const char *nn_val_name(nn_val_kind v);
+int nn_val_from_name(const char *name, nn_val_kind *out);
+const char *nn_val_names(void);
+const char *nn_final_name(nn_final_kind v);
+int nn_final_from_name(const char *name, nn_final_kind *out);
+const char *nn_final_names(void);
+const char *nn_monitor_name(nn_monitor v);
+int nn_monitor_from_name(const char *name, nn_monitor *out);
+const char *nn_monitor_names(void);
 
 #endif

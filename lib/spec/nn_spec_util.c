@@ -1,6 +1,7 @@
 /* nn_spec_util.c — the spec parser's building blocks: JSON pointers, typed getters that record
  * problems instead of stopping, key checks with did-you-mean, canonical-form builders. */
 #include "nn_spec_internal.h"
+#include "nn_text.h"
 
 #include <limits.h>
 #include <math.h>
@@ -8,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SUGGEST_LEN 64 /* keys longer than this get no did-you-mean */
 
 void nn__ptr_key(char out[NN__PTR], const char *base, const char *key) {
     size_t n = strnlen(base, NN__PTR - 1);
@@ -32,28 +32,6 @@ void nn__ptr_index(char out[NN__PTR], const char *base, size_t i) {
     nn__ptr_key(out, base, idx);
 }
 
-int nn__edit_distance(const char *a, const char *b, int cap) {
-    size_t na = strlen(a), nb = strlen(b);
-    if (na > MAX_SUGGEST_LEN || nb > MAX_SUGGEST_LEN) return cap + 1;
-    int row[MAX_SUGGEST_LEN + 1];
-    for (size_t j = 0; j <= nb; j++) row[j] = (int)j;
-    for (size_t i = 1; i <= na; i++) {
-        int diag = row[0], best = (int)i;
-        row[0] = (int)i;
-        for (size_t j = 1; j <= nb; j++) {
-            int up = row[j];
-            int v = diag + (a[i - 1] != b[j - 1]);
-            if (row[j - 1] + 1 < v) v = row[j - 1] + 1;
-            if (up + 1 < v) v = up + 1;
-            row[j] = v;
-            diag = up;
-            if (v < best) best = v;
-        }
-        if (best > cap) return cap + 1;
-    }
-    return row[nb];
-}
-
 /* "type momentum" or "types adam, adamw" for the variants in mask. */
 static void only_for(const nn__variant *v, unsigned mask, char *out, size_t cap) {
     unsigned count = 0;
@@ -63,6 +41,10 @@ static void only_for(const nn__variant *v, unsigned mask, char *out, size_t cap)
         if (!((mask >> i) & 1u)) continue;
         len += (size_t)snprintf(out + len, cap - len, "%s%s", k++ ? ", " : "", v->names[i]);
     }
+}
+
+static const char *key_name_at(const void *keys, size_t i) {
+    return ((const nn__key *)keys)[i].name;
 }
 
 void nn__check_keys(nn__ctx *c, const json_t *obj, const char *ptr, const nn__key *keys,
@@ -82,12 +64,8 @@ void nn__check_keys(nn__ctx *c, const json_t *obj, const char *ptr, const nn__ke
             }
             continue;
         }
-        const char *best = NULL;
-        int best_d = 3;
-        for (size_t j = 0; j < n_keys; j++) {
-            int d = nn__edit_distance(key, keys[j].name, 2);
-            if (d < best_d) best_d = d, best = keys[j].name;
-        }
+        long j = nn_closest(key, keys, n_keys, key_name_at);
+        const char *best = j >= 0 ? keys[j].name : NULL;
         if (best)
             nn_spec_errors_add(c->errs, p, "unknown key \"%.64s\" (did you mean \"%s\"?)", key,
                                best);

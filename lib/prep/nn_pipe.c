@@ -27,6 +27,7 @@
 #include "nn_pipe_internal.h"
 
 #include "nn_date.h"
+#include "nn_text.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -60,38 +61,16 @@ static int is_target(const nn_pipe *p, const char *name) {
 
 static int is_id(const nn_pipe *p, const char *name) { return p->id && strcmp(p->id, name) == 0; }
 
-/* Levenshtein distance, or SIZE_MAX for names too long to compare. */
-static size_t edit_distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la >= NN_MAX_NAME || lb >= NN_MAX_NAME) return SIZE_MAX;
-    size_t prev[NN_MAX_NAME + 1], cur[NN_MAX_NAME + 1];
-    for (size_t j = 0; j <= lb; j++) prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, (lb + 1) * sizeof *prev);
-    }
-    return prev[lb];
+static const char *column_name_at(const void *cols, size_t i) {
+    return ((const nn_column *)cols)[i].name;
 }
 
 /* " (did you mean \"x\"?)" for the closest column within distance 2 (first in table order on
  * ties), or "". */
 static void suggest(const nn_table *t, const char *name, char *buf, size_t size) {
-    size_t best = 3;
-    int best_i = -1;
-    for (size_t i = 0; i < t->n_cols; i++) {
-        size_t d = edit_distance(name, t->cols[i].name);
-        if (d < best) {
-            best = d;
-            best_i = (int)i;
-        }
-    }
+    long best = nn_closest(name, t->cols, t->n_cols, column_name_at);
     buf[0] = '\0';
-    if (best_i >= 0) (void)snprintf(buf, size, " (did you mean \"%s\"?)", t->cols[best_i].name);
+    if (best >= 0) (void)snprintf(buf, size, " (did you mean \"%s\"?)", t->cols[best].name);
 }
 
 static nn_status no_column(nn__run *r, const nn_table *t, const char *pointer, const char *name) {

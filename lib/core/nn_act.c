@@ -5,25 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define NN__ACT_TEXT(name, text) text,
-static const char *const act_names[] = {NN_ACT_TABLE(NN__ACT_TEXT)};
-#undef NN__ACT_TEXT
-
-const char *nn_act_name(nn_act act) {
-    return (act >= 0 && act < NN_ACT_COUNT) ? act_names[act] : "?";
-}
-
-int nn_act_from_name(const char *name, nn_act *out) {
-    for (int i = 0; i < NN_ACT_COUNT; i++) {
-        if (strcmp(name, act_names[i]) == 0) {
-            *out = (nn_act)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-const char *nn_act_names(void) { return "linear, relu, sigmoid, tanh, leaky_relu, elu, gelu"; }
+NN_ENUM_DEFINE(nn_act, nn_act, NN_ACT_TABLE, NN_ACT_COUNT)
 
 #define LEAKY_SLOPE 0.01
 

@@ -10,6 +10,8 @@
 #ifndef NN_METRICS_H
 #define NN_METRICS_H
 
+#include "nn_common.h"
+
 #include <stddef.h>
 
 typedef struct nn_metrics {
@@ -19,6 +21,10 @@ typedef struct nn_metrics {
 
 /* Metrics of p against y, reading element i at y[i * stride] and p[i * stride]. */
 nn_metrics nn_metrics_compute(const double *y, const double *p, size_t n, size_t stride);
+
+/* R² of column 0 of p against y in the training type: rows y[i * stride], p[i * stride] for
+ * i < n (sums in double); NaN when y has no variance. Used on model-space matrices. */
+double nn_r2_column(const nn_float *y, const nn_float *p, size_t n, size_t stride);
 
 /* Mean and sample standard deviation (n − 1) of x[0..n); sd is 0 for n < 2. */
 void nn_mean_sd(const double *x, size_t n, double *mean, double *sd);

@@ -4,27 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#define NN__SCHED_TEXT(name, text) text,
-static const char *const sched_names[] = {NN_SCHED_TABLE(NN__SCHED_TEXT)};
-#undef NN__SCHED_TEXT
-
-const char *nn_sched_name(nn_sched_kind kind) {
-    return (kind >= 0 && kind < NN_SCHED_COUNT) ? sched_names[kind] : "?";
-}
-
-int nn_sched_from_name(const char *name, nn_sched_kind *out) {
-    for (int i = 0; i < NN_SCHED_COUNT; i++) {
-        if (strcmp(name, sched_names[i]) == 0) {
-            *out = (nn_sched_kind)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-const char *nn_sched_names(void) {
-    return "constant, inverse_time_decay, exponential_decay, piecewise_constant, cosine";
-}
+NN_ENUM_DEFINE(nn_sched, nn_sched_kind, NN_SCHED_TABLE, NN_SCHED_COUNT)
 
 nn_sched nn_sched_constant(void) {
     nn_sched s;

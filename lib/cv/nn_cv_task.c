@@ -1,31 +1,14 @@
-/* nn_cv.c — cross-validation tasks and their orchestration (see nn_cv.h DESIGN). */
+/* nn_cv_task.c — one task of a job: a fold (fit the pipeline on its training rows, train its
+ * networks, score its validation rows) or the final fit (see nn_cv.h DESIGN). */
 #include "nn_cv_internal.h"
 
+#include "nn_clock.h"
 #include "nn_loss.h"
 #include "nn_train.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-double nn__now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-double nn__r2_first(const nn_float *y, const nn_float *p, size_t n, size_t nt) {
-    double s = 0, res = 0, tot = 0;
-    for (size_t i = 0; i < n; i++) s += y[i * nt];
-    double mean = n ? s / (double)n : 0;
-    for (size_t i = 0; i < n; i++) {
-        double r = (double)y[i * nt] - (double)p[i * nt], d = (double)y[i * nt] - mean;
-        res += r * r;
-        tot += d * d;
-    }
-    return tot > 0 ? 1.0 - res / tot : NAN;
-}
 
 uint64_t nn__cv_group(int f, int m) { return (uint64_t)(f + 1) + ((uint64_t)m << 24); }
 
@@ -105,7 +88,7 @@ static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, doubl
             return 1;
         }
         h->val_loss = nn_loss_eval(&c->cv->spec->loss, c->pv, c->yv, c->nv * c->nt, NULL, 1);
-        h->val_r2 = nn__r2_first(c->yv, c->pv, c->nv, c->nt);
+        h->val_r2 = nn_r2_column(c->yv, c->pv, c->nv, c->nt);
         if (!isfinite(h->val_loss)) {
             c->status = NN_ERR_DIVERGED;
             (void)snprintf(c->error, sizeof c->error,
@@ -114,7 +97,7 @@ static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, doubl
             return 1;
         }
     }
-    h->seconds = nn__now() - c->t0;
+    h->seconds = nn_clock_seconds() - c->t0;
     c->fr->n_history = c->hist_base + epoch + 1;
     if (epoch + 1 > c->fr->epochs_run) c->fr->epochs_run = epoch + 1;
     int stop = 0;
@@ -287,7 +270,7 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
         memset(&c, 0, sizeof c);
         c.cv = cv, c.fr = fr, c.member = k, c.hist_base = fr->n_history;
         c.xv = m->xv, c.yv = m->yv, c.pv = m->pv, c.nv = nva, c.nt = nt;
-        c.t0 = nn__now();
+        c.t0 = nn_clock_seconds();
         st = train_member(cv, f, m, k, ntr, &c, epochs, err);
         best_sum += c.best_epoch;
     }
@@ -361,7 +344,7 @@ nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err) {
     task_mem m;
     memset(&m, 0, sizeof m);
     size_t ntr = 0, nva = 0;
-    double t0 = nn__now();
+    double t0 = nn_clock_seconds();
     report_fold(cv, NN_CV_FOLD_START, fr);
     nn_status st = prepare(cv, f, &m, &ntr, &nva, err);
     if (st == NN_OK) st = make_nets(cv, f, &m, err);
@@ -370,7 +353,7 @@ nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err) {
     if (st == NN_OK) st = train(cv, f, &m, ntr, nva, fr, err);
     if (st == NN_OK && nva) st = score(cv, f, &m, nva, fr, err);
     if (st == NN_OK) st = keep_result(cv, f, &m, err);
-    fr->seconds = nn__now() - t0;
+    fr->seconds = nn_clock_seconds() - t0;
     if (st != NN_OK) {
         if (f >= 0)
             nn_error_prefix(err, "fold %d: ", f + 1);

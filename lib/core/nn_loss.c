@@ -4,25 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#define NN__LOSS_TEXT(name, text) text,
-static const char *const loss_names[] = {NN_LOSS_TABLE(NN__LOSS_TEXT)};
-#undef NN__LOSS_TEXT
-
-const char *nn_loss_name(nn_loss_kind kind) {
-    return (kind >= 0 && kind < NN_LOSS_COUNT) ? loss_names[kind] : "?";
-}
-
-int nn_loss_from_name(const char *name, nn_loss_kind *out) {
-    for (int i = 0; i < NN_LOSS_COUNT; i++) {
-        if (strcmp(name, loss_names[i]) == 0) {
-            *out = (nn_loss_kind)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-const char *nn_loss_names(void) { return "mse, mae, huber"; }
+NN_ENUM_DEFINE(nn_loss, nn_loss_kind, NN_LOSS_TABLE, NN_LOSS_COUNT)
 
 double nn_loss_eval(const nn_loss *loss, const nn_float *pred, const nn_float *y, size_t n,
                     nn_float *grad, double grad_den) {

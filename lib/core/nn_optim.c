@@ -13,25 +13,7 @@ struct nn_optim {
     int k;
 };
 
-#define NN__OPTIM_TEXT(name, text) text,
-static const char *const optim_names[] = {NN_OPTIM_TABLE(NN__OPTIM_TEXT)};
-#undef NN__OPTIM_TEXT
-
-const char *nn_optim_name(nn_optim_kind kind) {
-    return (kind >= 0 && kind < NN_OPTIM_COUNT) ? optim_names[kind] : "?";
-}
-
-int nn_optim_from_name(const char *name, nn_optim_kind *out) {
-    for (int i = 0; i < NN_OPTIM_COUNT; i++) {
-        if (strcmp(name, optim_names[i]) == 0) {
-            *out = (nn_optim_kind)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-const char *nn_optim_names(void) { return "sgd, momentum, adam, adamw"; }
+NN_ENUM_DEFINE(nn_optim, nn_optim_kind, NN_OPTIM_TABLE, NN_OPTIM_COUNT)
 
 nn_optim_cfg nn_optim_defaults(nn_optim_kind kind) {
     nn_optim_cfg c = {kind, 0.001, 0.9, 0, 0.9, 0.999, 1e-8, 0.01};

@@ -4,27 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#define NN__INIT_TEXT(name, text) text,
-static const char *const init_names[] = {NN_INIT_TABLE(NN__INIT_TEXT)};
-#undef NN__INIT_TEXT
-
-const char *nn_init_name(nn_init init) {
-    return (init >= 0 && init < NN_INIT_COUNT) ? init_names[init] : "?";
-}
-
-int nn_init_from_name(const char *name, nn_init *out) {
-    for (int i = 0; i < NN_INIT_COUNT; i++) {
-        if (strcmp(name, init_names[i]) == 0) {
-            *out = (nn_init)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-const char *nn_init_names(void) {
-    return "zeros, uniform, uniform_signed, glorot_uniform, he_uniform, glorot_normal, he_normal";
-}
+NN_ENUM_DEFINE(nn_init, nn_init, NN_INIT_TABLE, NN_INIT_COUNT)
 
 static void fill_uniform(nn_float *x, size_t n, double lo, double hi, nn_rng *rng) {
     for (size_t i = 0; i < n; i++) x[i] = (nn_float)(lo + (hi - lo) * nn_rng_uniform(rng));

@@ -1,5 +1,6 @@
-/* nn_cv_internal.h — state shared by nn_cv.c (tasks, orchestration) and nn_cv_finish.c
- * (aggregation, importance, final model). */
+/* nn_cv_internal.h — the job state shared by the files of lib/cv: nn_cv.c (the front door:
+ * create, run, destroy), nn_cv_task.c (one fold or the final fit), nn_cv_importance.c,
+ * nn_cv_finish.c (aggregation, final model) and nn_cv_checkpoint.c. */
 #ifndef NN_CV_INTERNAL_H
 #define NN_CV_INTERNAL_H
 
@@ -30,13 +31,12 @@ struct nn_cv {
     pthread_mutex_t mu;
 };
 
-double nn__now(void);
-/* Computes importance drops for one fold (validation matrices in model space). */
+/* Computes importance drops for one fold (validation matrices in model space; nn_cv_importance.c). */
 nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_float *x,
                             const nn_float *y, size_t n, size_t nf, nn_error *err);
-/* Stream group of ensemble member m of task f (f = -1 for the final fit). */
+/* Stream group of ensemble member m of task f (f = -1 for the final fit; nn_cv_task.c). */
 uint64_t nn__cv_group(int f, int m);
-/* R² of the first target in model space over n rows. */
-double nn__r2_first(const nn_float *y, const nn_float *p, size_t n, size_t nt);
+/* Mean and sd over folds of each feature's importance drops, into the result. */
+nn_status nn__cv_aggregate_importance(nn_cv *cv, nn_error *err);
 
 #endif

@@ -9,14 +9,12 @@
 #define N_OF(a) (sizeof(a) / sizeof(a)[0])
 #define BIT(x) (1u << (x))
 
-#define NN__TEXT(name, text) text,
-static const char *const loss_names[] = {NN_LOSS_TABLE(NN__TEXT)};
-static const char *const optim_names[] = {NN_OPTIM_TABLE(NN__TEXT)};
-static const char *const sched_names[] = {NN_SCHED_TABLE(NN__TEXT)};
-#undef NN__TEXT
-static const char *const val_names[] = {"kfold", "holdout", "none"};             /* nn_val_kind */
-static const char *const final_names[] = {"refit", "best_fold", "none"};         /* nn_final_kind */
-static const char *const monitor_names[] = {"val_loss", "val_r2", "train_loss"}; /* nn_monitor */
+static const char *const loss_names[] = {NN_LOSS_TABLE(NN_ENUM_TEXT)};
+static const char *const optim_names[] = {NN_OPTIM_TABLE(NN_ENUM_TEXT)};
+static const char *const sched_names[] = {NN_SCHED_TABLE(NN_ENUM_TEXT)};
+NN_ENUM_DEFINE(nn_val, nn_val_kind, NN_VAL_TABLE, NN_VAL_COUNT)
+NN_ENUM_DEFINE(nn_final, nn_final_kind, NN_FINAL_TABLE, NN_FINAL_COUNT)
+NN_ENUM_DEFINE(nn_monitor, nn_monitor, NN_MONITOR_TABLE, NN_MONITOR_COUNT)
 
 static const nn__range POSITIVE = {0, INFINITY, 1, 0};
 static const nn__range NONNEG = {0, INFINITY, 0, 0};
@@ -214,16 +212,16 @@ static json_t *parse_validation(nn__ctx *c, const json_t *t, nn_spec *spec) {
     const char *ptr = "/training/validation";
     const json_t *v = nn__get_obj(c, t, "/training", "validation", NN__OPTIONAL);
     int kind;
-    nn__get_name(c, v, ptr, "type", "validation type", val_names, N_OF(val_names), NN_VAL_KFOLD,
+    nn__get_name(c, v, ptr, "type", "validation type", nn_val__texts, N_OF(nn_val__texts), NN_VAL_KFOLD,
                  NN__OPTIONAL, &kind);
-    nn__variant var = {"type", val_names, N_OF(val_names), kind};
+    nn__variant var = {"type", nn_val__texts, N_OF(nn_val__texts), kind};
     nn__check_keys(c, v, ptr, val_keys, N_OF(val_keys), &var);
     spec->k = 5;
     spec->holdout = 0.2;
     if (kind < 0) return NULL;
     spec->validation = (nn_val_kind)kind;
     json_t *canon = nn__cobj(c);
-    nn__cset(c, canon, "type", json_string(val_names[kind]));
+    nn__cset(c, canon, "type", json_string(nn_val__texts[kind]));
     if (kind == NN_VAL_KFOLD) {
         long long k;
         nn__get_int(c, v, ptr, "k", 2, NN_SPEC_MAX_K, 5, NN__OPTIONAL, &k);
@@ -240,7 +238,7 @@ static json_t *parse_validation(nn__ctx *c, const json_t *t, nn_spec *spec) {
 static nn_monitor parse_monitor(nn__ctx *c, const json_t *v, const char *ptr, const nn_spec *spec,
                                 json_t *canon) {
     int m;
-    if (nn__get_name(c, v, ptr, "monitor", "monitor", monitor_names, N_OF(monitor_names),
+    if (nn__get_name(c, v, ptr, "monitor", "monitor", nn_monitor__texts, N_OF(nn_monitor__texts),
                      NN_MONITOR_VAL_LOSS, NN__OPTIONAL, &m) == 0 &&
         m < 0)
         return NN_MONITOR_VAL_LOSS;
@@ -248,9 +246,9 @@ static nn_monitor parse_monitor(nn__ctx *c, const json_t *v, const char *ptr, co
         char p[NN__PTR];
         nn__ptr_key(p, ptr, "monitor");
         nn_spec_errors_add(c->errs, p, "\"%s\" needs validation (validation type is none)",
-                           monitor_names[m]);
+                           nn_monitor__texts[m]);
     }
-    nn__cset(c, canon, "monitor", json_string(monitor_names[m]));
+    nn__cset(c, canon, "monitor", json_string(nn_monitor__texts[m]));
     return (nn_monitor)m;
 }
 
@@ -321,10 +319,10 @@ json_t *nn__parse_training(nn__ctx *c, const json_t *t, nn_spec *spec) {
     nn__cset(c, canon, "validation", parse_validation(c, t, spec));
     parse_callbacks(c, t, spec, canon);
     int final;
-    nn__get_name(c, t, ptr, "final", "final", final_names, N_OF(final_names), NN_FINAL_REFIT,
+    nn__get_name(c, t, ptr, "final", "final", nn_final__texts, N_OF(nn_final__texts), NN_FINAL_REFIT,
                  NN__OPTIONAL, &final);
     spec->final = final < 0 ? NN_FINAL_REFIT : (nn_final_kind) final;
-    nn__cset(c, canon, "final", json_string(final_names[spec->final]));
+    nn__cset(c, canon, "final", json_string(nn_final__texts[spec->final]));
     const json_t *imp = nn__get_obj(c, t, ptr, "importance", NN__OPTIONAL);
     nn__check_keys(c, imp, "/training/importance", importance_keys, 1, NULL);
     nn__get_int(c, imp, "/training/importance", "repeats", 0, 100, 0,

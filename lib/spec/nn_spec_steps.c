@@ -6,17 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NN__OP_TEXT(name, text) text,
-static const char *const op_names[] = {NN_OP_TABLE(NN__OP_TEXT)};
-#undef NN__OP_TEXT
+NN_ENUM_DEFINE(nn_op, nn_op_kind, NN_OP_TABLE, NN_OP_COUNT)
+NN_ENUM_DEFINE(nn_date_part, nn_date_part, NN_DATE_PART_TABLE, NN_DATE_PART_COUNT)
+NN_ENUM_DEFINE(nn_norm, nn_norm_method, NN_NORM_TABLE, NN_NORM_COUNT)
+NN_ENUM_DEFINE(nn_impute, nn_impute_method, NN_IMPUTE_TABLE, NN_IMPUTE_COUNT)
 
 /* selector keywords, in nn_sel_kind order after NN_SEL_LIST */
 static const char *const sel_names[] = {"inputs", "target", "all"};
-/* date parts, in NN_DATE_* bit order */
-static const char *const date_part_names[] = {"timestamp", "year",    "month",
-                                              "day",       "weekday", "yearday"};
-static const char *const norm_names[] = {"minmax", "zscore"};
-static const char *const impute_names[] = {"mean", "median", "constant"};
 
 #define N_OF(a) (sizeof(a) / sizeof(a)[0])
 #define OP(x) (1u << (x))
@@ -41,10 +37,6 @@ static const nn__key step_keys[] = {
 };
 
 static const nn__key select_keys[] = {{"select", 0}, {"except", 0}};
-
-const char *nn_op_name(nn_op_kind op) {
-    return ((int)op >= 0 && op < NN_OP_COUNT) ? op_names[op] : "?";
-}
 
 /* "columns" as {"select": "inputs", "except": [...]}; returns its canonical form. */
 static json_t *parse_select_obj(nn__ctx *c, const json_t *v, const char *ptr, nn_colsel *sel) {
@@ -169,14 +161,14 @@ static unsigned parse_extract(nn__ctx *c, const json_t *v, const char *ptr) {
         nn__ptr_index(p, ptr, i);
         const json_t *e = json_array_get(v, i);
         int k = -1;
-        for (size_t j = 0; json_is_string(e) && j < N_OF(date_part_names); j++)
-            if (strcmp(json_string_value(e), date_part_names[j]) == 0) k = (int)j;
+        for (size_t j = 0; json_is_string(e) && j < N_OF(nn_date_part__texts); j++)
+            if (strcmp(json_string_value(e), nn_date_part__texts[j]) == 0) k = (int)j;
         if (k < 0) {
             nn_spec_errors_add(c->errs, p,
                                "must be one of timestamp, year, month, day, weekday, yearday");
             ok = 0;
         } else if (bits & (1u << k)) {
-            nn_spec_errors_add(c->errs, p, "duplicate date part \"%s\"", date_part_names[k]);
+            nn_spec_errors_add(c->errs, p, "duplicate date part \"%s\"", nn_date_part__texts[k]);
             ok = 0;
         }
         if (k >= 0) bits |= 1u << k;
@@ -197,9 +189,9 @@ static void parse_date(nn__ctx *c, const json_t *step, const char *ptr, nn_step 
     nn__ptr_key(p, ptr, "extract");
     s->extract = ex ? parse_extract(c, ex, p) : NN_DATE_TIMESTAMP;
     json_t *parts = json_array();
-    for (size_t j = 0; parts && j < N_OF(date_part_names); j++)
+    for (size_t j = 0; parts && j < N_OF(nn_date_part__texts); j++)
         if (s->extract & (1u << j))
-            if (json_array_append_new(parts, json_string(date_part_names[j])) != 0) c->oom = 1;
+            if (json_array_append_new(parts, json_string(nn_date_part__texts[j])) != 0) c->oom = 1;
     nn__cset(c, canon, "extract", parts);
     nn__get_bool(c, step, ptr, "keep", 0, &s->keep);
     nn__cset(c, canon, "keep", json_boolean(s->keep));
@@ -237,11 +229,11 @@ static void parse_replace(nn__ctx *c, const json_t *step, const char *ptr, nn_st
 static void parse_impute(nn__ctx *c, const json_t *step, const char *ptr, nn_step *s,
                          json_t *canon) {
     int strategy;
-    nn__get_name(c, step, ptr, "strategy", "strategy", impute_names, N_OF(impute_names),
+    nn__get_name(c, step, ptr, "strategy", "strategy", nn_impute__texts, N_OF(nn_impute__texts),
                  NN_IMPUTE_MEAN, NN__OPTIONAL, &strategy);
     if (strategy < 0) return;
     s->strategy = (nn_impute_method)strategy;
-    nn__cset(c, canon, "strategy", json_string(impute_names[strategy]));
+    nn__cset(c, canon, "strategy", json_string(nn_impute__texts[strategy]));
     const nn__range any = {-INFINITY, INFINITY, 0, 0};
     char p[NN__PTR];
     nn__ptr_key(p, ptr, "value");
@@ -272,10 +264,10 @@ static void parse_op_fields(nn__ctx *c, const json_t *step, const char *ptr, nn_
         break;
     case NN_OP_NORMALIZE: {
         int m;
-        nn__get_name(c, step, ptr, "method", "method", norm_names, N_OF(norm_names), NN_NORM_MINMAX,
+        nn__get_name(c, step, ptr, "method", "method", nn_norm__texts, N_OF(nn_norm__texts), NN_NORM_MINMAX,
                      NN__OPTIONAL, &m);
         s->method = m < 0 ? NN_NORM_MINMAX : (nn_norm_method)m;
-        nn__cset(c, canon, "method", json_string(norm_names[s->method]));
+        nn__cset(c, canon, "method", json_string(nn_norm__texts[s->method]));
         break;
     }
     case NN_OP_ONE_HOT: {
@@ -303,13 +295,13 @@ static json_t *parse_step(nn__ctx *c, const json_t *step, const char *ptr, nn_st
         return NULL;
     }
     int op;
-    nn__get_name(c, step, ptr, "op", "op", op_names, NN_OP_COUNT, -1, NN__REQUIRED, &op);
-    nn__variant v = {"op", op_names, NN_OP_COUNT, op};
+    nn__get_name(c, step, ptr, "op", "op", nn_op__texts, NN_OP_COUNT, -1, NN__REQUIRED, &op);
+    nn__variant v = {"op", nn_op__texts, NN_OP_COUNT, op};
     nn__check_keys(c, step, ptr, step_keys, N_OF(step_keys), &v);
     if (op < 0) return NULL;
     s->op = (nn_op_kind)op;
     json_t *canon = nn__cobj(c);
-    nn__cset(c, canon, "op", json_string(op_names[op]));
+    nn__cset(c, canon, "op", json_string(nn_op__texts[op]));
     parse_colsel(c, step, ptr, s->op, s, canon);
     parse_op_fields(c, step, ptr, s, canon);
     return canon;

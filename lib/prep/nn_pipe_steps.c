@@ -90,7 +90,7 @@ static nn_status fit_impute(nn__run *r, const nn_step *cfg, nn__col *c, const do
         return nn__problem(r, NN_ERR_DATA, NULL,
                            "column \"%s\": every training value is missing; impute has nothing to "
                            "compute a %s from (use strategy \"constant\")",
-                           c->name, cfg->strategy == NN_IMPUTE_MEAN ? "mean" : "median");
+                           c->name, nn_impute_name(cfg->strategy));
     }
     double sum = 0;
     for (size_t i = 0; i < m; i++) sum += s[i];
@@ -252,9 +252,6 @@ static nn_status add_column(nn__run *r, nn_table *t, const char *name, double *v
     return nn_table_add_number_take(t, name, values, NULL, r->err);
 }
 
-/* date outputs "<col>_<suffix>", in NN_DATE_* bit order */
-static const char *const date_suffix[6] = {"timestamp", "year",    "month",
-                                           "day",       "weekday", "yearday"};
 
 static nn_status apply_date(nn__run *r, const nn__step *s, nn_table *t, const char *name) {
     const nn_column *col = &t->cols[nn_table_find(t, name)];
@@ -279,10 +276,10 @@ static nn_status apply_date(nn__run *r, const nn__step *s, nn_table *t, const ch
     }
     for (int k = 0; k < 6; k++) {
         char buf[NN_MAX_NAME];
-        int w = snprintf(buf, sizeof buf, "%s_%s", name, date_suffix[k]);
+        int w = snprintf(buf, sizeof buf, "%s_%s", name, nn_date_part_name((nn_date_part)k));
         if (!st && out[k] && (w < 0 || (size_t)w >= sizeof buf))
             st = nn__problem(r, NN_ERR_SPEC, NULL, "column name \"%s_%s\" is too long", name,
-                             date_suffix[k]);
+                             nn_date_part_name((nn_date_part)k));
         if (!st && out[k])
             st = add_column(r, t, buf, out[k]);
         else

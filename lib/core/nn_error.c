@@ -47,3 +47,9 @@ void nn_error_clear(nn_error *err) {
     err->code = NN_OK;
     err->msg[0] = '\0';
 }
+
+int nn_enum_find(const char *const *texts, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(texts[i], name) == 0) return i;
+    return -1;
+}

@@ -1,7 +1,8 @@
-/* nn_cv_job.c — creating a cross-validation job, running its tasks on threads, and the final
- * aggregation (see nn_cv.h DESIGN). */
+/* nn_cv.c — the front door of a cross-validation job: creating it (folds, result slots),
+ * running its tasks on threads, destroying it (see nn_cv.h DESIGN). */
 #include "nn_cv_internal.h"
 
+#include "nn_clock.h"
 #include "nn_rng.h"
 
 #include <math.h>
@@ -218,7 +219,7 @@ static void *worker(void *arg) {
 }
 
 nn_status nn_cv_run(nn_cv *cv, int threads, nn_error *err) {
-    double t0 = nn__now();
+    double t0 = nn_clock_seconds();
     runner r;
     memset(&r, 0, sizeof r);
     r.cv = cv;
@@ -239,6 +240,6 @@ nn_status nn_cv_run(nn_cv *cv, int threads, nn_error *err) {
     }
     nn_status st = cv->has_final ? nn_cv_run_task(cv, cv->n_folds, err) : NN_OK;
     if (st == NN_OK) st = nn_cv_finish(cv, err);
-    cv->res.train_seconds = nn__now() - t0;
+    cv->res.train_seconds = nn_clock_seconds() - t0;
     return st;
 }

@@ -1,5 +1,5 @@
-/* nn_cv_finish.c — aggregation after every task: out-of-fold metrics, fold statistics,
- * permutation importance, the best-fold model. */
+/* nn_cv_importance.c — permutation importance: computed by each fold task on its validation
+ * rows, aggregated over folds by nn_cv_finish. */
 #include "nn_cv_internal.h"
 
 #include "nn_rng.h"
@@ -22,7 +22,7 @@ nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_f
     if (!xp || !p || !idx || !drops) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
     nn_float *scratch = p ? p + n * nt : NULL;
     if (st == NN_OK) st = nn_ensemble_predict(nets, ne, x, n, p, scratch, err);
-    double base = st == NN_OK ? nn__r2_first(y, p, n, nt) : NAN;
+    double base = st == NN_OK ? nn_r2_column(y, p, n, nt) : NAN;
     nn_rng rng;
     nn_rng_init(&rng, cv->spec->seed, NN_STREAM(fold + 1, NN_STREAM_PERMUTE));
     if (st == NN_OK) memcpy(xp, x, n * nf * sizeof *xp);
@@ -32,7 +32,7 @@ nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_f
             nn_rng_shuffle(&rng, idx, n);
             for (size_t i = 0; i < n; i++) xp[i * nf + j] = x[idx[i] * nf + j];
             st = nn_ensemble_predict(nets, ne, xp, n, p, scratch, err);
-            drops[j * (size_t)reps + (size_t)r] = base - nn__r2_first(y, p, n, nt);
+            drops[j * (size_t)reps + (size_t)r] = base - nn_r2_column(y, p, n, nt);
         }
         for (size_t i = 0; i < n; i++) xp[i * nf + j] = x[i * nf + j];
     }
@@ -53,7 +53,7 @@ static int cmp_importance(const void *a, const void *b) {
 }
 
 /* Mean and sd of the drops of each feature name over every fold that has it. */
-static nn_status aggregate_importance(nn_cv *cv, nn_error *err) {
+nn_status nn__cv_aggregate_importance(nn_cv *cv, nn_error *err) {
     int reps = cv->spec->importance_repeats;
     if (reps <= 0 || cv->n_folds == 0) return NN_OK;
     const nn_pipe *p0 = cv->keep[0].pipe;
@@ -89,67 +89,3 @@ static nn_status aggregate_importance(nn_cv *cv, nn_error *err) {
     return NN_OK;
 }
 
-/* The fold with the best validation R² (model space, first target) becomes the model. */
-static nn_status take_best_fold(nn_cv *cv, nn_error *err) {
-    int best = 0;
-    for (int f = 1; f < cv->n_folds; f++)
-        if (cv->res.folds[f].model[0].r2 > cv->res.folds[best].model[0].r2) best = f;
-    nn_spec *copy = NULL;
-    nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    if (nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs) != NN_OK)
-        return nn_spec_errors_to_error(&errs, err);
-    nn_status st = nn_model_create_ensemble_take(copy, cv->keep[best].pipe, cv->keep[best].nets,
-                                                 cv->spec->ensemble, &cv->model, err);
-    cv->keep[best].pipe = NULL;
-    cv->keep[best].nets = NULL;
-    if (cv->spec->importance_repeats > 0) {
-        /* importance names borrow from fold pipes: keep fold 0's alive by swapping if needed */
-    }
-    return st;
-}
-
-nn_status nn_cv_finish(nn_cv *cv, nn_error *err) {
-    nn_cv_result *r = &cv->res;
-    size_t n = r->n_rows, nt = r->n_targets;
-    nn_status st = NN_OK;
-    if (cv->n_folds > 0) {
-        double *y = malloc(n * 2 * sizeof *y);
-        if (!y) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for metrics");
-        double *p = y + n;
-        for (size_t k = 0; k < nt; k++) {
-            size_t m = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (r->oof_fold[i] < 0) continue;
-                y[m] = r->actual[i * nt + k];
-                p[m++] = r->oof_pred[i * nt + k];
-            }
-            r->overall[k] = nn_metrics_compute(y, p, m, 1);
-        }
-        double *v = y;
-        int nf = cv->n_folds;
-        for (int f = 0; f < nf; f++) v[f] = r->folds[f].units[0].r2;
-        nn_mean_sd(v, (size_t)nf, &r->r2_mean, &r->r2_sd);
-        for (int f = 0; f < nf; f++) v[f] = r->folds[f].units[0].rmse;
-        nn_mean_sd(v, (size_t)nf, &r->rmse_mean, &r->rmse_sd);
-        for (int f = 0; f < nf; f++) v[f] = r->folds[f].units[0].mae;
-        nn_mean_sd(v, (size_t)nf, &r->mae_mean, &r->mae_sd);
-        /* model-space out-of-fold metrics: the mean over folds of each fold's (folds are
-           transformed with different fitted states, so rows are not comparable across them) */
-        for (size_t k = 0; k < nt; k++) {
-            nn_metrics a = {0, 0, 0, 0, 0, 0};
-            for (int f = 0; f < nf; f++) {
-                const nn_metrics *b = &r->folds[f].model[k];
-                a.mse += b->mse / nf, a.rmse += b->rmse / nf, a.mae += b->mae / nf;
-                a.mape += b->mape / nf, a.r2 += b->r2 / nf, a.n += b->n;
-            }
-            r->overall_model[k] = a;
-        }
-        free(y);
-        st = aggregate_importance(cv, err);
-    }
-    r->has_final_fit = cv->has_final && cv->model != NULL;
-    if (st == NN_OK && cv->spec->final == NN_FINAL_BEST_FOLD && cv->n_folds > 0)
-        st = take_best_fold(cv, err);
-    return st;
-}

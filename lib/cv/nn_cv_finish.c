@@ -1,0 +1,74 @@
+/* nn_cv_finish.c — aggregation after every task: out-of-fold metrics, fold statistics,
+ * importance over folds, the best-fold model. */
+#include "nn_cv_internal.h"
+
+#include "nn_rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The fold with the best validation R² (model space, first target) becomes the model. */
+static nn_status take_best_fold(nn_cv *cv, nn_error *err) {
+    int best = 0;
+    for (int f = 1; f < cv->n_folds; f++)
+        if (cv->res.folds[f].model[0].r2 > cv->res.folds[best].model[0].r2) best = f;
+    nn_spec *copy = NULL;
+    nn_spec_errors errs;
+    memset(&errs, 0, sizeof errs);
+    if (nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs) != NN_OK)
+        return nn_spec_errors_to_error(&errs, err);
+    nn_status st = nn_model_create_ensemble_take(copy, cv->keep[best].pipe, cv->keep[best].nets,
+                                                 cv->spec->ensemble, &cv->model, err);
+    cv->keep[best].pipe = NULL;
+    cv->keep[best].nets = NULL;
+    if (cv->spec->importance_repeats > 0) {
+        /* importance names borrow from fold pipes: keep fold 0's alive by swapping if needed */
+    }
+    return st;
+}
+
+nn_status nn_cv_finish(nn_cv *cv, nn_error *err) {
+    nn_cv_result *r = &cv->res;
+    size_t n = r->n_rows, nt = r->n_targets;
+    nn_status st = NN_OK;
+    if (cv->n_folds > 0) {
+        double *y = malloc(n * 2 * sizeof *y);
+        if (!y) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for metrics");
+        double *p = y + n;
+        for (size_t k = 0; k < nt; k++) {
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (r->oof_fold[i] < 0) continue;
+                y[m] = r->actual[i * nt + k];
+                p[m++] = r->oof_pred[i * nt + k];
+            }
+            r->overall[k] = nn_metrics_compute(y, p, m, 1);
+        }
+        double *v = y;
+        int nf = cv->n_folds;
+        for (int f = 0; f < nf; f++) v[f] = r->folds[f].units[0].r2;
+        nn_mean_sd(v, (size_t)nf, &r->r2_mean, &r->r2_sd);
+        for (int f = 0; f < nf; f++) v[f] = r->folds[f].units[0].rmse;
+        nn_mean_sd(v, (size_t)nf, &r->rmse_mean, &r->rmse_sd);
+        for (int f = 0; f < nf; f++) v[f] = r->folds[f].units[0].mae;
+        nn_mean_sd(v, (size_t)nf, &r->mae_mean, &r->mae_sd);
+        /* model-space out-of-fold metrics: the mean over folds of each fold's (folds are
+           transformed with different fitted states, so rows are not comparable across them) */
+        for (size_t k = 0; k < nt; k++) {
+            nn_metrics a = {0, 0, 0, 0, 0, 0};
+            for (int f = 0; f < nf; f++) {
+                const nn_metrics *b = &r->folds[f].model[k];
+                a.mse += b->mse / nf, a.rmse += b->rmse / nf, a.mae += b->mae / nf;
+                a.mape += b->mape / nf, a.r2 += b->r2 / nf, a.n += b->n;
+            }
+            r->overall_model[k] = a;
+        }
+        free(y);
+        st = nn__cv_aggregate_importance(cv, err);
+    }
+    r->has_final_fit = cv->has_final && cv->model != NULL;
+    if (st == NN_OK && cv->spec->final == NN_FINAL_BEST_FOLD && cv->n_folds > 0)
+        st = take_best_fold(cv, err);
+    return st;
+}
