@@ -69,6 +69,7 @@ void nn_error_clear(nn_error *err);
 #define NN_ENUM_ITEM(name, text) name,
 #define NN_ENUM_TEXT(name, text) text,
 #define NN__ENUM_LIST(name, text) ", " text
+/* NOLINTBEGIN(bugprone-macro-parentheses): `type` is a type name, it cannot be parenthesized */
 #define NN_ENUM_DEFINE(prefix, type, TABLE, count)                                                 \
     static const char *const prefix##__texts[] = {TABLE(NN_ENUM_TEXT)};                          \
     const char *prefix##_name(type v) {                                                            \
@@ -80,6 +81,7 @@ void nn_error_clear(nn_error *err);
         return i_ >= 0 ? 0 : -1;                                                                   \
     }                                                                                              \
     const char *prefix##_names(void) { return &(TABLE(NN__ENUM_LIST))[2]; }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* The index of name in texts[0..n), or -1. */
 int nn_enum_find(const char *const *texts, int n, const char *name);
