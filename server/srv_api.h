@@ -48,6 +48,11 @@ int srv_api_spec_size_ok(srv_req *req, srv_resp *resp);
  * ensemble exceed max_params (--max-params). */
 nn_status srv_api_check_params(int64_t max_params, const nn_spec *spec, const nn_plan *plan,
                                nn_spec_errors *errs);
+/* Answers a failed model lookup of the path's run (err from srv_model_get or
+ * srv_models_acquire): 404 for an unknown run or one that succeeded without a model ("final":
+ * "none"), 409 with its status and reason for a run that has not succeeded (queued, running,
+ * failed, cancelled); other errors by their code. */
+void srv_api_no_model(srv_req *req, srv_resp *resp, srv_store *s, const nn_error *err);
 /* Parses a JSON body; answers 400 with the position on failure and returns NULL. */
 json_t *srv_api_json_body(srv_req *req, srv_resp *resp);
 

@@ -16,7 +16,7 @@
 srv_store *srv_api_store(srv_req *req, srv_resp *resp) {
     nn_error err = {0};
     srv_store *s = srv_app_store(req->app, &err);
-    if (!s) srv_problem(resp, 503, "storage unavailable: %s", err.msg);
+    if (!s) srv_problem_code(resp, NN_ERR_UNAVAILABLE, "storage unavailable: %s", err.msg);
     return s;
 }
 
@@ -182,7 +182,10 @@ void srv_api_dataset_upload(srv_req *req, srv_resp *resp) {
     nn_table *t = NULL;
     nn_error err = {0};
     if (nn_csv_read_file(req->upload_path, &opts, &t, &err) != NN_OK) {
-        srv_problem(resp, err.code == NN_ERR_IO ? 500 : 422, "%s", err.msg);
+        if (err.code == NN_ERR_NOMEM || err.code == NN_ERR_IO)
+            srv_problem_from(resp, &err);
+        else /* the content: malformed, or a field over the reader's cap */
+            srv_problem(resp, 422, "%s", err.msg);
         return;
     }
     if (t->n_rows == 0) {
@@ -213,7 +216,8 @@ void srv_api_dataset_upload(srv_req *req, srv_resp *resp) {
         int e = errno;
         (void)srv_dataset_delete(s, ds.id, &err);
         srv_dataset_free(&ds);
-        srv_problem(resp, e == ENOSPC ? 507 : 500, "cannot keep the upload: %s", strerror(e));
+        srv_problem_code(resp, e == ENOSPC || e == EDQUOT ? NN_ERR_FULL : NN_ERR_IO,
+                         "cannot keep the upload: %s", strerror(e));
         return;
     }
     (void)snprintf(resp->location, sizeof resp->location, "/v1/datasets/%s", ds.id);
@@ -291,7 +295,7 @@ static int plan_on_dataset(srv_store *s, const char *dataset, const nn_spec *spe
     nn_table *t = NULL;
     nn_error err = {0};
     if (srv_api_load_table(s, dataset, spec, &t, &err) != NN_OK) {
-        if (strstr(err.msg, "not found")) {
+        if (err.code == NN_ERR_NOT_FOUND) {
             nn_spec_errors errs;
             memset(&errs, 0, sizeof errs);
             nn_spec_errors_add(&errs, "/dataset", "no dataset \"%s\"", dataset);
@@ -304,11 +308,12 @@ static int plan_on_dataset(srv_store *s, const char *dataset, const nn_spec *spe
     nn_plan *plan = NULL;
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
-    if (nn_pipe_plan(spec, t, &plan, &errs) != NN_OK ||
-        srv_api_check_params(max_params, spec, plan, &errs) != NN_OK) {
+    nn_status st = nn_pipe_plan(spec, t, &plan, &errs);
+    if (st == NN_OK) st = srv_api_check_params(max_params, spec, plan, &errs);
+    if (st != NN_OK) {
         nn_plan_destroy(plan);
         nn_table_destroy(t);
-        srv_problem_spec(resp, &errs, NULL);
+        srv_problem_plan(resp, st, &errs);
         return -1;
     }
     json_t *features = json_array();
@@ -333,22 +338,22 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     char *dataset = ds_value ? strdup(ds_value) : NULL;
     if (ds_value && !dataset) {
         json_decref(body);
-        srv_problem(resp, 500, "out of memory");
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         return;
     }
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
     nn_spec *spec = NULL;
     char *text = spec_json ? json_dumps(spec_json, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    if (!spec_json)
-        nn_spec_errors_add(&errs, "/spec", "required");
-    else if (text)
-        (void)nn_spec_parse(text, strlen(text), &spec, &errs);
+    if (!spec_json) nn_spec_errors_add(&errs, "/spec", "required");
+    nn_status st = text        ? nn_spec_parse(text, strlen(text), &spec, &errs)
+                   : spec_json ? NN_ERR_NOMEM
+                               : NN_ERR_SPEC;
     free(text);
     json_decref(body);
     if (!spec) {
         free(dataset);
-        srv_problem_spec(resp, &errs, NULL);
+        srv_problem_plan(resp, st, &errs);
         return;
     }
     json_error_t jerr;

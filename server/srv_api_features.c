@@ -45,10 +45,7 @@ void srv_api_run_features(srv_req *req, srv_resp *resp) {
     }
     srv_model_ref *ref = NULL;
     if (srv_models_acquire(req->app->models, s, req->param, &ref, &err) != NN_OK) {
-        srv_problem(resp, 404,
-                    "run %s has no model yet: features after preprocessing come from "
-                    "its fitted pipeline",
-                    req->param);
+        srv_api_no_model(req, resp, s, &err); /* features after preprocessing need its pipeline */
         return;
     }
     nn_model *model = srv_model_ref_model(ref);

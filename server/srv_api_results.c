@@ -215,7 +215,7 @@ void srv_api_run_predictions(srv_req *req, srv_resp *resp) {
         buf b = {0};
         predictions_csv(&b, p, n, targets, has_id);
         if (b.failed)
-            srv_problem(resp, 500, "out of memory");
+            srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         else
             srv_text(resp, 200, "text/csv; charset=utf-8", b.p, b.len);
         if (b.failed) free(b.p);
@@ -228,16 +228,38 @@ void srv_api_run_predictions(srv_req *req, srv_resp *resp) {
     srv_run_free(&run);
 }
 
+void srv_api_no_model(srv_req *req, srv_resp *resp, srv_store *s, const nn_error *err) {
+    if (err->code != NN_ERR_NOT_FOUND) {
+        srv_problem_from(resp, err);
+        return;
+    }
+    srv_run run;
+    memset(&run, 0, sizeof run);
+    nn_error e2 = {0};
+    if (srv_run_get_text(s, req->param, &run, &e2) != NN_OK) {
+        srv_problem_from(resp, &e2); /* no such run: 404 */
+        return;
+    }
+    if (run.status == SRV_RUN_SUCCEEDED)
+        srv_problem_code(resp, NN_ERR_NOT_FOUND,
+                         "run %s has no model: its spec says \"final\": \"none\"", run.id);
+    else if (run.status == SRV_RUN_FAILED || run.status == SRV_RUN_CANCELLED)
+        srv_problem_code(resp, NN_ERR_CONFLICT, "run %s %s, so it has no model: %s", run.id,
+                         run.status == SRV_RUN_FAILED ? "failed" : "was cancelled",
+                         run.error ? run.error : "no reason recorded");
+    else
+        srv_problem_code(resp, NN_ERR_CONFLICT, "run %s has no model yet: it is %s", run.id,
+                         srv_run_status_name(run.status));
+    srv_run_free(&run);
+}
+
 void srv_api_run_model(srv_req *req, srv_resp *resp) {
     srv_store *s = srv_api_store(req, resp);
     if (!s) return;
     char *text = NULL;
     nn_error err = {0};
     if (srv_model_get(s, req->param, &text, &err) != NN_OK) {
-        srv_problem(resp, 404,
-                    "run %s has no model (it has not succeeded, or its spec says "
-                    "\"final\": \"none\")",
-                    req->param);
+        srv_api_no_model(req, resp, s, &err);
         return;
     }
     srv_text(resp, 200, "application/json", text, strlen(text));
@@ -262,10 +284,7 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     srv_model_ref *ref = NULL;
     nn_error err = {0};
     if (srv_models_acquire(req->app->models, s, req->param, &ref, &err) != NN_OK) {
-        if (strstr(err.msg, "not found"))
-            srv_problem(resp, 404, "run %s has no model to predict with", req->param);
-        else
-            srv_problem_from(resp, &err);
+        srv_api_no_model(req, resp, s, &err);
         return;
     }
     nn_model *model = srv_model_ref_model(ref);
@@ -306,7 +325,10 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     if (st != NN_OK) {
         srv_models_release(req->app->models, ref);
         nn_table_destroy(t);
-        srv_problem(resp, err.code == NN_ERR_NOMEM ? 500 : 422, "%s", err.msg);
+        if (err.code == NN_ERR_NOMEM || err.code == NN_ERR_IO)
+            srv_problem_from(resp, &err);
+        else /* the rows: malformed, or not what the model reads */
+            srv_problem(resp, 422, "%s", err.msg);
         return;
     }
     atomic_fetch_add(&req->app->counters.rows_predicted, (long long)n);
@@ -357,7 +379,7 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     free(pred);
     if (b.failed) {
         free(b.p);
-        srv_problem(resp, 500, "out of memory");
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         return;
     }
     srv_text(resp, 200, csv ? "text/csv; charset=utf-8" : "application/json", b.p, b.len);

@@ -27,16 +27,17 @@ static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset, in
     }
     char *text = json_dumps(spec_json, JSON_COMPACT | JSON_REAL_PRECISION(17));
     nn_spec *spec = NULL;
-    if (!text || nn_spec_parse(text, strlen(text), &spec, &errs) != NN_OK) {
-        free(text);
-        srv_problem_spec(resp, &errs, NULL);
+    nn_status st = text ? nn_spec_parse(text, strlen(text), &spec, &errs) : NN_ERR_NOMEM;
+    free(text);
+    if (st != NN_OK) {
+        nn_spec_destroy(spec);
+        srv_problem_plan(resp, st, &errs);
         return NULL;
     }
-    free(text);
     nn_table *t = NULL;
     nn_error err = {0};
     if (srv_api_load_table(s, dataset, spec, &t, &err) != NN_OK) {
-        if (strstr(err.msg, "not found")) {
+        if (err.code == NN_ERR_NOT_FOUND) {
             nn_spec_errors_add(&errs, "/dataset", "no dataset \"%s\"", dataset);
             srv_problem_spec(resp, &errs, NULL);
         } else {
@@ -46,12 +47,12 @@ static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset, in
         return NULL;
     }
     nn_plan *plan = NULL;
-    nn_status st = nn_pipe_plan(spec, t, &plan, &errs);
+    st = nn_pipe_plan(spec, t, &plan, &errs);
     if (st == NN_OK) st = srv_api_check_params(max_params, spec, plan, &errs);
     nn_plan_destroy(plan);
     nn_table_destroy(t);
     if (st != NN_OK) {
-        srv_problem_spec(resp, &errs, NULL);
+        srv_problem_plan(resp, st, &errs);
         nn_spec_destroy(spec);
         return NULL;
     }
@@ -70,14 +71,6 @@ void srv_api_run_create(srv_req *req, srv_resp *resp) {
         return;
     }
     nn_error err = {0};
-    int64_t depth = 0;
-    if (srv_queue_depth(s, &depth, &err) == NN_OK && depth >= req->app->cfg.max_queued) {
-        srv_problem(resp, 429, "%lld runs are waiting already; try again later", (long long)depth);
-        resp->retry_after = 10;
-        nn_spec_destroy(spec);
-        json_decref(body);
-        return;
-    }
     const char *key = srv_header(req, "Idempotency-Key");
     char req_hash[65];
     nn_sha256_hex(req->body, req->body_len, req_hash);
@@ -96,12 +89,21 @@ void srv_api_run_create(srv_req *req, srv_resp *resp) {
         srv_problem(resp, 400, "Idempotency-Key: 1 to 255 characters");
         return;
     }
-    if (srv_run_create(s, &run, key, req_hash, &created, &err) != NN_OK) {
+    if (srv_run_create_queued(s, &run, key, req_hash, req->app->cfg.max_queued, &created, &err) !=
+        NN_OK) {
         srv_run_free(&run);
-        if (strstr(err.msg, "Idempotency-Key"))
+        if (err.code == NN_ERR_NOT_FOUND) { /* the dataset was deleted since it was planned on */
+            nn_spec_errors errs;
+            memset(&errs, 0, sizeof errs);
+            nn_spec_errors_add(&errs, "/dataset", "no dataset \"%s\"", run.dataset_id);
+            srv_problem_spec(resp, &errs, NULL);
+        } else if (err.code == NN_ERR_CONFLICT) {
+            /* the key names another request: 422, as the Idempotency-Key draft asks */
             srv_problem(resp, 422, "%s", err.msg);
-        else
+        } else {
             srv_problem_from(resp, &err);
+            if (err.code == NN_ERR_TOO_MANY) resp->retry_after = 10; /* a run takes a while */
+        }
         return;
     }
     (void)snprintf(resp->location, sizeof resp->location, "/v1/runs/%s", run.id);
@@ -157,7 +159,7 @@ void srv_api_run_get(srv_req *req, srv_resp *resp) {
     char *text = run_text(&run, &len);
     srv_run_free(&run);
     if (!text)
-        srv_problem(resp, 500, "out of memory");
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
     else
         srv_text(resp, 200, "application/json", text, len);
 }
@@ -216,7 +218,7 @@ void srv_api_run_events(srv_req *req, srv_resp *resp) {
         }
     }
     if (atomic_load(&req->app->counters.streams_open) >= req->app->cfg.max_streams) {
-        srv_problem(resp, 429, "too many open event streams");
+        srv_problem_code(resp, NN_ERR_TOO_MANY, "too many open event streams");
         resp->retry_after = 5;
         return;
     }
@@ -234,7 +236,7 @@ void srv_api_run_events(srv_req *req, srv_resp *resp) {
         return;
     }
     if (!st) {
-        srv_problem(resp, 500, "out of memory");
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         return;
     }
     resp->status = 200;

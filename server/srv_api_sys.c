@@ -36,7 +36,7 @@ void srv_api_metrics(srv_req *req, srv_resp *resp) {
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) {
-        srv_problem(resp, 500, "out of memory");
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         return;
     }
     const srv_counters *c = &app->counters;
@@ -94,7 +94,7 @@ void srv_api_metrics(srv_req *req, srv_resp *resp) {
             (double)(srv_now_ms() - app->started_at) / 1000.0);
     if (fclose(f) != 0 || !text) {
         free(text);
-        srv_problem(resp, 500, "out of memory");
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         return;
     }
     srv_text(resp, 200, "text/plain; version=0.0.4", text, len);
@@ -104,7 +104,7 @@ void srv_api_openapi(srv_req *req, srv_resp *resp) {
     (void)req;
     char *text = strdup(srv_openapi_json);
     if (!text) {
-        srv_problem(resp, 500, "out of memory");
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         return;
     }
     srv_text(resp, 200, "application/json", text, strlen(text));

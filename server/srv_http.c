@@ -70,7 +70,7 @@ void srv_json(srv_resp *resp, int status, json_t *value_take) {
     char *text = value_take ? json_dumps(value_take, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(value_take);
     if (!text) {
-        srv_problem(resp, 500, "out of memory");
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         return;
     }
     srv_text(resp, status, "application/json", text, strlen(text));
@@ -185,36 +185,65 @@ void srv_problem_spec(srv_resp *resp, const nn_spec_errors *errs, const char *de
     problem_json(resp, 422, detail, list);
 }
 
+/* ---- statuses ----
+ * The one table from a status code to an HTTP status (and a Retry-After for conditions that
+ * pass): handlers and the store say what happened with an nn_status; nothing looks at a
+ * message's text. Out of memory and a busy database are the server's passing conditions, not
+ * the client's mistakes: 503 with Retry-After. test_srv_http walks every code. */
+typedef struct status_http {
+    short http;
+    short retry_after; /* seconds, 0 = no Retry-After */
+} status_http;
+
+static const status_http http_of[NN_STATUS_COUNT] = {
+    [NN_OK] = {200, 0},
+    [NN_ERR_NOMEM] = {503, 5},
+    [NN_ERR_INVALID] = {400, 0},
+    [NN_ERR_IO] = {500, 0},
+    [NN_ERR_PARSE] = {422, 0},
+    [NN_ERR_SPEC] = {422, 0},
+    [NN_ERR_DATA] = {422, 0},
+    [NN_ERR_DOMAIN] = {422, 0},
+    [NN_ERR_LIMIT] = {413, 0},
+    [NN_ERR_CANCELLED] = {409, 0},
+    [NN_ERR_DIVERGED] = {422, 0},
+    [NN_ERR_NOT_FOUND] = {404, 0},
+    [NN_ERR_CONFLICT] = {409, 0},
+    [NN_ERR_BUSY] = {503, 2},
+    [NN_ERR_FULL] = {507, 0},
+    [NN_ERR_TOO_MANY] = {429, 5},
+    [NN_ERR_UNAVAILABLE] = {503, 5},
+};
+
+int srv_http_status(nn_status code, int *retry_after) {
+    int ok = (int)code >= 0 && code < NN_STATUS_COUNT && http_of[code].http != 0;
+    if (retry_after) *retry_after = ok ? http_of[code].retry_after : 0;
+    return ok ? http_of[code].http : 500;
+}
+
+void srv_problem_code(srv_resp *resp, nn_status code, const char *detail_fmt, ...) {
+    char detail[512];
+    va_list ap;
+    va_start(ap, detail_fmt);
+    (void)vsnprintf(detail, sizeof detail, detail_fmt, ap);
+    va_end(ap);
+    int retry = 0;
+    int status = srv_http_status(code, &retry);
+    problem_json(resp, status, detail, NULL);
+    resp->retry_after = retry;
+}
+
 void srv_problem_from(srv_resp *resp, const nn_error *err) {
-    int status = 500;
-    switch (err->code) {
-    case NN_ERR_INVALID:
-        status = strstr(err->msg, "not found") ? 404 : 400;
-        break;
-    case NN_ERR_PARSE:
-    case NN_ERR_SPEC:
-    case NN_ERR_DATA:
-    case NN_ERR_DOMAIN:
-        status = 422;
-        break;
-    case NN_ERR_LIMIT:
-        status = strstr(err->msg, "in use") || strstr(err->msg, "used by") ? 409 : 413;
-        break;
-    case NN_ERR_IO:
-        /* ENOSPC is "No space left on device"; SQLITE_FULL is "database or disk is full" */
-        if (strstr(err->msg, "No space") || strstr(err->msg, "disk full") ||
-            strstr(err->msg, "disk is full"))
-            status = 507;
-        else if (strstr(err->msg, "database is busy"))
-            status = 503; /* another process held the lock past the bounded wait: transient */
-        else
-            status = 500;
-        break;
-    default:
-        status = 500;
+    srv_problem_code(resp, err->code, "%s", err->msg[0] ? err->msg : nn_status_str(err->code));
+}
+
+void srv_problem_plan(srv_resp *resp, nn_status st, const nn_spec_errors *errs) {
+    if (st == NN_ERR_SPEC || (st == NN_OK && errs->n)) {
+        srv_problem_spec(resp, errs, NULL);
+        return;
     }
-    srv_problem(resp, status, "%s", err->msg);
-    if (status == 503) resp->retry_after = 2;
+    /* out of memory while parsing or planning: the server's condition, not the spec's */
+    srv_problem_code(resp, st, "%s", errs->n ? errs->items[0].message : nn_status_str(st));
 }
 
 /* ---- routing ---- */
@@ -327,6 +356,16 @@ static enum MHD_Result answer_problem(srv_req *req, int status, const char *deta
     return ok;
 }
 
+static enum MHD_Result answer_code(srv_req *req, nn_status code, const char *detail) {
+    srv_resp resp = {.fd = -1};
+    srv_problem_code(&resp, code, "%s", detail);
+    req->rejected = 1;
+    req->answered = 1;
+    enum MHD_Result ok = send_resp(req, &resp);
+    free(resp.body);
+    return ok;
+}
+
 /* ---- bodies ---- */
 
 static int append_body(srv_req *req, const char *data, size_t n) {
@@ -370,21 +409,26 @@ static int write_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
-/* Consumes one chunk of body; returns 0, or an HTTP status to answer with. */
-static int take_body(srv_req *req, const char *data, size_t n) {
+/* ENOSPC and EDQUOT are a full disk; any other write error is an I/O error. */
+static nn_status write_errno_status(int e) {
+    return e == ENOSPC || e == EDQUOT ? NN_ERR_FULL : NN_ERR_IO;
+}
+
+/* Consumes one chunk of body; returns NN_OK, or the status to answer with. */
+static nn_status take_body(srv_req *req, const char *data, size_t n) {
     const srv_config *cfg = &req->app->cfg;
-    if (req->route->body == SRV_BODY_NONE) return 0;
+    if (req->route->body == SRV_BODY_NONE) return NN_OK;
     if (req->route->body == SRV_BODY_UPLOAD) {
-        if (req->upload_bytes + (int64_t)n > cfg->max_upload) return 413;
-        if (req->upload_fd < 0 && open_upload(req) != 0) return 500;
-        if (write_all(req->upload_fd, data, n) != 0) return errno == ENOSPC ? 507 : 500;
+        if (req->upload_bytes + (int64_t)n > cfg->max_upload) return NN_ERR_LIMIT;
+        if (req->upload_fd < 0 && open_upload(req) != 0) return write_errno_status(errno);
+        if (write_all(req->upload_fd, data, n) != 0) return write_errno_status(errno);
         nn_sha256_update(&req->upload_sha, data, n);
         req->upload_bytes += (int64_t)n;
         atomic_fetch_add(&req->app->counters.bytes_uploaded, (long long)n);
-        return 0;
+        return NN_OK;
     }
-    if ((int64_t)(req->body_len + n) > cfg->max_body) return 413;
-    return append_body(req, data, n) == 0 ? 0 : 500;
+    if ((int64_t)(req->body_len + n) > cfg->max_body) return NN_ERR_LIMIT;
+    return append_body(req, data, n) == 0 ? NN_OK : NN_ERR_NOMEM;
 }
 
 /* ---- the access handler ---- */
@@ -430,7 +474,7 @@ static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, con
         long long len = strtoll(cl, NULL, 10);
         int64_t cap = req->route->body == SRV_BODY_UPLOAD ? app->cfg.max_upload : app->cfg.max_body;
         if (len > cap)
-            return answer_problem(req, 413, "the body is larger than this server accepts");
+            return answer_code(req, NN_ERR_LIMIT, "the body is larger than this server accepts");
     }
     return MHD_YES;
 }
@@ -448,21 +492,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (req->rejected) return MHD_YES;
         /* MHD cannot queue a response while the body is arriving: remember the status, discard
            the rest of the body, answer at the final call */
-        req->reject_status = take_body(req, upload_data, n);
-        if (req->reject_status) req->rejected = 1;
+        req->reject_code = take_body(req, upload_data, n);
+        if (req->reject_code != NN_OK) req->rejected = 1;
         return MHD_YES;
     }
-    if (req->reject_status && !req->answered) {
-        int status = req->reject_status;
-        return answer_problem(req, status,
-                              status == 413   ? "the body is larger than this server accepts"
-                              : status == 507 ? "the server's disk is full"
-                                              : "cannot receive the body");
+    if (req->reject_code != NN_OK && !req->answered) {
+        nn_status code = req->reject_code;
+        return answer_code(req, code,
+                           code == NN_ERR_LIMIT  ? "the body is larger than this server accepts"
+                           : code == NN_ERR_FULL ? "the server's disk is full"
+                                                 : "cannot receive the body");
     }
     if (req->answered) return MHD_YES;
     req->answered = 1;
     if (req->upload_fd >= 0 && fsync(req->upload_fd) != 0)
-        return answer_problem(req, errno == ENOSPC ? 507 : 500, "cannot store the upload");
+        return answer_code(req, write_errno_status(errno), "cannot store the upload");
     srv_resp resp = {.status = 200, .fd = -1};
     req->route->handler(req, &resp);
     enum MHD_Result ok = send_resp(req, &resp);

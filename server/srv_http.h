@@ -45,8 +45,8 @@ typedef struct srv_req {
     char upload_path[1100];
     int64_t upload_bytes;
     nn_sha256 upload_sha;
-    int rejected;      /* an early answer was queued, or the body is being discarded */
-    int reject_status; /* the status to answer once a refused body has been read */
+    int rejected;          /* an early answer was queued, or the body is being discarded */
+    nn_status reject_code; /* the status to answer once a refused body has been read */
     int answered;
     /* for the log */
     int status;
@@ -105,7 +105,16 @@ void srv_problem(srv_resp *resp, int status, const char *detail_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A 422 problem listing every spec error as {pointer, message}. */
 void srv_problem_spec(srv_resp *resp, const nn_spec_errors *errs, const char *detail);
-/* Maps an nn_error from the library or the store to a problem with a fitting status. */
+/* The HTTP status for a status code (the one table, in srv_http.c) and, through retry_after
+ * (may be NULL), the Retry-After seconds it carries (0 = none). */
+int srv_http_status(nn_status code, int *retry_after);
+/* A problem with the HTTP status of code (and its Retry-After) and a printf-style detail. */
+void srv_problem_code(srv_resp *resp, nn_status code, const char *detail_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The same with err's code and message. */
 void srv_problem_from(srv_resp *resp, const nn_error *err);
+/* The answer to a failed nn_spec_parse/nn_pipe_plan (status st, problems in errs): a 422 with
+ * every problem for NN_ERR_SPEC, the table's status otherwise (out of memory: 503). */
+void srv_problem_plan(srv_resp *resp, nn_status st, const nn_spec_errors *errs);
 
 #endif

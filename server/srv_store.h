@@ -98,25 +98,33 @@ const char *srv_store_data_dir(const srv_store *s);
  * created_at the current time. The caller moves the CSV file to srv_dataset_path() after this
  * returns, created or not (same content), so that a concurrent delete cannot remove it. */
 nn_status srv_dataset_put(srv_store *s, srv_dataset *ds, int *created, nn_error *err);
-/* NN_ERR_INVALID with "not found" when absent (the API maps it to 404). */
+/* NN_ERR_NOT_FOUND when absent. */
 nn_status srv_dataset_get(srv_store *s, const char *id, srv_dataset *out, nn_error *err);
 /* Newest first; a JSON array (new reference) of dataset summaries without columns. */
 nn_status srv_dataset_list(srv_store *s, json_t **out, nn_error *err);
-/* Deletes the dataset and its file; NN_ERR_LIMIT ("dataset is used by run <id> (status queued)")
- * when a queued or running run uses it; runs that finished keep their results and lose only the
- * dataset link. A file that cannot be removed (other than already missing) is NN_ERR_IO and the
- * dataset stays. */
+/* Deletes the dataset and its file; NN_ERR_NOT_FOUND when absent, NN_ERR_CONFLICT ("dataset is
+ * used by run <id> (status queued)") when a queued or running run uses it; runs that finished keep
+ * their results and lose only the dataset link. A file that cannot be removed (other than already
+ * missing) is NN_ERR_IO and the dataset stays. */
 nn_status srv_dataset_delete(srv_store *s, const char *id, nn_error *err);
 void srv_dataset_free(srv_dataset *ds);
 
 /* runs */
 /* Creates a queued run. An empty run->id gets a fresh id, a zero created_at the current time; an
- * empty dataset_id means none, any other must name a stored dataset ("dataset <id> not found").
- * With an idempotency key: the same key and request hash returns the existing run (*created = 0,
- * and *run is replaced by the stored row, its owned fields freed first); the same key with
- * another request hash is NN_ERR_INVALID ("Idempotency-Key reused with a different request"). */
+ * empty dataset_id means none, any other must name a stored dataset (NN_ERR_NOT_FOUND "dataset
+ * <id> not found"). With an idempotency key: the same key and request hash returns the existing
+ * run (*created = 0, and *run is replaced by the stored row, its owned fields freed first); the
+ * same key with another request hash is NN_ERR_CONFLICT ("Idempotency-Key reused with a
+ * different request"). */
 nn_status srv_run_create(srv_store *s, srv_run *run, const char *idem_key, const char *req_hash,
                          int *created, nn_error *err);
+/* The same, refusing a new run with NN_ERR_TOO_MANY when max_queued runs (> 0) are queued
+ * already: the count and the insert are one transaction, so the limit holds however many
+ * requests race. A replay of an idempotency key is never refused. */
+nn_status srv_run_create_queued(srv_store *s, srv_run *run, const char *idem_key,
+                                const char *req_hash, int64_t max_queued, int *created,
+                                nn_error *err);
+/* NN_ERR_NOT_FOUND when absent. */
 nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err);
 /* The same with the spec and metrics as their stored JSON text instead of parsed values (for
  * answers that pass them through: no parse and re-print on every read). */
@@ -134,8 +142,8 @@ nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char
 nn_status srv_run_set_progress(srv_store *s, const char *id, double progress, nn_error *err);
 /* Marks a queued or running run finished (succeeded/failed/cancelled) with metrics or an error,
  * atomically with its predictions and model (either may be NULL/0); finished_at is now, progress
- * becomes 1 on success. A run that has already finished is NN_ERR_INVALID ("… has already
- * finished (status …)"), and nothing is written. */
+ * becomes 1 on success. A run that has already finished is NN_ERR_CONFLICT ("… has already
+ * finished (status …)"), and nothing is written; an unknown run NN_ERR_NOT_FOUND. */
 nn_status srv_run_finish(srv_store *s, const char *id, srv_run_status status, const json_t *metrics,
                          const char *error, const srv_prediction *preds, size_t n_preds,
                          const char *model_json, nn_error *err);
@@ -147,7 +155,7 @@ void srv_run_free(srv_run *run);
 /* events */
 /* Appends events to a run in one transaction; seq numbers must continue the run's sequence
  * (last seq + 1, + 2 …) and types be non-empty and shorter than 16: otherwise NN_ERR_INVALID and
- * nothing of the batch is written. An unknown run is "run <id> not found". */
+ * nothing of the batch is written. An unknown run is NN_ERR_NOT_FOUND. */
 nn_status srv_event_append(srv_store *s, const char *run_id, const srv_event *events, size_t n,
                            nn_error *err);
 /* Events with seq > after, at most limit (≤ 0 or above SRV_MAX_EVENT_PAGE means
@@ -179,7 +187,7 @@ void srv_checkpoints_free(srv_checkpoint *c, size_t n);
 nn_status srv_prediction_list(srv_store *s, const char *run_id, srv_prediction **out, size_t *n,
                               nn_error *err);
 void srv_predictions_free(srv_prediction *p, size_t n);
-/* The model JSON text (malloc'd) or NN_ERR_INVALID "not found". */
+/* The model JSON text (malloc'd) or NN_ERR_NOT_FOUND. */
 nn_status srv_model_get(srv_store *s, const char *run_id, char **json_text, nn_error *err);
 
 #endif

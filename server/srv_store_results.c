@@ -46,8 +46,8 @@ static nn_status mark_finished(srv_store *s, const char *id, srv_run_status fina
     char now[16];
     nn_status result = read_status(s, id, now, err);
     if (result) return result;
-    if (!now[0]) return nn_error_set(err, NN_ERR_INVALID, "run %s not found", id);
-    return nn_error_set(err, NN_ERR_INVALID, "run %s has already finished (status %s)", id, now);
+    if (!now[0]) return nn_error_set(err, NN_ERR_NOT_FOUND, "run %s not found", id);
+    return nn_error_set(err, NN_ERR_CONFLICT, "run %s has already finished (status %s)", id, now);
 }
 
 static nn_status insert_predictions(srv_store *s, const char *id, const srv_prediction *p, size_t n,
@@ -190,7 +190,7 @@ nn_status srv_model_get(srv_store *s, const char *run_id, char **json_text, nn_e
         if (!(*json_text = srv__column_dup(st, 0)))
             status = nn_error_set(err, NN_ERR_NOMEM, "out of memory reading a model");
     } else if (rc == SQLITE_DONE) {
-        status = nn_error_set(err, NN_ERR_INVALID, "model of run %s not found", run_id);
+        status = nn_error_set(err, NN_ERR_NOT_FOUND, "model of run %s not found", run_id);
     } else {
         status = srv__db_error(s, rc, err, "reading the model of run %s", run_id);
     }
@@ -255,7 +255,7 @@ static nn_status insert_events(srv_store *s, const char *run_id, const srv_event
         srv__bind_text(st, 4, events[i].data);
         int rc = srv__step(st);
         if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-            status = nn_error_set(err, NN_ERR_INVALID, "run %s not found", run_id);
+            status = nn_error_set(err, NN_ERR_NOT_FOUND, "run %s not found", run_id);
         else if (rc != SQLITE_DONE)
             status = srv__db_error(s, rc, err, "run %s: appending event %lld", run_id,
                                    (long long)events[i].seq);
