@@ -289,10 +289,9 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     }
     nn_model *model = srv_model_ref_model(ref);
     const nn_spec *spec = nn_model_spec(model);
-    const char *ct = srv_header(req, "Content-Type");
     nn_table *t = NULL;
     nn_status st;
-    if (ct && strncmp(ct, "text/csv", 8) == 0) {
+    if (srv_content_type_is(req, "text/csv")) {
         const char *text[NN_SPEC_MAX_ERRORS + 2];
         size_t n = 0;
         for (size_t i = 0; i < spec->n_text_columns && n < NN_SPEC_MAX_ERRORS; i++)

@@ -223,6 +223,11 @@ void srv_api_run_events(srv_req *req, srv_resp *resp) {
         return;
     }
     int nd = srv_accepts(req, "application/x-ndjson");
+    if (srv_is_head(req)) { /* the headers of the stream, without opening one */
+        srv_text(resp, 200, nd ? "application/x-ndjson" : "text/event-stream", NULL, 0);
+        resp->no_store = 1;
+        return;
+    }
     char client[64];
     srv_client_address(req, client, sizeof client);
     int refused = 0;

@@ -84,12 +84,15 @@ void srv_api_metrics(srv_req *req, srv_resp *resp) {
             (long long)atomic_load(&c->bytes_uploaded));
     fprintf(f, "# TYPE nnd_event_streams gauge\nnnd_event_streams %d\n",
             atomic_load(&c->streams_open));
+    long long slow_head = 0, slow_body = 0;
+    srv_guard_dropped(app->guard, &slow_head, &slow_body);
     fprintf(f,
             "# HELP nnd_slow_connections_dropped_total Connections closed for sending their "
-            "request headers slower than --timeout.\n"
+            "request head within --timeout, or their body slower than --min-body-rate.\n"
             "# TYPE nnd_slow_connections_dropped_total counter\n"
-            "nnd_slow_connections_dropped_total %lld\n",
-            srv_guard_dropped(app->guard));
+            "nnd_slow_connections_dropped_total{part=\"head\"} %lld\n"
+            "nnd_slow_connections_dropped_total{part=\"body\"} %lld\n",
+            slow_head, slow_body);
     fprintf(f, "# TYPE nnd_uptime_seconds gauge\nnnd_uptime_seconds %.3f\n",
             (double)(srv_now_ms() - app->started_at) / 1000.0);
     if (fclose(f) != 0 || !text) {

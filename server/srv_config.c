@@ -36,8 +36,14 @@ static const char usage[] =
     "                       (NND_MAX_SPEC_BYTES, default 1048576)\n"
     "  --max-params N       largest network of a run: parameters x ensemble, 422 beyond\n"
     "                       (NND_MAX_PARAMS, default 50000000)\n"
-    "  --timeout SECONDS    close a connection idle (or sending its request) this long\n"
+    "  --timeout SECONDS    close a connection idle (or sending its request head) this long\n"
     "                       (NND_TIMEOUT, default 30)\n"
+    "  --min-body-rate BYTES\n"
+    "                       close a connection sending its request body slower than this per\n"
+    "                       second, over windows of --timeout (NND_MIN_BODY_RATE, default 1024)\n"
+    "  --max-uploads-per-client N\n"
+    "                       uploads in progress from one client IP address, 429 beyond\n"
+    "                       (NND_MAX_UPLOADS_PER_CLIENT, default 4)\n"
     "  --token-file FILE    require 'Authorization: Bearer <token>' on /v1 (NND_TOKEN holds\n"
     "                       the token itself)\n"
     "  --cors-origin ORIGIN allow browser calls from ORIGIN (NND_CORS_ORIGIN, default off)\n"
@@ -139,6 +145,12 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
             cfg->max_params = x;
     } else if (!strcmp(name, "timeout")) {
         if ((st = parse_int("--timeout", v, 1, 86400, &x, err)) == NN_OK) cfg->timeout = (int)x;
+    } else if (!strcmp(name, "min-body-rate")) {
+        if ((st = parse_int("--min-body-rate", v, 1, (int64_t)1 << 30, &x, err)) == NN_OK)
+            cfg->min_body_rate = x;
+    } else if (!strcmp(name, "max-uploads-per-client")) {
+        if ((st = parse_int("--max-uploads-per-client", v, 1, 100000, &x, err)) == NN_OK)
+            cfg->max_uploads_per_client = (int)x;
     } else {
         st = nn_error_set(err, NN_ERR_INVALID, "unknown option --%s (see nnd --help)", name);
     }
@@ -162,6 +174,8 @@ static const char *const env_names[][2] = {
     {"NND_MAX_SPEC_BYTES", "max-spec-bytes"},
     {"NND_MAX_PARAMS", "max-params"},
     {"NND_TIMEOUT", "timeout"},
+    {"NND_MIN_BODY_RATE", "min-body-rate"},
+    {"NND_MAX_UPLOADS_PER_CLIENT", "max-uploads-per-client"},
 };
 
 nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, int *version,
@@ -183,6 +197,8 @@ nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, in
     cfg->max_spec_bytes = (int64_t)1 << 20;
     cfg->max_params = 50000000;
     cfg->timeout = 30;
+    cfg->min_body_rate = 1024;
+    cfg->max_uploads_per_client = 4;
     *help = *version = 0;
     for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
         const char *v = getenv(env_names[i][0]);

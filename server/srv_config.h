@@ -27,6 +27,10 @@ typedef struct srv_config {
                                    ensemble; default 50,000,000 */
     int timeout;           /* --timeout SECONDS, NND_TIMEOUT: an idle connection (or one sending
                               its request too slowly) is closed after this; default 30 */
+    int64_t min_body_rate; /* --min-body-rate BYTES, NND_MIN_BODY_RATE: a request body must arrive
+                              this fast, per --timeout window; default 1024 */
+    int max_uploads_per_client; /* --max-uploads-per-client, NND_MAX_UPLOADS_PER_CLIENT: uploads in
+                                   progress from one client address before 429; default 4 */
     char token[256];       /* NND_TOKEN (or --token-file): bearer token for the API; empty = off */
     char cors_origin[256]; /* --cors-origin, NND_CORS_ORIGIN; empty = CORS off */
     int quiet;             /* --quiet: no request log */

@@ -1,6 +1,6 @@
 /* srv_http.c — libmicrohttpd glue: the access handler, bodies, responses, the request log
  * (see srv_http.h DESIGN). Routes live in srv_routes.c. */
-#include "srv_http.h"
+#include "srv_http_internal.h"
 
 #include "srv_events.h"
 #include "srv_guard.h"
@@ -53,11 +53,6 @@ void srv_client_address(const srv_req *req, char *out, size_t size) {
     if (!ok) (void)snprintf(out, size, "?");
 }
 
-int srv_accepts(const srv_req *req, const char *mime) {
-    const char *a = srv_header(req, "Accept");
-    return a && strstr(a, mime) != NULL;
-}
-
 void srv_text(srv_resp *resp, int status, const char *content_type, char *body_take, size_t len) {
     free(resp->body);
     resp->status = status;
@@ -76,7 +71,7 @@ void srv_json(srv_resp *resp, int status, json_t *value_take) {
     srv_text(resp, status, "application/json", text, strlen(text));
 }
 
-static const char *status_title(int status) {
+const char *srv__status_title(int status) {
     switch (status) {
     case 400:
         return "Bad Request";
@@ -98,8 +93,14 @@ static const char *status_title(int status) {
         return "Unprocessable Content";
     case 429:
         return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 501:
+        return "Not Implemented";
     case 503:
         return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     case 507:
         return "Insufficient Storage";
     default:
@@ -141,7 +142,7 @@ static void problem_json(srv_resp *resp, int status, const char *raw_detail, jso
     /* "about:blank": the status code says it all (RFC 9457 §4.2.1); spec problems have a type
        of their own because they carry the errors list */
     const char *type = errors ? "urn:nnd:problem:invalid-spec" : "about:blank";
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", status_title(status),
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", srv__status_title(status),
                           "status", status, "detail", detail);
     if (p && errors)
         json_object_set_new(p, "errors", errors);
@@ -246,6 +247,8 @@ void srv_problem_plan(srv_resp *resp, nn_status st, const nn_spec_errors *errs) 
     srv_problem_code(resp, st, "%s", errs->n ? errs->items[0].message : nn_status_str(st));
 }
 
+int srv_is_head(const srv_req *req) { return strcmp(req->method, "HEAD") == 0; }
+
 /* ---- routing ---- */
 
 static int match(const char *pattern, const char *path, char *param) {
@@ -265,31 +268,27 @@ static int match(const char *pattern, const char *path, char *param) {
     return *pattern == '\0' && *path == '\0';
 }
 
-/* Finds the route for method and path; *path_known tells a 405 from a 404. */
-static const srv_route *find_route(const char *method, const char *path, char *param,
-                                   int *path_known) {
+/* Finds the route for method and path (HEAD is served by the GET route); when there is none,
+ * allow (size bytes) lists the methods the path has ("" for an unknown path: a 404). */
+static const srv_route *find_route(const srv_app *app, const char *method, const char *path,
+                                   char *param, char *allow, size_t size) {
     size_t n;
     const srv_route *r = srv_routes(&n);
-    *path_known = 0;
+    const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    size_t used = 0;
+    allow[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         if (!match(r[i].pattern, path, param)) continue;
-        *path_known = 1;
-        if (strcmp(r[i].method, method) == 0) return &r[i];
+        if (strcmp(r[i].method, want) == 0) return &r[i];
+        int w = snprintf(allow + used, size - used, "%s%s%s", used ? ", " : "", r[i].method,
+                         strcmp(r[i].method, "GET") == 0 ? ", HEAD" : "");
+        if (w > 0 && (size_t)w < size - used) used += (size_t)w;
+    }
+    if (used && app->cfg.cors_origin[0]) {
+        int w = snprintf(allow + used, size - used, ", OPTIONS");
+        if (w > 0 && (size_t)w < size - used) used += (size_t)w;
     }
     return NULL;
-}
-
-/* Constant-time comparison of the bearer token. */
-static int authorized(const srv_req *req) {
-    const char *token = req->app->cfg.token;
-    if (!token[0]) return 1;
-    const char *h = srv_header(req, "Authorization");
-    if (!h || strncmp(h, "Bearer ", 7) != 0) return 0;
-    h += 7;
-    size_t a = strlen(h), b = strlen(token);
-    unsigned char diff = (unsigned char)(a != b);
-    for (size_t i = 0; i < b; i++) diff |= (unsigned char)(h[i < a ? i : 0] ^ token[i]);
-    return diff == 0;
 }
 
 /* ---- responses to MHD ---- */
@@ -305,8 +304,19 @@ static void security_headers(const srv_app *app, struct MHD_Response *r, int htm
     }
     if (app->cfg.cors_origin[0]) {
         MHD_add_response_header(r, "Access-Control-Allow-Origin", app->cfg.cors_origin);
+        MHD_add_response_header(r, "Access-Control-Expose-Headers", "Location, Retry-After");
         MHD_add_response_header(r, "Vary", "Origin");
     }
+}
+
+/* The headers of a CORS preflight answer (RFC: Fetch standard, "CORS-preflight fetch"): without
+ * Allow-Methods and Allow-Headers a browser refuses any call that sends the token, a JSON body
+ * or a method beyond GET/HEAD/POST. */
+static void preflight_headers(struct MHD_Response *r, const char *allow) {
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", allow);
+    MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, Accept, Idempotency-Key, Last-Event-ID");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
 }
 
 static enum MHD_Result send_resp(srv_req *req, srv_resp *resp) {
@@ -329,6 +339,9 @@ static enum MHD_Result send_resp(srv_req *req, srv_resp *resp) {
     if (resp->disposition) MHD_add_response_header(r, "Content-Disposition", resp->disposition);
     if (resp->no_store || resp->stream) MHD_add_response_header(r, "Cache-Control", "no-store");
     if (resp->status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    if (resp->allow[0]) MHD_add_response_header(r, "Allow", resp->allow);
+    if (resp->preflight) preflight_headers(r, resp->allow);
+    if (resp->close) MHD_add_response_header(r, "Connection", "close");
     if (resp->retry_after > 0) {
         char v[16];
         (void)snprintf(v, sizeof v, "%d", resp->retry_after);
@@ -348,6 +361,17 @@ static enum MHD_Result send_resp(srv_req *req, srv_resp *resp) {
 
 static enum MHD_Result answer_problem(srv_req *req, int status, const char *detail) {
     srv_resp resp = {.fd = -1};
+    srv_problem(&resp, status, "%s", detail);
+    req->rejected = 1;
+    req->answered = 1;
+    enum MHD_Result ok = send_resp(req, &resp);
+    free(resp.body);
+    return ok;
+}
+
+/* A problem and Connection: close (a request whose framing cannot be trusted). */
+static enum MHD_Result answer_close(srv_req *req, int status, const char *detail) {
+    srv_resp resp = {.fd = -1, .close = 1};
     srv_problem(&resp, status, "%s", detail);
     req->rejected = 1;
     req->answered = 1;
@@ -442,8 +466,10 @@ static void parse_path(srv_req *req, const char *url) {
     if (n > 1 && req->path[n - 1] == '/') req->path[n - 1] = '\0';
 }
 
+/* The first call, with every header: framing and target checks, routing, the token and the
+ * declared size; may answer at once. */
 static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, const char *url,
-                                  const char *method, void **con_cls) {
+                                  const char *method, const char *version, void **con_cls) {
     srv_req *req = calloc(1, sizeof *req);
     if (!req) return MHD_NO;
     req->app = app;
@@ -452,23 +478,61 @@ static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, con
     req->upload_fd = -1;
     req->t0_us = now_us();
     *con_cls = req;
-    srv_guard_mark(app->guard, conn, 0); /* the headers are all here */
+    srv_guard_mark(app->guard, conn, SRV_GUARD_BODY); /* the headers are all here */
     atomic_fetch_add(&app->counters.requests, 1);
-    if (strlen(url) >= sizeof req->path) return answer_problem(req, 414, "the URL is too long");
-    parse_path(req, url);
-    if (!strcmp(method, "OPTIONS") && app->cfg.cors_origin[0]) {
+    char detail[160];
+    int http = 0;
+    const union MHD_ConnectionInfo *fdi =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (fdi && srv__head_had_nul(fdi->connect_fd)) {
+        snprintf(detail, sizeof detail, "a header holds a NUL byte");
+        http = 400;
+    } else {
+        (void)srv__check_head(conn, version, detail, sizeof detail, &http);
+    }
+    if (http) {
+        /* one request must not be read two ways: answer once and close */
+        snprintf(req->path, sizeof req->path, "%s", "(refused)");
+        return answer_close(req, http, detail);
+    }
+    const char *target = srv__target_path(url);
+    if (strlen(target) >= sizeof req->path) return answer_problem(req, 414, "the URL is too long");
+    parse_path(req, target);
+    srv_resp early = {.fd = -1};
+    req->route = find_route(app, method, req->path, req->param, early.allow, sizeof early.allow);
+    if (!req->route && !strcmp(method, "OPTIONS") && app->cfg.cors_origin[0] && early.allow[0]) {
         req->answered = 1;
-        srv_resp resp = {.status = 204, .fd = -1};
-        return send_resp(req, &resp);
+        early.status = 204;
+        early.preflight = 1;
+        return send_resp(req, &early);
     }
-    int known = 0;
-    req->route = find_route(method, req->path, req->param, &known);
     if (!req->route) {
-        if (known) return answer_problem(req, 405, "this path does not support that method");
-        return answer_problem(req, 404, "no such resource");
+        if (early.allow[0])
+            srv_problem(&early, 405, "%s %s: this path supports %s", method, req->path,
+                        early.allow);
+        else
+            srv_problem(&early, 404, "no such resource");
+        req->rejected = req->answered = 1;
+        enum MHD_Result ok = send_resp(req, &early);
+        free(early.body);
+        return ok;
     }
-    if (req->route->auth && !authorized(req))
+    if (req->route->auth && !srv__authorized(req))
         return answer_problem(req, 401, "missing or wrong bearer token (Authorization: Bearer …)");
+    if (req->route->body == SRV_BODY_UPLOAD) {
+        srv_client_address(req, req->client, sizeof req->client);
+        if (!srv_guard_upload_begin(app->guard, req->client, app->cfg.max_uploads_per_client)) {
+            srv_resp busy = {.fd = -1};
+            srv_problem(&busy, 429, "%d uploads from %s are in progress already",
+                        app->cfg.max_uploads_per_client, req->client);
+            busy.retry_after = 5;
+            req->rejected = req->answered = 1;
+            enum MHD_Result ok = send_resp(req, &busy);
+            free(busy.body);
+            return ok;
+        }
+        req->upload_counted = 1;
+    }
     const char *cl = srv_header(req, "Content-Length");
     if (cl && req->route->body != SRV_BODY_NONE) {
         long long len = strtoll(cl, NULL, 10);
@@ -482,13 +546,13 @@ static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, con
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
-    (void)version;
     srv_app *app = cls;
     srv_req *req = *con_cls;
-    if (!req) return first_call(app, conn, url, method, con_cls);
+    if (!req) return first_call(app, conn, url, method, version, con_cls);
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        srv_guard_body(app->guard, conn, n);
         if (req->rejected) return MHD_YES;
         /* MHD cannot queue a response while the body is arriving: remember the status, discard
            the rest of the body, answer at the final call */
@@ -505,6 +569,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (req->answered) return MHD_YES;
     req->answered = 1;
+    srv_guard_mark(app->guard, conn, SRV_GUARD_DONE); /* read whole: the handler's turn */
     if (req->upload_fd >= 0 && fsync(req->upload_fd) != 0)
         return answer_code(req, write_errno_status(errno), "cannot store the upload");
     srv_resp resp = {.status = 200, .fd = -1};
@@ -519,8 +584,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     srv_app *app = cls;
     srv_req *req = *con_cls;
-    srv_guard_mark(app->guard, conn, 1); /* a kept-alive connection waits for its next request */
+    srv_guard_mark(app->guard, conn, SRV_GUARD_HEAD); /* kept alive: waits for its next request */
+    const union MHD_ConnectionInfo *fdi =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (fdi) srv__head_begin(fdi->connect_fd);
     if (!req) return;
+    if (req->upload_counted) srv_guard_upload_end(app->guard, req->client);
     if (!app->cfg.quiet) {
         double ms = (double)(now_us() - req->t0_us) / 1000.0;
         fprintf(stderr, "%s %s %d %lld %.1fms\n", req->method, req->path, req->status,
@@ -558,7 +627,8 @@ nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err) {
                                 app->cfg.listen_host);
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     }
-    if (!app->guard && srv_guard_create(app->cfg.timeout, &app->guard, err) != NN_OK)
+    if (!app->guard &&
+        srv_guard_create(app->cfg.timeout, app->cfg.min_body_rate, &app->guard, err) != NN_OK)
         return err->code;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | /* needed by MHD_quiesce_daemon */

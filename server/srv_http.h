@@ -48,6 +48,8 @@ typedef struct srv_req {
     int rejected;          /* an early answer was queued, or the body is being discarded */
     nn_status reject_code; /* the status to answer once a refused body has been read */
     int answered;
+    int upload_counted; /* counted in the guard's uploads of client */
+    char client[64];    /* the client's address, for uploads */
     /* for the log */
     int status;
     int64_t bytes_out;
@@ -65,6 +67,9 @@ typedef struct srv_resp {
     const char *disposition; /* Content-Disposition, static or NULL */
     srv_stream *stream;      /* an event stream instead of a body */
     int no_store;            /* Cache-Control: no-store */
+    int close;               /* Connection: close (a request whose framing cannot be trusted) */
+    int preflight;           /* a CORS preflight answer: allow lists the methods */
+    char allow[64];          /* Allow (405 answers, preflights) */
 } srv_resp;
 
 typedef void (*srv_handler)(srv_req *req, srv_resp *resp);
@@ -95,8 +100,13 @@ const char *srv_query_n(const srv_req *req, const char *name, size_t *len);
 const char *srv_header(const srv_req *req, const char *name);
 /* The client's IP address as text ("?" when unknown). */
 void srv_client_address(const srv_req *req, char *out, size_t size);
-/* Whether the Accept header prefers mime (e.g. "text/csv") over JSON. */
+/* Whether the Accept header lists mime (e.g. "text/csv"; media types compare without case,
+ * parameters aside) with a quality above 0 and at least that of JSON. */
 int srv_accepts(const srv_req *req, const char *mime);
+/* Whether the Content-Type is mime (without case; parameters such as charset aside). */
+int srv_content_type_is(const srv_req *req, const char *mime);
+/* Whether the request is a HEAD (served by the GET route; the body is not sent). */
+int srv_is_head(const srv_req *req);
 
 /* Response helpers: each replaces resp's body. */
 void srv_json(srv_resp *resp, int status, json_t *value_take);

@@ -350,9 +350,83 @@ def test_slowloris():
     for s in socks:
         s.close()
     m = d.metrics()
-    T.check(m.get("nnd_slow_connections_dropped_total", 0) >= 50,
-            "/metrics counts the dropped slow connections", m.get("nnd_slow_connections_dropped_total"))
+    T.check(m.get("nnd_slow_connections_dropped_total{part=\"head\"}", 0) >= 50,
+            "/metrics counts the dropped slow connections", m.get("nnd_slow_connections_dropped_total{part=\"head\"}"))
     T.check(d.get("/healthz").status == 200, "healthy after slowloris")
+    T.stop_daemon(d)
+
+
+@T.test
+def test_slow_bodies():
+    """512 uploads trickling their body a byte at a time from one address, and slow JSON bodies:
+    beyond --max-uploads-per-client the uploads get 429 at once; the accepted ones, and the slow
+    JSON bodies, lose their connection after one --timeout window below --min-body-rate; no
+    temporary file is left; a /healthz from the same address is served throughout."""
+    d = T.start_daemon(["--workers", "1", "--timeout", "2", "--max-uploads-per-client", "4"])
+    n_uploads, n_json = 512, 8
+    head = (b"POST /v1/datasets?name=slow HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+            b"Content-Length: 100000\r\n\r\nx,y\n")
+    jhead = (b"POST /v1/specs/validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             b"Content-Length: 1000\r\n\r\n{")
+    socks = []
+    for i in range(n_uploads + n_json):
+        s = socket.create_connection(("127.0.0.1", d.port))
+        s.sendall(head if i < n_uploads else jhead)
+        socks.append(s)
+    t_open = time.time()
+    status = {}  # index → 429, "closed" (dropped) or None (still open)
+
+    def poll(i, s):
+        s.setblocking(False)
+        try:
+            b = s.recv(4096)
+            if b.startswith(b"HTTP/1.1 429"):
+                status[i] = 429
+            elif b == b"" or b.startswith(b"HTTP/1.1"):
+                status[i] = "closed"
+        except BlockingIOError:
+            pass
+        except OSError:
+            status[i] = "closed"
+        finally:
+            s.setblocking(True)
+
+    deadline = time.time() + 20 * SLOW
+    healthz = []
+    while time.time() < deadline:
+        for i, s in enumerate(socks):
+            if i in status:
+                continue
+            try:
+                s.send(b"1")
+            except OSError:
+                status[i] = "closed"
+                continue
+            poll(i, s)
+        healthz.append(d.get("/healthz").status)
+        if len(status) == len(socks):
+            break
+        time.sleep(0.5)
+    took = time.time() - t_open
+    refused = sum(1 for v in status.values() if v == 429)
+    dropped = [i for i, v in status.items() if v == "closed"]
+    T.eq(refused, n_uploads - 4, "uploads beyond --max-uploads-per-client 4 → 429")
+    T.eq(sorted(dropped), sorted([i for i in range(len(socks)) if status.get(i) != 429]),
+         "every accepted slow body (4 uploads, %d JSON) is dropped" % n_json)
+    T.eq(len(status), len(socks), "no slow body is left open")
+    T.check(took < 2 + 8 * SLOW, "slow bodies dropped within a few seconds of --timeout 2", took)
+    T.check(healthz and all(h == 200 for h in healthz),
+            "/healthz from the same address answers 200 throughout", healthz)
+    for s in socks:
+        s.close()
+    m = d.metrics()
+    T.check(m.get("nnd_slow_connections_dropped_total{part=\"body\"}", 0) >= 4 + n_json,
+            "/metrics counts the dropped slow bodies",
+            m.get("nnd_slow_connections_dropped_total{part=\"body\"}"))
+    time.sleep(0.5)
+    T.eq(files(d, "tmp"), [], "no temporary upload file is left")
+    r = d.upload(b"a,b\n1,2\n3,4\n", name="after")
+    T.status(r, 201, "an upload at a normal speed works afterwards")
     T.stop_daemon(d)
 
 
