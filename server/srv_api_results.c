@@ -1,7 +1,9 @@
-/* srv_api_results.c — a run's history, predictions, model, and predicting new rows. */
+/* srv_api_results.c — a run's model, and predicting new rows with it (history and predictions:
+ * srv_api_pages.c). */
 #include "srv_api.h"
 
 #include "nn_csv.h"
+#include "srv_buf.h"
 #include "srv_models.h"
 
 #include <errno.h>
@@ -11,222 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int wants_csv(const srv_req *req) {
-    const char *f = srv_query(req, "format");
-    if (f) return strcmp(f, "csv") == 0;
-    return srv_accepts(req, "text/csv");
-}
-
-/* Appends printf output to a growing buffer; returns -1 when out of memory. */
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} buf;
-
-static void bprintf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(buf *b, const char *fmt, ...) {
-    if (b->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-}
-
-/* The shortest %g form that reads back as the same double. */
-static void fmt_num(buf *b, double v) {
-    if (!isfinite(v)) return;
-    char t[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        (void)snprintf(t, sizeof t, "%.*g", prec, v);
-        if (strtod(t, NULL) == v) break;
-    }
-    bprintf(b, "%s", t);
-}
-
-static void csv_text(buf *b, const char *s) {
-    bprintf(b, "\"");
-    for (; s && *s; s++) bprintf(b, *s == '"' ? "\"\"" : "%c", *s);
-    bprintf(b, "\"");
-}
-
-static const char *const hist_cols[] = {"fold",     "member", "epoch", "train_loss",
-                                        "val_loss", "val_r2", "lr",    "seconds"};
-enum { N_HIST = 8 };
-
-void srv_api_run_history(srv_req *req, srv_resp *resp) {
-    srv_run run;
-    srv_store *s = srv_api_run(req, resp, &run);
-    if (!s) return;
-    nn_error err = {0};
-    srv_run_free(&run);
-    int csv = wants_csv(req);
-    json_t *rows = csv ? NULL : json_array();
-    buf b = {0};
-    if (csv)
-        for (int c = 0; c < N_HIST; c++) bprintf(&b, c ? ",%s" : "%s", hist_cols[c]);
-    if (csv) bprintf(&b, "\n");
-    size_t header_len = b.len;
-    int64_t after = 0;
-    for (;;) {
-        srv_event *ev = NULL;
-        size_t n = 0;
-        if (srv_event_list(s, req->param, after, 1000, &ev, &n, &err) != NN_OK) break;
-        for (size_t i = 0; i < n; i++) {
-            after = ev[i].seq;
-            int status = strcmp(ev[i].type, "status") == 0;
-            if (!status && strcmp(ev[i].type, "epoch") != 0) continue;
-            json_error_t jerr;
-            json_t *d = json_loads(ev[i].data, 0, &jerr);
-            if (!d) continue;
-            if (status) {
-                /* a new attempt (after a restart) starts over: the history is the last one's */
-                const char *v = json_string_value(json_object_get(d, "status"));
-                if (v && strcmp(v, "running") == 0) {
-                    if (csv)
-                        b.len = header_len;
-                    else
-                        json_array_clear(rows);
-                }
-                json_decref(d);
-                continue;
-            }
-            if (csv) {
-                for (int c = 0; c < N_HIST; c++) {
-                    if (c) bprintf(&b, ",");
-                    fmt_num(&b, json_number_value(json_object_get(d, hist_cols[c])));
-                }
-                bprintf(&b, "\n");
-                json_decref(d);
-            } else {
-                json_object_del(d, "epochs");
-                json_array_append_new(rows, d);
-            }
-        }
-        srv_events_free(ev, n);
-        if (n < 1000) break;
-    }
-    if (err.code != NN_OK) {
-        free(b.p);
-        json_decref(rows);
-        srv_problem_from(resp, &err);
-        return;
-    }
-    if (csv)
-        srv_text(resp, 200, "text/csv; charset=utf-8", b.p, b.len);
-    else
-        srv_json(resp, 200, json_pack("{s:o}", "history", rows));
-}
-
-/* The run's target names from its stored spec (array of strings, borrowed from run.spec). */
-static json_t *targets_of(const srv_run *run) {
-    json_t *t = json_object_get(run->spec, "target");
-    return json_is_array(t) ? t : NULL;
-}
-
-static void predictions_csv(buf *b, const srv_prediction *p, size_t n, json_t *targets,
-                            int has_id) {
-    size_t nt = json_array_size(targets);
-    bprintf(b, "row,fold%s", has_id ? ",id" : "");
-    for (size_t k = 0; k < nt; k++) {
-        const char *t = json_string_value(json_array_get(targets, k));
-        if (nt == 1)
-            bprintf(b, ",actual,predicted");
-        else
-            bprintf(b, ",actual_%s,predicted_%s", t, t);
-    }
-    bprintf(b, "\n");
-    for (size_t i = 0; i + nt <= n; i += nt) {
-        bprintf(b, "%lld,%d", (long long)p[i].row, p[i].fold);
-        if (has_id) {
-            bprintf(b, ",");
-            if (p[i].id) csv_text(b, p[i].id);
-        }
-        for (size_t k = 0; k < nt; k++) {
-            bprintf(b, ",");
-            fmt_num(b, p[i + k].actual);
-            bprintf(b, ",");
-            fmt_num(b, p[i + k].predicted);
-        }
-        bprintf(b, "\n");
-    }
-}
-
-static json_t *predictions_json(const srv_prediction *p, size_t n, json_t *targets, int has_id) {
-    size_t nt = json_array_size(targets);
-    json_t *list = json_array();
-    for (size_t i = 0; list && i + nt <= n; i += nt) {
-        json_t *o = json_pack("{s:I, s:i}", "row", (json_int_t)p[i].row, "fold", p[i].fold);
-        if (has_id) json_object_set_new(o, "id", p[i].id ? json_string(p[i].id) : json_null());
-        for (size_t k = 0; k < nt; k++) {
-            const char *t = json_string_value(json_array_get(targets, k));
-            char a[300], q[300];
-            (void)snprintf(a, sizeof a, nt == 1 ? "actual" : "actual_%s", t);
-            (void)snprintf(q, sizeof q, nt == 1 ? "predicted" : "predicted_%s", t);
-            json_object_set_new(o, a, json_real(p[i + k].actual));
-            json_object_set_new(o, q, json_real(p[i + k].predicted));
-        }
-        json_array_append_new(list, o);
-    }
-    return list;
-}
-
-void srv_api_run_predictions(srv_req *req, srv_resp *resp) {
-    srv_run run;
-    srv_store *s = srv_api_run(req, resp, &run);
-    if (!s) return;
-    nn_error err = {0};
-    if (run.status != SRV_RUN_SUCCEEDED) {
-        srv_problem(resp, 409, "run %s has no predictions: it is %s", run.id,
-                    srv_run_status_name(run.status));
-        srv_run_free(&run);
-        return;
-    }
-    srv_prediction *p = NULL;
-    size_t n = 0;
-    if (srv_prediction_list(s, req->param, &p, &n, &err) != NN_OK) {
-        srv_run_free(&run);
-        srv_problem_from(resp, &err);
-        return;
-    }
-    json_t *targets = targets_of(&run);
-    int has_id = json_is_string(json_object_get(run.spec, "id"));
-    if (wants_csv(req)) {
-        buf b = {0};
-        predictions_csv(&b, p, n, targets, has_id);
-        if (b.failed)
-            srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
-        else
-            srv_text(resp, 200, "text/csv; charset=utf-8", b.p, b.len);
-        if (b.failed) free(b.p);
-        resp->disposition = "attachment; filename=\"predictions.csv\"";
-    } else {
-        srv_json(resp, 200,
-                 json_pack("{s:o}", "predictions", predictions_json(p, n, targets, has_id)));
-    }
-    srv_predictions_free(p, n);
-    srv_run_free(&run);
-}
 
 void srv_api_no_model(srv_req *req, srv_resp *resp, srv_store *s, const nn_error *err) {
     if (err->code != NN_ERR_NOT_FOUND) {
@@ -332,47 +118,54 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     }
     atomic_fetch_add(&req->app->counters.rows_predicted, (long long)n);
     int idc = spec->id ? nn_table_find(t, spec->id) : -1;
-    buf b = {0};
+    srv_buf b = {0};
     int csv = srv_accepts(req, "text/csv");
     if (csv) {
-        if (idc >= 0) bprintf(&b, "%s,", spec->id);
-        for (size_t k = 0; k < nt; k++)
-            bprintf(&b, nt == 1 ? "predicted" : "%spredicted_%s", k ? "," : "", spec->targets[k]);
-        bprintf(&b, "\n");
+        if (idc >= 0) srv_bcsv_name(&b, "", spec->id), srv_bprintf(&b, ",");
+        for (size_t k = 0; k < nt; k++) {
+            if (nt == 1) {
+                srv_bprintf(&b, "predicted");
+                continue;
+            }
+            if (k) srv_bprintf(&b, ",");
+            srv_bcsv_name(&b, "predicted_", spec->targets[k]);
+        }
+        srv_bprintf(&b, "\n");
     } else {
-        bprintf(&b, "{\"targets\":[");
+        srv_bprintf(&b, "{\"targets\":[");
         for (size_t k = 0; k < nt; k++) {
             json_t *name = json_string(spec->targets[k]);
             char *q = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
             json_decref(name);
-            bprintf(&b, "%s%s", k ? "," : "", q ? q : "\"\"");
+            srv_bprintf(&b, "%s%s", k ? "," : "", q ? q : "\"\"");
             free(q);
         }
-        bprintf(&b, "],\"predictions\":[");
+        srv_bprintf(&b, "],\"predictions\":[");
     }
     for (size_t i = 0; i < n; i++) {
         if (csv) {
             if (idc >= 0) {
                 const nn_column *c = &t->cols[idc];
                 if (c->type == NN_COL_TEXT)
-                    csv_text(&b, c->text[i]);
+                    srv_bcsv_id(&b, c->text[i]);
                 else
-                    fmt_num(&b, c->num[i]);
-                bprintf(&b, ",");
+                    srv_bnum(&b, c->num[i]);
+                srv_bprintf(&b, ",");
             }
             for (size_t k = 0; k < nt; k++) {
-                if (k) bprintf(&b, ",");
-                fmt_num(&b, pred[i * nt + k]);
+                if (k) srv_bprintf(&b, ",");
+                srv_bnum(&b, pred[i * nt + k]);
             }
-            bprintf(&b, "\n");
+            srv_bprintf(&b, "\n");
         } else {
-            bprintf(&b, i ? "," : "");
-            if (nt > 1) bprintf(&b, "[");
-            for (size_t k = 0; k < nt; k++) bprintf(&b, "%s%.17g", k ? "," : "", pred[i * nt + k]);
-            if (nt > 1) bprintf(&b, "]");
+            srv_bprintf(&b, i ? "," : "");
+            if (nt > 1) srv_bprintf(&b, "[");
+            for (size_t k = 0; k < nt; k++)
+                srv_bprintf(&b, "%s%.17g", k ? "," : "", pred[i * nt + k]);
+            if (nt > 1) srv_bprintf(&b, "]");
         }
     }
-    if (!csv) bprintf(&b, "]}");
+    if (!csv) srv_bprintf(&b, "]}");
     srv_models_release(req->app->models, ref);
     nn_table_destroy(t);
     free(pred);

@@ -13,61 +13,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parses and plans the spec of a run request; answers 422 and returns NULL on any problem. */
-static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset, int64_t max_params,
-                             srv_resp *resp) {
-    nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    json_t *spec_json = json_object_get(body, "spec");
-    if (!dataset) nn_spec_errors_add(&errs, "/dataset", "required: the id of an uploaded dataset");
-    if (!json_is_object(spec_json)) nn_spec_errors_add(&errs, "/spec", "required: a spec object");
-    if (errs.n) {
-        srv_problem_spec(resp, &errs, NULL);
-        return NULL;
-    }
-    char *text = json_dumps(spec_json, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    nn_spec *spec = NULL;
-    nn_status st = text ? nn_spec_parse(text, strlen(text), &spec, &errs) : NN_ERR_NOMEM;
-    free(text);
-    if (st != NN_OK) {
-        nn_spec_destroy(spec);
-        srv_problem_plan(resp, st, &errs);
-        return NULL;
-    }
-    nn_table *t = NULL;
-    nn_error err = {0};
-    if (srv_api_load_table(s, dataset, spec, &t, &err) != NN_OK) {
-        if (err.code == NN_ERR_NOT_FOUND) {
-            nn_spec_errors_add(&errs, "/dataset", "no dataset \"%s\"", dataset);
-            srv_problem_spec(resp, &errs, NULL);
-        } else {
-            srv_problem_from(resp, &err);
-        }
-        nn_spec_destroy(spec);
-        return NULL;
-    }
-    nn_plan *plan = NULL;
-    st = nn_pipe_plan(spec, t, &plan, &errs);
-    if (st == NN_OK) st = srv_api_check_params(max_params, spec, plan, &errs);
-    nn_plan_destroy(plan);
-    nn_table_destroy(t);
-    if (st != NN_OK) {
-        srv_problem_plan(resp, st, &errs);
-        nn_spec_destroy(spec);
-        return NULL;
-    }
-    return spec;
-}
+static void run_create_work(srv_req *req, srv_resp *resp);
 
 void srv_api_run_create(srv_req *req, srv_resp *resp) {
     if (!srv_api_spec_size_ok(req, resp)) return;
-    json_t *body = srv_api_json_body(req, resp);
-    if (!body) return;
     srv_store *s = srv_api_store(req, resp);
-    const char *dataset = json_string_value(json_object_get(body, "dataset"));
-    nn_spec *spec = s ? checked_spec(s, body, dataset, req->app->cfg.max_params, resp) : NULL;
-    if (!spec) {
-        json_decref(body);
+    if (!s) return;
+    /* a full queue is refused before the cost of planning; the insert checks again, atomically */
+    int64_t depth = 0;
+    nn_error qerr = {0};
+    if (srv_queue_depth(s, &depth, &qerr) == NN_OK && depth >= req->app->cfg.max_queued) {
+        srv_problem_code(resp, NN_ERR_TOO_MANY, "%lld runs are waiting already", (long long)depth);
+        resp->retry_after = 10; /* a run takes a while */
+        return;
+    }
+    srv_defer(resp, run_create_work); /* parsing and planning: off the HTTP threads */
+}
+
+/* On a work thread: the spec planned on its dataset, then the run queued. */
+static void run_create_work(srv_req *req, srv_resp *resp) {
+    nn_spec *spec = NULL;
+    char *dataset = NULL;
+    if (srv_api_spec_request(req, resp, 1, &spec, &dataset) != NN_OK) return;
+    srv_store *s = srv_api_store(req, resp);
+    if (!s || srv_api_plan(req, s, dataset, spec, NULL, resp) != 0) {
+        nn_spec_destroy(spec);
+        free(dataset);
         return;
     }
     nn_error err = {0};
@@ -82,7 +53,7 @@ void srv_api_run_create(srv_req *req, srv_resp *resp) {
     (void)snprintf(run.spec_hash, sizeof run.spec_hash, "%s", spec->hash);
     run.spec_name = strdup(spec->name);
     nn_spec_destroy(spec);
-    json_decref(body);
+    free(dataset);
     int created = 0;
     if (key && (strlen(key) == 0 || strlen(key) > 255)) {
         srv_run_free(&run);

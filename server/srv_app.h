@@ -21,6 +21,9 @@ typedef struct srv_pool srv_pool;
 typedef struct srv_hub srv_hub;
 typedef struct srv_models srv_models;
 typedef struct srv_guard srv_guard;
+typedef struct srv_work srv_work;
+typedef struct srv_tables srv_tables;
+typedef struct srv_metrics srv_metrics;
 struct MHD_Daemon;
 
 typedef struct srv_counters {
@@ -41,6 +44,9 @@ typedef struct srv_app {
     srv_models *models;      /* cache of loaded models for predict */
     struct MHD_Daemon *http; /* the HTTP daemon, from srv_app_start */
     srv_guard *guard;        /* the request-header deadline of the HTTP daemon's connections */
+    srv_work *work;          /* threads for expensive requests (srv_work.h), from srv_http_start */
+    srv_tables *tables;      /* parsed datasets (srv_tables.h), from srv_http_start */
+    srv_metrics *metrics;    /* cached run counts for /metrics (srv_metrics.h), likewise */
     srv_counters counters;
     int64_t started_at; /* ms */
     atomic_int stopping;

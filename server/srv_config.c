@@ -43,7 +43,13 @@ static const char usage[] =
     "                       second, over windows of --timeout (NND_MIN_BODY_RATE, default 1024)\n"
     "  --max-uploads-per-client N\n"
     "                       uploads in progress from one client IP address, 429 beyond\n"
-    "                       (NND_MAX_UPLOADS_PER_CLIENT, default 4)\n"
+    "                       (NND_MAX_UPLOADS_PER_CLIENT, default 16)\n"
+    "  --work-threads N     threads that parse uploads and plan specs, so the HTTP threads stay\n"
+    "                       free (NND_WORK_THREADS, default 2)\n"
+    "  --max-work-queue N   uploads, validations and run creations waiting for those threads,\n"
+    "                       503 beyond (NND_MAX_WORK_QUEUE, default 256)\n"
+    "  --table-cache BYTES  parsed datasets kept in memory for validations and runs\n"
+    "                       (NND_TABLE_CACHE, default 536870912)\n"
     "  --token-file FILE    require 'Authorization: Bearer <token>' on /v1 (NND_TOKEN holds\n"
     "                       the token itself)\n"
     "  --cors-origin ORIGIN allow browser calls from ORIGIN (NND_CORS_ORIGIN, default off)\n"
@@ -148,6 +154,15 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
     } else if (!strcmp(name, "min-body-rate")) {
         if ((st = parse_int("--min-body-rate", v, 1, (int64_t)1 << 30, &x, err)) == NN_OK)
             cfg->min_body_rate = x;
+    } else if (!strcmp(name, "work-threads")) {
+        if ((st = parse_int("--work-threads", v, 1, 64, &x, err)) == NN_OK)
+            cfg->work_threads = (int)x;
+    } else if (!strcmp(name, "max-work-queue")) {
+        if ((st = parse_int("--max-work-queue", v, 1, 100000, &x, err)) == NN_OK)
+            cfg->max_work_queue = (int)x;
+    } else if (!strcmp(name, "table-cache")) {
+        if ((st = parse_int("--table-cache", v, 0, (int64_t)1 << 40, &x, err)) == NN_OK)
+            cfg->table_cache = x;
     } else if (!strcmp(name, "max-uploads-per-client")) {
         if ((st = parse_int("--max-uploads-per-client", v, 1, 100000, &x, err)) == NN_OK)
             cfg->max_uploads_per_client = (int)x;
@@ -176,6 +191,9 @@ static const char *const env_names[][2] = {
     {"NND_TIMEOUT", "timeout"},
     {"NND_MIN_BODY_RATE", "min-body-rate"},
     {"NND_MAX_UPLOADS_PER_CLIENT", "max-uploads-per-client"},
+    {"NND_WORK_THREADS", "work-threads"},
+    {"NND_MAX_WORK_QUEUE", "max-work-queue"},
+    {"NND_TABLE_CACHE", "table-cache"},
 };
 
 nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, int *version,
@@ -198,7 +216,10 @@ nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, in
     cfg->max_params = 50000000;
     cfg->timeout = 30;
     cfg->min_body_rate = 1024;
-    cfg->max_uploads_per_client = 4;
+    cfg->max_uploads_per_client = 16;
+    cfg->work_threads = 2;
+    cfg->max_work_queue = 256;
+    cfg->table_cache = (int64_t)512 << 20;
     *help = *version = 0;
     for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
         const char *v = getenv(env_names[i][0]);

@@ -3,7 +3,11 @@
 #include "srv_http_internal.h"
 
 #include "srv_events.h"
+#include "srv_buf.h"
 #include "srv_guard.h"
+#include "srv_metrics.h"
+#include "srv_tables.h"
+#include "srv_work.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -247,6 +251,8 @@ void srv_problem_plan(srv_resp *resp, nn_status st, const nn_spec_errors *errs) 
     srv_problem_code(resp, st, "%s", errs->n ? errs->items[0].message : nn_status_str(st));
 }
 
+void srv_defer(srv_resp *resp, void (*fn)(srv_req *req, srv_resp *resp)) { resp->defer = fn; }
+
 int srv_is_head(const srv_req *req) { return strcmp(req->method, "HEAD") == 0; }
 
 /* ---- routing ---- */
@@ -319,9 +325,71 @@ static void preflight_headers(struct MHD_Response *r, const char *allow) {
     MHD_add_response_header(r, "Access-Control-Max-Age", "600");
 }
 
+/* ---- streamed bodies ---- */
+
+typedef struct gen_reader {
+    int (*next)(void *gen, srv_buf *out);
+    void (*done)(void *gen);
+    void *gen;
+    srv_buf buf; /* the current piece */
+    size_t off;  /* bytes of it sent */
+    int ended;
+} gen_reader;
+
+void srv_resp_stream(srv_resp *resp, int (*next)(void *gen, srv_buf *out), void (*done)(void *gen),
+                     void *gen) {
+    resp->next = next;
+    resp->done = done;
+    resp->gen = gen;
+}
+
+static ssize_t gen_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    gen_reader *g = cls;
+    while (g->off == g->buf.len) {
+        if (g->ended) return MHD_CONTENT_READER_END_OF_STREAM;
+        g->buf.len = g->off = 0;
+        int r = g->next(g->gen, &g->buf);
+        if (r < 0 || g->buf.failed) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (r == 0) g->ended = 1;
+    }
+    size_t n = g->buf.len - g->off;
+    if (n > max) n = max;
+    memcpy(buf, g->buf.p + g->off, n);
+    g->off += n;
+    return (ssize_t)n;
+}
+
+static void gen_free(void *cls) {
+    gen_reader *g = cls;
+    g->done(g->gen);
+    srv_buf_free(&g->buf);
+    free(g);
+}
+
+static struct MHD_Response *gen_response(srv_resp *resp) {
+    gen_reader *g = calloc(1, sizeof *g);
+    struct MHD_Response *r = NULL;
+    if (g) {
+        g->next = resp->next;
+        g->done = resp->done;
+        g->gen = resp->gen;
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, gen_read, g, gen_free);
+    }
+    if (!r) { /* the generator is freed either way */
+        resp->done(resp->gen);
+        free(g);
+    }
+    resp->next = NULL;
+    resp->gen = NULL;
+    return r;
+}
+
 static enum MHD_Result send_resp(srv_req *req, srv_resp *resp) {
     struct MHD_Response *r = NULL;
-    if (resp->stream) {
+    if (resp->next) {
+        r = gen_response(resp);
+    } else if (resp->stream) {
         r = srv_stream_response(resp->stream, req->conn);
     } else if (resp->fd >= 0) {
         r = MHD_create_response_from_fd64((uint64_t)resp->fd_size, resp->fd);
@@ -340,6 +408,7 @@ static enum MHD_Result send_resp(srv_req *req, srv_resp *resp) {
     if (resp->no_store || resp->stream) MHD_add_response_header(r, "Cache-Control", "no-store");
     if (resp->status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
     if (resp->allow[0]) MHD_add_response_header(r, "Allow", resp->allow);
+    if (resp->link[0]) MHD_add_response_header(r, "Link", resp->link);
     if (resp->preflight) preflight_headers(r, resp->allow);
     if (resp->close) MHD_add_response_header(r, "Connection", "close");
     if (resp->retry_after > 0) {
@@ -466,6 +535,36 @@ static void parse_path(srv_req *req, const char *url) {
     if (n > 1 && req->path[n - 1] == '/') req->path[n - 1] = '\0';
 }
 
+/* On a work thread: the handler (or, when the pool stopped first, a 503), then the connection
+ * is resumed and libmicrohttpd calls on_request again to send the answer. */
+static void run_offloaded(void *arg, int cancelled) {
+    srv_req *req = arg;
+    if (cancelled)
+        srv_problem_code(&req->work_resp, NN_ERR_UNAVAILABLE, "nnd is shutting down");
+    else
+        req->work_fn(req, &req->work_resp);
+    atomic_store_explicit(&req->work_done, 1, memory_order_release);
+    MHD_resume_connection(req->conn);
+}
+
+/* Suspends the connection and queues the request for a work thread (srv_work.h DESIGN); when
+ * the queue is full, answers 503 + Retry-After through the same path. */
+static enum MHD_Result offload(srv_req *req, void (*fn)(srv_req *, srv_resp *)) {
+    req->offloaded = 1;
+    req->work_fn = fn;
+    req->work_resp = (srv_resp){.status = 200, .fd = -1};
+    MHD_suspend_connection(req->conn); /* before queueing: the job may resume it at once */
+    if (srv_work_submit(req->app->work, run_offloaded, req) != 0) {
+        srv_problem_code(&req->work_resp, NN_ERR_UNAVAILABLE,
+                         "%d expensive requests (uploads, validations, run creations) are "
+                         "waiting already; try again shortly",
+                         req->app->cfg.max_work_queue);
+        atomic_store_explicit(&req->work_done, 1, memory_order_release);
+        MHD_resume_connection(req->conn);
+    }
+    return MHD_YES;
+}
+
 /* The first call, with every header: framing and target checks, routing, the token and the
  * declared size; may answer at once. */
 static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, const char *url,
@@ -567,6 +666,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                            : code == NN_ERR_FULL ? "the server's disk is full"
                                                  : "cannot receive the body");
     }
+    if (req->offloaded) { /* called again once the work thread resumed the connection */
+        if (!atomic_load_explicit(&req->work_done, memory_order_acquire)) return MHD_YES;
+        enum MHD_Result ok = send_resp(req, &req->work_resp);
+        free(req->work_resp.body);
+        req->work_resp.body = NULL;
+        req->offloaded = 0;
+        return ok;
+    }
     if (req->answered) return MHD_YES;
     req->answered = 1;
     srv_guard_mark(app->guard, conn, SRV_GUARD_DONE); /* read whole: the handler's turn */
@@ -574,6 +681,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return answer_code(req, write_errno_status(errno), "cannot store the upload");
     srv_resp resp = {.status = 200, .fd = -1};
     req->route->handler(req, &resp);
+    if (resp.defer && app->work) return offload(req, resp.defer);
+    if (resp.defer) resp.defer(req, &resp); /* no work threads: here */
     enum MHD_Result ok = send_resp(req, &resp);
     free(resp.body);
     return ok;
@@ -630,6 +739,12 @@ nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err) {
     if (!app->guard &&
         srv_guard_create(app->cfg.timeout, app->cfg.min_body_rate, &app->guard, err) != NN_OK)
         return err->code;
+    if (!app->tables && srv_tables_create(app->cfg.table_cache, &app->tables, err) != NN_OK)
+        return err->code;
+    if (!app->metrics && srv_metrics_create(&app->metrics, err) != NN_OK) return err->code;
+    if (!app->work &&
+        srv_work_create(app->cfg.work_threads, app->cfg.max_work_queue, &app->work, err) != NN_OK)
+        return err->code;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | /* needed by MHD_quiesce_daemon */
                      MHD_USE_ERROR_LOG;
@@ -654,8 +769,14 @@ void srv_http_quiesce(struct MHD_Daemon *d) {
 }
 
 void srv_http_stop(srv_app *app) {
+    srv_work_destroy(app->work); /* every suspended request answered and resumed first */
+    app->work = NULL;
     if (app->http) MHD_stop_daemon(app->http);
     app->http = NULL;
     srv_guard_destroy(app->guard);
     app->guard = NULL;
+    srv_tables_destroy(app->tables);
+    app->tables = NULL;
+    srv_metrics_destroy(app->metrics);
+    app->metrics = NULL;
 }

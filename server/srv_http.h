@@ -7,9 +7,12 @@
  * uploads stream into a temporary file with a running SHA-256 and size cap, JSON bodies into
  * memory up to max_body — and the last call runs the handler, which fills an srv_resp: a JSON
  * value, a problem (RFC 9457 application/problem+json), raw text, a file, or an event stream.
- * A completion callback logs one line per request (method, path, status, bytes, ms) and frees
- * the request. Handlers run on the HTTP threads and must not block for long; training runs on
- * the worker pool.
+ * A handler with expensive work (parsing, planning) does its cheap checks and then calls
+ * srv_defer: the last call suspends the connection and queues the rest on srv_work's threads,
+ * the work thread resumes it when the answer is ready, and the call after that sends it. Checks of
+ * the request head that come before routing are in srv_http_check.c. A completion callback logs one
+ * line per request (method, path, status, bytes, ms) and frees the request. Other handlers run on
+ * the HTTP threads and must not block for long; training runs on the worker pool.
  */
 #ifndef SRV_HTTP_H
 #define SRV_HTTP_H
@@ -20,8 +23,11 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 
 typedef struct srv_stream srv_stream;
+struct srv_buf;
+struct srv_req;
 
 typedef enum srv_body_kind {
     SRV_BODY_NONE,   /* a body is ignored */
@@ -29,6 +35,32 @@ typedef enum srv_body_kind {
     SRV_BODY_UPLOAD, /* streamed to a temporary file, up to max_upload */
     SRV_BODY_MEMORY, /* JSON or CSV into memory, up to max_body (predict) */
 } srv_body_kind;
+
+typedef struct srv_resp {
+    int status;
+    const char *content_type; /* static string */
+    char *body;               /* owned */
+    size_t len;
+    int fd; /* a file to send instead of body when ≥ 0 */
+    int64_t fd_size;
+    char location[256];
+    int retry_after;         /* seconds, 0 = none */
+    const char *disposition; /* Content-Disposition, static or NULL */
+    srv_stream *stream;      /* an event stream instead of a body */
+    int no_store;            /* Cache-Control: no-store */
+    int close;               /* Connection: close (a request whose framing cannot be trusted) */
+    int preflight;           /* a CORS preflight answer: allow lists the methods */
+    char allow[64];          /* Allow (405 answers, preflights) */
+    char link[192];          /* Link (the next page of a paged answer) */
+    /* a body made piece by piece and streamed (chunked) instead of body: next(gen, out)
+       appends the next piece to out and returns 1, 0 at the end, -1 on an error (the answer
+       is then cut short and the connection closed); done(gen) frees gen. See srv_resp_stream. */
+    int (*next)(void *gen, struct srv_buf *out);
+    void (*done)(void *gen);
+    void *gen;
+    /* set by srv_defer: the rest of the request runs on a work thread */
+    void (*defer)(struct srv_req *req, struct srv_resp *resp);
+} srv_resp;
 
 typedef struct srv_req {
     srv_app *app;
@@ -50,27 +82,16 @@ typedef struct srv_req {
     int answered;
     int upload_counted; /* counted in the guard's uploads of client */
     char client[64];    /* the client's address, for uploads */
+    /* a request whose handler runs on a work thread (srv_work.h): its answer, and whether it
+       is ready (written by the work thread before it resumes the connection) */
+    int offloaded;
+    void (*work_fn)(struct srv_req *req, srv_resp *resp);
+    srv_resp work_resp;
+    atomic_int work_done;
     /* for the log */
     int status;
     int64_t bytes_out;
 } srv_req;
-
-typedef struct srv_resp {
-    int status;
-    const char *content_type; /* static string */
-    char *body;               /* owned */
-    size_t len;
-    int fd; /* a file to send instead of body when ≥ 0 */
-    int64_t fd_size;
-    char location[256];
-    int retry_after;         /* seconds, 0 = none */
-    const char *disposition; /* Content-Disposition, static or NULL */
-    srv_stream *stream;      /* an event stream instead of a body */
-    int no_store;            /* Cache-Control: no-store */
-    int close;               /* Connection: close (a request whose framing cannot be trusted) */
-    int preflight;           /* a CORS preflight answer: allow lists the methods */
-    char allow[64];          /* Allow (405 answers, preflights) */
-} srv_resp;
 
 typedef void (*srv_handler)(srv_req *req, srv_resp *resp);
 
@@ -83,11 +104,13 @@ typedef struct srv_route {
 } srv_route;
 
 /* Starts the daemon on cfg's address (*out, normally &app->http) with its connection guard
- * (app->guard, srv_guard.h). */
+ * (app->guard, srv_guard.h), work threads (app->work, srv_work.h) and table cache (app->tables,
+ * srv_tables.h). */
 nn_status srv_http_start(srv_app *app, struct MHD_Daemon **out, nn_error *err);
 /* Stops accepting new connections (for a clean shutdown). */
 void srv_http_quiesce(struct MHD_Daemon *d);
-/* Stops app->http, then the guard; both are NULL afterwards. */
+/* Stops the work threads (answering what waits), app->http, the guard and the table cache; each
+ * is NULL afterwards. */
 void srv_http_stop(srv_app *app);
 
 /* The routes, for /openapi.json checks and the auth test. */
@@ -108,7 +131,17 @@ int srv_content_type_is(const srv_req *req, const char *mime);
 /* Whether the request is a HEAD (served by the GET route; the body is not sent). */
 int srv_is_head(const srv_req *req);
 
+/* The rest of the request is expensive: fn(req, resp) runs on a work thread (srv_work.h) once
+ * the handler returns, with a fresh resp, while the HTTP threads serve others; when the work
+ * queue is full the answer is 503 + Retry-After instead. Call last, with nothing else in resp. */
+void srv_defer(srv_resp *resp, void (*fn)(struct srv_req *req, srv_resp *resp));
+
 /* Response helpers: each replaces resp's body. */
+/* A streamed body (see srv_resp.next): takes gen, which done frees whatever happens (also
+ * when the request ends before the body is sent). next runs on the thread serving the
+ * connection, one call at a time. */
+void srv_resp_stream(srv_resp *resp, int (*next)(void *gen, struct srv_buf *out),
+                     void (*done)(void *gen), void *gen);
 void srv_json(srv_resp *resp, int status, json_t *value_take);
 void srv_text(srv_resp *resp, int status, const char *content_type, char *body_take, size_t len);
 void srv_problem(srv_resp *resp, int status, const char *detail_fmt, ...)

@@ -186,7 +186,13 @@ void srv_checkpoints_free(srv_checkpoint *c, size_t n);
  * quiet NaN and -0.0 as 0 (SQLite's REAL storage). */
 nn_status srv_prediction_list(srv_store *s, const char *run_id, srv_prediction **out, size_t *n,
                               nn_error *err);
+/* The same for the rows after after_row, at most limit entries (limit < 0: all): a page. */
+nn_status srv_prediction_page(srv_store *s, const char *run_id, int64_t after_row, int64_t limit,
+                              srv_prediction **out, size_t *n, nn_error *err);
 void srv_predictions_free(srv_prediction *p, size_t n);
+/* The sequence number of the run's last "running" status event (the start of its last
+ * attempt; a run restarted after a crash trains again from scratch), 0 when none. */
+nn_status srv_history_start(srv_store *s, const char *run_id, int64_t *seq, nn_error *err);
 /* The model JSON text (malloc'd) or NN_ERR_NOT_FOUND. */
 nn_status srv_model_get(srv_store *s, const char *run_id, char **json_text, nn_error *err);
 

@@ -93,24 +93,21 @@ static nn_status assign_folds(nn_cv *cv, nn_error *err) {
     return NN_OK;
 }
 
-static nn_status check_job(const nn_spec *s, size_t n, int n_folds, nn_error *err) {
+nn_status nn_cv_check(const nn_spec *s, size_t n, nn_spec_errors *errs) {
+    size_t before = errs->n + errs->n_dropped;
+    int n_folds = s->validation == NN_VAL_KFOLD ? s->k : s->validation == NN_VAL_HOLDOUT ? 1 : 0;
     if (s->validation == NN_VAL_KFOLD && n < (size_t)s->k)
-        return nn_error_set(err, NN_ERR_SPEC,
-                            "/training/validation/k: %d folds need at least %d "
-                            "rows; the data has %zu",
-                            s->k, s->k, n);
+        nn_spec_errors_add(errs, "/training/validation/k",
+                           "%d folds need at least %d rows; the data has %zu", s->k, s->k, n);
     if (s->validation == NN_VAL_HOLDOUT && (n < 2 || ceil(s->holdout * (double)n) >= (double)n))
-        return nn_error_set(err, NN_ERR_SPEC,
-                            "/training/validation/fraction: leaves no "
-                            "training rows out of %zu",
-                            n);
+        nn_spec_errors_add(errs, "/training/validation/fraction",
+                           "leaves no training rows out of %zu", n);
     if (n_folds == 0 && s->es_patience > 0 && s->es_monitor != NN_MONITOR_TRAIN_LOSS)
-        return nn_error_set(err, NN_ERR_SPEC,
-                            "/training/early_stopping/monitor: validation is "
-                            "none, so only train_loss can be monitored");
+        nn_spec_errors_add(errs, "/training/early_stopping/monitor",
+                           "validation is none, so only train_loss can be monitored");
     if (n_folds == 0 && s->final == NN_FINAL_BEST_FOLD)
-        return nn_error_set(err, NN_ERR_SPEC, "/training/final: best_fold needs validation");
-    return NN_OK;
+        nn_spec_errors_add(errs, "/training/final", "best_fold needs validation");
+    return errs->n + errs->n_dropped > before ? NN_ERR_SPEC : NN_OK;
 }
 
 nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cfg *cfg, nn_cv **out,
@@ -124,8 +121,7 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     int n_folds = spec->validation == NN_VAL_KFOLD     ? spec->k
                   : spec->validation == NN_VAL_HOLDOUT ? 1
                                                        : 0;
-    nn_status st = check_job(spec, data->n_rows, n_folds, err);
-    if (st != NN_OK) return st;
+    if (nn_cv_check(spec, data->n_rows, errs) != NN_OK) return nn_spec_errors_to_error(errs, err);
     nn_cv *cv = calloc(1, sizeof *cv);
     if (!cv) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a job");
     cv->spec = spec;
@@ -134,7 +130,7 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     cv->n_folds = n_folds;
     cv->has_final = spec->final == NN_FINAL_REFIT || n_folds == 0;
     pthread_mutex_init(&cv->mu, NULL);
-    st = alloc_result(cv, err);
+    nn_status st = alloc_result(cv, err);
     if (st == NN_OK) st = read_targets(cv, err);
     if (st == NN_OK) st = assign_folds(cv, err);
     if (st != NN_OK) {

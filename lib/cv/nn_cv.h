@@ -106,6 +106,12 @@ typedef struct nn_cv_result {
 
 typedef struct nn_cv nn_cv;
 
+/* The job's checks that need only the spec and the number of data rows — kfold k ≤ rows, a
+ * holdout that leaves training rows, best_fold and a validation monitor only with validation —
+ * so that a service can refuse such a job before queueing it: NN_OK, or NN_ERR_SPEC with each
+ * problem at its pointer added to errs. nn_cv_create runs the same checks. */
+nn_status nn_cv_check(const nn_spec *spec, size_t n_rows, nn_spec_errors *errs);
+
 /* Plans and prepares a job; spec and data are borrowed and must outlive the job. Spec problems
  * found against the data come back as NN_ERR_SPEC with the first problem's pointer in err and
  * all of them in errs (errs may be NULL). */

@@ -27,6 +27,7 @@
 #define NN_SPEC_MAX_PARAMS 50000000 /* parameters in a spec's network */
 #define NN_SPEC_MAX_K 100
 #define NN_SPEC_MAX_ENSEMBLE 32 /* networks averaged per fold and in the final model */
+#define NN_SPEC_MAX_L2 1e6      /* l2 is in [0, 1e6), the range a network accepts */
 
 /* One problem in a spec: where (an RFC 6901 JSON pointer, "" for the whole document) and what. */
 typedef struct nn_spec_error {
@@ -125,8 +126,7 @@ typedef struct nn_step {
     double value;              /* for constant */
 } nn_step;
 
-#define NN_VAL_TABLE(X)                                                                            \
-    X(NN_VAL_KFOLD, "kfold") X(NN_VAL_HOLDOUT, "holdout") X(NN_VAL_NONE, "none")
+#define NN_VAL_TABLE(X) X(NN_VAL_KFOLD, "kfold") X(NN_VAL_HOLDOUT, "holdout") X(NN_VAL_NONE, "none")
 typedef enum nn_val_kind { NN_VAL_TABLE(NN_ENUM_ITEM) NN_VAL_COUNT } nn_val_kind;
 #define NN_FINAL_TABLE(X)                                                                          \
     X(NN_FINAL_REFIT, "refit") X(NN_FINAL_BEST_FOLD, "best_fold") X(NN_FINAL_NONE, "none")
