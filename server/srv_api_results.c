@@ -95,9 +95,10 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
         json_error_t jerr;
         json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
         json_t *rows = json_object_get(body, "rows");
+        char why[300];
+        if (!body) srv_api_json_error(&jerr, why, sizeof why);
         if (!body)
-            st = nn_error_set(&err, NN_ERR_PARSE, "invalid JSON at line %d, column %d: %s",
-                              jerr.line, jerr.column, jerr.text);
+            st = nn_error_set(&err, NN_ERR_PARSE, "%s", why);
         else if (!json_is_array(rows))
             st = nn_error_set(&err, NN_ERR_PARSE, "/rows: required, an array of objects");
         else
@@ -105,7 +106,8 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
         json_decref(body);
     }
     double *pred = NULL;
-    if (st == NN_OK) st = srv_model_ref_predict(ref, t, &pred, &err);
+    /* no rows ({"rows": []}, or a CSV header alone): no predictions, whatever the columns */
+    if (st == NN_OK && t->n_rows > 0) st = srv_model_ref_predict(ref, t, &pred, &err);
     size_t n = t ? t->n_rows : 0, nt = spec->n_targets;
     if (st != NN_OK) {
         srv_models_release(req->app->models, ref);

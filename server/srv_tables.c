@@ -21,6 +21,7 @@ struct srv_table_ref {
     int refs;          /* guarded by the cache's mutex, as every field below */
     int loading;       /* being loaded by the request that created it; others wait */
     int indexed;       /* in the cache's list (findable) */
+    int counted;       /* its bytes are in the cache's total */
     nn_error load_err; /* a failed load, for the requests that waited for it */
     int64_t last_used; /* a tick of the cache's clock */
     struct srv_table_ref *next;
@@ -123,7 +124,8 @@ static void unindex(srv_tables *c, srv_table_ref *r) {
         break;
     }
     r->indexed = 0;
-    if (r->table) c->bytes -= r->bytes;
+    if (r->counted) c->bytes -= r->bytes;
+    r->counted = 0;
 }
 
 /* Drops one reference; frees r when it was the last one and r is out of the index; mu held. */
@@ -222,6 +224,7 @@ nn_status srv_tables_acquire(srv_tables *c, srv_store *s, const char *dataset_id
         r->last_used = ++c->clock;
         if (r->indexed && bytes <= c->budget) {
             c->bytes += bytes;
+            r->counted = 1;
             evict(c);
         } else {
             unindex(c, r); /* forgotten while loading, or too large to keep */
