@@ -142,6 +142,8 @@ try {
     const row = await page.$$eval('#columns tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
     const price = row.find((r) => r[0] === 'price');
     check(price[1] === 'number' && price[2] === '0', `price row: ${price}`);
+    // the list is refreshed beside the column table (not before it): wait for its row
+    await page.waitForSelector('#dataset-list tbody tr');
     check(await page.$$eval('#dataset-list tbody tr', (r) => r.length) === 1, 'the list has not one dataset');
     await shot(page, 'datasets');
     await page.setViewportSize(PHONE);

@@ -362,7 +362,7 @@ def test_slow_bodies():
     beyond --max-uploads-per-client the uploads get 429 at once; the accepted ones, and the slow
     JSON bodies, lose their connection after one --timeout window below --min-body-rate; no
     temporary file is left; a /healthz from the same address is served throughout."""
-    d = T.start_daemon(["--workers", "1", "--timeout", "2", "--max-uploads-per-client", "4"])
+    d = T.start_daemon(["--workers", "1", "--timeout", "2"])  # --max-uploads-per-client 16
     n_uploads, n_json = 512, 8
     head = (b"POST /v1/datasets?name=slow HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
             b"Content-Length: 100000\r\n\r\nx,y\n")
@@ -417,9 +417,9 @@ def test_slow_bodies():
     # --timeout window has passed; a drop is an end after the window
     refused = sum(1 for i, v in status.items() if v == 429 or ended[i] < 1.0)
     dropped = [i for i, v in status.items() if v != 429 and ended[i] >= 1.5]
-    T.eq(refused, n_uploads - 4, "uploads beyond --max-uploads-per-client 4 → 429")
-    T.eq(len(dropped), 4 + n_json,
-         "every accepted slow body (4 uploads, %d JSON) is dropped after the window" % n_json)
+    T.eq(refused, n_uploads - 16, "uploads beyond --max-uploads-per-client 16 → 429")
+    T.eq(len(dropped), 16 + n_json,
+         "every accepted slow body (16 uploads, %d JSON) is dropped after the window" % n_json)
     T.eq(len(status), len(socks), "no slow body is left open")
     T.check(took < 2 + 8 * SLOW, "slow bodies dropped within a few seconds of --timeout 2", took)
     T.check(healthz and all(h == 200 for h in healthz),
@@ -427,7 +427,7 @@ def test_slow_bodies():
     for s in socks:
         s.close()
     m = d.metrics()
-    T.check(m.get("nnd_slow_connections_dropped_total{part=\"body\"}", 0) >= 4 + n_json,
+    T.check(m.get("nnd_slow_connections_dropped_total{part=\"body\"}", 0) >= 16 + n_json,
             "/metrics counts the dropped slow bodies",
             m.get("nnd_slow_connections_dropped_total{part=\"body\"}"))
     time.sleep(0.5)
