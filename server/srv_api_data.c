@@ -137,7 +137,7 @@ static void upload_parse(srv_req *req, srv_resp *resp) {
     nn_sha256_final(&req->upload_sha, digest);
     srv_dataset ds;
     memset(&ds, 0, sizeof ds);
-    for (int i = 0; i < 32; i++) (void)snprintf(ds.sha256 + 2 * i, 3, "%02x", digest[i]);
+    for (int i = 0; i < 32; i++) (void)snprintf(ds.sha256 + (ptrdiff_t)2 * i, 3, "%02x", digest[i]);
     (void)snprintf(ds.name, sizeof ds.name, "%s", name);
     ds.rows = (int64_t)t->n_rows;
     ds.bytes = req->upload_bytes;
@@ -156,8 +156,10 @@ static void upload_parse(srv_req *req, srv_resp *resp) {
         int e = errno;
         (void)srv_dataset_delete(s, ds.id, &err);
         srv_dataset_free(&ds);
+        char why[128];
         srv_problem_code(resp, e == ENOSPC || e == EDQUOT ? NN_ERR_FULL : NN_ERR_IO,
-                         "cannot keep the upload: %s", strerror(e));
+                         "cannot keep the upload: %s",
+                         strerror_r(e, why, sizeof why) == 0 ? why : "error");
         return;
     }
     (void)snprintf(resp->location, sizeof resp->location, "/v1/datasets/%s", ds.id);
@@ -210,11 +212,13 @@ void srv_api_dataset_csv(srv_req *req, srv_resp *resp) {
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
         int e = errno;
+        char why[128];
         if (fd >= 0) close(fd);
         if (e == ENOENT) /* the file goes only with its dataset: deleted since it was read */
             srv_problem_code(resp, NN_ERR_NOT_FOUND, "dataset %s was deleted", req->param);
         else
-            srv_problem_code(resp, NN_ERR_IO, "cannot read the dataset's file: %s", strerror(e));
+            srv_problem_code(resp, NN_ERR_IO, "cannot read the dataset's file: %s",
+                             strerror_r(e, why, sizeof why) == 0 ? why : "error");
         return;
     }
     resp->status = 200;

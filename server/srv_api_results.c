@@ -59,6 +59,94 @@ static nn_status rows_table(const json_t *rows, const nn_spec *spec, nn_table **
  * the form it reads (then the jansson path answers, errors included). */
 static int rows_table_fast(const char *body, size_t len, const nn_spec *spec, nn_table **out);
 
+/* The request's rows as a table: CSV (Content-Type: text/csv) or {"rows": [...]}. */
+static nn_status predict_rows(const srv_req *req, const nn_spec *spec, nn_table **t,
+                              nn_error *err) {
+    if (srv_content_type_is(req, "text/csv")) {
+        const char *text[NN_SPEC_MAX_ERRORS + 2];
+        size_t n = 0;
+        for (size_t i = 0; i < spec->n_text_columns && n < NN_SPEC_MAX_ERRORS; i++)
+            text[n++] = spec->text_columns[i];
+        if (spec->id) text[n++] = spec->id;
+        text[n] = NULL;
+        nn_csv_opts opts;
+        memset(&opts, 0, sizeof opts);
+        opts.name = "body";
+        opts.text_columns = text;
+        return nn_csv_read_mem(req->body, req->body_len, &opts, t, err);
+    }
+    if (rows_table_fast(req->body, req->body_len, spec, t)) return NN_OK;
+    json_error_t jerr;
+    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *rows = json_object_get(body, "rows");
+    nn_status st;
+    char why[300];
+    if (!body) {
+        srv_api_json_error(&jerr, why, sizeof why);
+        st = nn_error_set(err, NN_ERR_PARSE, "%s", why);
+    } else if (!json_is_array(rows)) {
+        st = nn_error_set(err, NN_ERR_PARSE, "/rows: required, an array of objects");
+    } else {
+        st = rows_table(rows, spec, t, err);
+    }
+    json_decref(body);
+    return st;
+}
+
+/* The predictions of t's rows (pred: n × nt) as CSV (the id column when t has it) or JSON. */
+static void predict_answer(srv_buf *b, int csv, const nn_spec *spec, const nn_table *t,
+                           const double *pred) {
+    size_t n = t->n_rows, nt = spec->n_targets;
+    int idc = spec->id ? nn_table_find(t, spec->id) : -1;
+    if (csv) {
+        if (idc >= 0) srv_bcsv_name(b, "", spec->id), srv_bprintf(b, ",");
+        for (size_t k = 0; k < nt; k++) {
+            if (k) srv_bprintf(b, ",");
+            if (nt == 1)
+                srv_bprintf(b, "predicted");
+            else
+                srv_bcsv_name(b, "predicted_", spec->targets[k]);
+        }
+        srv_bprintf(b, "\n");
+    } else {
+        srv_bprintf(b, "{\"targets\":[");
+        for (size_t k = 0; k < nt; k++) {
+            if (k) srv_bprintf(b, ",");
+            srv_bjson_str(b, spec->targets[k]);
+        }
+        srv_bprintf(b, "],\"predictions\":[");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (csv) {
+            if (idc >= 0) {
+                const nn_column *c = &t->cols[idc];
+                if (c->type == NN_COL_TEXT)
+                    srv_bcsv_id(b, c->text[i]);
+                else
+                    srv_bnum(b, c->num[i]);
+                srv_bprintf(b, ",");
+            }
+            for (size_t k = 0; k < nt; k++) {
+                if (k) srv_bprintf(b, ",");
+                srv_bnum(b, pred[i * nt + k]);
+            }
+            srv_bprintf(b, "\n");
+            continue;
+        }
+        srv_bprintf(b, i ? "," : "");
+        if (nt > 1) srv_bprintf(b, "[");
+        for (size_t k = 0; k < nt; k++) {
+            double v = pred[i * nt + k];
+            if (isfinite(v)) /* JSON has no NaN: a prediction that is not a number is null */
+                srv_bprintf(b, "%s%.17g", k ? "," : "", v);
+            else
+                srv_bprintf(b, "%snull", k ? "," : "");
+        }
+        if (nt > 1) srv_bprintf(b, "]");
+    }
+    if (!csv) srv_bprintf(b, "]}");
+}
+
 void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     srv_store *s = srv_api_store(req, resp);
     if (!s) return;
@@ -73,42 +161,12 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
         srv_api_no_model(req, resp, s, &err);
         return;
     }
-    nn_model *model = srv_model_ref_model(ref);
-    const nn_spec *spec = nn_model_spec(model);
+    const nn_spec *spec = nn_model_spec(srv_model_ref_model(ref));
     nn_table *t = NULL;
-    nn_status st;
-    if (srv_content_type_is(req, "text/csv")) {
-        const char *text[NN_SPEC_MAX_ERRORS + 2];
-        size_t n = 0;
-        for (size_t i = 0; i < spec->n_text_columns && n < NN_SPEC_MAX_ERRORS; i++)
-            text[n++] = spec->text_columns[i];
-        if (spec->id) text[n++] = spec->id;
-        text[n] = NULL;
-        nn_csv_opts opts;
-        memset(&opts, 0, sizeof opts);
-        opts.name = "body";
-        opts.text_columns = text;
-        st = nn_csv_read_mem(req->body, req->body_len, &opts, &t, &err);
-    } else if (rows_table_fast(req->body, req->body_len, spec, &t)) {
-        st = NN_OK;
-    } else {
-        json_error_t jerr;
-        json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-        json_t *rows = json_object_get(body, "rows");
-        char why[300];
-        if (!body) srv_api_json_error(&jerr, why, sizeof why);
-        if (!body)
-            st = nn_error_set(&err, NN_ERR_PARSE, "%s", why);
-        else if (!json_is_array(rows))
-            st = nn_error_set(&err, NN_ERR_PARSE, "/rows: required, an array of objects");
-        else
-            st = rows_table(rows, spec, &t, &err);
-        json_decref(body);
-    }
+    nn_status st = predict_rows(req, spec, &t, &err);
     double *pred = NULL;
     /* no rows ({"rows": []}, or a CSV header alone): no predictions, whatever the columns */
     if (st == NN_OK && t->n_rows > 0) st = srv_model_ref_predict(ref, t, &pred, &err);
-    size_t n = t ? t->n_rows : 0, nt = spec->n_targets;
     if (st != NN_OK) {
         srv_models_release(req->app->models, ref);
         nn_table_destroy(t);
@@ -118,61 +176,15 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
             srv_problem(resp, 422, "%s", err.msg);
         return;
     }
-    atomic_fetch_add(&req->app->counters.rows_predicted, (long long)n);
-    int idc = spec->id ? nn_table_find(t, spec->id) : -1;
+    atomic_fetch_add(&req->app->counters.rows_predicted, (long long)t->n_rows);
     srv_buf b = {0};
     int csv = srv_accepts(req, "text/csv");
-    if (csv) {
-        if (idc >= 0) srv_bcsv_name(&b, "", spec->id), srv_bprintf(&b, ",");
-        for (size_t k = 0; k < nt; k++) {
-            if (nt == 1) {
-                srv_bprintf(&b, "predicted");
-                continue;
-            }
-            if (k) srv_bprintf(&b, ",");
-            srv_bcsv_name(&b, "predicted_", spec->targets[k]);
-        }
-        srv_bprintf(&b, "\n");
-    } else {
-        srv_bprintf(&b, "{\"targets\":[");
-        for (size_t k = 0; k < nt; k++) {
-            json_t *name = json_string(spec->targets[k]);
-            char *q = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
-            json_decref(name);
-            srv_bprintf(&b, "%s%s", k ? "," : "", q ? q : "\"\"");
-            free(q);
-        }
-        srv_bprintf(&b, "],\"predictions\":[");
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (csv) {
-            if (idc >= 0) {
-                const nn_column *c = &t->cols[idc];
-                if (c->type == NN_COL_TEXT)
-                    srv_bcsv_id(&b, c->text[i]);
-                else
-                    srv_bnum(&b, c->num[i]);
-                srv_bprintf(&b, ",");
-            }
-            for (size_t k = 0; k < nt; k++) {
-                if (k) srv_bprintf(&b, ",");
-                srv_bnum(&b, pred[i * nt + k]);
-            }
-            srv_bprintf(&b, "\n");
-        } else {
-            srv_bprintf(&b, i ? "," : "");
-            if (nt > 1) srv_bprintf(&b, "[");
-            for (size_t k = 0; k < nt; k++)
-                srv_bprintf(&b, "%s%.17g", k ? "," : "", pred[i * nt + k]);
-            if (nt > 1) srv_bprintf(&b, "]");
-        }
-    }
-    if (!csv) srv_bprintf(&b, "]}");
+    predict_answer(&b, csv, spec, t, pred);
     srv_models_release(req->app->models, ref);
     nn_table_destroy(t);
     free(pred);
     if (b.failed) {
-        free(b.p);
+        srv_buf_free(&b);
         srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         return;
     }

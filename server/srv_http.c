@@ -290,10 +290,7 @@ static const srv_route *find_route(const srv_app *app, const char *method, const
                          strcmp(r[i].method, "GET") == 0 ? ", HEAD" : "");
         if (w > 0 && (size_t)w < size - used) used += (size_t)w;
     }
-    if (used && app->cfg.cors_origin[0]) {
-        int w = snprintf(allow + used, size - used, ", OPTIONS");
-        if (w > 0 && (size_t)w < size - used) used += (size_t)w;
-    }
+    if (used && app->cfg.cors_origin[0]) (void)snprintf(allow + used, size - used, ", OPTIONS");
     return NULL;
 }
 
@@ -374,7 +371,8 @@ static struct MHD_Response *gen_response(srv_resp *resp) {
         g->next = resp->next;
         g->done = resp->done;
         g->gen = resp->gen;
-        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, gen_read, g, gen_free);
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)32 * 1024, gen_read, g,
+                                              gen_free);
     }
     if (!r) { /* the generator is freed either way */
         resp->done(resp->gen);
@@ -584,14 +582,14 @@ static enum MHD_Result first_call(srv_app *app, struct MHD_Connection *conn, con
     const union MHD_ConnectionInfo *fdi =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (fdi && srv__head_had_nul(fdi->connect_fd)) {
-        snprintf(detail, sizeof detail, "a header holds a NUL byte");
+        (void)snprintf(detail, sizeof detail, "a header holds a NUL byte");
         http = 400;
     } else {
         (void)srv__check_head(conn, version, detail, sizeof detail, &http);
     }
     if (http) {
         /* one request must not be read two ways: answer once and close */
-        snprintf(req->path, sizeof req->path, "%s", "(refused)");
+        (void)snprintf(req->path, sizeof req->path, "%s", "(refused)");
         return answer_close(req, http, detail);
     }
     const char *target = srv__target_path(url);
@@ -701,8 +699,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (req->upload_counted) srv_guard_upload_end(app->guard, req->client);
     if (!app->cfg.quiet) {
         double ms = (double)(now_us() - req->t0_us) / 1000.0;
-        fprintf(stderr, "%s %s %d %lld %.1fms\n", req->method, req->path, req->status,
-                (long long)req->bytes_out, ms);
+        (void)fprintf(stderr, "%s %s %d %lld %.1fms\n", req->method, req->path, req->status,
+                      (long long)req->bytes_out, ms);
     }
     if (req->upload_fd >= 0) {
         close(req->upload_fd);

@@ -115,17 +115,25 @@ static srv_table_ref *find(srv_tables *c, const char *dataset, const char *key, 
     return NULL;
 }
 
-/* Takes r out of the index; c->mu held. */
-static void unindex(srv_tables *c, srv_table_ref *r) {
-    if (!r->indexed) return;
-    for (srv_table_ref **p = &c->head; *p; p = &(*p)->next) {
-        if (*p != r) continue;
-        *p = r->next;
-        break;
-    }
+/* Takes the entry *link points at (the list's head or an entry's next) out of the index; mu
+ * held. */
+static void unlink_at(srv_tables *c, srv_table_ref **link) {
+    srv_table_ref *r = *link;
+    *link = r->next;
+    r->next = NULL;
     r->indexed = 0;
     if (r->counted) c->bytes -= r->bytes;
     r->counted = 0;
+}
+
+/* Takes r out of the index, if it is in it; c->mu held. */
+static void unindex(srv_tables *c, srv_table_ref *r) {
+    for (srv_table_ref **p = &c->head; r->indexed && *p; p = &(*p)->next) {
+        if (*p == r) {
+            unlink_at(c, p);
+            return;
+        }
+    }
 }
 
 /* Drops one reference; frees r when it was the last one and r is out of the index; mu held. */
@@ -136,13 +144,16 @@ static void unref(srv_table_ref *r) {
 /* Evicts least recently used unreferenced tables until the kept ones fit; c->mu held. */
 static void evict(srv_tables *c) {
     while (c->bytes > c->budget) {
-        srv_table_ref *victim = NULL;
-        for (srv_table_ref *r = c->head; r; r = r->next)
-            if (r->refs == 0 && r->table && (!victim || r->last_used < victim->last_used))
-                victim = r;
+        srv_table_ref **victim = NULL;
+        for (srv_table_ref **p = &c->head; *p; p = &(*p)->next) {
+            const srv_table_ref *r = *p;
+            if (r->refs == 0 && r->table && (!victim || r->last_used < (*victim)->last_used))
+                victim = p;
+        }
         if (!victim) return; /* every table is in use: over budget until they are released */
-        unindex(c, victim);
-        ref_free(victim);
+        srv_table_ref *r = *victim;
+        unlink_at(c, victim);
+        ref_free(r);
     }
 }
 
@@ -254,10 +265,13 @@ void srv_tables_release(srv_tables *c, srv_table_ref *ref) {
 
 void srv_tables_forget(srv_tables *c, const char *dataset_id) {
     pthread_mutex_lock(&c->mu);
-    for (srv_table_ref *r = c->head, *next; r; r = next) {
-        next = r->next;
-        if (strcmp(r->dataset, dataset_id) != 0) continue;
-        unindex(c, r);
+    for (srv_table_ref **p = &c->head; *p;) {
+        srv_table_ref *r = *p;
+        if (strcmp(r->dataset, dataset_id) != 0) {
+            p = &r->next;
+            continue;
+        }
+        unlink_at(c, p); /* *p is now the next entry */
         if (r->refs == 0) ref_free(r);
     }
     pthread_mutex_unlock(&c->mu);
