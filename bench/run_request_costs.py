@@ -101,7 +101,10 @@ def main():
         print("| validate on %s rows (%.0f MB) | first (parse + plan) %.2f s | repeated (cached "
               "table, plan only) %.3f s |" % (format(ROWS, ","), mb, first, again))
 
-        n = Nnd(tmp, ["--table-cache", "0"])
+        # an nnd from before the table cache has no --table-cache: every validation parses there
+        has_cache = "--table-cache" in subprocess.run([NND, "--help"], capture_output=True,
+                                                      text=True).stdout
+        n = Nnd(tmp, ["--table-cache", "0"] if has_cache else [])
         ds = upload(n, csv)
         threads = [threading.Thread(target=validate, args=(n, ds)) for _ in range(8)]
         for t in threads:
