@@ -89,17 +89,8 @@ nn_status srv_api_load_table(srv_store *s, const char *dataset_id, const nn_spec
     char path[1400];
     srv_dataset_path(s, ds.sha256, path, sizeof path);
     srv_dataset_free(&ds);
-    const char *text[NN_SPEC_MAX_ERRORS + 2];
-    size_t n = 0;
-    for (size_t i = 0; spec && i < spec->n_text_columns && n < NN_SPEC_MAX_ERRORS; i++)
-        text[n++] = spec->text_columns[i];
-    if (spec && spec->id) text[n++] = spec->id;
-    text[n] = NULL;
-    nn_csv_opts opts;
-    memset(&opts, 0, sizeof opts);
-    opts.name = "dataset";
-    opts.text_columns = text;
-    return nn_csv_read_file(path, &opts, out, err);
+    nn_csv_source src = {.path = path, .name = "dataset"};
+    return spec ? nn_spec_read_csv(spec, &src, out, err) : nn_csv_read_source(&src, out, err);
 }
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
@@ -339,21 +330,18 @@ void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
     nn_spec *spec = NULL;
-    char *text = spec_json ? json_dumps(spec_json, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     if (!spec_json)
         nn_spec_errors_add(&errs, "/spec", "required");
-    else if (text)
-        (void)nn_spec_parse(text, strlen(text), &spec, &errs);
-    free(text);
+    else
+        (void)nn_spec_from_json(spec_json, &spec, &errs);
     json_decref(body);
     if (!spec) {
         free(dataset);
         srv_problem_spec(resp, &errs, NULL);
         return;
     }
-    json_error_t jerr;
     json_t *out = json_pack("{s:b, s:s, s:s, s:o}", "valid", 1, "name", spec->name, "hash",
-                            spec->hash, "canonical", json_loads(spec->canonical, 0, &jerr));
+                            spec->hash, "canonical", nn_spec_to_json(spec));
     int rc = 0;
     if (dataset) {
         srv_store *s = srv_api_store(req, resp);

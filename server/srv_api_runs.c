@@ -25,14 +25,11 @@ static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset, in
         srv_problem_spec(resp, &errs, NULL);
         return NULL;
     }
-    char *text = json_dumps(spec_json, JSON_COMPACT | JSON_REAL_PRECISION(17));
     nn_spec *spec = NULL;
-    if (!text || nn_spec_parse(text, strlen(text), &spec, &errs) != NN_OK) {
-        free(text);
+    if (nn_spec_from_json(spec_json, &spec, &errs) != NN_OK) {
         srv_problem_spec(resp, &errs, NULL);
         return NULL;
     }
-    free(text);
     nn_table *t = NULL;
     nn_error err = {0};
     if (srv_api_load_table(s, dataset, spec, &t, &err) != NN_OK) {
@@ -84,8 +81,7 @@ void srv_api_run_create(srv_req *req, srv_resp *resp) {
     srv_run run;
     memset(&run, 0, sizeof run);
     (void)snprintf(run.dataset_id, sizeof run.dataset_id, "%s", dataset);
-    json_error_t jerr;
-    run.spec = json_loads(spec->canonical, 0, &jerr);
+    run.spec = nn_spec_to_json(spec);
     (void)snprintf(run.spec_hash, sizeof run.spec_hash, "%s", spec->hash);
     run.spec_name = strdup(spec->name);
     nn_spec_destroy(spec);

@@ -135,17 +135,8 @@ static nn_status read_data(srv_job *j, srv_store *s, const char *dataset_id, nn_
     char path[1400];
     srv_dataset_path(s, ds.sha256, path, sizeof path);
     srv_dataset_free(&ds);
-    const char *text[NN_SPEC_MAX_ERRORS + 2];
-    size_t n = 0;
-    for (size_t i = 0; i < j->spec->n_text_columns && n < NN_SPEC_MAX_ERRORS; i++)
-        text[n++] = j->spec->text_columns[i];
-    if (j->spec->id) text[n++] = j->spec->id;
-    text[n] = NULL;
-    nn_csv_opts opts;
-    memset(&opts, 0, sizeof opts);
-    opts.name = "dataset";
-    opts.text_columns = text;
-    return nn_csv_read_file(path, &opts, &j->data, err);
+    nn_csv_source src = {.path = path, .name = "dataset"};
+    return nn_spec_read_csv(j->spec, &src, &j->data, err);
 }
 
 /* Restores the folds a previous attempt finished, so they are not trained again. */
@@ -214,12 +205,8 @@ srv_job *srv_job_load(srv_app *app, srv_store *s, const char *run_id) {
         fail_load(j, err.code, "cannot read the run: %s", err.msg);
         return j;
     }
-    char *spec_text = json_dumps(run.spec, JSON_COMPACT | JSON_REAL_PRECISION(17));
     nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    nn_status st =
-        spec_text ? nn_spec_parse(spec_text, strlen(spec_text), &j->spec, &errs) : NN_ERR_NOMEM;
-    free(spec_text);
+    nn_status st = nn_spec_from_json(run.spec, &j->spec, &errs);
     if (st != NN_OK) {
         nn_spec_errors_to_error(&errs, &err);
         srv_run_free(&run);

@@ -14,17 +14,12 @@ static nn_status take_best_fold(nn_cv *cv, nn_error *err) {
     for (int f = 1; f < cv->n_folds; f++)
         if (cv->res.folds[f].model[0].r2 > cv->res.folds[best].model[0].r2) best = f;
     nn_spec *copy = NULL;
-    nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    if (nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs) != NN_OK)
-        return nn_spec_errors_to_error(&errs, err);
-    nn_status st = nn_model_create_ensemble_take(copy, cv->keep[best].pipe, cv->keep[best].nets,
-                                                 cv->spec->ensemble, &cv->model, err);
+    nn_status st = nn_spec_clone(cv->spec, &copy, err);
+    if (st != NN_OK) return st;
+    st = nn_model_create_ensemble_take(copy, cv->keep[best].pipe, cv->keep[best].nets,
+                                       cv->spec->ensemble, &cv->model, err);
     cv->keep[best].pipe = NULL;
     cv->keep[best].nets = NULL;
-    if (cv->spec->importance_repeats > 0) {
-        /* importance names borrow from fold pipes: keep fold 0's alive by swapping if needed */
-    }
     return st;
 }
 

@@ -322,11 +322,8 @@ static nn_status keep_result(nn_cv *cv, int f, task_mem *m, nn_error *err) {
         cv->keep[f].nets = m->nets;
     } else {
         nn_spec *copy = NULL;
-        nn_spec_errors errs;
-        memset(&errs, 0, sizeof errs);
-        st = nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs);
+        st = nn_spec_clone(cv->spec, &copy, err);
         if (st != NN_OK) {
-            st = nn_spec_errors_to_error(&errs, err);
             nn_pipe_destroy(m->pipe);
             free_nets(m->nets, m->n_nets);
         } else {

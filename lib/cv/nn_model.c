@@ -82,8 +82,7 @@ static json_t *string_array(size_t n, const char *(*get)(const nn_pipe *, size_t
 }
 
 char *nn_model_to_json(const nn_model *m) {
-    json_error_t jerr;
-    json_t *spec = json_loads(m->spec->canonical, 0, &jerr);
+    json_t *spec = nn_spec_to_json(m->spec);
     json_t *params = json_array();
     for (int k = 0; k < m->n_nets; k++) {
         size_t n = nn_net_param_count(m->nets[k]);
@@ -155,13 +154,9 @@ static nn_status build(json_t *root, nn_model **out, nn_error *err) {
         return nn_error_set(err, NN_ERR_PARSE, "/version: unsupported model version");
     json_t *spec_json = json_object_get(root, "spec");
     if (!json_is_object(spec_json)) return nn_error_set(err, NN_ERR_PARSE, "/spec: missing");
-    char *spec_text = json_dumps(spec_json, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    if (!spec_text) return nn_error_set(err, NN_ERR_NOMEM, "out of memory reading the model");
     nn_spec *spec = NULL;
     nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    nn_status st = nn_spec_parse(spec_text, strlen(spec_text), &spec, &errs);
-    free(spec_text);
+    nn_status st = nn_spec_from_json(spec_json, &spec, &errs);
     if (st != NN_OK) {
         nn_spec_errors_to_error(&errs, err);
         return nn_error_prefix(err, "/spec: ");
