@@ -3,6 +3,7 @@
  * On a terminal the progress is one live line per fold (bar, epoch, losses, R², ETA) redrawn at
  * most every 100 ms; otherwise one line per finished fold, so logs stay readable. */
 #include "cli.h"
+#include "cli_util.h"
 
 #include "nn_csv.h"
 #include "nn_cv.h"

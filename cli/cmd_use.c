@@ -1,6 +1,7 @@
 /* cmd_use.c — `nn predict` (a model on new rows) and `nn validate` (a spec, with or without
  * data). */
 #include "cli.h"
+#include "cli_util.h"
 
 #include "nn_csv.h"
 #include "nn_model.h"
