@@ -17,6 +17,13 @@
  * final task must run after all fold tasks (a refit after early stopping trains for the folds' mean
  * best epoch). nn_cv_finish aggregates: out-of-fold metrics over every validated row, per-fold
  * metrics with mean ± sd, permutation importance, and the final model (refit, or the best fold's).
+ *
+ * Rows whose target is missing are *skipped*: they are in no fold, neither train nor score, and
+ * the shuffle that makes the folds runs over the other rows only (so a table without such rows
+ * gets the folds it always got). nn_cv_finish predicts them with the final model, or with the
+ * mean of the fold models when "final" is "none"; a row whose inputs cannot be transformed gets
+ * no prediction. A task holds no copy of the table: the pipeline is fitted and applied block by
+ * block on the job's one table, straight into the task's float matrices.
  */
 #ifndef NN_CV_H
 #define NN_CV_H
@@ -93,9 +100,14 @@ typedef struct nn_cv_result {
     nn_fold_result *folds; /* (n_folds) */
     nn_fold_result final;  /* the refit, when there was one (fold = -1) */
     int has_final_fit;
-    int *oof_fold;             /* (n_rows) fold that validated the row, -1 if none */
-    double *oof_pred;          /* (n_rows × n_targets) in units; NaN where not validated */
-    double *actual;            /* (n_rows × n_targets) the targets as given */
+    int *oof_fold;          /* (n_rows) fold that validated the row, -1 if none */
+    double *oof_pred;       /* (n_rows × n_targets) in units; NaN where not validated; for
+                               skipped rows the final model's prediction (the folds' mean
+                               without one), NaN when their inputs allow none */
+    double *actual;         /* (n_rows × n_targets) the targets as given (NaN = missing) */
+    unsigned char *skipped; /* (n_rows) 1 where a target is missing: the row is left out
+                               of training and scoring (never in a fold) */
+    size_t n_skipped;
     nn_metrics *overall;       /* (n_targets) out-of-fold, units */
     nn_metrics *overall_model; /* (n_targets) out-of-fold, model space */
     double r2_mean, r2_sd, rmse_mean, rmse_sd, mae_mean, mae_sd; /* across folds, first target */

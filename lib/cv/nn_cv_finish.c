@@ -23,6 +23,43 @@ static nn_status take_best_fold(nn_cv *cv, nn_error *err) {
     return st;
 }
 
+/* Rows without a target: the final model's predictions, or the mean (in units) of the fold
+ * models' when there is no final model. */
+static nn_status predict_skipped(nn_cv *cv, nn_error *err) {
+    nn_cv_result *r = &cv->res;
+    size_t n = 0, nt = r->n_targets, cells = r->n_skipped * nt;
+    int n_models = cv->model ? 1 : cv->n_folds;
+    if (!r->n_skipped || n_models == 0) return NN_OK;
+    size_t *rows = malloc(r->n_skipped * sizeof *rows), *count = calloc(cells, sizeof *count);
+    double *p = malloc(cells * sizeof *p), *sum = calloc(cells, sizeof *sum);
+    nn_status st =
+        rows && p && sum && count ? NN_OK : nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == NN_OK && i < r->n_rows; i++)
+        if (r->skipped[i]) rows[n++] = i;
+    nn_row_set set = {cv->data, rows, n};
+    for (int f = 0; st == NN_OK && f < n_models; f++) {
+        if (cv->model)
+            st = nn__predict_rows(nn_model_pipe(cv->model), nn__model_nets(cv->model),
+                                  nn_model_n_nets(cv->model), &set, 1, p, err);
+        else if (cv->keep[f].pipe)
+            st = nn__predict_rows(cv->keep[f].pipe, cv->keep[f].nets, cv->spec->ensemble, &set, 1,
+                                  p, err);
+        else
+            continue;
+        for (size_t i = 0; st == NN_OK && i < cells; i++)
+            if (isfinite(p[i])) sum[i] += p[i], count[i]++;
+    }
+    for (size_t i = 0; st == NN_OK && i < n; i++)
+        for (size_t k = 0; k < nt; k++)
+            r->oof_pred[rows[i] * nt + k] =
+                count[i * nt + k] ? sum[i * nt + k] / (double)count[i * nt + k] : NAN;
+    free(rows);
+    free(p);
+    free(sum);
+    free(count);
+    return st;
+}
+
 nn_status nn_cv_finish(nn_cv *cv, nn_error *err) {
     nn_cv_result *r = &cv->res;
     size_t n = r->n_rows, nt = r->n_targets;
@@ -65,5 +102,6 @@ nn_status nn_cv_finish(nn_cv *cv, nn_error *err) {
     r->has_final_fit = cv->has_final && cv->model != NULL;
     if (st == NN_OK && cv->spec->final == NN_FINAL_BEST_FOLD && cv->n_folds > 0)
         st = take_best_fold(cv, err);
+    if (st == NN_OK) st = predict_skipped(cv, err);
     return st;
 }

@@ -121,10 +121,10 @@ static void report_fold(nn_cv *cv, nn_cv_event_kind kind, nn_fold_result *fr) {
     pthread_mutex_unlock(&cv->mu);
 }
 
-/* Everything a task allocates, released in one place. */
+/* Everything a task allocates, released in one place: row lists and float matrices, never a
+ * copy of the table. */
 typedef struct task_mem {
-    size_t *tr, *va;
-    nn_table *t_tr, *t_va, *x_tr_t, *x_va_t;
+    size_t *tr, *va, *kept; /* training rows, validation rows, training rows after filters */
     nn_float *xt, *yt, *xv, *yv, *pv, *best;
     nn_pipe *pipe;
     nn_net **nets; /* (n_nets) */
@@ -140,10 +140,7 @@ static void free_nets(nn_net **nets, int n) {
 static void task_mem_free(task_mem *m) {
     free(m->tr);
     free(m->va);
-    nn_table_destroy(m->t_tr);
-    nn_table_destroy(m->t_va);
-    nn_table_destroy(m->x_tr_t);
-    nn_table_destroy(m->x_va_t);
+    free(m->kept);
     free(m->xt);
     free(m->yt);
     free(m->xv);
@@ -155,15 +152,17 @@ static void task_mem_free(task_mem *m) {
     free(m->layers);
 }
 
-/* Splits rows into training and validation for task f (f < 0: all rows train). */
+/* Splits rows into training and validation for task f (f < 0: all rows train); skipped rows
+ * (a target missing) are in neither. */
 static nn_status split_rows(const nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva,
                             nn_error *err) {
     size_t n = cv->data->n_rows;
-    m->tr = malloc(n * sizeof *m->tr);
-    m->va = malloc(n * sizeof *m->va);
+    m->tr = malloc((n ? n : 1) * sizeof *m->tr);
+    m->va = malloc((n ? n : 1) * sizeof *m->va);
     if (!m->tr || !m->va) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for fold rows");
     *ntr = *nva = 0;
     for (size_t i = 0; i < n; i++) {
+        if (cv->res.skipped[i]) continue;
         if (f >= 0 && cv->fold_of[i] == f)
             m->va[(*nva)++] = i;
         else
@@ -172,18 +171,19 @@ static nn_status split_rows(const nn_cv *cv, int f, task_mem *m, size_t *ntr, si
     return NN_OK;
 }
 
-/* Pipeline fitted on the training rows, applied to the validation rows, into matrices. */
+/* Pipeline fitted on the training rows, applied to them and to the validation rows, straight
+ * into matrices. */
 static nn_status prepare(nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva, nn_error *err) {
     nn_status st = split_rows(cv, f, m, ntr, nva, err);
-    if (st == NN_OK) st = nn_table_select_rows(cv->data, m->tr, *ntr, &m->t_tr, err);
-    if (st == NN_OK) st = nn_pipe_fit(cv->spec, m->t_tr, &m->pipe, &m->x_tr_t, NULL, err);
-    if (st == NN_OK) st = nn_pipe_matrices(m->pipe, m->x_tr_t, &m->xt, &m->yt, err);
+    nn_row_set train = {cv->data, m->tr, *ntr}, kept = {0};
+    if (st == NN_OK) st = nn_pipe_fit_rows(cv->spec, &train, &m->pipe, &kept, err);
+    m->kept = kept.idx;
+    if (st == NN_OK) st = nn_pipe_rows_matrices(m->pipe, &kept, &m->xt, &m->yt, err);
     if (st == NN_OK && *nva) {
-        st = nn_table_select_rows(cv->data, m->va, *nva, &m->t_va, err);
-        if (st == NN_OK) st = nn_pipe_transform(m->pipe, m->t_va, &m->x_va_t, err);
-        if (st == NN_OK) st = nn_pipe_matrices(m->pipe, m->x_va_t, &m->xv, &m->yv, err);
+        nn_row_set val = {cv->data, m->va, *nva};
+        st = nn_pipe_rows_matrices(m->pipe, &val, &m->xv, &m->yv, err);
     }
-    if (st == NN_OK) *ntr = m->x_tr_t->n_rows;
+    if (st == NN_OK) *ntr = kept.n;
     if (st == NN_OK && *ntr == 0)
         st = nn_error_set(err, NN_ERR_DATA, "no training rows left after preprocessing");
     return st;
@@ -193,7 +193,7 @@ static nn_status prepare(nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva
 static nn_status make_nets(nn_cv *cv, int f, task_mem *m, nn_error *err) {
     const nn_spec *s = cv->spec;
     m->layers = calloc((size_t)s->n_hidden + 1, sizeof *m->layers);
-    m->nets = calloc((size_t)s->ensemble, sizeof *m->nets);
+    m->nets = calloc((size_t)s->ensemble, sizeof(nn_net *));
     if (!m->layers || !m->nets)
         return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the network");
     m->n_nets = s->ensemble;

@@ -1,5 +1,5 @@
 /* nn_model.c — model files and prediction (see nn_model.h DESIGN). */
-#include "nn_model.h"
+#include "nn_cv_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -59,6 +59,7 @@ const nn_pipe *nn_model_pipe(const nn_model *m) { return m->pipe; }
 nn_net *nn_model_net(nn_model *m) { return m->nets[0]; }
 int nn_model_n_nets(const nn_model *m) { return m->n_nets; }
 nn_net *nn_model_net_i(nn_model *m, int i) { return m->nets[i]; }
+nn_net *const *nn__model_nets(const nn_model *m) { return m->nets; }
 
 nn_status nn_ensemble_predict(nn_net *const *nets, int n_nets, const nn_float *x, size_t n,
                               nn_float *y, nn_float *scratch, nn_error *err) {
@@ -236,39 +237,65 @@ nn_status nn_model_load(const char *path, nn_model **out, nn_error *err) {
     return st;
 }
 
-nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_error *err) {
-    nn_table *t = NULL;
-    nn_float *x = NULL, *y = NULL;
-    size_t n = rows->n_rows, nt = nn_pipe_n_targets(m->pipe);
-    *out = NULL;
-    nn_status st = nn_pipe_transform(m->pipe, rows, &t, err);
-    if (st == NN_OK) st = nn_pipe_matrices(m->pipe, t, &x, NULL, err);
-    nn_float *scratch = NULL;
-    if (st == NN_OK) {
-        y = malloc((n ? n : 1) * nt * sizeof *y);
-        scratch = malloc((n ? n : 1) * nt * sizeof *scratch);
-        *out = malloc((n ? n : 1) * nt * sizeof **out);
-        if (!y || !scratch || !*out)
-            st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+/* Model-space predictions of n rows already in matrix x, reverted into out (n × nt). */
+static nn_status predict_matrix(const nn_pipe *pipe, nn_net *const *nets, int n_nets,
+                                const nn_float *x, size_t n, double *out, nn_error *err) {
+    size_t nt = nn_pipe_n_targets(pipe);
+    nn_float *y = malloc((n ? n : 1) * nt * sizeof *y);
+    nn_float *scratch = malloc((n ? n : 1) * nt * sizeof *scratch);
+    double *col = malloc((n ? n : 1) * sizeof *col);
+    nn_status st = y && scratch && col
+                       ? nn_ensemble_predict(nets, n_nets, x, n, y, scratch, err)
+                       : nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    for (size_t k = 0; st == NN_OK && k < nt; k++) {
+        for (size_t i = 0; i < n; i++) col[i] = (double)y[i * nt + k];
+        nn_pipe_revert(pipe, k, col, n);
+        for (size_t i = 0; i < n; i++) out[i * nt + k] = col[i];
     }
-    if (st == NN_OK) st = nn_ensemble_predict(m->nets, m->n_nets, x, n, y, scratch, err);
-    free(scratch);
-    if (st == NN_OK) {
-        double *col = malloc((n ? n : 1) * sizeof *col);
-        if (!col) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
-        for (size_t k = 0; col && k < nt; k++) {
-            for (size_t i = 0; i < n; i++) col[i] = (double)y[i * nt + k];
-            nn_pipe_revert(m->pipe, k, col, n);
-            for (size_t i = 0; i < n; i++) (*out)[i * nt + k] = col[i];
-        }
-        free(col);
-    }
-    if (st != NN_OK) {
-        free(*out);
-        *out = NULL;
-    }
-    nn_table_destroy(t);
-    free(x);
     free(y);
+    free(scratch);
+    free(col);
     return st;
+}
+
+nn_status nn__predict_rows(const nn_pipe *pipe, nn_net *const *nets, int n_nets,
+                           const nn_row_set *rows, int tolerant, double *out, nn_error *err) {
+    size_t n = rows->idx ? rows->n : rows->data->n_rows, nt = nn_pipe_n_targets(pipe);
+    nn_float *x = NULL;
+    nn_status st = nn_pipe_rows_matrices(pipe, rows, &x, NULL, err);
+    if (st == NN_OK) st = predict_matrix(pipe, nets, n_nets, x, n, out, err);
+    free(x);
+    if (st == NN_OK || !tolerant || st == NN_ERR_NOMEM) return st;
+    /* some row cannot be transformed: one row at a time, NaN for those that fail */
+    nn_error row_err;
+    for (size_t i = 0; i < n; i++) {
+        size_t at = rows->idx ? rows->idx[i] : i;
+        nn_row_set one = {rows->data, &at, 1};
+        x = NULL;
+        st = nn_pipe_rows_matrices(pipe, &one, &x, NULL, &row_err);
+        if (st == NN_OK) st = predict_matrix(pipe, nets, n_nets, x, 1, out + i * nt, &row_err);
+        free(x);
+        if (st == NN_ERR_NOMEM) return nn_error_set(err, st, "%s", row_err.msg);
+        for (size_t k = 0; st != NN_OK && k < nt; k++) out[i * nt + k] = NAN;
+    }
+    nn_error_clear(err);
+    return NN_OK;
+}
+
+nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_error *err) {
+    size_t n = rows->n_rows, nt = nn_pipe_n_targets(m->pipe);
+    nn_table *t = NULL;
+    *out = NULL;
+    nn_status st = nn_pipe_conform(m->pipe, rows, &t, err);
+    double *pred = st == NN_OK ? malloc((n ? n : 1) * nt * sizeof *pred) : NULL;
+    if (st == NN_OK && !pred) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    nn_row_set all = {t, NULL, 0};
+    if (st == NN_OK) st = nn__predict_rows(m->pipe, m->nets, m->n_nets, &all, 0, pred, err);
+    nn_table_destroy(t);
+    if (st != NN_OK) {
+        free(pred);
+        return st;
+    }
+    *out = pred;
+    return NN_OK;
 }
