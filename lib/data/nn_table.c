@@ -1,8 +1,10 @@
-/* nn_table.c — columnar tables: column storage, growth, copies and row selection. */
+/* nn_table.c — columnar tables: column storage, growth, copies and row selection, and a hash of
+ * column names so that finding a column stays cheap on tables thousands of columns wide. */
 #include "nn_table.h"
 
 #include <assert.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,12 +36,57 @@ void nn_table_destroy(nn_table *t) {
     if (!t) return;
     for (size_t i = 0; i < t->n_cols; i++) column_destroy(&t->cols[i], t->n_rows);
     free(t->cols);
+    free(t->index);
     free(t);
 }
 
+/* ---- the name index: open addressing over FNV-1a hashes, kept from INDEX_MIN columns on.
+ * It is maintained when columns are added or removed, never when finding, so concurrent finds
+ * on a shared table only read. Without memory for it, finding scans. ---- */
+
+#define INDEX_MIN 32
+
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void index_put(nn_table *t, size_t col) {
+    size_t mask = t->index_cap - 1, at = (size_t)name_hash(t->cols[col].name) & mask;
+    while (t->index[at]) at = (at + 1) & mask;
+    t->index[at] = col + 1;
+}
+
+/* (Re)builds the index over every column, or drops it (small table, or out of memory). */
+static void index_build(nn_table *t) {
+    if (t->n_cols < INDEX_MIN) {
+        free(t->index);
+        t->index = NULL;
+        t->index_cap = 0;
+        return;
+    }
+    size_t cap = t->index_cap ? t->index_cap : 2 * INDEX_MIN;
+    while (cap < 2 * t->n_cols) cap *= 2;
+    if (cap != t->index_cap) {
+        free(t->index);
+        t->index = malloc(cap * sizeof *t->index);
+        t->index_cap = t->index ? cap : 0;
+        if (!t->index) return;
+    }
+    memset(t->index, 0, t->index_cap * sizeof *t->index);
+    for (size_t i = 0; i < t->n_cols; i++) index_put(t, i);
+}
+
 int nn_table_find(const nn_table *t, const char *name) {
-    for (size_t i = 0; i < t->n_cols; i++)
-        if (strcmp(t->cols[i].name, name) == 0) return (int)i;
+    if (!t->index) {
+        for (size_t i = 0; i < t->n_cols; i++)
+            if (strcmp(t->cols[i].name, name) == 0) return (int)i;
+        return -1;
+    }
+    size_t mask = t->index_cap - 1, at = (size_t)name_hash(name) & mask;
+    for (; t->index[at]; at = (at + 1) & mask)
+        if (strcmp(t->cols[t->index[at] - 1].name, name) == 0) return (int)(t->index[at] - 1);
     return -1;
 }
 
@@ -72,6 +119,10 @@ static nn_status prepare_column(nn_table *t, const char *name, char **copy, nn_e
 static int append(nn_table *t, char *name, nn_col_type type, double *num, char **text) {
     int i = (int)t->n_cols++;
     t->cols[i] = (nn_column){.name = name, .type = type, .num = num, .text = text};
+    if (t->index && 2 * t->n_cols <= t->index_cap)
+        index_put(t, (size_t)i);
+    else if (t->n_cols >= INDEX_MIN)
+        index_build(t);
     return i;
 }
 
@@ -118,6 +169,7 @@ void nn_table_remove(nn_table *t, int i) {
     column_destroy(&t->cols[i], t->n_rows);
     memmove(&t->cols[i], &t->cols[i + 1], (t->n_cols - (size_t)i - 1) * sizeof *t->cols);
     t->n_cols--;
+    if (t->index) index_build(t); /* the indices after i shifted */
 }
 
 static char *str_dup(const char *s) {

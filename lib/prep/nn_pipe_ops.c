@@ -447,26 +447,44 @@ static nn_status fit_one_hot(nn__run *r, const nn_step *cfg, nn__col *c, const n
     return st;
 }
 
-static nn_status one_hot_col(nn__run *r, const nn__step *s, const nn__col *c, nn_table *t, int ci) {
-    (void)s, (void)ci;
-    nn_status st = NN_OK;
-    for (size_t k = 0; k < c->n_cats && !st; k++) {
-        const nn_column *col = &t->cols[nn_table_find(t, c->name)];
-        const nn__cat *cat = &c->cats[k];
-        char buf[NN_MAX_NAME];
-        if (nn__cat_name(c->name, cat, buf, sizeof buf))
-            return nn__data_problem(r, NN_ERR_SPEC, c->name,
-                                    "one_hot column name for \"%s\" is too long", c->name);
-        double *v = malloc((t->n_rows + 1) * sizeof *v);
-        if (!v) return nomem(r);
-        for (size_t i = 0; i < t->n_rows; i++) {
-            if (col->type == NN_COL_TEXT)
-                v[i] = cat->text && col->text[i] && strcmp(col->text[i], cat->text) == 0;
-            else
-                v[i] = !cat->text && col->num[i] == cat->num;
-        }
-        st = add_column(r, t, buf, v);
+/* The category of row i of col (binary search: cats are in value order), or -1. */
+static long find_cat(const nn__col *c, const nn_column *col, size_t i) {
+    nn__cat key = {0, NULL};
+    if (col->type == NN_COL_TEXT) {
+        if (!col->text[i]) return -1;
+        key.text = col->text[i];
+    } else {
+        if (isnan(col->num[i])) return -1;
+        key.num = col->num[i];
     }
+    const nn__cat *hit = bsearch(&key, c->cats, c->n_cats, sizeof *c->cats, cmp_cat);
+    return hit ? (long)(hit - c->cats) : -1;
+}
+
+static nn_status one_hot_col(nn__run *r, const nn__step *s, const nn__col *c, nn_table *t, int ci) {
+    (void)s;
+    size_t n = t->n_rows, nc = c->n_cats;
+    double **v = calloc(nc + 1, sizeof *v);
+    nn_status st = v ? NN_OK : nomem(r);
+    for (size_t k = 0; !st && k < nc; k++)
+        if (!(v[k] = calloc(n + 1, sizeof *v[k]))) st = nomem(r);
+    for (size_t i = 0; !st && i < n; i++) {
+        long k = find_cat(c, &t->cols[ci], i);
+        if (k >= 0) v[k][i] = 1;
+    }
+    for (size_t k = 0; !st && k < nc; k++) {
+        char buf[NN_MAX_NAME];
+        if (nn__cat_name(c->name, &c->cats[k], buf, sizeof buf)) {
+            free(v[k]);
+            st = nn__data_problem(r, NN_ERR_SPEC, c->name,
+                                  "one_hot column name for \"%s\" is too long", c->name);
+        } else {
+            st = add_column(r, t, buf, v[k]);
+        }
+        v[k] = NULL;
+    }
+    for (size_t k = 0; v && k < nc; k++) free(v[k]);
+    free(v);
     if (!st) nn_table_remove(t, nn_table_find(t, c->name));
     return st;
 }
