@@ -142,7 +142,7 @@ static int write_outputs(const char *dir, const nn_spec *spec, const nn_table *d
     if (rc == 0) rc = write_text(dir, "spec.json", spec->canonical);
     nn_table *t = NULL;
     nn_error err = {0};
-    if (rc == 0 && res->n_folds > 0) {
+    if (rc == 0 && (res->n_folds > 0 || res->n_skipped > 0)) {
         rc = nn_report_predictions(spec, data, res, &t, &err) == NN_OK
                  ? write_table(dir, "predictions.csv", t)
                  : -1;
@@ -164,6 +164,8 @@ static int write_outputs(const char *dir, const nn_spec *spec, const nn_table *d
 
 static void print_summary(const nn_spec *spec, const nn_cv_result *res, const char *dir) {
     printf("%s (%s): %zu rows, ", spec->name, spec->targets[0], res->n_rows);
+    if (res->n_skipped)
+        printf("%zu without a target left out (predicted in predictions.csv), ", res->n_skipped);
     if (res->n_folds == 0) {
         printf("no validation; model trained on every row in %.1fs\n", res->train_seconds);
         printf("results in %s\n", dir);

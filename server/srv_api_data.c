@@ -309,6 +309,7 @@ static int plan_on_dataset(srv_store *s, const char *dataset, const nn_spec *spe
     json_object_set_new(out, "input_width", json_integer((json_int_t)plan->n_features));
     json_object_set_new(out, "parameters", json_integer((json_int_t)plan->n_params));
     json_object_set_new(out, "rows", json_integer((json_int_t)t->n_rows));
+    json_object_set_new(out, "rows_skipped", json_integer((json_int_t)plan->n_skipped));
     nn_plan_destroy(plan);
     nn_table_destroy(t);
     return 0;

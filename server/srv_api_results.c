@@ -157,7 +157,8 @@ static void predictions_csv(buf *b, const srv_prediction *p, size_t n, json_t *t
     }
     bprintf(b, "\n");
     for (size_t i = 0; i + nt <= n; i += nt) {
-        bprintf(b, "%lld,%d", (long long)p[i].row, p[i].fold);
+        bprintf(b, "%lld,", (long long)p[i].row);
+        if (p[i].fold > 0) bprintf(b, "%d", p[i].fold); /* 0: a row without a target */
         if (has_id) {
             bprintf(b, ",");
             if (p[i].id) csv_text(b, p[i].id);
@@ -176,14 +177,16 @@ static json_t *predictions_json(const srv_prediction *p, size_t n, json_t *targe
     size_t nt = json_array_size(targets);
     json_t *list = json_array();
     for (size_t i = 0; list && i + nt <= n; i += nt) {
-        json_t *o = json_pack("{s:I, s:i}", "row", (json_int_t)p[i].row, "fold", p[i].fold);
+        json_t *o = json_pack("{s:I, s:o}", "row", (json_int_t)p[i].row, "fold",
+                              p[i].fold > 0 ? json_integer(p[i].fold) : json_null());
         if (has_id) json_object_set_new(o, "id", p[i].id ? json_string(p[i].id) : json_null());
         for (size_t k = 0; k < nt; k++) {
             const char *t = json_string_value(json_array_get(targets, k));
             char a[300], q[300];
             (void)snprintf(a, sizeof a, nt == 1 ? "actual" : "actual_%s", t);
             (void)snprintf(q, sizeof q, nt == 1 ? "predicted" : "predicted_%s", t);
-            json_object_set_new(o, a, json_real(p[i + k].actual));
+            json_object_set_new(
+                o, a, isfinite(p[i + k].actual) ? json_real(p[i + k].actual) : json_null());
             json_object_set_new(o, q, json_real(p[i + k].predicted));
         }
         json_array_append_new(list, o);
@@ -274,17 +277,8 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     nn_table *t = NULL;
     nn_status st;
     if (ct && strncmp(ct, "text/csv", 8) == 0) {
-        const char *text[NN_SPEC_MAX_ERRORS + 2];
-        size_t n = 0;
-        for (size_t i = 0; i < spec->n_text_columns && n < NN_SPEC_MAX_ERRORS; i++)
-            text[n++] = spec->text_columns[i];
-        if (spec->id) text[n++] = spec->id;
-        text[n] = NULL;
-        nn_csv_opts opts;
-        memset(&opts, 0, sizeof opts);
-        opts.name = "body";
-        opts.text_columns = text;
-        st = nn_csv_read_mem(req->body, req->body_len, &opts, &t, &err);
+        nn_csv_source src = {.buf = req->body, .len = req->body_len, .name = "body"};
+        st = nn_model_read_csv(model, &src, &t, &err);
     } else if (rows_table_fast(req->body, req->body_len, spec, &t)) {
         st = NN_OK;
     } else {

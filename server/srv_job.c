@@ -233,6 +233,16 @@ srv_job *srv_job_load(srv_app *app, srv_store *s, const char *run_id) {
     srv_job_event(j, "status",
                   json_pack("{s:s, s:i, s:i, s:I}", "status", "running", "attempt", attempt,
                             "tasks", nn_cv_n_tasks(cv), "rows", (json_int_t)j->data->n_rows));
+    size_t skipped = nn_cv_result_get(cv)->n_skipped;
+    if (skipped) {
+        char msg[160];
+        (void)snprintf(msg, sizeof msg,
+                       "%zu row%s without a target: left out of training and scoring, predicted "
+                       "by the final model",
+                       skipped, skipped == 1 ? "" : "s");
+        srv_job_event(j, "log",
+                      json_pack("{s:s, s:I}", "message", msg, "rows_skipped", (json_int_t)skipped));
+    }
     restore(j, s);
     return j;
 }

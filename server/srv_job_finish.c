@@ -10,12 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The out-of-fold predictions as store rows; ids (when the spec names an id column) are copied
- * into *ids_out, which the caller frees with the rows. */
+/* 1 when row i is stored: validated, or without a target (skipped) and predicted. */
+static int stored(const nn_cv_result *res, size_t i) {
+    if (res->oof_fold[i] >= 0) return 1;
+    for (size_t k = 0; res->skipped[i] && k < res->n_targets; k++)
+        if (!isnan(res->oof_pred[i * res->n_targets + k])) return 1;
+    return 0;
+}
+
+/* The out-of-fold predictions as store rows, and those of rows without a target (fold 0);
+ * ids (when the spec names an id column) are copied into *ids_out, which the caller frees with
+ * the rows. */
 static srv_prediction *prediction_rows(const srv_job *j, const nn_cv_result *res, size_t *n_out,
                                        char ***ids_out) {
     size_t nt = res->n_targets, n = 0;
-    for (size_t i = 0; i < res->n_rows; i++) n += res->oof_fold[i] >= 0;
+    for (size_t i = 0; i < res->n_rows; i++) n += stored(res, i);
     srv_prediction *rows = malloc((n ? n : 1) * nt * sizeof *rows);
     char **ids = calloc(n ? n : 1, sizeof *ids);
     if (!rows || !ids) {
@@ -26,7 +35,7 @@ static srv_prediction *prediction_rows(const srv_job *j, const nn_cv_result *res
     int idc = j->spec->id ? nn_table_find(j->data, j->spec->id) : -1;
     size_t m = 0, r = 0;
     for (size_t i = 0; i < res->n_rows; i++) {
-        if (res->oof_fold[i] < 0) continue;
+        if (!stored(res, i)) continue;
         if (idc >= 0) {
             const nn_column *c = &j->data->cols[idc];
             char buf[32];
@@ -71,7 +80,7 @@ static void store_success(srv_job *j, srv_store *s) {
     }
     srv_job_event(j, "status", done);
     srv_job_flush(j); /* every event stored before the run shows as finished */
-    nn_status st = (!metrics || (res->n_folds > 0 && !preds))
+    nn_status st = (!metrics || ((res->n_folds > 0 || res->n_skipped > 0) && !preds))
                        ? nn_error_set(&err, NN_ERR_NOMEM, "out of memory for the results")
                        : srv_run_finish(s, j->run_id, SRV_RUN_SUCCEEDED, metrics, NULL, preds,
                                         n_preds, model_json, &err);

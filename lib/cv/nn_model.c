@@ -82,6 +82,41 @@ static json_t *string_array(size_t n, const char *(*get)(const nn_pipe *, size_t
     return a;
 }
 
+/* The pipe's input schema: "inputs" [{"name", "type"}] and "dropped" [names]. */
+static int schema_json(json_t *root, const nn_pipe *p) {
+    json_t *inputs = json_array(), *dropped = json_array();
+    int bad = !inputs || !dropped;
+    for (size_t i = 0; !bad && i < nn_pipe_n_inputs(p); i++) {
+        nn_col_type type;
+        const char *name = nn_pipe_input(p, i, &type);
+        bad |= json_array_append_new(inputs, json_pack("{s:s, s:s}", "name", name, "type",
+                                                       type == NN_COL_TEXT ? "text" : "number"));
+    }
+    for (size_t i = 0; !bad && i < nn_pipe_n_dropped(p); i++)
+        bad |= json_array_append_new(dropped, json_string(nn_pipe_dropped(p, i)));
+    bad |= json_object_set_new(root, "inputs", inputs);
+    bad |= json_object_set_new(root, "dropped", dropped);
+    return bad;
+}
+
+/* A stored schema must be the one the pipeline reads (files before it had none: derived). */
+static nn_status check_schema(const json_t *inputs, const nn_pipe *p, nn_error *err) {
+    if (!inputs) return NN_OK;
+    if (!json_is_array(inputs) || json_array_size(inputs) != nn_pipe_n_inputs(p))
+        return nn_error_set(err, NN_ERR_PARSE, "/inputs: does not match the pipeline");
+    for (size_t i = 0; i < nn_pipe_n_inputs(p); i++) {
+        const json_t *o = json_array_get(inputs, i);
+        const char *name = json_string_value(json_object_get(o, "name"));
+        const char *type = json_string_value(json_object_get(o, "type"));
+        nn_col_type want;
+        const char *have = nn_pipe_input(p, i, &want);
+        if (!name || !type || strcmp(name, have) != 0 ||
+            strcmp(type, want == NN_COL_TEXT ? "text" : "number") != 0)
+            return nn_error_set(err, NN_ERR_PARSE, "/inputs/%zu: does not match the pipeline", i);
+    }
+    return NN_OK;
+}
+
 char *nn_model_to_json(const nn_model *m) {
     json_t *spec = nn_spec_to_json(m->spec);
     json_t *params = json_array();
@@ -97,7 +132,10 @@ char *nn_model_to_json(const nn_model *m) {
         "features", string_array(nn_pipe_n_features(m->pipe), nn_pipe_feature, m->pipe), "targets",
         string_array(nn_pipe_n_targets(m->pipe), nn_pipe_target, m->pipe), "pipeline",
         nn_pipe_to_json(m->pipe), "params", params ? params : json_null());
-    if (!root) return NULL;
+    if (!root || schema_json(root, m->pipe)) {
+        json_decref(root);
+        return NULL;
+    }
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
     json_decref(root);
     return text;
@@ -167,6 +205,12 @@ static nn_status build(json_t *root, nn_model **out, nn_error *err) {
     if (st != NN_OK) {
         nn_spec_destroy(spec);
         return nn_error_prefix(err, "/pipeline: ");
+    }
+    st = check_schema(json_object_get(root, "inputs"), pipe, err);
+    if (st != NN_OK) {
+        nn_spec_destroy(spec);
+        nn_pipe_destroy(pipe);
+        return st;
     }
     int n_nets = spec->ensemble > 0 ? spec->ensemble : 1;
     nn_layer_cfg *layers = calloc((size_t)spec->n_hidden + 1, sizeof *layers);
@@ -298,4 +342,23 @@ nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_e
     }
     *out = pred;
     return NN_OK;
+}
+
+nn_status nn_model_read_csv(const nn_model *m, const nn_csv_source *src, nn_table **out,
+                            nn_error *err) {
+    size_t n = nn_pipe_n_inputs(m->pipe), k = 0, extra = 0;
+    while (src->text && src->text[extra]) extra++;
+    const char **text = calloc(n + extra + 1, sizeof *text);
+    if (!text) return nn_error_set(err, NN_ERR_NOMEM, "out of memory reading rows");
+    for (size_t i = 0; i < n; i++) {
+        nn_col_type type;
+        const char *name = nn_pipe_input(m->pipe, i, &type);
+        if (type == NN_COL_TEXT) text[k++] = name;
+    }
+    for (size_t i = 0; i < extra; i++) text[k++] = src->text[i];
+    nn_csv_source with = *src;
+    with.text = text;
+    nn_status st = nn_spec_read_csv(m->spec, &with, out, err);
+    free(text);
+    return st;
 }
