@@ -18,7 +18,8 @@
  * included), or len when the record does not end in buf. */
 static size_t first_record(const char *buf, size_t len) {
     int quoted = 0, content = 0;
-    for (size_t i = 0; i < len; i++) {
+    size_t start = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* a BOM */
+    for (size_t i = start; i < len; i++) {
         char c = buf[i];
         if (c == '"') quoted = !quoted;
         if (!quoted && c == '\n') {

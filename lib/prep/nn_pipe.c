@@ -10,7 +10,8 @@
  * types the step will see — into a fixed list of names; (2) if the op has state, the training
  * values of those columns, after the steps before it, are gathered (blocks of training rows run
  * through the fitted steps before, the columns copied out; in groups of columns when they are
- * many) and the op fits each column from them (min/max, mean/sd, fences, categories, fill);
+ * many) and the op fits each column from them (fences, categories, fill) — or, for statistics
+ * that running sums give (normalize's min/max, mean/sd), the blocks feed the sums directly;
  * a row filter (filter_outliers) then keeps only the training rows inside the fences for the
  * steps after it; (3) the step's output width is checked against NN_MAX_COLUMNS *before* any
  * table of that width exists (counted from the fitted categories); (4) the fitted step is
@@ -230,6 +231,38 @@ static nn_status fit_step(nn__run *r, const nn_table *data, nn__step *s, size_t 
     return st;
 }
 
+/* Fits step s from running sums (the op's accumulate): passes over the training rows, block by
+ * block; memory NN__ACC doubles per column. */
+static nn_status fit_stream(nn__run *r, const nn_table *data, nn__step *s, const size_t *kept,
+                            size_t n, size_t width) {
+    const nn__op *op = nn__op_of(s->cfg.op);
+    size_t block = nn__block_rows(width);
+    double *acc = calloc(s->n_cols * NN__ACC + 1, sizeof *acc);
+    int *at = malloc((s->n_cols + 1) * sizeof *at);
+    nn_status st = acc && at ? NN_OK : nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+    int quiet = r->quiet;
+    r->quiet = 1; /* plan mode: the checking pass reports these rows' problems */
+    for (int pass = 0; !st && pass < op->passes(&s->cfg); pass++) {
+        for (size_t b = 0; b < n && !st; b += block) {
+            nn_table *t = NULL;
+            size_t m = n - b < block ? n - b : block;
+            st = nn__apply_rows(r, data, kept + b, m, r->step, 0, &t);
+            for (size_t j = 0; !st && j < s->n_cols; j++) {
+                if (b == 0) at[j] = nn_table_find(t, s->cols[j].name); /* same in every block */
+                if (at[j] >= 0 && t->cols[at[j]].type == NN_COL_NUMBER)
+                    op->accumulate(&s->cfg, acc + j * NN__ACC, t->cols[at[j]].num, m, pass);
+            }
+            nn_table_destroy(t);
+        }
+        for (size_t j = 0; !st && j < s->n_cols; j++)
+            op->pass_end(&s->cfg, &s->cols[j], acc + j * NN__ACC, pass);
+    }
+    r->quiet = quiet;
+    free(acc);
+    free(at);
+    return st;
+}
+
 /* The step's output width against NN_MAX_COLUMNS, before anything of that width exists. */
 static nn_status check_width(nn__run *r, const nn_table *schema, const nn__step *s) {
     long after = (long)schema->n_cols + nn__op_of(s->cfg.op)->width(s);
@@ -268,6 +301,7 @@ nn_status nn__fit(nn__run *r, const nn_table *data, const size_t *train, size_t 
         r->step = i;
         st = nn__resolve(r, sch, s);
         if (!st && op->fit && s->n_cols) st = fit_step(r, data, s, k, &nk, width);
+        if (!st && op->accumulate && s->n_cols) st = fit_stream(r, data, s, k, nk, width);
         if (!st) st = check_width(r, sch, s);
         if (!st && op->apply) st = op->apply(r, s, sch);
         if (sch->n_cols > width) width = sch->n_cols;

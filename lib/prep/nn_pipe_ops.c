@@ -317,34 +317,47 @@ static nn_status fences_in(const json_t *o, nn__col *c, nn_error *err) {
 
 /* ---- normalize ---- */
 
-static nn_status fit_normalize(nn__run *r, const nn_step *cfg, nn__col *c, const nn_column *col,
-                               size_t n) {
-    (void)r;
-    const double *v = col->num;
-    double lo = INFINITY, hi = -INFINITY, sum = 0;
-    size_t m = 0;
+/* normalize fits from running sums, so a step over thousands of columns needs no gathered
+ * values: pass 0 counts and sums (acc: n, lo, hi, sum), pass 1 (zscore) the squared
+ * deviations from the mean (acc: ss, mean), in row order as one pass over one column would. */
+enum { ACC_N, ACC_LO, ACC_HI, ACC_SUM, ACC_SS, ACC_MEAN };
+
+static int normalize_passes(const nn_step *cfg) { return cfg->method == NN_NORM_MINMAX ? 1 : 2; }
+
+static void normalize_accumulate(const nn_step *cfg, double *acc, const double *v, size_t n,
+                                 int pass) {
+    (void)cfg;
     for (size_t i = 0; i < n; i++) {
         if (isnan(v[i])) continue;
-        lo = fmin(lo, v[i]);
-        hi = fmax(hi, v[i]);
-        sum += v[i];
-        m++;
+        if (pass == 1) {
+            acc[ACC_SS] += (v[i] - acc[ACC_MEAN]) * (v[i] - acc[ACC_MEAN]);
+            continue;
+        }
+        acc[ACC_LO] = acc[ACC_N] ? fmin(acc[ACC_LO], v[i]) : v[i];
+        acc[ACC_HI] = acc[ACC_N] ? fmax(acc[ACC_HI], v[i]) : v[i];
+        acc[ACC_SUM] += v[i];
+        acc[ACC_N]++;
     }
-    c->offset = 0;
-    c->scale = 1;
-    if (!m) return NN_OK; /* nothing to learn from: identity */
-    if (cfg->method == NN_NORM_MINMAX) {
-        c->offset = lo;
-        c->scale = hi > lo ? hi - lo : 1;
-        return NN_OK;
+}
+
+static void normalize_pass_end(const nn_step *cfg, nn__col *c, double *acc, int pass) {
+    double m = acc[ACC_N];
+    if (pass == 0) {
+        c->offset = 0;
+        c->scale = 1;
+        if (!m) return; /* nothing to learn from: identity */
+        if (cfg->method == NN_NORM_MINMAX) {
+            c->offset = acc[ACC_LO];
+            c->scale = acc[ACC_HI] > acc[ACC_LO] ? acc[ACC_HI] - acc[ACC_LO] : 1;
+        } else {
+            acc[ACC_MEAN] = acc[ACC_SUM] / m;
+        }
+        return;
     }
-    double mean = sum / (double)m, ss = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isnan(v[i])) ss += (v[i] - mean) * (v[i] - mean);
-    double sd = sqrt(ss / (double)m);
-    c->offset = mean;
+    if (!m) return;
+    double sd = sqrt(acc[ACC_SS] / m);
+    c->offset = acc[ACC_MEAN];
     c->scale = sd > 0 ? sd : 1;
-    return NN_OK;
 }
 
 static nn_status normalize_col(nn__run *r, const nn__step *s, const nn__col *c, nn_table *t,
@@ -597,8 +610,9 @@ static const nn__op ops[NN_OP_COUNT] = {
                       width_square, apply_square, NULL, NULL, NULL},
     [NN_OP_FILTER_OUTLIERS] = {NUM, 1, NULL, fit_fences, keeps_inside, no_width, NULL, NULL,
                                fences_out, fences_in},
-    [NN_OP_NORMALIZE] = {NUM, 1, NULL, fit_normalize, NULL, no_width, apply_normalize,
-                         revert_normalize, normalize_out, normalize_in},
+    [NN_OP_NORMALIZE] = {NUM, 1, NULL, NULL, NULL, no_width, apply_normalize, revert_normalize,
+                         normalize_out, normalize_in, normalize_passes, normalize_accumulate,
+                         normalize_pass_end},
     [NN_OP_ONE_HOT] = {NUM | TEXT, 0, NULL, fit_one_hot, NULL, width_one_hot, apply_one_hot, NULL,
                        one_hot_out, one_hot_in},
     [NN_OP_IMPUTE] = {NUM, 0, NULL, fit_impute, NULL, no_width, apply_impute, NULL, impute_out,

@@ -112,7 +112,15 @@ typedef struct nn__op {
     /* The column's fitted state into JSON object o (nonzero when out of memory), and back. */
     int (*state_out)(json_t *o, const nn__col *c);
     nn_status (*state_in)(const json_t *o, nn__col *c, nn_error *err);
+    /* Instead of fit, for statistics that running sums give (no gathered values, whatever the
+       number of columns): `passes` passes over the training values in row order, block by
+       block, each column with NN__ACC zeroed doubles of its own; pass_end after each pass. */
+    int (*passes)(const nn_step *cfg);
+    void (*accumulate)(const nn_step *cfg, double *acc, const double *v, size_t n, int pass);
+    void (*pass_end)(const nn_step *cfg, nn__col *c, double *acc, int pass);
 } nn__op;
+
+#define NN__ACC 8 /* doubles of running sums per column (accumulate) */
 
 const nn__op *nn__op_of(nn_op_kind op);
 
