@@ -66,20 +66,21 @@ int cmd_predict(int argc, char **argv) {
     int n_pos = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return fputs(predict_usage, stdout), CLI_OK;
+            return (void)fputs(predict_usage, stdout), CLI_OK;
         if (!strcmp(argv[i], "--out") && i + 1 < argc)
             out = argv[++i];
         else if (argv[i][0] == '-' || n_pos == 2) {
-            fprintf(stderr, "nn predict: unexpected argument \"%s\"\n%s", argv[i], predict_usage);
+            (void)fprintf(stderr, "nn predict: unexpected argument \"%s\"\n%s", argv[i],
+                          predict_usage);
             return CLI_USAGE;
         } else
             pos[n_pos++] = argv[i];
     }
-    if (n_pos != 2) return fputs(predict_usage, stderr), CLI_USAGE;
+    if (n_pos != 2) return (void)fputs(predict_usage, stderr), CLI_USAGE;
     nn_error err = {0};
     nn_model *model = NULL;
     if (nn_model_load(pos[0], &model, &err) != NN_OK) {
-        fprintf(stderr, "%s\n", err.msg);
+        (void)fprintf(stderr, "%s\n", err.msg);
         return CLI_USAGE;
     }
     const nn_spec *spec = nn_model_spec(model);
@@ -92,14 +93,14 @@ int cmd_predict(int argc, char **argv) {
         rc = CLI_USAGE;
     }
     if (rc == CLI_OK && nn_model_predict(model, rows, &pred, &err) != NN_OK) {
-        fprintf(stderr, "%s: %s\n", pos[1], err.msg);
+        (void)fprintf(stderr, "%s: %s\n", pos[1], err.msg);
         rc = CLI_USAGE;
     }
     if (rc == CLI_OK && predictions_table(spec, rows, pred, &t, &err) != NN_OK) rc = CLI_FAIL;
     if (rc == CLI_OK) {
         nn_status st = out ? nn_csv_write_file(out, t, &err) : nn_csv_write(stdout, t, &err);
         if (st != NN_OK) {
-            fprintf(stderr, "nn predict: %s\n", err.msg);
+            (void)fprintf(stderr, "nn predict: %s\n", err.msg);
             rc = CLI_FAIL;
         }
     }
@@ -118,16 +119,16 @@ static const char validate_usage[] =
 
 int cmd_validate(int argc, char **argv) {
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
-        return fputs(validate_usage, stdout), CLI_OK;
-    if (argc < 2 || argc > 3) return fputs(validate_usage, stderr), CLI_USAGE;
+        return (void)fputs(validate_usage, stdout), CLI_OK;
+    if (argc < 2 || argc > 3) return (void)fputs(validate_usage, stderr), CLI_USAGE;
     nn_spec *spec = cli_load_spec(argv[1], 0, 0);
     if (!spec) return CLI_USAGE;
-    printf("%s: spec \"%s\" is valid (sha256 %s)\n", argv[1], spec->name, spec->hash);
-    printf("network: %d hidden layer%s, %zu output%s; %d epochs, batch %d\n", spec->n_hidden,
-           spec->n_hidden == 1 ? "" : "s", spec->n_targets, spec->n_targets == 1 ? "" : "s",
-           spec->epochs, spec->batch_size);
+    (void)printf("%s: spec \"%s\" is valid (sha256 %s)\n", argv[1], spec->name, spec->hash);
+    (void)printf("network: %d hidden layer%s, %zu output%s; %d epochs, batch %d\n", spec->n_hidden,
+                 spec->n_hidden == 1 ? "" : "s", spec->n_targets, spec->n_targets == 1 ? "" : "s",
+                 spec->epochs, spec->batch_size);
     if (argc == 2) {
-        printf("input width depends on the data: run nn validate %s DATA\n", argv[1]);
+        (void)printf("input width depends on the data: run nn validate %s DATA\n", argv[1]);
         nn_spec_destroy(spec);
         return CLI_OK;
     }

@@ -28,14 +28,14 @@ static nn_status alloc_result(nn_cv *cv, nn_error *err) {
     r->final.model = calloc(nt, sizeof *r->final.model);
     if (!r->folds || !cv->keep || !r->oof_fold || !r->oof_pred || !r->actual || !r->skipped ||
         !r->overall || !r->overall_model || !r->final.units || !r->final.model)
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the results");
+        return nn_nomem(err, "out of memory for the results");
     r->final.fold = -1;
     for (int i = 0; i < cv->n_folds; i++) {
         r->folds[i].fold = i;
         r->folds[i].units = calloc(nt, sizeof *r->folds[i].units);
         r->folds[i].model = calloc(nt, sizeof *r->folds[i].model);
         if (!r->folds[i].units || !r->folds[i].model)
-            return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the results");
+            return nn_nomem(err, "out of memory for the results");
     }
     for (size_t i = 0; i < n * nt; i++) r->oof_pred[i] = NAN;
     return NN_OK;
@@ -47,7 +47,7 @@ static nn_status read_targets(nn_cv *cv, nn_error *err) {
     const nn_spec *s = cv->spec;
     size_t n = cv->data->n_rows, nt = s->n_targets;
     cv->target_col = malloc(nt * sizeof *cv->target_col);
-    if (!cv->target_col) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!cv->target_col) return nn_nomem(err, "out of memory");
     for (size_t k = 0; k < nt; k++) {
         int c = nn_table_find(cv->data, s->targets[k]);
         if (c < 0 || cv->data->cols[c].type != NN_COL_NUMBER)
@@ -73,7 +73,7 @@ static nn_status assign_folds(nn_cv *cv, nn_error *err) {
     size_t *order = malloc((n_all ? n_all : 1) * sizeof *order);
     if (!cv->fold_of || !order) {
         free(order);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for folds");
+        return nn_nomem(err, "out of memory for folds");
     }
     for (size_t i = 0; i < n_all; i++) {
         cv->fold_of[i] = cv->res.oof_fold[i] = -1;
@@ -109,7 +109,7 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
                                                        : 0;
     nn_status st = NN_OK;
     nn_cv *cv = calloc(1, sizeof *cv);
-    if (!cv) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a job");
+    if (!cv) return nn_nomem(err, "out of memory for a job");
     cv->spec = spec;
     cv->data = data;
     if (cfg) cv->cfg = *cfg;

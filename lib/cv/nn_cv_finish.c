@@ -32,8 +32,7 @@ static nn_status predict_skipped(nn_cv *cv, nn_error *err) {
     if (!r->n_skipped || n_models == 0) return NN_OK;
     size_t *rows = malloc(r->n_skipped * sizeof *rows), *count = calloc(cells, sizeof *count);
     double *p = malloc(cells * sizeof *p), *sum = calloc(cells, sizeof *sum);
-    nn_status st =
-        rows && p && sum && count ? NN_OK : nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    nn_status st = rows && p && sum && count ? NN_OK : nn_nomem(err, "out of memory");
     for (size_t i = 0; st == NN_OK && i < r->n_rows; i++)
         if (r->skipped[i]) rows[n++] = i;
     nn_row_set set = {cv->data, rows, n};
@@ -66,7 +65,7 @@ nn_status nn_cv_finish(nn_cv *cv, nn_error *err) {
     nn_status st = NN_OK;
     if (cv->n_folds > 0) {
         double *y = malloc(n * 2 * sizeof *y);
-        if (!y) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for metrics");
+        if (!y) return nn_nomem(err, "out of memory for metrics");
         double *p = y + n;
         for (size_t k = 0; k < nt; k++) {
             size_t m = 0;

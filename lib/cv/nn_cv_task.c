@@ -159,7 +159,7 @@ static nn_status split_rows(const nn_cv *cv, int f, task_mem *m, size_t *ntr, si
     size_t n = cv->data->n_rows;
     m->tr = malloc((n ? n : 1) * sizeof *m->tr);
     m->va = malloc((n ? n : 1) * sizeof *m->va);
-    if (!m->tr || !m->va) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for fold rows");
+    if (!m->tr || !m->va) return nn_nomem(err, "out of memory for fold rows");
     *ntr = *nva = 0;
     for (size_t i = 0; i < n; i++) {
         if (cv->res.skipped[i]) continue;
@@ -194,8 +194,7 @@ static nn_status make_nets(nn_cv *cv, int f, task_mem *m, nn_error *err) {
     const nn_spec *s = cv->spec;
     m->layers = calloc((size_t)s->n_hidden + 1, sizeof *m->layers);
     m->nets = calloc((size_t)s->ensemble, sizeof(nn_net *));
-    if (!m->layers || !m->nets)
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the network");
+    if (!m->layers || !m->nets) return nn_nomem(err, "out of memory for the network");
     m->n_nets = s->ensemble;
     nn_net_cfg cfg;
     nn_spec_net_cfg(s, (int)nn_pipe_n_features(m->pipe), m->layers, &cfg);
@@ -232,7 +231,7 @@ static nn_status train_member(nn_cv *cv, int f, task_mem *m, int k, size_t ntr, 
     c->lr_factor = 1.0;
     if (c->es_patience > 0 && s->es_restore_best) {
         if (!m->best && !(m->best = malloc(np * sizeof *m->best)))
-            return nn_error_set(err, NN_ERR_NOMEM, "out of memory for best weights");
+            return nn_nomem(err, "out of memory for best weights");
         c->best_params = m->best;
     }
     nn_train_cfg tc = nn_train_defaults();
@@ -262,7 +261,7 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
     fr->history = calloc((size_t)epochs * (size_t)s->ensemble, sizeof *fr->history);
     if (nva) m->pv = malloc(2 * nva * nt * sizeof *m->pv);
     if (!fr->history || (nva && !m->pv))
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the training history");
+        return nn_nomem(err, "out of memory for the training history");
     double best_sum = 0;
     nn_status st = NN_OK;
     for (int k = 0; k < s->ensemble && st == NN_OK; k++) {
@@ -286,7 +285,7 @@ static nn_status score(nn_cv *cv, int f, task_mem *m, size_t nva, nn_fold_result
         nn_ensemble_predict(m->nets, m->n_nets, m->xv, nva, m->pv, m->pv + nva * nt, err);
     if (st != NN_OK) return st;
     double *col = malloc(nva * 2 * sizeof *col);
-    if (!col) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    if (!col) return nn_nomem(err, "out of memory for predictions");
     double *ym = col + nva;
     for (size_t k = 0; k < nt && st == NN_OK; k++) {
         for (size_t i = 0; i < nva; i++) {

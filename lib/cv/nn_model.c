@@ -22,7 +22,7 @@ nn_status nn_model_create_ensemble_take(nn_spec *spec, nn_pipe *pipe, nn_net **n
         nn_pipe_destroy(pipe);
         for (int i = 0; i < n; i++) nn_net_destroy(nets[i]);
         free(nets);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a model");
+        return nn_nomem(err, "out of memory for a model");
     }
     m->spec = spec;
     m->pipe = pipe;
@@ -34,12 +34,12 @@ nn_status nn_model_create_ensemble_take(nn_spec *spec, nn_pipe *pipe, nn_net **n
 
 nn_status nn_model_create_take(nn_spec *spec, nn_pipe *pipe, nn_net *net, nn_model **out,
                                nn_error *err) {
-    nn_net **nets = malloc(sizeof *nets);
+    nn_net **nets = malloc(sizeof(nn_net *));
     if (!nets) {
         nn_spec_destroy(spec);
         nn_pipe_destroy(pipe);
         nn_net_destroy(net);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a model");
+        return nn_nomem(err, "out of memory for a model");
     }
     nets[0] = net;
     return nn_model_create_ensemble_take(spec, pipe, nets, 1, out, err);
@@ -143,7 +143,7 @@ char *nn_model_to_json(const nn_model *m) {
 
 nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err) {
     char *text = nn_model_to_json(m);
-    if (!text) return nn_error_set(err, NN_ERR_NOMEM, "out of memory writing the model");
+    if (!text) return nn_nomem(err, "out of memory writing the model");
     FILE *f = fopen(path, "wb");
     if (!f) {
         char buf[128];
@@ -214,8 +214,8 @@ static nn_status build(json_t *root, nn_model **out, nn_error *err) {
     }
     int n_nets = spec->ensemble > 0 ? spec->ensemble : 1;
     nn_layer_cfg *layers = calloc((size_t)spec->n_hidden + 1, sizeof *layers);
-    nn_net **nets = calloc((size_t)n_nets, sizeof *nets);
-    if (!layers || !nets) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory reading the model");
+    nn_net **nets = calloc((size_t)n_nets, sizeof(nn_net *));
+    if (!layers || !nets) st = nn_nomem(err, "out of memory reading the model");
     for (int k = 0; st == NN_OK && k < n_nets; k++) {
         nn_net_cfg cfg;
         nn_spec_net_cfg(spec, (int)nn_pipe_n_features(pipe), layers, &cfg);
@@ -271,8 +271,9 @@ nn_status nn_model_load(const char *path, nn_model **out, nn_error *err) {
         if (got == 0) break;
     }
     if (st == NN_OK && (!text || ferror(f)))
-        st = nn_error_set(err, text ? NN_ERR_IO : NN_ERR_NOMEM, "cannot read %s", path);
-    fclose(f);
+        st = text ? nn_error_set(err, NN_ERR_IO, "cannot read %s", path)
+                  : nn_nomem(err, "out of memory reading a model");
+    (void)fclose(f);
     if (st == NN_OK) {
         st = nn_model_from_json(text, len, out, err);
         if (st != NN_OK) nn_error_prefix(err, "%s: ", path);
@@ -288,9 +289,8 @@ static nn_status predict_matrix(const nn_pipe *pipe, nn_net *const *nets, int n_
     nn_float *y = malloc((n ? n : 1) * nt * sizeof *y);
     nn_float *scratch = malloc((n ? n : 1) * nt * sizeof *scratch);
     double *col = malloc((n ? n : 1) * sizeof *col);
-    nn_status st = y && scratch && col
-                       ? nn_ensemble_predict(nets, n_nets, x, n, y, scratch, err)
-                       : nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    nn_status st = y && scratch && col ? nn_ensemble_predict(nets, n_nets, x, n, y, scratch, err)
+                                       : nn_nomem(err, "out of memory for predictions");
     for (size_t k = 0; st == NN_OK && k < nt; k++) {
         for (size_t i = 0; i < n; i++) col[i] = (double)y[i * nt + k];
         nn_pipe_revert(pipe, k, col, n);
@@ -332,7 +332,7 @@ nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_e
     *out = NULL;
     nn_status st = nn_pipe_conform(m->pipe, rows, &t, err);
     double *pred = st == NN_OK ? malloc((n ? n : 1) * nt * sizeof *pred) : NULL;
-    if (st == NN_OK && !pred) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    if (st == NN_OK && !pred) st = nn_nomem(err, "out of memory for predictions");
     nn_row_set all = {t, NULL, 0};
     if (st == NN_OK) st = nn__predict_rows(m->pipe, m->nets, m->n_nets, &all, 0, pred, err);
     nn_table_destroy(t);
@@ -349,7 +349,7 @@ nn_status nn_model_read_csv(const nn_model *m, const nn_csv_source *src, nn_tabl
     size_t n = nn_pipe_n_inputs(m->pipe), k = 0, extra = 0;
     while (src->text && src->text[extra]) extra++;
     const char **text = calloc(n + extra + 1, sizeof *text);
-    if (!text) return nn_error_set(err, NN_ERR_NOMEM, "out of memory reading rows");
+    if (!text) return nn_nomem(err, "out of memory reading rows");
     for (size_t i = 0; i < n; i++) {
         nn_col_type type;
         const char *name = nn_pipe_input(m->pipe, i, &type);

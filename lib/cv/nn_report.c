@@ -99,7 +99,7 @@ static nn_status add_pair(nn_table *t, const nn_spec *spec, size_t k, const nn_c
     if (!va || !vp) {
         free(va);
         free(vp);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+        return nn_nomem(err, "out of memory for predictions");
     }
     for (size_t i = 0; i < m; i++) {
         va[i] = res->actual[rows[i] * nt + k];
@@ -118,18 +118,18 @@ static nn_status add_id(nn_table *t, const nn_column *c, const size_t *rows, siz
                         nn_error *err) {
     if (c->type == NN_COL_NUMBER) {
         double *v = new_col(m);
-        if (!v) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+        if (!v) return nn_nomem(err, "out of memory for predictions");
         for (size_t i = 0; i < m; i++) v[i] = c->num[rows[i]];
         return nn_table_add_number_take(t, c->name, v, NULL, err);
     }
     char **v = calloc(m ? m : 1, sizeof *v);
-    if (!v) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    if (!v) return nn_nomem(err, "out of memory for predictions");
     for (size_t i = 0; i < m; i++) {
         const char *s = c->text[rows[i]];
         if (s && !(v[i] = strdup(s))) {
             for (size_t k = 0; k < i; k++) free(v[k]);
             free(v);
-            return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+            return nn_nomem(err, "out of memory for predictions");
         }
     }
     return nn_table_add_text_take(t, c->name, v, NULL, err);
@@ -148,13 +148,13 @@ nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data, const
                                 nn_table **out, nn_error *err) {
     size_t n = res->n_rows, m = 0;
     size_t *rows = malloc((n ? n : 1) * sizeof *rows);
-    if (!rows) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    if (!rows) return nn_nomem(err, "out of memory for predictions");
     for (size_t i = 0; i < n; i++)
         if (reported(res, i)) rows[m++] = i;
     nn_table *t = NULL;
     nn_status st = nn_table_create(m, &t, err);
     double *row = st == NN_OK ? new_col(m) : NULL, *fold = st == NN_OK ? new_col(m) : NULL;
-    if (st == NN_OK && (!row || !fold)) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (st == NN_OK && (!row || !fold)) st = nn_nomem(err, "out of memory");
     for (size_t i = 0; st == NN_OK && i < m; i++) {
         row[i] = (double)(rows[i] + 1);
         fold[i] = res->oof_fold[rows[i]] >= 0 ? (double)(res->oof_fold[rows[i]] + 1) : NAN;
@@ -186,7 +186,7 @@ nn_status nn_report_history(const nn_cv_result *res, nn_table **out, nn_error *e
     double *cols[NC] = {0};
     nn_status st = NN_OK;
     for (int c = 0; c < NC; c++)
-        if (!(cols[c] = new_col(m))) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        if (!(cols[c] = new_col(m))) st = nn_nomem(err, "out of memory");
     size_t i = 0;
     for (int f = -1; st == NN_OK && f < res->n_folds; f++) {
         const nn_fold_result *fr =

@@ -43,7 +43,7 @@ static nn_status file_prefix(const char *path, char **out, size_t *n, nn_error *
     }
     size_t cap = NN_CSV_CHUNK, len = 0;
     char *buf = malloc(cap);
-    nn_status st = buf ? NN_OK : nn_error_set(err, NN_ERR_NOMEM, "out of memory reading %s", path);
+    nn_status st = buf ? NN_OK : nn_nomem(err, "out of memory reading a CSV header");
     while (st == NN_OK) {
         size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
@@ -102,7 +102,7 @@ nn_status nn_csv_read_source(const nn_csv_source *src, nn_table **out, nn_error 
         size_t n = 0;
         while (src->text[n]) n++;
         if (st == NN_OK && !(text = calloc(n + 1, sizeof *text)))
-            st = nn_error_set(err, NN_ERR_NOMEM, "out of memory reading a CSV");
+            st = nn_nomem(err, "out of memory reading a CSV");
         for (size_t i = 0, k = 0; st == NN_OK && i < n; i++)
             if (nn_table_find(head, src->text[i]) >= 0) text[k++] = src->text[i];
         nn_table_destroy(head);

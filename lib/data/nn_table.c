@@ -26,7 +26,7 @@ static void column_destroy(nn_column *c, size_t n_rows) {
 
 nn_status nn_table_create(size_t n_rows, nn_table **out, nn_error *err) {
     nn_table *t = calloc(1, sizeof *t);
-    if (!t) return nn_error_set(err, NN_ERR_NOMEM, "out of memory creating a table");
+    if (!t) return nn_nomem(err, "out of memory creating a table");
     t->n_rows = n_rows;
     *out = t;
     return NN_OK;
@@ -66,8 +66,8 @@ static void index_build(nn_table *t) {
         t->index_cap = 0;
         return;
     }
-    size_t cap = t->index_cap ? t->index_cap : 2 * INDEX_MIN;
-    while (cap < 2 * t->n_cols) cap *= 2;
+    size_t cap = t->index_cap ? t->index_cap : (size_t)2 * INDEX_MIN;
+    while (cap < (size_t)2 * t->n_cols) cap *= 2;
     if (cap != t->index_cap) {
         free(t->index);
         t->index = malloc(cap * sizeof *t->index);
@@ -93,25 +93,35 @@ int nn_table_find(const nn_table *t, const char *name) {
 /* Checks that a column named name can be appended and makes room for it; on success the name is
  * copied into *copy (owned by the caller until stored in the column). */
 static nn_status prepare_column(nn_table *t, const char *name, char **copy, nn_error *err) {
-    if (!name || !name[0]) return nn_error_set(err, NN_ERR_INVALID, "empty column name");
+    /* each refusal returns its code itself: nn_error_set's return is not visible here */
+    if (!name || !name[0]) {
+        (void)nn_error_set(err, NN_ERR_INVALID, "empty column name");
+        return NN_ERR_INVALID;
+    }
     size_t len = strnlen(name, NN_MAX_NAME);
-    if (len >= NN_MAX_NAME)
-        return nn_error_set(err, NN_ERR_LIMIT, "column name \"%.40s...\" exceeds %d bytes", name,
-                            NN_MAX_NAME - 1);
-    if (nn_table_find(t, name) >= 0)
-        return nn_error_set(err, NN_ERR_INVALID, "duplicate column name \"%s\"", name);
-    if (t->n_cols >= NN_MAX_COLUMNS)
-        return nn_error_set(err, NN_ERR_LIMIT, "more than %d columns", NN_MAX_COLUMNS);
+    if (len >= NN_MAX_NAME) {
+        (void)nn_error_set(err, NN_ERR_LIMIT, "column name \"%.40s...\" exceeds %d bytes", name,
+                           NN_MAX_NAME - 1);
+        return NN_ERR_LIMIT;
+    }
+    if (nn_table_find(t, name) >= 0) {
+        (void)nn_error_set(err, NN_ERR_INVALID, "duplicate column name \"%s\"", name);
+        return NN_ERR_INVALID;
+    }
+    if (t->n_cols >= NN_MAX_COLUMNS) {
+        (void)nn_error_set(err, NN_ERR_LIMIT, "more than %d columns", NN_MAX_COLUMNS);
+        return NN_ERR_LIMIT;
+    }
     if (t->n_cols == t->cap_cols) {
         size_t cap = t->cap_cols ? t->cap_cols * 2 : FIRST_CAP_COLS;
         if (cap > NN_MAX_COLUMNS) cap = NN_MAX_COLUMNS;
         nn_column *cols = realloc(t->cols, cap * sizeof *cols);
-        if (!cols) return nn_error_set(err, NN_ERR_NOMEM, "out of memory adding a column");
+        if (!cols) return nn_nomem(err, "out of memory adding a column");
         t->cols = cols;
         t->cap_cols = cap;
     }
     *copy = malloc(len + 1);
-    if (!*copy) return nn_error_set(err, NN_ERR_NOMEM, "out of memory adding a column");
+    if (!*copy) return nn_nomem(err, "out of memory adding a column");
     memcpy(*copy, name, len + 1);
     return NN_OK;
 }
@@ -185,19 +195,19 @@ static nn_status copy_column(const nn_column *c, const size_t *rows, size_t n, n
     size_t alloc_n = n ? n : 1;
     if (c->type == NN_COL_NUMBER) {
         double *v = malloc(alloc_n * sizeof *v);
-        if (!v) return nn_error_set(err, NN_ERR_NOMEM, "out of memory copying a table");
+        if (!v) return nn_nomem(err, "out of memory copying a table");
         for (size_t r = 0; r < n; r++) v[r] = c->num[rows ? rows[r] : r];
         return nn_table_add_number_take(out, c->name, v, NULL, err);
     }
     char **s = calloc(alloc_n, sizeof *s);
-    if (!s) return nn_error_set(err, NN_ERR_NOMEM, "out of memory copying a table");
+    if (!s) return nn_nomem(err, "out of memory copying a table");
     for (size_t r = 0; r < n; r++) {
         const char *src = c->text[rows ? rows[r] : r];
         if (!src) continue;
         s[r] = str_dup(src);
         if (!s[r]) {
             text_free(s, n);
-            return nn_error_set(err, NN_ERR_NOMEM, "out of memory copying a table");
+            return nn_nomem(err, "out of memory copying a table");
         }
     }
     return nn_table_add_text_take(out, c->name, s, NULL, err);

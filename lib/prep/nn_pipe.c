@@ -70,7 +70,7 @@ static int dup_str(const char *s, char **out) {
 
 nn_status nn__pipe_new(const nn_spec *spec, nn_pipe **out, nn_error *err) {
     nn_pipe *p = calloc(1, sizeof *p);
-    if (!p) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!p) return nn_nomem(err, "out of memory");
     p->steps = calloc(spec->n_steps + 1, sizeof *p->steps);
     p->targets = calloc(spec->n_targets + 1, sizeof *p->targets);
     if (!p->steps || !p->targets || dup_str(spec->id, &p->id)) goto fail;
@@ -91,7 +91,7 @@ nn_status nn__pipe_new(const nn_spec *spec, nn_pipe **out, nn_error *err) {
     return NN_OK;
 fail:
     nn_pipe_destroy(p);
-    return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    return nn_nomem(err, "out of memory");
 }
 
 size_t nn__block_rows(size_t width) {
@@ -148,7 +148,7 @@ nn_status nn__apply_rows(nn__run *r, const nn_table *data, const size_t *rows, s
 static nn_status gather_new(nn__run *r, const nn__step *s, size_t g0, size_t g1, size_t n,
                             nn_column **out) {
     nn_column *v = calloc(g1 - g0, sizeof *v);
-    if (!v) return nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+    if (!v) return nn_nomem(r->err, "out of memory");
     nn_status st = NN_OK;
     for (size_t j = g0; j < g1 && !st; j++) {
         nn_column *c = &v[j - g0];
@@ -158,7 +158,7 @@ static nn_status gather_new(nn__run *r, const nn__step *s, size_t g0, size_t g1,
             c->text = calloc(n + 1, sizeof *c->text);
         else
             c->num = malloc((n + 1) * sizeof *c->num);
-        if (!c->text && !c->num) st = nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+        if (!c->text && !c->num) st = nn_nomem(r->err, "out of memory");
     }
     *out = v;
     return st;
@@ -198,7 +198,7 @@ static nn_status fit_step(nn__run *r, const nn_table *data, nn__step *s, size_t 
     size_t group = NN__GATHER_CELLS / (n ? n : 1);
     if (group == 0) group = 1;
     unsigned char *out = op->keeps ? calloc(n + 1, 1) : NULL;
-    if (op->keeps && !out) return nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+    if (op->keeps && !out) return nn_nomem(r->err, "out of memory");
     nn_status st = NN_OK;
     for (size_t g0 = 0; g0 < s->n_cols && !st; g0 += group) {
         size_t g1 = g0 + group < s->n_cols ? g0 + group : s->n_cols;
@@ -239,7 +239,7 @@ static nn_status fit_stream(nn__run *r, const nn_table *data, nn__step *s, const
     size_t block = nn__block_rows(width);
     double *acc = calloc(s->n_cols * NN__ACC + 1, sizeof *acc);
     int *at = malloc((s->n_cols + 1) * sizeof *at);
-    nn_status st = acc && at ? NN_OK : nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+    nn_status st = acc && at ? NN_OK : nn_nomem(r->err, "out of memory");
     int quiet = r->quiet;
     r->quiet = 1; /* plan mode: the checking pass reports these rows' problems */
     for (int pass = 0; !st && pass < op->passes(&s->cfg); pass++) {
@@ -290,7 +290,7 @@ nn_status nn__fit(nn__run *r, const nn_table *data, const size_t *train, size_t 
                   size_t *n_kept, nn_table **schema) {
     nn_table *sch = NULL;
     size_t *k = malloc((n + 1) * sizeof *k), nk = n;
-    if (!k) return nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+    if (!k) return nn_nomem(r->err, "out of memory");
     if (n) memcpy(k, train, n * sizeof *k);
     nn_status st = nn_table_select_rows(data, k, 0, &sch, r->err);
     if (!st) st = nn__check_columns(r, sch);
@@ -322,7 +322,7 @@ nn_status nn__fit(nn__run *r, const nn_table *data, const size_t *train, size_t 
 static size_t *all_rows(size_t n, nn_error *err) {
     size_t *rows = malloc((n + 1) * sizeof *rows);
     if (!rows) {
-        nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        nn_nomem(err, "out of memory");
         return NULL;
     }
     for (size_t i = 0; i < n; i++) rows[i] = i;
@@ -395,17 +395,18 @@ const char *nn_pipe_target(const nn_pipe *p, size_t i) {
     return i < p->n_targets ? p->targets[i] : NULL;
 }
 
-/* Copies the named number columns of t into rows of m (t->n_rows × stride, row-major, from
- * column `at`); rows (may be NULL) maps t's rows to the caller's for messages. */
-static nn_status copy_columns(const nn_table *t, char *const *names, size_t n, nn_float *m,
-                              size_t stride, const size_t *rows, nn_error *err) {
+/* Copies the named number columns of t (n_rows rows) into m (n_rows × stride, row-major);
+ * rows (may be NULL) maps t's rows to the caller's for messages. */
+static nn_status copy_columns(const nn_table *t, size_t n_rows, char *const *names, size_t n,
+                              nn_float *m, size_t stride, const size_t *rows, nn_error *err) {
+    if (t->n_rows != n_rows) return nn_error_set(err, NN_ERR_INVALID, "a block of the wrong size");
     for (size_t j = 0; j < n; j++) {
         int c = nn_table_find(t, names[j]);
         if (c < 0) return nn_error_set(err, NN_ERR_DATA, "no column \"%s\"", names[j]);
         if (t->cols[c].type != NN_COL_NUMBER)
             return nn_error_set(err, NN_ERR_DATA, "column \"%s\" is text", names[j]);
         const double *v = t->cols[c].num;
-        for (size_t i = 0; i < t->n_rows; i++) {
+        for (size_t i = 0; i < n_rows; i++) {
             size_t row = (rows ? rows[i] : i) + 1;
             if (isnan(v[i]))
                 return nn_error_set(err, NN_ERR_DATA,
@@ -428,11 +429,11 @@ nn_status nn_pipe_matrices(const nn_pipe *p, const nn_table *transformed, nn_flo
     nn_float *xm = malloc((n * p->n_features + 1) * sizeof *xm);
     nn_float *ym = y ? malloc((n * p->n_targets + 1) * sizeof *ym) : NULL;
     nn_status st = NN_OK;
-    if (!xm || (y && !ym)) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!xm || (y && !ym)) st = nn_nomem(err, "out of memory");
     if (!st)
-        st = copy_columns(transformed, p->features, p->n_features, xm, p->n_features, NULL, err);
+        st = copy_columns(transformed, n, p->features, p->n_features, xm, p->n_features, NULL, err);
     if (!st && y)
-        st = copy_columns(transformed, p->targets, p->n_targets, ym, p->n_targets, NULL, err);
+        st = copy_columns(transformed, n, p->targets, p->n_targets, ym, p->n_targets, NULL, err);
     if (st) {
         free(xm);
         free(ym);
@@ -453,14 +454,14 @@ nn_status nn_pipe_rows_matrices(const nn_pipe *p, const nn_row_set *rows, nn_flo
     nn_float *xm = malloc((n * nf + 1) * sizeof *xm);
     nn_float *ym = y ? malloc((n * nt + 1) * sizeof *ym) : NULL;
     nn_status st = NN_OK;
-    if (!idx || !xm || (y && !ym)) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!idx || !xm || (y && !ym)) st = nn_nomem(err, "out of memory");
     nn__run r = {.p = (nn_pipe *)p, .err = err};
     for (size_t b = 0; b < n && !st; b += block) {
         size_t m = n - b < block ? n - b : block;
         nn_table *t = NULL;
         st = nn__apply_rows(&r, data, idx + b, m, p->n_steps, 0, &t);
-        if (!st) st = copy_columns(t, p->features, nf, xm + b * nf, nf, idx + b, err);
-        if (!st && y) st = copy_columns(t, p->targets, nt, ym + b * nt, nt, idx + b, err);
+        if (!st) st = copy_columns(t, m, p->features, nf, xm + b * nf, nf, idx + b, err);
+        if (!st && y) st = copy_columns(t, m, p->targets, nt, ym + b * nt, nt, idx + b, err);
         nn_table_destroy(t);
     }
     free(own);

@@ -79,7 +79,7 @@ static nn_status col_from_json(const json_t *o, nn_op_kind op, nn__col *c, nn_er
     const char *type = json_string_value(json_object_get(o, "type"));
     if (!name || !type || !json_is_boolean(json_object_get(o, "target")))
         return bad_state(err, "a column needs name, type and target");
-    if (!(c->name = strdup(name))) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!(c->name = strdup(name))) return nn_nomem(err, "out of memory");
     c->type = strcmp(type, "text") == 0 ? NN_COL_TEXT : NN_COL_NUMBER;
     c->is_target = json_is_true(json_object_get(o, "target"));
     c->scale = 1;
@@ -93,7 +93,7 @@ static nn_status step_from_json(const json_t *o, nn__step *s, nn_error *err) {
     if (!op || strcmp(op, nn_op_name(s->cfg.op)) != 0 || !json_is_array(cols))
         return bad_state(err, "steps do not match the spec");
     s->cols = calloc(json_array_size(cols) + 1, sizeof *s->cols);
-    if (!s->cols) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!s->cols) return nn_nomem(err, "out of memory");
     for (size_t j = 0; j < json_array_size(cols); j++) {
         s->n_cols = j + 1;
         nn_status st = col_from_json(json_array_get(cols, j), s->cfg.op, &s->cols[j], err);
@@ -105,11 +105,11 @@ static nn_status step_from_json(const json_t *o, nn__step *s, nn_error *err) {
 static nn_status features_from_json(const json_t *a, nn_pipe *p, nn_error *err) {
     if (!json_is_array(a) || !json_array_size(a)) return bad_state(err, "features missing");
     p->features = calloc(json_array_size(a), sizeof *p->features);
-    if (!p->features) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!p->features) return nn_nomem(err, "out of memory");
     for (size_t i = 0; i < json_array_size(a); i++) {
         const char *s = json_string_value(json_array_get(a, i));
         if (!s) return bad_state(err, "a feature name must be a string");
-        if (!(p->features[i] = strdup(s))) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        if (!(p->features[i] = strdup(s))) return nn_nomem(err, "out of memory");
         p->n_features = i + 1;
     }
     return NN_OK;

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static nn_status nomem(nn__run *r) { return nn_error_set(r->err, NN_ERR_NOMEM, "out of memory"); }
+static nn_status nomem(nn__run *r) { return nn_nomem(r->err, "out of memory"); }
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -527,7 +527,7 @@ static nn_status one_hot_in(const json_t *o, nn__col *c, nn_error *err) {
         return nn_error_set(err, NN_ERR_PARSE,
                             "pipeline state: one_hot categories must be an array");
     c->cats = calloc(json_array_size(a) + 1, sizeof *c->cats);
-    if (!c->cats) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!c->cats) return nn_nomem(err, "out of memory");
     for (size_t k = 0; k < json_array_size(a); k++) {
         const json_t *v = json_array_get(a, k);
         nn__cat *cat = &c->cats[k];
@@ -535,8 +535,7 @@ static nn_status one_hot_in(const json_t *o, nn__col *c, nn_error *err) {
             if (!json_is_string(v))
                 return nn_error_set(err, NN_ERR_PARSE,
                                     "pipeline state: a text category must be a string");
-            if (!(cat->text = strdup(json_string_value(v))))
-                return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+            if (!(cat->text = strdup(json_string_value(v)))) return nn_nomem(err, "out of memory");
         } else if (json_num(v, &cat->num)) {
             return nn_error_set(err, NN_ERR_PARSE,
                                 "pipeline state: a number category must be a number");

@@ -48,11 +48,13 @@ typedef struct col_check {
     double big;
 } col_check;
 
-static void check_block(const nn_table *t, const char *name, const size_t *rows, col_check *c) {
+/* Block t holds rows[0..m) of the data. */
+static void check_block(const nn_table *t, const char *name, const size_t *rows, size_t m,
+                        col_check *c) {
     int ci = nn_table_find(t, name);
-    if (ci < 0 || t->cols[ci].type != NN_COL_NUMBER) return;
+    if (ci < 0 || t->cols[ci].type != NN_COL_NUMBER || t->n_rows != m) return;
     const double *v = t->cols[ci].num;
-    for (size_t i = 0; i < t->n_rows; i++) {
+    for (size_t i = 0; i < m; i++) {
         if (isnan(v[i])) {
             if (!c->missing++) c->first_missing = rows[i] + 1;
         } else if (!c->big_row && !isfinite((nn_float)v[i])) {
@@ -86,7 +88,7 @@ static nn_status check_rows(nn__run *r, const nn_table *data, const size_t *rows
     const nn_pipe *p = r->p;
     size_t nc = p->n_features + p->n_targets, block = nn__block_rows(width);
     col_check *cc = calloc(nc + 1, sizeof *cc);
-    if (!cc) return nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+    if (!cc) return nn_nomem(r->err, "out of memory");
     nn_status st = NN_OK;
     for (size_t b = 0; b < n && !st; b += block) {
         size_t m = n - b < block ? n - b : block;
@@ -94,7 +96,7 @@ static nn_status check_rows(nn__run *r, const nn_table *data, const size_t *rows
         st = nn__apply_rows(r, data, rows + b, m, p->n_steps, 1, &t);
         for (size_t j = 0; !st && j < nc; j++)
             check_block(t, j < p->n_features ? p->features[j] : p->targets[j - p->n_features],
-                        rows + b, &cc[j]);
+                        rows + b, m, &cc[j]);
         nn_table_destroy(t);
     }
     if (!st && r->errs->n == 0) {
@@ -169,16 +171,16 @@ nn_status nn_pipe_plan(const nn_spec *spec, const nn_table *data, nn_plan **out,
     size_t n = 0, *rows = rows_with_targets(spec, data, &n), *kept = NULL, n_kept = 0;
     nn_pipe *p = NULL;
     nn_table *schema = NULL;
-    nn_status st =
-        rows ? nn__pipe_new(spec, &p, &err) : nn_error_set(&err, NN_ERR_NOMEM, "out of memory");
+    nn_status st = rows ? nn__pipe_new(spec, &p, &err) : nn_nomem(&err, "out of memory");
     nn__run r = {.p = p, .spec = spec, .errs = errs, .err = &err};
-    if (!st) st = nn__fit(&r, data, rows, n, &kept, &n_kept, &schema);
-    size_t width = data->n_cols;
-    if (!st && schema->n_cols > width) width = schema->n_cols;
-    if (!st) st = check_rows(&r, data, rows, n, width + p->n_features);
+    if (!st && p) st = nn__fit(&r, data, rows, n, &kept, &n_kept, &schema);
+    if (!st && p && schema) {
+        size_t width = schema->n_cols > data->n_cols ? schema->n_cols : data->n_cols;
+        st = check_rows(&r, data, rows, n, width + p->n_features);
+    }
     if (!st) check_job(spec, n, errs);
     if (!st && errs->n) st = NN_ERR_SPEC;
-    if (!st) st = make_plan(spec, p, n, data->n_rows - n, out, errs);
+    if (!st && p) st = make_plan(spec, p, n, data->n_rows - n, out, errs);
     if (st && st != NN_ERR_SPEC && !errs->n) nn_spec_errors_add(errs, "", "%s", err.msg);
     if (st && !errs->n) nn_spec_errors_add(errs, "", "%s", nn_status_str(st));
     nn_pipe_destroy(p);

@@ -88,10 +88,11 @@ static int step_creates(const nn__step *s, names *made, names *pool) {
                 (void)snprintf(buf, sizeof buf, "%s^2", c->name);
             }
             char *copy = strdup(buf);
-            if (!copy || names_add(pool, copy) || names_add(made, copy)) {
+            if (!copy || names_add(pool, copy)) {
                 free(copy);
                 return -1;
             }
+            if (names_add(made, copy)) return -1; /* copy is the pool's now */
         }
     }
     return 0;
@@ -117,7 +118,7 @@ nn_status nn__derive_inputs(nn_pipe *p, nn_error *err) {
     for (size_t i = 0; i < pool.n; i++) free((char *)pool.v[i]);
     free((void *)pool.v);
     free((void *)made.v);
-    return bad ? nn_error_set(err, NN_ERR_NOMEM, "out of memory") : NN_OK;
+    return bad ? nn_nomem(err, "out of memory") : NN_OK;
 }
 
 size_t nn_pipe_n_inputs(const nn_pipe *p) { return p->n_inputs; }
@@ -156,7 +157,7 @@ static nn_status convert(const nn_column *col, nn_col_type type, size_t n, nn_ta
                          nn_error *err) {
     if (type == NN_COL_TEXT) {
         char **v = calloc(n + 1, sizeof *v);
-        if (!v) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        if (!v) return nn_nomem(err, "out of memory");
         for (size_t i = 0; i < n; i++) {
             char buf[32];
             if (isnan(col->num[i])) continue;
@@ -164,13 +165,13 @@ static nn_status convert(const nn_column *col, nn_col_type type, size_t n, nn_ta
             if (!(v[i] = strdup(buf))) {
                 for (size_t k = 0; k < i; k++) free(v[k]);
                 free(v);
-                return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+                return nn_nomem(err, "out of memory");
             }
         }
         return nn_table_add_text_take(out, col->name, v, NULL, err);
     }
     double *v = malloc((n + 1) * sizeof *v);
-    if (!v) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!v) return nn_nomem(err, "out of memory");
     for (size_t i = 0; i < n; i++) {
         if (text_number(col->text[i], &v[i]) == 0) continue;
         nn_status st = nn_error_set(err, NN_ERR_DATA,
@@ -186,13 +187,13 @@ static nn_status convert(const nn_column *col, nn_col_type type, size_t n, nn_ta
 /* A copy of text column col (n rows) into out. */
 static nn_status convert_text_copy(const nn_column *col, size_t n, nn_table *out, nn_error *err) {
     char **v = calloc(n + 1, sizeof *v);
-    if (!v) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!v) return nn_nomem(err, "out of memory");
     for (size_t i = 0; i < n; i++) {
         if (!col->text[i]) continue;
         if (!(v[i] = strdup(col->text[i]))) {
             for (size_t k = 0; k < i; k++) free(v[k]);
             free(v);
-            return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+            return nn_nomem(err, "out of memory");
         }
     }
     return nn_table_add_text_take(out, col->name, v, NULL, err);

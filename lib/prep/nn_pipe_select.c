@@ -27,7 +27,7 @@ int nn__is_target(const nn_pipe *p, const char *name) {
 
 int nn__is_id(const nn_pipe *p, const char *name) { return p->id && strcmp(p->id, name) == 0; }
 
-static int takes(nn_op_kind op, nn_col_type ty) { return (nn__op_of(op)->takes >> ty) & 1u; }
+static int takes(nn_op_kind op, nn_col_type ty) { return (int)((nn__op_of(op)->takes >> ty) & 1u); }
 
 /* "\"x\" is a target; <why op may not touch it>" at ptr. */
 static nn_status target_refused(nn__run *r, const char *ptr, nn_op_kind op, const char *name) {
@@ -144,7 +144,7 @@ nn_status nn__resolve(nn__run *r, const nn_table *t, nn__step *s) {
     if (st || skip) return st;
     size_t cap = t->n_cols + cfg->cols.n_names + 1, n = 0;
     int *chosen = malloc(cap * sizeof *chosen);
-    if (!chosen) return nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+    if (!chosen) return nn_nomem(r->err, "out of memory");
     if (cfg->cols.kind == NN_SEL_LIST) {
         for (size_t j = 0; j < cfg->cols.n_names && !st; j++) {
             int c = nn_table_find(t, cfg->cols.names[j]), ok = 0;
@@ -157,7 +157,7 @@ nn_status nn__resolve(nn__run *r, const nn_table *t, nn__step *s) {
     if (!st) st = apply_except(r, t, &cfg->cols, chosen, &n);
     if (!st && n) {
         s->cols = calloc(n, sizeof *s->cols);
-        if (!s->cols) st = nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+        if (!s->cols) st = nn_nomem(r->err, "out of memory");
     }
     for (size_t k = 0; !st && k < n; k++) {
         const nn_column *col = &t->cols[chosen[k]];
@@ -166,7 +166,7 @@ nn_status nn__resolve(nn__run *r, const nn_table *t, nn__step *s) {
         s->cols[k].is_target = nn__is_target(r->p, col->name);
         s->cols[k].scale = 1;
         s->n_cols = k + 1;
-        if (!s->cols[k].name) st = nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+        if (!s->cols[k].name) st = nn_nomem(r->err, "out of memory");
     }
     free(chosen);
     return st;
@@ -223,13 +223,13 @@ nn_status nn__finish(nn__run *r, const nn_table *t) {
                            n_text > 1 ? "them" : "it", n_text > 1 ? "them" : "it");
     if (!n_feat) return nn__problem(r, NN_ERR_SPEC, "/preprocess", "no input features remain");
     p->features = calloc(n_feat, sizeof *p->features);
-    if (!p->features) return nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+    if (!p->features) return nn_nomem(r->err, "out of memory");
     for (size_t c = 0; c < t->n_cols; c++) {
         const char *name = t->cols[c].name;
         if (nn__is_id(p, name) || nn__is_target(p, name) || t->cols[c].type != NN_COL_NUMBER)
             continue;
         p->features[p->n_features] = strdup(name);
-        if (!p->features[p->n_features]) return nn_error_set(r->err, NN_ERR_NOMEM, "out of memory");
+        if (!p->features[p->n_features]) return nn_nomem(r->err, "out of memory");
         p->n_features++;
     }
     return NN_OK;

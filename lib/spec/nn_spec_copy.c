@@ -36,7 +36,7 @@ static void copy_step(const nn_step *from, nn_step *to, int *bad) {
 
 nn_status nn_spec_clone(const nn_spec *spec, nn_spec **out, nn_error *err) {
     nn_spec *c = calloc(1, sizeof *c);
-    if (!c) return nn_error_set(err, NN_ERR_NOMEM, "out of memory copying a spec");
+    if (!c) return nn_nomem(err, "out of memory copying a spec");
     *c = *spec;
     int bad = 0;
     /* every pointer below is replaced before nn_spec_destroy could see the borrowed one */
@@ -62,7 +62,7 @@ nn_status nn_spec_clone(const nn_spec *spec, nn_spec **out, nn_error *err) {
         copy_step(&spec->steps[i], &c->steps[i], &bad);
     if (bad) {
         nn_spec_destroy(c);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory copying a spec");
+        return nn_nomem(err, "out of memory copying a spec");
     }
     *out = c;
     return NN_OK;

@@ -13,7 +13,7 @@ nn_status nn_spec_read_csv(const nn_spec *spec, const nn_csv_source *src, nn_tab
     while (src->text && src->text[n_extra]) n_extra++;
     size_t n = 0, cap = spec->n_text_columns + 1 + n_extra + 1;
     const char **text = calloc(cap, sizeof *text);
-    if (!text) return nn_error_set(err, NN_ERR_NOMEM, "out of memory reading a CSV");
+    if (!text) return nn_nomem(err, "out of memory reading a CSV");
     for (size_t i = 0; i < spec->n_text_columns; i++) text[n++] = spec->text_columns[i];
     if (spec->id) text[n++] = spec->id;
     for (size_t i = 0; i < n_extra; i++) text[n++] = src->text[i];
