@@ -2,7 +2,7 @@
  * signals, the storage migration, and the order in which the parts start and stop.
  *
  * Start: parse the configuration, then srv_app_start: migrate the database, recover runs a dead
- * process left running, start the event hub, the worker pool and then the HTTP daemon. Stop
+ * process left running, start the run engine and then the HTTP daemon. Stop
  * (SIGINT/SIGTERM), srv_app_stop: stop accepting connections, end the event streams, cancel
  * training (runs go back to the queue, to restart at the next start), stop the HTTP daemon,
  * exit 0. */
@@ -37,7 +37,7 @@ int main(int argc, char **argv) {
     static srv_app app; /* lives for the whole process; threads hold pointers into it */
     int help = 0, version = 0;
     nn_error err = {0};
-    if (srv_config_parse(&app.cfg, argc, argv, &help, &version, &err) != NN_OK) {
+    if (srv_config_parse(&app.ctx.cfg, argc, argv, &help, &version, &err) != NN_OK) {
         fprintf(stderr, "nnd: %s\n", err.msg);
         return 2;
     }
@@ -54,8 +54,8 @@ int main(int argc, char **argv) {
     if (requeued || failed)
         fprintf(stderr, "nnd: %d interrupted run(s) queued again, %d given up\n", requeued, failed);
     fprintf(stderr, "nnd %s listening on http://%s:%d (data in %s, %d workers%s)\n", NN_VERSION,
-            app.cfg.listen_host, srv_app_port(&app), app.cfg.data_dir, app.cfg.workers,
-            app.cfg.token[0] ? ", token required" : "");
+            app.ctx.cfg.listen_host, srv_app_port(&app), app.ctx.cfg.data_dir, app.ctx.cfg.workers,
+            app.ctx.cfg.token[0] ? ", token required" : "");
 
     int sig = wait_for_signal();
     fprintf(stderr, "nnd: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

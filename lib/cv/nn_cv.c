@@ -113,6 +113,13 @@ static nn_status check_job(const nn_spec *s, size_t n, int n_folds, nn_error *er
     return NN_OK;
 }
 
+void nn_cv_plan_tasks(const nn_spec *spec, int *n_folds, int *has_final) {
+    *n_folds = spec->validation == NN_VAL_KFOLD     ? spec->k
+               : spec->validation == NN_VAL_HOLDOUT ? 1
+                                                    : 0;
+    *has_final = spec->final == NN_FINAL_REFIT || *n_folds == 0;
+}
+
 nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cfg *cfg, nn_cv **out,
                        nn_spec_errors *errs, nn_error *err) {
     nn_spec_errors local;
@@ -121,9 +128,8 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     nn_plan *plan = NULL;
     if (nn_pipe_plan(spec, data, &plan, errs) != NN_OK) return nn_spec_errors_to_error(errs, err);
     nn_plan_destroy(plan);
-    int n_folds = spec->validation == NN_VAL_KFOLD     ? spec->k
-                  : spec->validation == NN_VAL_HOLDOUT ? 1
-                                                       : 0;
+    int n_folds = 0, has_final = 0;
+    nn_cv_plan_tasks(spec, &n_folds, &has_final);
     nn_status st = check_job(spec, data->n_rows, n_folds, err);
     if (st != NN_OK) return st;
     nn_cv *cv = calloc(1, sizeof *cv);
@@ -132,7 +138,7 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     cv->data = data;
     if (cfg) cv->cfg = *cfg;
     cv->n_folds = n_folds;
-    cv->has_final = spec->final == NN_FINAL_REFIT || n_folds == 0;
+    cv->has_final = has_final;
     pthread_mutex_init(&cv->mu, NULL);
     st = alloc_result(cv, err);
     if (st == NN_OK) st = read_targets(cv, err);
@@ -151,17 +157,47 @@ static void free_fold(nn_fold_result *fr) {
     free(fr->history);
 }
 
+void nn__cv_reset_task(nn_cv *cv, int task) {
+    nn_cv_result *r = &cv->res;
+    if (task >= cv->n_folds) {
+        free(r->final.history);
+        r->final.history = NULL;
+        r->final.n_history = 0;
+        r->final.status = NN_OK;
+        r->final.error[0] = '\0';
+        nn_model_destroy(cv->model);
+        cv->model = NULL;
+        return;
+    }
+    if (!r->folds || !cv->keep) return;
+    nn_fold_result *fr = &r->folds[task];
+    free(fr->history);
+    fr->history = NULL;
+    fr->n_history = 0;
+    fr->status = NN_OK;
+    fr->error[0] = '\0';
+    nn__fold_keep *k = &cv->keep[task];
+    nn_pipe_destroy(k->pipe);
+    for (int m = 0; k->nets && m < cv->spec->ensemble; m++) nn_net_destroy(k->nets[m]);
+    free(k->nets);
+    free(k->drops);
+    memset(k, 0, sizeof *k);
+    for (size_t i = 0; r->oof_pred && cv->fold_of && i < r->n_rows; i++)
+        if (cv->fold_of[i] == task)
+            for (size_t t = 0; t < r->n_targets; t++) r->oof_pred[i * r->n_targets + t] = NAN;
+}
+
+int nn_cv_task_done(const nn_cv *cv, int task) {
+    if (task < 0 || task > cv->n_folds) return 0;
+    if (task == cv->n_folds) return cv->has_final && cv->model != NULL;
+    return cv->keep[task].pipe != NULL;
+}
+
 void nn_cv_destroy(nn_cv *cv) {
     if (!cv) return;
     nn_cv_result *r = &cv->res;
+    for (int i = 0; cv->keep && i < cv->n_folds; i++) nn__cv_reset_task(cv, i);
     for (int i = 0; r->folds && i < cv->n_folds; i++) free_fold(&r->folds[i]);
-    for (int i = 0; cv->keep && i < cv->n_folds; i++) {
-        nn_pipe_destroy(cv->keep[i].pipe);
-        for (int k = 0; cv->keep[i].nets && k < cv->spec->ensemble; k++)
-            nn_net_destroy(cv->keep[i].nets[k]);
-        free(cv->keep[i].nets);
-        free(cv->keep[i].drops);
-    }
     free_fold(&r->final);
     free(r->folds);
     free(cv->keep);
