@@ -339,6 +339,36 @@ static nn_status keep_result(nn_cv *cv, int f, task_mem *m, nn_error *err) {
     return st;
 }
 
+void nn__cv_reset_task(nn_cv *cv, int task) {
+    nn_cv_result *r = &cv->res;
+    if (task >= cv->n_folds) {
+        free(r->final.history);
+        r->final.history = NULL;
+        r->final.n_history = 0;
+        r->final.status = NN_OK;
+        r->final.error[0] = '\0';
+        nn_model_destroy(cv->model);
+        cv->model = NULL;
+        return;
+    }
+    if (!r->folds || !cv->keep) return;
+    nn_fold_result *fr = &r->folds[task];
+    free(fr->history);
+    fr->history = NULL;
+    fr->n_history = 0;
+    fr->status = NN_OK;
+    fr->error[0] = '\0';
+    nn__fold_keep *k = &cv->keep[task];
+    nn_pipe_destroy(k->pipe);
+    for (int m = 0; k->nets && m < cv->spec->ensemble; m++) nn_net_destroy(k->nets[m]);
+    free(k->nets);
+    free(k->drops);
+    memset(k, 0, sizeof *k);
+    for (size_t i = 0; r->oof_pred && cv->fold_of && i < r->n_rows; i++)
+        if (cv->fold_of[i] == task)
+            for (size_t t = 0; t < r->n_targets; t++) r->oof_pred[i * r->n_targets + t] = NAN;
+}
+
 nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err) {
     return nn_cv_run_task_cancel(cv, task, cv->cfg.cancel, err);
 }
