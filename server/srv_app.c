@@ -34,6 +34,7 @@ static int remove_stale_uploads(const char *data_dir) {
     if (!d) return 0;
     int removed = 0;
     struct dirent *e;
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): at start-up, before any other thread runs */
     while ((e = readdir(d)) != NULL) {
         if (strncmp(e->d_name, "upload-", 7) != 0) continue;
         char *end = NULL;

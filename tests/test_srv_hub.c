@@ -62,7 +62,7 @@ static void test_hub_wakes_and_replays(void) {
     CHECK(srv_hub_publish(hub, "r", "epoch", "{\"e\":1}") == 1);
     CHECK(a.wakes == 1 && b.wakes == 1 && other.wakes == 0); /* only the run's subscribers */
     CHECK(srv_hub_publish(hub, "r", "epoch", "{\"e\":2}") == 2);
-    CHECK(a.wakes == 1); /* woken once per arming */
+    CHECK(a.wakes == 1);                            /* woken once per arming */
     CHECK(srv_hub_wait(hub, sa, 1, on_sleep) == 0); /* events there: read, do not sleep */
     CHECK(srv_hub_read(hub, sa, 1, on_event, &a, &served) == 2 && served == 1);
     CHECK(a.n_seen == 2 && a.seen[0] == 1 && a.seen[1] == 2);

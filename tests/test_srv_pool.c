@@ -32,8 +32,8 @@ static void write_dataset(engine_fixture *f, int n) {
     size_t len = (size_t)snprintf(csv, sizeof csv, "x1,x2,y\n");
     for (int i = 0; i < n && len < sizeof csv - 64; i++) {
         double x1 = (i % 17) / 17.0, x2 = (i % 11) / 11.0;
-        len += (size_t)snprintf(csv + len, sizeof csv - len, "%.4f,%.4f,%.4f\n", x1, x2,
-                                2 * x1 - x2);
+        len +=
+            (size_t)snprintf(csv + len, sizeof csv - len, "%.4f,%.4f,%.4f\n", x1, x2, 2 * x1 - x2);
     }
     srv_dataset ds = {0};
     (void)snprintf(ds.name, sizeof ds.name, "synthetic");
@@ -141,7 +141,8 @@ static int wait_query(engine_fixture *f, const char *sql, int want) {
         char path[128];
         (void)snprintf(path, sizeof path, "%s/nnd.db", f->data);
         if (sqlite3_open(path, &db) == SQLITE_OK &&
-            sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+            sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
             v = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
         sqlite3_close(db);
@@ -213,8 +214,10 @@ static void test_engine_lost_lease_trains_again(void) {
     if (!start(&f, 1, 1, 1)) return; /* a 1 s lease, renewed every 333 ms */
     char a[SRV_ID_LEN + 1];
     create_run(&f, 3000, 2, a);
-    CHECK(wait_query(&f, "SELECT count(*) FROM tasks WHERE task = 0 AND state = 'running' AND "
-                         "epochs_done > 0", 1) == 1);
+    CHECK(wait_query(&f,
+                     "SELECT count(*) FROM tasks WHERE task = 0 AND state = 'running' AND "
+                     "epochs_done > 0",
+                     1) == 1);
     /* another node takes the task: ours must stop and write nothing; the taker never renews,
        so the lease expires and the task trains again as attempt 2 */
     char path[128];

@@ -66,8 +66,8 @@ static void test_queue_claim_order_and_final(void) {
     char a[SRV_ID_LEN + 1];
     CHECK(fixture_run(s, NULL, 1000, "a", a) == NN_OK);
     CHECK(query_int(data, "SELECT count(*) FROM tasks") == 3);
-    CHECK(query_int(data, "SELECT count(*) FROM tasks WHERE state = 'waiting' AND kind = 'final'") ==
-          1);
+    CHECK(query_int(data,
+                    "SELECT count(*) FROM tasks WHERE state = 'waiting' AND kind = 'final'") == 1);
     srv_claim_cfg c = cfg_of("n1", 4, 4);
     srv_task_ref t0, t1, t;
     int started = 0;
@@ -212,7 +212,8 @@ static void test_queue_leases_and_fences(void) {
     free(r);
     CHECK(srv_queue_renew(s, "n1", &t0, 60000, 1, &ls, &err) == NN_OK && ls == SRV_LEASE_LOST);
     /* its late events become stand-ins, its end is not kept */
-    srv_event_put ev[2] = {{a, 1, "epoch", "{\"e\":1}", &t0, 3}, {a, 2, "epoch", "{\"e\":2}", &t1, 3}};
+    srv_event_put ev[2] = {{a, 1, "epoch", "{\"e\":1}", &t0, 3},
+                           {a, 2, "epoch", "{\"e\":2}", &t1, 3}};
     size_t dropped = 0;
     CHECK(srv_events_put(s, "n1", ev, 2, &dropped, &err) == NN_OK && dropped == 1);
     srv_event *got = NULL;
@@ -343,8 +344,7 @@ static void test_queue_migration_of_old_runs(void) {
     CHECK(query_int(data, "SELECT count(*) FROM tasks WHERE run_id = 'r1'") == 4);
     CHECK(query_int(data, "SELECT count(*) FROM tasks WHERE run_id = 'r1' AND state = 'done'") ==
           2);
-    CHECK(query_int(data, "SELECT epochs_total FROM tasks WHERE run_id = 'r1' AND task = 3") ==
-          10);
+    CHECK(query_int(data, "SELECT epochs_total FROM tasks WHERE run_id = 'r1' AND task = 3") == 10);
     CHECK(query_int(data, "SELECT count(*) FROM tasks WHERE run_id = 'r2' AND state = 'ready' "
                           "AND kind = 'final'") == 1);
     CHECK(query_int(data, "SELECT folds_done FROM runs WHERE id = 'r1'") == 2);

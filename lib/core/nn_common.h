@@ -71,7 +71,7 @@ void nn_error_clear(nn_error *err);
 #define NN__ENUM_LIST(name, text) ", " text
 /* NOLINTBEGIN(bugprone-macro-parentheses): `type` is a type name, it cannot be parenthesized */
 #define NN_ENUM_DEFINE(prefix, type, TABLE, count)                                                 \
-    static const char *const prefix##__texts[] = {TABLE(NN_ENUM_TEXT)};                          \
+    static const char *const prefix##__texts[] = {TABLE(NN_ENUM_TEXT)};                            \
     const char *prefix##_name(type v) {                                                            \
         return ((int)v >= 0 && (int)v < (int)(count)) ? prefix##__texts[v] : "?";                  \
     }                                                                                              \

@@ -88,4 +88,3 @@ nn_status nn__cv_aggregate_importance(nn_cv *cv, nn_error *err) {
     qsort(r->importance, nf, sizeof *r->importance, cmp_importance);
     return NN_OK;
 }
-

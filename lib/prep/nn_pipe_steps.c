@@ -252,7 +252,6 @@ static nn_status add_column(nn__run *r, nn_table *t, const char *name, double *v
     return nn_table_add_number_take(t, name, values, NULL, r->err);
 }
 
-
 static nn_status apply_date(nn__run *r, const nn__step *s, nn_table *t, const char *name) {
     const nn_column *col = &t->cols[nn_table_find(t, name)];
     unsigned extract = s->cfg.extract ? s->cfg.extract : NN_DATE_TIMESTAMP;

@@ -125,8 +125,7 @@ typedef struct nn_step {
     double value;              /* for constant */
 } nn_step;
 
-#define NN_VAL_TABLE(X)                                                                            \
-    X(NN_VAL_KFOLD, "kfold") X(NN_VAL_HOLDOUT, "holdout") X(NN_VAL_NONE, "none")
+#define NN_VAL_TABLE(X) X(NN_VAL_KFOLD, "kfold") X(NN_VAL_HOLDOUT, "holdout") X(NN_VAL_NONE, "none")
 typedef enum nn_val_kind { NN_VAL_TABLE(NN_ENUM_ITEM) NN_VAL_COUNT } nn_val_kind;
 #define NN_FINAL_TABLE(X)                                                                          \
     X(NN_FINAL_REFIT, "refit") X(NN_FINAL_BEST_FOLD, "best_fold") X(NN_FINAL_NONE, "none")

@@ -84,7 +84,7 @@ static nn_status read_token_file(srv_config *cfg, const char *path, nn_error *er
     FILE *f = fopen(path, "r");
     if (!f) return nn_error_set(err, NN_ERR_IO, "--token-file: cannot open %s", path);
     size_t n = fread(cfg->token, 1, sizeof cfg->token - 1, f);
-    fclose(f);
+    (void)fclose(f);
     cfg->token[n] = '\0';
     while (n > 0 &&
            (cfg->token[n - 1] == '\n' || cfg->token[n - 1] == '\r' || cfg->token[n - 1] == ' '))
@@ -192,6 +192,7 @@ nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, in
     cfg->lease_seconds = 30;
     *help = *version = 0;
     for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
+        /* NOLINTNEXTLINE(concurrency-mt-unsafe): parsed before any thread starts */
         const char *v = getenv(env_names[i][0]);
         if (v && *v && apply(cfg, env_names[i][1], v, err) != NN_OK)
             return nn_error_prefix(err, "%s: ", env_names[i][0]);

@@ -11,11 +11,15 @@
 int64_t srv_now_ms(void) { return nn_clock_wall_ms(); }
 
 nn_status srv_random_hex(char *out, size_t n, nn_error *err) {
-    unsigned char raw[64];
+    unsigned char raw[64] = {0};
     size_t need = (n + 1) / 2;
     if (need > sizeof raw) return nn_error_set(err, NN_ERR_INVALID, "id too long");
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nn_error_set(err, NN_ERR_IO, "/dev/urandom: %s", strerror(errno));
+    if (fd < 0) {
+        char why[128];
+        return nn_error_set(err, NN_ERR_IO, "/dev/urandom: %s",
+                            strerror_r(errno, why, sizeof why) == 0 ? why : "cannot open");
+    }
     size_t got = 0;
     while (got < need) {
         ssize_t r = read(fd, raw + got, need - got);

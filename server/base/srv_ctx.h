@@ -18,8 +18,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define SRV_ID_LEN 32    /* ids are 32 lowercase hex characters */
-#define SRV_NODE_LEN 32  /* a node id: 32 lowercase hex characters, new at every start */
+#define SRV_ID_LEN 32   /* ids are 32 lowercase hex characters */
+#define SRV_NODE_LEN 32 /* a node id: 32 lowercase hex characters, new at every start */
 
 typedef struct srv_stores srv_stores; /* per-thread storage connections (store/srv_store.h) */
 
@@ -36,10 +36,10 @@ typedef struct srv_counters {
 typedef struct srv_ctx {
     srv_config cfg;
     srv_counters counters;
-    atomic_int stopping;           /* set first at shutdown: streams end, loops exit */
-    int64_t started_at;            /* ms since the epoch */
-    char node[SRV_NODE_LEN + 1];   /* who owns a claimed task (tasks.owner) */
-    srv_stores *stores;            /* the storage connections (store layer) */
+    atomic_int stopping;         /* set first at shutdown: streams end, loops exit */
+    int64_t started_at;          /* ms since the epoch */
+    char node[SRV_NODE_LEN + 1]; /* who owns a claimed task (tasks.owner) */
+    srv_stores *stores;          /* the storage connections (store layer) */
 } srv_ctx;
 
 /* Milliseconds since the Unix epoch (nn_clock's wall clock). */

@@ -18,9 +18,9 @@
 typedef struct srv_engine srv_engine;
 
 typedef struct srv_engine_stats {
-    int jobs;        /* runs loaded on this node */
-    int busy;        /* workers training */
-    int tasks;       /* tasks training here */
+    int jobs;  /* runs loaded on this node */
+    int busy;  /* workers training */
+    int tasks; /* tasks training here */
     int64_t events_queued, events_written, events_dropped, event_batches;
 } srv_engine_stats;
 

@@ -63,7 +63,7 @@ static int same_fence(const item *a, const item *b) {
 /* Stores the batch (a list of n items) in one transaction, grouped by fence. */
 static nn_status store_batch(srv_evwriter *w, item *batch, size_t n, size_t *dropped,
                              nn_error *err) {
-    item **v = malloc(n * sizeof *v);
+    item **v = malloc(n * sizeof(item *));
     srv_event_put *ev = malloc(n * sizeof *ev);
     if (!v || !ev) {
         free(v);
@@ -72,13 +72,13 @@ static nn_status store_batch(srv_evwriter *w, item *batch, size_t n, size_t *dro
     }
     size_t k = 0;
     for (item *it = batch; it; it = it->next) v[k++] = it;
-    qsort(v, n, sizeof *v, cmp_items);
+    qsort(v, n, sizeof(item *), cmp_items);
     const srv_task_ref *group = NULL; /* one fence pointer per task, so it is checked once */
     for (size_t i = 0; i < n; i++) {
         const item *it = v[i];
         if (it->fenced && (i == 0 || !same_fence(v[i - 1], it))) group = &it->fence;
-        ev[i] = (srv_event_put){it->run_id, it->seq,          it->type,
-                                it->data,   it->fenced ? group : NULL, it->epochs_done};
+        ev[i] = (srv_event_put){
+            it->run_id, it->seq, it->type, it->data, it->fenced ? group : NULL, it->epochs_done};
     }
     nn_status st = NN_ERR_IO;
     srv_store *s = srv_ctx_store(w->ctx, err);
@@ -206,8 +206,7 @@ void srv_evwriter_put(srv_evwriter *w, const char *run_id, int64_t seq, const ch
     if (fence) it->fence = *fence;
     it->epochs_done = epochs_done;
     pthread_mutex_lock(&w->mu);
-    while (w->n_queued >= SRV_EVWRITER_MAX_QUEUED && !w->stop)
-        pthread_cond_wait(&w->done, &w->mu);
+    while (w->n_queued >= SRV_EVWRITER_MAX_QUEUED && !w->stop) pthread_cond_wait(&w->done, &w->mu);
     it->gen = ++w->put_gen;
     if (w->tail)
         w->tail->next = it;
@@ -233,8 +232,9 @@ nn_status srv_evwriter_flush(srv_evwriter *w, int wait_ms, nn_error *err) {
     int ok = w->done_gen >= want;
     pthread_mutex_unlock(&w->mu);
     if (ok) return NN_OK;
-    return nn_error_set(err, NN_ERR_IO, "events are not stored yet: the database did not answer "
-                                        "for %d ms",
+    return nn_error_set(err, NN_ERR_IO,
+                        "events are not stored yet: the database did not answer "
+                        "for %d ms",
                         wait_ms);
 }
 

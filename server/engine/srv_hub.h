@@ -21,7 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRV_HUB_MAX_EVENTS 50000 /* events kept in memory per run; older ones come from the store */
+#define SRV_HUB_MAX_EVENTS 50000 /* events kept in memory per run; older ones come from the store  \
+                                  */
 
 typedef struct srv_hub srv_hub;
 typedef struct srv_hub_sub srv_hub_sub;

@@ -19,9 +19,9 @@ struct srv_job {
     nn_table *data;
     nn_cv *cv;
     int n_folds, n_tasks;
-    int epoch_stride;          /* publish every stride-th epoch event */
-    srv_running_task **slots;  /* (n_tasks) the running entry of each task training here */
-    pthread_mutex_t evmu;      /* publish + queue of one event, so the writer sees run order */
+    int epoch_stride;         /* publish every stride-th epoch event */
+    srv_running_task **slots; /* (n_tasks) the running entry of each task training here */
+    pthread_mutex_t evmu;     /* publish + queue of one event, so the writer sees run order */
 };
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
@@ -53,8 +53,8 @@ static json_t *fold_end_json(const nn_fold_result *fr, int attempt) {
                          "attempt", attempt);
     json_t *o = json_pack("{s:i, s:s, s:i, s:i, s:o, s:I, s:I, s:i}", "fold", f, "state",
                           "finished", "epochs_run", fr->epochs_run, "best_epoch", fr->best_epoch,
-                          "seconds", num(fr->seconds), "n_train", (json_int_t)fr->n_train,
-                          "n_val", (json_int_t)fr->n_val, "attempt", attempt);
+                          "seconds", num(fr->seconds), "n_train", (json_int_t)fr->n_train, "n_val",
+                          (json_int_t)fr->n_val, "attempt", attempt);
     if (o && fr->n_val) {
         (void)json_object_set_new(o, "r2", num(fr->units[0].r2));
         (void)json_object_set_new(o, "rmse", num(fr->units[0].rmse));
@@ -151,7 +151,7 @@ nn_status srv_job_load(const srv_job_env *env, srv_store *s, const char *run_id,
         int64_t total = (int64_t)j->n_tasks * j->spec->ensemble * j->spec->epochs;
         int64_t stride = (total + SRV_JOB_MAX_EPOCH_EVENTS - 1) / SRV_JOB_MAX_EPOCH_EVENTS;
         j->epoch_stride = stride > 1 ? (int)stride : 1;
-        j->slots = calloc((size_t)j->n_tasks, sizeof *j->slots);
+        j->slots = calloc((size_t)j->n_tasks, sizeof(srv_running_task *));
         if (!j->slots) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory loading a run");
     }
     int64_t last = 0;
@@ -217,7 +217,8 @@ nn_status srv_job_restore(srv_job *j, srv_store *s, const srv_task_ref *fence, i
 
 nn_status srv_job_train(srv_job *j, srv_running_task *rt, nn_error *err) {
     int task = rt->ref.task;
-    if (task < 0 || task >= j->n_tasks) return nn_error_set(err, NN_ERR_INVALID, "no task %d", task);
+    if (task < 0 || task >= j->n_tasks)
+        return nn_error_set(err, NN_ERR_INVALID, "no task %d", task);
     pthread_mutex_lock(&j->evmu); /* slots are read by reports under evmu's publish */
     j->slots[task] = rt;
     pthread_mutex_unlock(&j->evmu);

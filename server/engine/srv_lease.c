@@ -24,8 +24,8 @@ struct srv_lease {
     int64_t last_ok; /* monotonic ms of the last renewal round the store answered */
 };
 
-nn_status srv_lease_recover(const srv_job_env *env, srv_store *s, int all, int *readied,
-                            int *ended, nn_error *err) {
+nn_status srv_lease_recover(const srv_job_env *env, srv_store *s, int all, int *readied, int *ended,
+                            nn_error *err) {
     *readied = *ended = 0;
     srv_reclaimed *r = NULL;
     size_t n = 0;
@@ -77,8 +77,7 @@ static void beat(srv_lease *l) {
                 break;
             }
             if (state != SRV_LEASE_HELD)
-                (void)srv_running_stop(l->running, refs[i].run_id, refs[i].task,
-                                       refs[i].attempt,
+                (void)srv_running_stop(l->running, refs[i].run_id, refs[i].task, refs[i].attempt,
                                        state == SRV_LEASE_LOST ? SRV_STOP_LOST : SRV_STOP_CANCEL);
         }
     }

@@ -28,7 +28,7 @@ void srv_lease_destroy(srv_lease *l);
 
 /* Reclaims every running task (all = 1) or the expired ones (all = 0) now; *readied and *ended
  * count the runs that have tasks ready again and the runs this ended. */
-nn_status srv_lease_recover(const srv_job_env *env, srv_store *s, int all, int *readied,
-                            int *ended, nn_error *err);
+nn_status srv_lease_recover(const srv_job_env *env, srv_store *s, int all, int *readied, int *ended,
+                            nn_error *err);
 
 #endif

@@ -15,11 +15,11 @@
 
 typedef struct job_entry {
     char run_id[SRV_ID_LEN + 1];
-    srv_job *job;  /* NULL while loading */
+    srv_job *job; /* NULL while loading */
     int loading;
-    int refs;      /* threads using it */
-    int over;      /* its run has finished: free it with its last reference */
-    int64_t used;  /* for least-recently-used eviction */
+    int refs;     /* threads using it */
+    int over;     /* its run has finished: free it with its last reference */
+    int64_t used; /* for least-recently-used eviction */
     struct job_entry *next;
 } job_entry;
 
@@ -183,8 +183,8 @@ static void run_claimed(srv_pool *p, srv_store *s, const srv_task_ref *ref, int 
     srv_job *job = e->job;
     if (run_started)
         srv_job_event(job, ref, "status",
-                      json_pack("{s:s, s:i, s:i, s:I}", "status", "running", "attempt",
-                                run_started, "tasks", srv_job_n_tasks(job), "rows",
+                      json_pack("{s:s, s:i, s:i, s:I}", "status", "running", "attempt", run_started,
+                                "tasks", srv_job_n_tasks(job), "rows",
                                 (json_int_t)srv_job_n_rows(job)));
     int restored = 0;
     nn_status st = NN_OK;
@@ -195,11 +195,11 @@ static void run_claimed(srv_pool *p, srv_store *s, const srv_task_ref *ref, int 
     srv_running_remove(p->running, rt);
     int over = 0;
     if (why == SRV_STOP_LOST)
-        (void)fprintf(stderr, "nnd: run %s task %d attempt %d: lease lost; stopped\n",
-                      ref->run_id, ref->task, ref->attempt);
+        (void)fprintf(stderr, "nnd: run %s task %d attempt %d: lease lost; stopped\n", ref->run_id,
+                      ref->task, ref->attempt);
     else if (why != SRV_STOP_SHUTDOWN || st == NN_OK)
         over = end_task(p, s, job, ref,
-                        st == NN_OK                 ? SRV_TASK_DONE
+                        st == NN_OK              ? SRV_TASK_DONE
                         : st == NN_ERR_CANCELLED ? SRV_TASK_CANCELLED
                                                  : SRV_TASK_FAILED,
                         err.msg);

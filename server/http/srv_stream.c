@@ -145,11 +145,11 @@ static int format_event(void *user, int64_t seq, const char *type, const char *d
     size_t need = strlen(type) + strlen(data) + 96;
     char *buf = malloc(need);
     if (!buf) return 1;
-    int n = st->format == SRV_STREAM_SSE
-                ? snprintf(buf, need, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)seq, type,
-                           data)
-                : snprintf(buf, need, "{\"id\":%lld,\"event\":\"%s\",\"data\":%s}\n",
-                           (long long)seq, type, data);
+    int n =
+        st->format == SRV_STREAM_SSE
+            ? snprintf(buf, need, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)seq, type, data)
+            : snprintf(buf, need, "{\"id\":%lld,\"event\":\"%s\",\"data\":%s}\n", (long long)seq,
+                       type, data);
     int rc = n > 0 ? out_append(st, buf, (size_t)n) : -1;
     free(buf);
     if (rc != 0) return 1;

@@ -39,7 +39,7 @@ static nn_status commit_or_rollback(srv_store *s, nn_status status, nn_error *er
 /* ---- claim ---- */
 
 #define CLAIM_SQL                                                                                  \
-    "UPDATE tasks SET state = 'running', attempt = attempt + 1, owner = :node, "                  \
+    "UPDATE tasks SET state = 'running', attempt = attempt + 1, owner = :node, "                   \
     "lease_until = :now + :lease, not_before = 0 "                                                 \
     "WHERE (run_id, task) = (SELECT t.run_id, t.task FROM tasks t JOIN runs r ON r.id = t.run_id " \
     " WHERE t.state = 'ready' AND t.not_before <= :now "                                           \
@@ -54,8 +54,8 @@ static nn_status commit_or_rollback(srv_store *s, nn_status status, nn_error *er
     "          r.created_at, r.id, t.task LIMIT 1) "                                               \
     "RETURNING run_id, task, attempt"
 
-static nn_status claim_locked(srv_store *s, const srv_claim_cfg *cfg, srv_task_ref *out,
-                              int *found, int *run_started, nn_error *err) {
+static nn_status claim_locked(srv_store *s, const srv_claim_cfg *cfg, srv_task_ref *out, int *found,
+                              int *run_started, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s, CLAIM_SQL, &st, err)) return err ? err->code : NN_ERR_IO;
     int64_t now = srv__now_ms();
@@ -126,9 +126,9 @@ nn_status srv_queue_renew(srv_store *s, const char *node, const srv_task_ref *t,
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? NN_OK
-                             : srv__db_error(s, rc, err, "renewing the lease of %s/%d", t->run_id,
-                                             t->task);
+    return rc == SQLITE_DONE
+               ? NN_OK
+               : srv__db_error(s, rc, err, "renewing the lease of %s/%d", t->run_id, t->task);
 }
 
 /* ---- ends ---- */
@@ -169,9 +169,7 @@ static nn_status count_ends(srv_store *s, const char *run_id, int ended, int fol
         int failed = sqlite3_column_type(st, 5) != SQLITE_NULL;
         if (failed) srv__column_copy(st, 5, end->error, sizeof end->error);
         end->run_over = tasks_ended >= n_tasks;
-        end->outcome = failed      ? SRV_RUN_FAILED
-                       : cancelled ? SRV_RUN_CANCELLED
-                                   : SRV_RUN_SUCCEEDED;
+        end->outcome = failed ? SRV_RUN_FAILED : cancelled ? SRV_RUN_CANCELLED : SRV_RUN_SUCCEEDED;
         promote = fold_done && folds_done == n_folds && !failed && !cancelled;
         rc = sqlite3_step(st);
     }
@@ -248,8 +246,8 @@ static nn_status end_locked(srv_store *s, const char *node, const srv_task_ref *
     if (!status && result == SRV_TASK_FAILED)
         status = fail_run_locked(s, t->run_id, error, &cancelled, err);
     if (!status)
-        status = count_ends(s, t->run_id, 1 + cancelled, result == SRV_TASK_DONE && is_fold, end,
-                            err);
+        status =
+            count_ends(s, t->run_id, 1 + cancelled, result == SRV_TASK_DONE && is_fold, end, err);
     return status;
 }
 
@@ -277,7 +275,8 @@ static nn_status cancel_locked(srv_store *s, const char *run_id, srv_run_status 
     srv__bind_text(st, 1, run_id);
     int rc = srv__step(st);
     int known = 0;
-    if (rc == SQLITE_ROW) known = srv_run_status_from_name((const char *)sqlite3_column_text(st, 0), was);
+    if (rc == SQLITE_ROW)
+        known = srv_run_status_from_name((const char *)sqlite3_column_text(st, 0), was);
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return srv__db_error(s, rc, err, "reading run %s", run_id);
@@ -345,12 +344,13 @@ nn_status srv_queue_release(srv_store *s, const char *node, int *released, nn_er
 /* Inside a write transaction: the expired running tasks (all running ones when all). */
 static nn_status expired(srv_store *s, int all, srv_reclaimed **out, size_t *n, nn_error *err) {
     sqlite3_stmt *st;
-    if (srv__prepare(s,
-                     "SELECT t.run_id, t.task, t.attempt, r.cancel_requested OR r.error IS NOT NULL "
-                     "FROM tasks t JOIN runs r ON r.id = t.run_id "
-                     "WHERE t.state = 'running' AND (?1 OR t.lease_until < ?2) "
-                     "ORDER BY t.run_id, t.task",
-                     &st, err))
+    if (srv__prepare(
+            s,
+            "SELECT t.run_id, t.task, t.attempt, r.cancel_requested OR r.error IS NOT NULL "
+            "FROM tasks t JOIN runs r ON r.id = t.run_id "
+            "WHERE t.state = 'running' AND (?1 OR t.lease_until < ?2) "
+            "ORDER BY t.run_id, t.task",
+            &st, err))
         return err ? err->code : NN_ERR_IO;
     sqlite3_bind_int(st, 1, all);
     sqlite3_bind_int64(st, 2, srv__now_ms());
@@ -370,9 +370,9 @@ static nn_status expired(srv_store *s, int all, srv_reclaimed **out, size_t *n, 
         srv__column_copy(st, 0, x->task.run_id, sizeof x->task.run_id);
         x->task.task = sqlite3_column_int(st, 1);
         x->task.attempt = sqlite3_column_int(st, 2);
-        x->to = sqlite3_column_int(st, 3)                        ? SRV_TASK_CANCELLED
+        x->to = sqlite3_column_int(st, 3)                   ? SRV_TASK_CANCELLED
                 : x->task.attempt >= SRV_QUEUE_MAX_ATTEMPTS ? SRV_TASK_FAILED
-                                                                 : SRV_TASK_DONE;
+                                                            : SRV_TASK_DONE;
     }
     sqlite3_finalize(st);
     if (rc == SQLITE_ROW) {
@@ -408,14 +408,15 @@ static nn_status reclaim_one(srv_store *s, srv_reclaimed *x, int restart, nn_err
     sqlite3_bind_int(st, 2, x->task.task);
     sqlite3_bind_int(st, 3, x->task.attempt);
     srv__bind_text(st, 4, x->to == SRV_TASK_DONE ? "ready" : result_state[x->to]);
-    sqlite3_bind_int64(st, 5,
-                       restart ? 0 : srv__now_ms() + (int64_t)SRV_QUEUE_BACKOFF_MS * x->task.attempt);
+    sqlite3_bind_int64(
+        st, 5, restart ? 0 : srv__now_ms() + (int64_t)SRV_QUEUE_BACKOFF_MS * x->task.attempt);
     srv__bind_text(st, 6, x->to == SRV_TASK_FAILED ? error : NULL);
     int changed = 0;
     nn_status status = run_stmt(s, st, &changed, err, "reclaiming a task");
     if (status || !changed || x->to == SRV_TASK_DONE) return status;
     int cancelled = 0;
-    if (x->to == SRV_TASK_FAILED) status = fail_run_locked(s, x->task.run_id, error, &cancelled, err);
+    if (x->to == SRV_TASK_FAILED)
+        status = fail_run_locked(s, x->task.run_id, error, &cancelled, err);
     if (!status) status = count_ends(s, x->task.run_id, 1 + cancelled, 0, &x->end, err);
     return status;
 }
@@ -466,8 +467,7 @@ nn_status srv_queue_done_tasks(srv_store *s, const char *run_id, int **out, size
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st;
-    if (srv__prepare(s,
-                     "SELECT task FROM tasks WHERE run_id = ? AND state = 'done' ORDER BY task",
+    if (srv__prepare(s, "SELECT task FROM tasks WHERE run_id = ? AND state = 'done' ORDER BY task",
                      &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, run_id);

@@ -391,7 +391,10 @@ nn_status srv_store_lock_dir(const char *data_dir, int *fd, nn_error *err) {
     if (snprintf(path, sizeof path, "%s/nnd.lock", data_dir) >= (int)sizeof path)
         return nn_error_set(err, NN_ERR_INVALID, "data dir path too long");
     int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (f < 0) return nn_error_set(err, NN_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    char why[128];
+    if (f < 0)
+        return nn_error_set(err, NN_ERR_IO, "cannot open %s: %s", path,
+                            strerror_r(errno, why, sizeof why) == 0 ? why : "error");
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
         char pid[32] = "";
         ssize_t n = pread(f, pid, sizeof pid - 1, 0);
@@ -405,7 +408,8 @@ nn_status srv_store_lock_dir(const char *data_dir, int *fd, nn_error *err) {
     int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
     if (ftruncate(f, 0) != 0 || pwrite(f, pid, (size_t)n, 0) != n) {
         (void)close(f);
-        return nn_error_set(err, NN_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        return nn_error_set(err, NN_ERR_IO, "cannot write %s: %s", path,
+                            strerror_r(errno, why, sizeof why) == 0 ? why : "error");
     }
     *fd = f;
     return NN_OK;

@@ -56,10 +56,10 @@ typedef struct srv_run {
     int64_t created_at, started_at, finished_at; /* 0 = not yet */
     int attempts; /* times the run was started (a clean shutdown's release gives one back) */
     int cancel_requested;
-    int n_folds, n_tasks; /* its task rows: folds, then the final fit when there is one */
+    int n_folds, n_tasks;    /* its task rows: folds, then the final fit when there is one */
     int64_t epochs_per_task; /* epochs × ensemble: the most epochs one task trains */
-    char *spec_text;    /* owned; filled (and spec/metrics left NULL) by srv_run_get_text */
-    char *metrics_text; /* owned; NULL until succeeded */
+    char *spec_text;         /* owned; filled (and spec/metrics left NULL) by srv_run_get_text */
+    char *metrics_text;      /* owned; NULL until succeeded */
 } srv_run;
 
 /* A claimed task: the run, the task number and the attempt that fences its writes (the task

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void srv_events_free(srv_event *events, size_t n) {
     for (size_t i = 0; events && i < n; i++) free(events[i].data);
     free(events);
@@ -166,21 +165,22 @@ static nn_status task_held(srv_store *s, const char *node, const srv_task_ref *t
     sqlite3_bind_int(st, 4, t->attempt);
     int rc = srv__step(st);
     *held = rc == SQLITE_ROW;
-    nn_status status = (rc == SQLITE_ROW || rc == SQLITE_DONE)
-                           ? NN_OK
-                           : srv__db_error(s, rc, err, "checking the lease of %s/%d", t->run_id,
-                                           t->task);
+    nn_status status =
+        (rc == SQLITE_ROW || rc == SQLITE_DONE)
+            ? NN_OK
+            : srv__db_error(s, rc, err, "checking the lease of %s/%d", t->run_id, t->task);
     sqlite3_finalize(st);
     return status;
 }
 
 /* Inside a write transaction: task t's epochs_done and its run's progress (fenced by the
  * caller's check). */
-static nn_status put_progress(srv_store *s, const srv_task_ref *t, int64_t epochs,
-                              nn_error *err) {
+static nn_status put_progress(srv_store *s, const srv_task_ref *t, int64_t epochs, nn_error *err) {
     sqlite3_stmt *st;
-    if (srv__prepare(s, "UPDATE tasks SET epochs_done = min(?3, epochs_total) "
-                        "WHERE run_id = ?1 AND task = ?2", &st, err))
+    if (srv__prepare(s,
+                     "UPDATE tasks SET epochs_done = min(?3, epochs_total) "
+                     "WHERE run_id = ?1 AND task = ?2",
+                     &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, t->run_id);
     sqlite3_bind_int(st, 2, t->task);
@@ -204,8 +204,7 @@ static nn_status put_progress(srv_store *s, const srv_task_ref *t, int64_t epoch
 static char *dropped_data(const srv_event_put *e) {
     json_t *o = json_pack("{s:s, s:s, s:i, s:i}", "message",
                           "dropped: its task no longer held its lease (another attempt trains it)",
-                          "dropped", e->type, "task", e->fence->task, "attempt",
-                          e->fence->attempt);
+                          "dropped", e->type, "task", e->fence->task, "attempt", e->fence->attempt);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -227,8 +226,8 @@ static nn_status put_locked(srv_store *s, const char *node, const srv_event_put 
         const srv_event_put *e = &ev[i];
         size_t tl = e->type ? strnlen(e->type, 16) : 0;
         if (tl == 0 || tl == 16 || !e->data) {
-            status = nn_error_set(err, NN_ERR_INVALID, "run %s: event %lld is malformed",
-                                  e->run_id, (long long)e->seq);
+            status = nn_error_set(err, NN_ERR_INVALID, "run %s: event %lld is malformed", e->run_id,
+                                  (long long)e->seq);
             break;
         }
         if (e->fence && e->fence != checked) {

@@ -211,4 +211,3 @@ nn_status srv_model_get(srv_store *s, const char *run_id, char **json_text, nn_e
     sqlite3_finalize(st);
     return status;
 }
-

@@ -1,6 +1,6 @@
 /* srv_store_runs.c — the runs table: creation with idempotency keys and task rows, reads, the
- * paginated list (see srv_store.h; the task rows are srv_queue.c's, results srv_store_results.c's and events
- * srv_store_events.c's).
+ * paginated list (see srv_store.h; the task rows are srv_queue.c's, results srv_store_results.c's
+ * and events srv_store_events.c's).
  *
  * DESIGN: the run list is paginated by keyset, not offset: rows are ordered newest first by
  * (created_at, id), and the cursor names the last row of the previous page as
@@ -161,7 +161,8 @@ static nn_status insert_tasks(srv_store *s, const srv_run *run, nn_error *err) {
     for (int t = 0; t < run->n_tasks && !status; t++) {
         sqlite3_bind_int(st, 2, t);
         int rc = srv__step(st);
-        if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "creating the tasks of %s", run->id);
+        if (rc != SQLITE_DONE)
+            status = srv__db_error(s, rc, err, "creating the tasks of %s", run->id);
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
@@ -369,4 +370,3 @@ nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char
     *next_cursor = next;
     return NN_OK;
 }
-
