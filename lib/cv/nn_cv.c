@@ -96,6 +96,13 @@ static nn_status assign_folds(nn_cv *cv, nn_error *err) {
     return NN_OK;
 }
 
+void nn_cv_plan_tasks(const nn_spec *spec, int *n_folds, int *has_final) {
+    *n_folds = spec->validation == NN_VAL_KFOLD     ? spec->k
+               : spec->validation == NN_VAL_HOLDOUT ? 1
+                                                    : 0;
+    *has_final = spec->final == NN_FINAL_REFIT || *n_folds == 0;
+}
+
 nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cfg *cfg, nn_cv **out,
                        nn_spec_errors *errs, nn_error *err) {
     nn_spec_errors local;
@@ -104,9 +111,8 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     nn_plan *plan = NULL;
     if (nn_pipe_plan(spec, data, &plan, errs) != NN_OK) return nn_spec_errors_to_error(errs, err);
     nn_plan_destroy(plan); /* the plan made every check the job would make */
-    int n_folds = spec->validation == NN_VAL_KFOLD     ? spec->k
-                  : spec->validation == NN_VAL_HOLDOUT ? 1
-                                                       : 0;
+    int n_folds = 0, has_final = 0;
+    nn_cv_plan_tasks(spec, &n_folds, &has_final);
     nn_status st = NN_OK;
     nn_cv *cv = calloc(1, sizeof *cv);
     if (!cv) return nn_nomem(err, "out of memory for a job");
@@ -114,7 +120,7 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     cv->data = data;
     if (cfg) cv->cfg = *cfg;
     cv->n_folds = n_folds;
-    cv->has_final = spec->final == NN_FINAL_REFIT || n_folds == 0;
+    cv->has_final = has_final;
     pthread_mutex_init(&cv->mu, NULL);
     st = alloc_result(cv, err);
     if (st == NN_OK) st = read_targets(cv, err);
@@ -133,17 +139,17 @@ static void free_fold(nn_fold_result *fr) {
     free(fr->history);
 }
 
+int nn_cv_task_done(const nn_cv *cv, int task) {
+    if (task < 0 || task > cv->n_folds) return 0;
+    if (task == cv->n_folds) return cv->has_final && cv->model != NULL;
+    return cv->keep[task].pipe != NULL;
+}
+
 void nn_cv_destroy(nn_cv *cv) {
     if (!cv) return;
     nn_cv_result *r = &cv->res;
+    for (int i = 0; cv->keep && i < cv->n_folds; i++) nn__cv_reset_task(cv, i);
     for (int i = 0; r->folds && i < cv->n_folds; i++) free_fold(&r->folds[i]);
-    for (int i = 0; cv->keep && i < cv->n_folds; i++) {
-        nn_pipe_destroy(cv->keep[i].pipe);
-        for (int k = 0; cv->keep[i].nets && k < cv->spec->ensemble; k++)
-            nn_net_destroy(cv->keep[i].nets[k]);
-        free(cv->keep[i].nets);
-        free(cv->keep[i].drops);
-    }
     free_fold(&r->final);
     free(r->folds);
     free(cv->keep);

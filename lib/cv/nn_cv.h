@@ -125,10 +125,20 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
                        nn_spec_errors *errs, nn_error *err);
 void nn_cv_destroy(nn_cv *cv);
 
+/* The tasks a spec's job has, from the spec alone: *n_folds fold tasks (k, 1 for holdout, 0 for
+ * none) and *has_final (a final fit after the folds: "final": "refit", or no validation). */
+void nn_cv_plan_tasks(const nn_spec *spec, int *n_folds, int *has_final);
+
 int nn_cv_n_tasks(const nn_cv *cv);
 int nn_cv_n_folds(const nn_cv *cv);
-/* Runs task i (0..n_folds-1 folds, n_folds the final fit). Distinct tasks may run concurrently. */
+/* Runs task i (0..n_folds-1 folds, n_folds the final fit). Distinct tasks may run concurrently.
+ * A task that ran (or was imported) before is reset first, so a task can run again after an
+ * attempt whose outcome was not kept. */
 nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err);
+/* The same with the task's own cancel flag (read between batches) instead of the job's. */
+nn_status nn_cv_run_task_cancel(nn_cv *cv, int task, const atomic_int *cancel, nn_error *err);
+/* Whether task's outcome is in this job (it ran here, or its checkpoint was imported). */
+int nn_cv_task_done(const nn_cv *cv, int task);
 /* After every task: aggregates results and builds the final model. */
 nn_status nn_cv_finish(nn_cv *cv, nn_error *err);
 /* Runs every task on `threads` threads (≥ 1), then nn_cv_finish. */

@@ -130,6 +130,7 @@ typedef struct task_mem {
     nn_net **nets; /* (n_nets) */
     int n_nets;
     nn_layer_cfg *layers;
+    const atomic_int *cancel; /* the task's cancel flag */
 } task_mem;
 
 static void free_nets(nn_net **nets, int n) {
@@ -244,7 +245,7 @@ static nn_status train_member(nn_cv *cv, int f, task_mem *m, int k, size_t ntr, 
     tc.group = nn__cv_group(f, k);
     tc.on_epoch = on_epoch;
     tc.user = c;
-    tc.cancel = cv->cfg.cancel;
+    tc.cancel = m->cancel;
     tc.lr_factor = &c->lr_factor;
     nn_status st = nn_train_fit(net, m->xt, m->yt, ntr, &tc, NULL, err);
     if (st == NN_OK && c->status != NN_OK) st = nn_error_set(err, c->status, "%s", c->error);
@@ -334,11 +335,49 @@ static nn_status keep_result(nn_cv *cv, int f, task_mem *m, nn_error *err) {
     return st;
 }
 
+void nn__cv_reset_task(nn_cv *cv, int task) {
+    nn_cv_result *r = &cv->res;
+    if (task >= cv->n_folds) {
+        free(r->final.history);
+        r->final.history = NULL;
+        r->final.n_history = 0;
+        r->final.status = NN_OK;
+        r->final.error[0] = '\0';
+        nn_model_destroy(cv->model);
+        cv->model = NULL;
+        return;
+    }
+    if (!r->folds || !cv->keep) return;
+    nn_fold_result *fr = &r->folds[task];
+    free(fr->history);
+    fr->history = NULL;
+    fr->n_history = 0;
+    fr->status = NN_OK;
+    fr->error[0] = '\0';
+    nn__fold_keep *k = &cv->keep[task];
+    nn_pipe_destroy(k->pipe);
+    for (int m = 0; k->nets && m < cv->spec->ensemble; m++) nn_net_destroy(k->nets[m]);
+    free(k->nets);
+    free(k->drops);
+    memset(k, 0, sizeof *k);
+    for (size_t i = 0; r->oof_pred && cv->fold_of && i < r->n_rows; i++)
+        if (cv->fold_of[i] == task)
+            for (size_t t = 0; t < r->n_targets; t++) r->oof_pred[i * r->n_targets + t] = NAN;
+}
+
 nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err) {
+    return nn_cv_run_task_cancel(cv, task, cv->cfg.cancel, err);
+}
+
+nn_status nn_cv_run_task_cancel(nn_cv *cv, int task, const atomic_int *cancel, nn_error *err) {
+    if (task < 0 || task >= cv->n_folds + cv->has_final)
+        return nn_error_set(err, NN_ERR_INVALID, "no task %d", task);
     int f = task < cv->n_folds ? task : -1;
     nn_fold_result *fr = f >= 0 ? &cv->res.folds[f] : &cv->res.final;
+    nn__cv_reset_task(cv, task);
     task_mem m;
     memset(&m, 0, sizeof m);
+    m.cancel = cancel;
     size_t ntr = 0, nva = 0;
     double t0 = nn_clock_seconds();
     report_fold(cv, NN_CV_FOLD_START, fr);

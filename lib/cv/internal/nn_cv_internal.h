@@ -45,6 +45,10 @@ nn_net *const *nn__model_nets(const nn_model *m);
  */
 nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_float *x,
                             const nn_float *y, size_t n, size_t nf, nn_error *err);
+/* Frees what task left in the job (history, kept pipeline and networks, out-of-fold
+ * predictions; the model for the final fit), so it can run or be imported again
+ * (nn_cv_task.c). */
+void nn__cv_reset_task(nn_cv *cv, int task);
 /* Stream group of ensemble member m of task f (f = -1 for the final fit; nn_cv_task.c). */
 uint64_t nn__cv_group(int f, int m);
 /* Mean and sd over folds of each feature's importance drops, into the result. */
