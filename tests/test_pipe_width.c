@@ -9,6 +9,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* AddressSanitizer keeps freed memory in quarantine (256 MB by default) and pads every block:
+ * its peak says nothing about what the code holds. The bound of a plan that allocates and frees
+ * many blocks is checked in normal builds only. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 /* "cat,y" rows: cat takes n_cats values "c0".."c<n-1>" (each at least once), y a number. */
 static nn_table *categories(size_t rows, size_t n_cats) {
     nn_table *t = NULL;
@@ -110,7 +124,7 @@ static void test_wide_plan_under_the_cap_is_not_materialized(void) {
     CHECK(o.n_features == 3000);
     CHECK(o.cells == (uint64_t)20000 * 3000);
     if (o.grew_kb > 96 * 1024) fprintf(stderr, "peak grew by %ld kB\n", o.grew_kb);
-    CHECK(o.grew_kb >= 0 && o.grew_kb < 96 * 1024);
+    CHECK(o.grew_kb >= 0 && (UNDER_ASAN || o.grew_kb < 96 * 1024));
 }
 
 static void test_max_categories_over_the_cap_but_few_values_plans(void) {
