@@ -54,8 +54,27 @@ static void unlink_entry(srv_pool *p, job_entry *e) {
     }
 }
 
-/* The loaded job of run_id with a reference taken, loading it if needed; NULL with err set. */
-static job_entry *acquire(srv_pool *p, srv_store *s, const char *run_id, nn_error *err) {
+/* A run was just started (queued → running, start number `attempt`) by claiming ref: its status
+ * event, its skipped rows and the folds an earlier start finished, before any task of it trains
+ * here (the caller holds the job's loading state, so other threads wait). */
+static void announce(srv_job *job, srv_store *s, const srv_task_ref *ref, int attempt) {
+    srv_job_event(job, ref, "status",
+                  json_pack("{s:s, s:i, s:i, s:I}", "status", "running", "attempt", attempt,
+                            "tasks", srv_job_n_tasks(job), "rows",
+                            (json_int_t)srv_job_n_rows(job)));
+    srv_job_log_skipped(job, ref);
+    int restored = 0;
+    nn_error err = {0};
+    if (srv_job_restore(job, s, ref, &restored, &err) != NN_OK)
+        (void)fprintf(stderr, "nnd: run %s: cannot restore its finished folds: %s\n", ref->run_id,
+                      err.msg);
+}
+
+/* The loaded job of ref's run with a reference taken, loading it if needed (and announcing the
+ * run when this claim started it); NULL with err set. */
+static job_entry *acquire(srv_pool *p, srv_store *s, const srv_task_ref *ref, int run_started,
+                          nn_error *err) {
+    const char *run_id = ref->run_id;
     pthread_mutex_lock(&p->mu);
     job_entry *e;
     while ((e = find_entry(p, run_id)) && e->loading) pthread_cond_wait(&p->cond, &p->mu);
@@ -63,6 +82,7 @@ static job_entry *acquire(srv_pool *p, srv_store *s, const char *run_id, nn_erro
         e->refs++;
         e->used = ++p->tick;
         pthread_mutex_unlock(&p->mu);
+        if (run_started) announce(e->job, s, ref, run_started);
         return e;
     }
     e = calloc(1, sizeof *e);
@@ -80,6 +100,7 @@ static job_entry *acquire(srv_pool *p, srv_store *s, const char *run_id, nn_erro
     pthread_mutex_unlock(&p->mu);
     srv_job *job = NULL;
     nn_status st = srv_job_load(&p->env, s, run_id, &job, err);
+    if (st == NN_OK && run_started) announce(job, s, ref, run_started);
     pthread_mutex_lock(&p->mu);
     e->loading = 0;
     if (st != NN_OK) {
@@ -172,7 +193,7 @@ static void run_claimed(srv_pool *p, srv_store *s, const srv_task_ref *ref, int 
     pthread_mutex_unlock(&p->mu);
     if (rt && stopping)
         (void)srv_running_stop(p->running, ref->run_id, ref->task, ref->attempt, SRV_STOP_SHUTDOWN);
-    job_entry *e = rt ? acquire(p, s, ref->run_id, &err) : NULL;
+    job_entry *e = rt ? acquire(p, s, ref, run_started, &err) : NULL;
     if (!e) {
         char msg[300];
         (void)snprintf(msg, sizeof msg, "cannot load the run: %s", rt ? err.msg : "out of memory");
@@ -181,15 +202,9 @@ static void run_claimed(srv_pool *p, srv_store *s, const srv_task_ref *ref, int 
         return;
     }
     srv_job *job = e->job;
-    if (run_started)
-        srv_job_event(job, ref, "status",
-                      json_pack("{s:s, s:i, s:i, s:I}", "status", "running", "attempt", run_started,
-                                "tasks", srv_job_n_tasks(job), "rows",
-                                (json_int_t)srv_job_n_rows(job)));
-    if (run_started) srv_job_log_skipped(job, ref);
     int restored = 0;
     nn_status st = NN_OK;
-    if (run_started || ref->task >= srv_job_n_folds(job)) /* the final fit needs every fold */
+    if (ref->task >= srv_job_n_folds(job)) /* the final fit needs every fold */
         st = srv_job_restore(job, s, ref, &restored, &err);
     if (st == NN_OK) st = srv_job_train(job, rt, &err);
     srv_stop_why why = (srv_stop_why)atomic_load(&rt->why);
