@@ -6,7 +6,8 @@
 #   scripts/deps.sh --bench    also the benchmark peers (python3-torch, wrk)
 set -eu
 pkgs="build-essential cmake pkg-config libopenblas-dev libjansson-dev libcsv-dev libsqlite3-dev
-libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates python3 wrk chromium fonts-dejavu-core"
+libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates python3 wrk chromium fonts-dejavu-core
+clang-tidy"
 # The browser tests need node and npm; a node installed otherwise (newer than Debian's) will do.
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
