@@ -6,7 +6,7 @@
  * mutable state: no last-error, no global RNG, no printf, no exit.
  *
  * The code carries the meaning and the message is for people: a caller decides by the code
- * (nnd maps each code to one HTTP status, server/srv_http.c), never by the message's text. The
+ * (nnd maps each code to one HTTP status, server/http/srv_http.c), never by the message's text. The
  * last six codes are mostly the service's: a thing that does not exist (NOT_FOUND), a request
  * that contradicts the current state (CONFLICT: a dataset in use, a run already finished), a
  * resource held by someone else for now (BUSY: a database lock), no space left to write (FULL),
