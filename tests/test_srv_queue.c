@@ -438,6 +438,53 @@ static void test_queue_bound_holds_under_concurrency(void) {
     fixture_rm_tree(root);
 }
 
+/* At a restart: a failing run whose running task was released (shutdown) has that task
+ * cancelled and ends; a run whose every task ended but that was never finished (a crash in
+ * between) gets its last task back, to train again and finish. */
+static void test_queue_restart_sweeps_unfinished_runs(void) {
+    char root[64], data[80];
+    CHECK(fixture_dirs(root, data));
+    srv_store *s = fixture_open(data);
+    if (!s) return;
+    char a[SRV_ID_LEN + 1], b[SRV_ID_LEN + 1];
+    CHECK(fixture_run(s, NULL, 1000, "a", a) == NN_OK);
+    srv_claim_cfg c = cfg_of("n1", 2, 1);
+    srv_task_ref t0, t1;
+    CHECK(claim(s, &c, &t0, NULL) && claim(s, &c, &t1, NULL));
+    srv_task_end e = end_task(s, "n1", &t0, SRV_TASK_FAILED, NULL, "fold 1: boom");
+    CHECK(!e.run_over);
+    nn_error err = {0};
+    int released = 0;
+    CHECK(srv_queue_release(s, "n1", &released, &err) == NN_OK && released == 1);
+    srv_reclaimed *r = NULL;
+    size_t n = 0;
+    CHECK(srv_queue_reclaim(s, 1, &r, &n, &err) == NN_OK && n == 1);
+    if (n == 1) {
+        CHECK_STR(r[0].task.run_id, a);
+        CHECK(r[0].end.run_over && r[0].end.outcome == SRV_RUN_FAILED);
+        CHECK_STR(r[0].end.error, "fold 1: boom");
+    }
+    free(r);
+    CHECK(fixture_finish(s, a, SRV_RUN_FAILED, NULL, "fold 1: boom", NULL, 0, NULL, &err) == NN_OK);
+
+    CHECK(fixture_run(s, NULL, 2000, "b", b) == NN_OK);
+    srv_task_ref t[3];
+    CHECK(claim(s, &c, &t[0], NULL) && claim(s, &c, &t[1], NULL));
+    (void)end_task(s, "n1", &t[0], SRV_TASK_DONE, "{}", NULL);
+    (void)end_task(s, "n1", &t[1], SRV_TASK_DONE, "{}", NULL);
+    CHECK(claim(s, &c, &t[2], NULL) && t[2].task == 2);
+    e = end_task(s, "n1", &t[2], SRV_TASK_DONE, NULL, NULL);
+    CHECK(e.run_over && e.outcome == SRV_RUN_SUCCEEDED); /* … and the process dies here */
+    CHECK(srv_queue_reclaim(s, 1, &r, &n, &err) == NN_OK && n == 0);
+    free(r);
+    srv_task_ref again;
+    CHECK(claim(s, &c, &again, NULL) && again.task == 2 && again.attempt == 2);
+    e = end_task(s, "n1", &again, SRV_TASK_DONE, NULL, NULL);
+    CHECK(e.run_over && e.outcome == SRV_RUN_SUCCEEDED);
+    srv_store_close(s);
+    fixture_rm_tree(root);
+}
+
 int main(void) {
     RUN(test_queue_claim_order_and_final);
     RUN(test_queue_fairness_and_limits);
@@ -446,6 +493,7 @@ int main(void) {
     RUN(test_queue_failure_fails_the_run);
     RUN(test_queue_cancel_release_reclaim);
     RUN(test_queue_migration_of_old_runs);
+    RUN(test_queue_restart_sweeps_unfinished_runs);
     RUN(test_queue_bound_holds_under_concurrency);
     return check_summary();
 }
