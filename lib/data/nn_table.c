@@ -24,7 +24,10 @@ static void column_destroy(nn_column *c, size_t n_rows) {
 
 nn_status nn_table_create(size_t n_rows, nn_table **out, nn_error *err) {
     nn_table *t = calloc(1, sizeof *t);
-    if (!t) return nn_error_set(err, NN_ERR_NOMEM, "out of memory creating a table");
+    if (!t) {
+        nn_error_set(err, NN_ERR_NOMEM, "out of memory creating a table");
+        return NN_ERR_NOMEM;
+    }
     t->n_rows = n_rows;
     *out = t;
     return NN_OK;
@@ -46,25 +49,34 @@ int nn_table_find(const nn_table *t, const char *name) {
 /* Checks that a column named name can be appended and makes room for it; on success the name is
  * copied into *copy (owned by the caller until stored in the column). */
 static nn_status prepare_column(nn_table *t, const char *name, char **copy, nn_error *err) {
-    if (!name || !name[0]) return nn_error_set(err, NN_ERR_INVALID, "empty column name");
-    size_t len = strnlen(name, NN_MAX_NAME);
-    if (len >= NN_MAX_NAME)
-        return nn_error_set(err, NN_ERR_LIMIT, "column name \"%.40s...\" exceeds %d bytes", name,
-                            NN_MAX_NAME - 1);
-    if (nn_table_find(t, name) >= 0)
-        return nn_error_set(err, NN_ERR_INVALID, "duplicate column name \"%s\"", name);
-    if (t->n_cols >= NN_MAX_COLUMNS)
-        return nn_error_set(err, NN_ERR_LIMIT, "more than %d columns", NN_MAX_COLUMNS);
-    if (t->n_cols == t->cap_cols) {
+    nn_status st = NN_OK; /* set apart from nn_error_set, whose result the analyzer cannot see */
+    size_t len = name ? strnlen(name, NN_MAX_NAME) : 0;
+    if (len == 0) {
+        nn_error_set(err, st = NN_ERR_INVALID, "empty column name");
+    } else if (len >= NN_MAX_NAME) {
+        nn_error_set(err, st = NN_ERR_LIMIT, "column name \"%.40s...\" exceeds %d bytes", name,
+                     NN_MAX_NAME - 1);
+    } else if (nn_table_find(t, name) >= 0) {
+        nn_error_set(err, st = NN_ERR_INVALID, "duplicate column name \"%s\"", name);
+    } else if (t->n_cols >= NN_MAX_COLUMNS) {
+        nn_error_set(err, st = NN_ERR_LIMIT, "more than %d columns", NN_MAX_COLUMNS);
+    } else if (t->n_cols == t->cap_cols) {
         size_t cap = t->cap_cols ? t->cap_cols * 2 : FIRST_CAP_COLS;
         if (cap > NN_MAX_COLUMNS) cap = NN_MAX_COLUMNS;
         nn_column *cols = realloc(t->cols, cap * sizeof *cols);
-        if (!cols) return nn_error_set(err, NN_ERR_NOMEM, "out of memory adding a column");
-        t->cols = cols;
-        t->cap_cols = cap;
+        if (cols) {
+            t->cols = cols;
+            t->cap_cols = cap;
+        } else {
+            nn_error_set(err, st = NN_ERR_NOMEM, "out of memory adding a column");
+        }
     }
+    if (st != NN_OK) return st;
     *copy = malloc(len + 1);
-    if (!*copy) return nn_error_set(err, NN_ERR_NOMEM, "out of memory adding a column");
+    if (!*copy) {
+        nn_error_set(err, NN_ERR_NOMEM, "out of memory adding a column");
+        return NN_ERR_NOMEM;
+    }
     memcpy(*copy, name, len + 1);
     return NN_OK;
 }
