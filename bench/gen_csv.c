@@ -1,6 +1,6 @@
 /* gen_csv — writes a synthetic tabular CSV for the ingest and scale benchmarks.
  *
- *   gen_csv --rows N [--seed S] [--out FILE]
+ *   gen_csv --rows N [--max-bytes B] [--seed S] [--out FILE]
  *
  * DESIGN: 22 columns, about 174 bytes a row (1M rows ≈ 174 MB), drawn from an nn_rng stream so
  * that the same (rows, seed) always gives the same bytes:
@@ -12,7 +12,8 @@
  *   y         a smooth function of some x plus noise, %.6g
  *   city      one of 40 words (text)
  * so 20 numeric columns besides the id, and one text column. Missing values are confined to x07,
- * so a spec can impute it and train on everything else (bench/scale_spec.json).
+ * so a spec can impute it and train on everything else (bench/scale_spec.json). --max-bytes stops
+ * before the row that would make the file longer than B bytes (e.g. nnd's 256 MiB upload limit).
  */
 #include "nn_rng.h"
 
@@ -46,26 +47,30 @@ static int parse_long(const char *s, long lo, long hi, long *out) {
     return 0;
 }
 
-/* One row's x values, written into f with the column's format. */
-static void write_row(FILE *f, long id, nn_rng *rng) {
+#define ROW_MAX 512
+
+/* One row's values into row[ROW_MAX], each column in its format; returns the length. */
+static int format_row(char *row, long id, nn_rng *rng) {
     double u[N_X];
     for (int j = 0; j < N_X; j++) u[j] = nn_rng_uniform(rng);
     double y = 3.0 * u[0] + sin(6.0 * u[1]) + u[2] * u[3] + 0.5 * cos(4.0 * u[4]) + u[5] * u[5] +
                0.1 * (nn_rng_uniform(rng) - 0.5);
     const char *city = cities[nn_rng_below(rng, N_CITIES)];
     int missing = nn_rng_uniform(rng) < 0.01;
-    (void)fprintf(f, "%ld,%d,%.2f,%d,%d,%.4f,%.4f,", id, (int)(u[0] * 10), 1.0 + u[1] * 7.0,
-                  (int)(300 + u[2] * 9000), (int)(75000 + u[3] * 4000000), 47.1 + u[4] * 0.7,
-                  -122.5 + u[5] * 0.8);
-    if (!missing) (void)fprintf(f, "%d", (int)(1900 + u[6] * 115));
-    (void)fprintf(f, ",%.17g,%.3e,%.6f,%d,%.2f,%.4f,%d,%.8f,%.4f,%.6f,%.6f,%.4f,%.6g,%s\n", u[7],
-                  u[8] * 0.01, u[9] * 2 - 1, (int)(u[10] * 5), u[11] * 100, u[12] * 50,
-                  (int)(u[13] * 99999), u[14], u[15] * 1000 - 500, u[16] * 10, u[17] * 13,
-                  u[18] * 3, y, city);
+    char year[16] = "";
+    if (!missing) (void)snprintf(year, sizeof year, "%d", (int)(1900 + u[6] * 115));
+    return snprintf(row, ROW_MAX,
+                    "%ld,%d,%.2f,%d,%d,%.4f,%.4f,%s,%.17g,%.3e,%.6f,%d,%.2f,%.4f,%d,%.8f,%.4f,%.6f,"
+                    "%.6f,%.4f,%.6g,%s\n",
+                    id, (int)(u[0] * 10), 1.0 + u[1] * 7.0, (int)(300 + u[2] * 9000),
+                    (int)(75000 + u[3] * 4000000), 47.1 + u[4] * 0.7, -122.5 + u[5] * 0.8, year,
+                    u[7], u[8] * 0.01, u[9] * 2 - 1, (int)(u[10] * 5), u[11] * 100, u[12] * 50,
+                    (int)(u[13] * 99999), u[14], u[15] * 1000 - 500, u[16] * 10, u[17] * 13,
+                    u[18] * 3, y, city);
 }
 
 int main(int argc, char **argv) {
-    long rows = -1, seed = 1;
+    long rows = -1, seed = 1, max_bytes = -1;
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc) {
@@ -75,6 +80,7 @@ int main(int argc, char **argv) {
         const char *a = argv[i], *v = argv[++i];
         if (strcmp(a, "--rows") == 0 && parse_long(v, 0, MAX_ROWS, &rows) == 0) continue;
         if (strcmp(a, "--seed") == 0 && parse_long(v, 0, 1L << 30, &seed) == 0) continue;
+        if (strcmp(a, "--max-bytes") == 0 && parse_long(v, 1, 1L << 40, &max_bytes) == 0) continue;
         if (strcmp(a, "--out") == 0) {
             out = v;
             continue;
@@ -95,10 +101,16 @@ int main(int argc, char **argv) {
     (void)setvbuf(f, buffer, _IOFBF, sizeof buffer);
     nn_rng rng;
     nn_rng_init(&rng, (uint64_t)seed, 1);
-    (void)fprintf(f, "id");
-    for (int j = 1; j <= N_X; j++) (void)fprintf(f, ",x%02d", j);
-    (void)fprintf(f, ",y,city\n");
-    for (long r = 1; r <= rows; r++) write_row(f, r, &rng);
+    long written = fprintf(f, "id");
+    for (int j = 1; j <= N_X; j++) written += fprintf(f, ",x%02d", j);
+    written += fprintf(f, ",y,city\n");
+    for (long r = 1; r <= rows; r++) {
+        char row[ROW_MAX];
+        int n = format_row(row, r, &rng);
+        if (max_bytes >= 0 && written + n > max_bytes) break;
+        if (fwrite(row, 1, (size_t)n, f) != (size_t)n) break;
+        written += n;
+    }
     int bad = ferror(f);
     if (fflush(f) != 0) bad = 1;
     if (out && fclose(f) != 0) bad = 1;
