@@ -3,6 +3,7 @@
  * On a terminal the progress is one live line per fold (bar, epoch, losses, R², ETA) redrawn at
  * most every 100 ms; otherwise one line per finished fold, so logs stay readable. */
 #include "cli.h"
+#include "cli_util.h"
 
 #include "nn_csv.h"
 #include "nn_cv.h"
@@ -37,7 +38,7 @@ static double now(void) {
 }
 
 static void draw(progress *p) {
-    if (p->drawn) fprintf(stderr, "\033[%dA", p->n_lines);
+    if (p->drawn) (void)fprintf(stderr, "\033[%dA", p->n_lines);
     double el = now() - p->t0;
     double rate = p->done_epochs > 0 ? el / (double)p->done_epochs : 0;
     double eta = rate * (double)(p->total_epochs - p->done_epochs);
@@ -51,13 +52,15 @@ static void draw(progress *p) {
         int fill = l->epochs ? (int)(20.0 * l->epoch / l->epochs) : 0;
         for (int k = 0; k < 20; k++) bar[k] = k < fill ? '#' : '.';
         bar[20] = '\0';
-        fprintf(stderr, "\r\033[K%-10s [%s] %4d/%-4d loss %.4g", name, bar, l->epoch, l->epochs,
-                l->train_loss);
-        if (!isnan(l->val_loss)) fprintf(stderr, "  val %.4g  R² %.4f", l->val_loss, l->val_r2);
-        if (l->state == 2 && !isnan(l->r2_units)) fprintf(stderr, "  done: R² %.4f", l->r2_units);
-        fputc('\n', stderr);
+        (void)fprintf(stderr, "\r\033[K%-10s [%s] %4d/%-4d loss %.4g", name, bar, l->epoch,
+                      l->epochs, l->train_loss);
+        if (!isnan(l->val_loss))
+            (void)fprintf(stderr, "  val %.4g  R² %.4f", l->val_loss, l->val_r2);
+        if (l->state == 2 && !isnan(l->r2_units))
+            (void)fprintf(stderr, "  done: R² %.4f", l->r2_units);
+        (void)fputc('\n', stderr);
     }
-    fprintf(stderr, "\r\033[Kelapsed %.1fs  ETA %.0fs\n", el, eta);
+    (void)fprintf(stderr, "\r\033[Kelapsed %.1fs  ETA %.0fs\n", el, eta);
     p->drawn = 1;
 }
 
@@ -82,14 +85,16 @@ static void on_report(void *user, const nn_cv_event *ev) {
         l->r2_units = fr->n_val ? fr->units[0].r2 : NAN;
         if (!p->tty && !p->quiet) {
             if (fr->status != NN_OK)
-                fprintf(stderr, "%s: failed: %s\n", ev->fold < 0 ? "final fit" : "fold", fr->error);
+                (void)fprintf(stderr, "%s: failed: %s\n", ev->fold < 0 ? "final fit" : "fold",
+                              fr->error);
             else if (ev->fold >= 0)
-                fprintf(stderr, "fold %d/%d: %d epochs (best %d), R² %.4f, RMSE %.6g, %.1fs\n",
-                        ev->fold + 1, p->n_folds, fr->epochs_run, fr->best_epoch, fr->units[0].r2,
-                        fr->units[0].rmse, fr->seconds);
+                (void)fprintf(stderr,
+                              "fold %d/%d: %d epochs (best %d), R² %.4f, RMSE %.6g, %.1fs\n",
+                              ev->fold + 1, p->n_folds, fr->epochs_run, fr->best_epoch,
+                              fr->units[0].r2, fr->units[0].rmse, fr->seconds);
             else
-                fprintf(stderr, "final fit: %d epochs on %zu rows, %.1fs\n", fr->epochs_run,
-                        fr->n_train, fr->seconds);
+                (void)fprintf(stderr, "final fit: %d epochs on %zu rows, %.1fs\n", fr->epochs_run,
+                              fr->n_train, fr->seconds);
         }
     }
     if (p->tty && !p->quiet && (ev->kind != NN_CV_EPOCH || now() - p->last_draw > 0.1)) {
@@ -125,7 +130,7 @@ static int write_table(const char *dir, const char *name, nn_table *t) {
     (void)snprintf(path, sizeof path, "%s/%s", dir, name);
     nn_error err = {0};
     int rc = nn_csv_write_file(path, t, &err) == NN_OK ? 0 : -1;
-    if (rc) fprintf(stderr, "nn: %s\n", err.msg);
+    if (rc) (void)fprintf(stderr, "nn: %s\n", err.msg);
     nn_table_destroy(t);
     return rc;
 }
@@ -141,7 +146,7 @@ static int write_outputs(const char *dir, const nn_spec *spec, const nn_table *d
     if (rc == 0) rc = write_text(dir, "spec.json", spec->canonical);
     nn_table *t = NULL;
     nn_error err = {0};
-    if (rc == 0 && res->n_folds > 0) {
+    if (rc == 0 && (res->n_folds > 0 || res->n_skipped > 0)) {
         rc = nn_report_predictions(spec, data, res, &t, &err) == NN_OK
                  ? write_table(dir, "predictions.csv", t)
                  : -1;
@@ -156,31 +161,35 @@ static int write_outputs(const char *dir, const nn_spec *spec, const nn_table *d
     }
     nn_model_destroy(model);
     if (rc)
-        fprintf(stderr, "nn: cannot write the results to %s%s%s\n", dir, err.msg[0] ? ": " : "",
-                err.msg);
+        (void)fprintf(stderr, "nn: cannot write the results to %s%s%s\n", dir,
+                      err.msg[0] ? ": " : "", err.msg);
     return rc;
 }
 
 static void print_summary(const nn_spec *spec, const nn_cv_result *res, const char *dir) {
-    printf("%s (%s): %zu rows, ", spec->name, spec->targets[0], res->n_rows);
+    (void)printf("%s (%s): %zu rows, ", spec->name, spec->targets[0], res->n_rows);
+    if (res->n_skipped)
+        (void)printf("%zu without a target left out (predicted in predictions.csv), ",
+                     res->n_skipped);
     if (res->n_folds == 0) {
-        printf("no validation; model trained on every row in %.1fs\n", res->train_seconds);
-        printf("results in %s\n", dir);
+        (void)printf("no validation; model trained on every row in %.1fs\n", res->train_seconds);
+        (void)printf("results in %s\n", dir);
         return;
     }
-    printf("%d fold%s, %.1fs\n", res->n_folds, res->n_folds > 1 ? "s" : "", res->train_seconds);
-    printf("%-8s %10s %14s %14s %9s\n", "fold", "R²", "RMSE", "MAE", "MAPE%");
+    (void)printf("%d fold%s, %.1fs\n", res->n_folds, res->n_folds > 1 ? "s" : "",
+                 res->train_seconds);
+    (void)printf("%-8s %10s %14s %14s %9s\n", "fold", "R²", "RMSE", "MAE", "MAPE%");
     for (int f = 0; f < res->n_folds; f++) {
         const nn_metrics *m = &res->folds[f].units[0];
-        printf("%-8d %10.4f %14.6g %14.6g %9.2f\n", f + 1, m->r2, m->rmse, m->mae, m->mape);
+        (void)printf("%-8d %10.4f %14.6g %14.6g %9.2f\n", f + 1, m->r2, m->rmse, m->mae, m->mape);
     }
     const nn_metrics *o = &res->overall[0];
-    printf("%-8s %10.4f %14.6g %14.6g %9.2f\n", "overall", o->r2, o->rmse, o->mae, o->mape);
+    (void)printf("%-8s %10.4f %14.6g %14.6g %9.2f\n", "overall", o->r2, o->rmse, o->mae, o->mape);
     if (res->n_folds > 1)
-        printf("%-8s %6.4f±%.4f %10.6g±%-8.3g %8.6g±%.3g\n", "mean±sd", res->r2_mean, res->r2_sd,
-               res->rmse_mean, res->rmse_sd, res->mae_mean, res->mae_sd);
-    printf("out-of-fold R² %.4f in %s's units (%.4f in model space); results in %s\n", o->r2,
-           spec->targets[0], res->overall_model[0].r2, dir);
+        (void)printf("%-8s %6.4f±%.4f %10.6g±%-8.3g %8.6g±%.3g\n", "mean±sd", res->r2_mean,
+                     res->r2_sd, res->rmse_mean, res->rmse_sd, res->mae_mean, res->mae_sd);
+    (void)printf("out-of-fold R² %.4f in %s's units (%.4f in model space); results in %s\n", o->r2,
+                 spec->targets[0], res->overall_model[0].r2, dir);
 }
 
 static const char train_usage[] =
@@ -200,7 +209,7 @@ int cmd_train(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-            return fputs(train_usage, stdout), CLI_OK;
+            return (void)fputs(train_usage, stdout), CLI_OK;
         else if (!strcmp(a, "--out") && i + 1 < argc)
             out = argv[++i];
         else if (!strcmp(a, "--seed") && i + 1 < argc) {
@@ -212,12 +221,12 @@ int cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "--quiet"))
             quiet = 1;
         else if (a[0] == '-' || n_pos == 2) {
-            fprintf(stderr, "nn train: unexpected argument \"%s\"\n%s", a, train_usage);
+            (void)fprintf(stderr, "nn train: unexpected argument \"%s\"\n%s", a, train_usage);
             return CLI_USAGE;
         } else
             pos[n_pos++] = a;
     }
-    if (n_pos != 2) return fputs(train_usage, stderr), CLI_USAGE;
+    if (n_pos != 2) return (void)fputs(train_usage, stderr), CLI_USAGE;
     nn_spec *spec = cli_load_spec(pos[0], seed_set, (uint64_t)seed);
     if (!spec) return CLI_USAGE;
     nn_table *data = cli_read_csv(pos[1], spec);
@@ -236,8 +245,9 @@ int cmd_train(int argc, char **argv) {
     int rc = CLI_OK;
     if (nn_cv_create(spec, data, &cfg, &cv, &errs, &err) != NN_OK) {
         for (size_t i = 0; i < errs.n; i++)
-            fprintf(stderr, "%s: %s: %s\n", pos[0], errs.items[i].pointer, errs.items[i].message);
-        if (errs.n == 0) fprintf(stderr, "%s: %s\n", pos[1], err.msg);
+            (void)fprintf(stderr, "%s: %s: %s\n", pos[0], errs.items[i].pointer,
+                          errs.items[i].message);
+        if (errs.n == 0) (void)fprintf(stderr, "%s: %s\n", pos[1], err.msg);
         rc = CLI_USAGE;
     }
     if (rc == CLI_OK) {
@@ -252,12 +262,12 @@ int cmd_train(int argc, char **argv) {
         p.ensemble = spec->ensemble;
         p.total_epochs = (long long)spec->epochs * spec->ensemble * p.n_lines;
         if (!p.lines || mkdirs(dir) != 0) {
-            fprintf(stderr, "nn: cannot create %s\n", dir);
+            (void)fprintf(stderr, "nn: cannot create %s\n", dir);
             rc = CLI_FAIL;
         }
     }
     if (rc == CLI_OK && nn_cv_run(cv, (int)threads, &err) != NN_OK) {
-        fprintf(stderr, "nn: training failed: %s\n", err.msg);
+        (void)fprintf(stderr, "nn: training failed: %s\n", err.msg);
         rc = CLI_FAIL;
     }
     if (rc == CLI_OK && write_outputs(dir, spec, data, cv) != 0) rc = CLI_FAIL;

@@ -1,6 +1,7 @@
 /* cmd_use.c — `nn predict` (a model on new rows) and `nn validate` (a spec, with or without
  * data). */
 #include "cli.h"
+#include "cli_util.h"
 
 #include "nn_csv.h"
 #include "nn_model.h"
@@ -13,29 +14,34 @@
 static const char predict_usage[] =
     "usage: nn predict MODEL DATA [--out FILE]\n"
     "  MODEL       a model.json written by nn train (or downloaded from nnd)\n"
-    "  DATA        a CSV with the columns the model's spec reads (the target may be absent)\n"
+    "  DATA        a CSV with the columns the model reads (model.json \"inputs\"); the target,\n"
+    "              the id and the columns the spec drops may be absent, others are ignored\n"
     "  --out FILE  where to write the predictions CSV (default standard output): the id column\n"
     "              when the spec names one, then predicted (or predicted_<target> for each)\n";
 
+/* A copy of column c (n rows) into t. */
+static nn_status copy_column(nn_table *t, const nn_column *c, size_t n, nn_error *err) {
+    if (c->type == NN_COL_NUMBER) return nn_table_add_number_copy(t, c->name, c->num, NULL, err);
+    char **v = calloc(n ? n : 1, sizeof *v);
+    if (!v) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (c->text[i] && !(v[i] = strdup(c->text[i]))) {
+            for (size_t k = 0; k < i; k++) free(v[k]);
+            free(v);
+            return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        }
+    }
+    return nn_table_add_text_take(t, c->name, v, NULL, err);
+}
+
 /* Builds the output table: id (when present in rows) then one column per target. */
-static nn_status predictions_table(const nn_spec *spec, const nn_table *rows, double *pred,
+static nn_status predictions_table(const nn_spec *spec, const nn_table *rows, const double *pred,
                                    nn_table **out, nn_error *err) {
     size_t n = rows->n_rows, nt = spec->n_targets;
     nn_table *t = NULL;
     nn_status st = nn_table_create(n, &t, err);
     int idc = spec->id ? nn_table_find(rows, spec->id) : -1;
-    if (st == NN_OK && idc >= 0) {
-        nn_table *copy = NULL;
-        st = nn_table_clone(rows, &copy, err);
-        if (st == NN_OK) {
-            nn_column *c = &copy->cols[idc];
-            st = c->type == NN_COL_TEXT ? nn_table_add_text_take(t, spec->id, c->text, NULL, err)
-                                        : nn_table_add_number_take(t, spec->id, c->num, NULL, err);
-            c->text = NULL;
-            c->num = NULL;
-        }
-        nn_table_destroy(copy);
-    }
+    if (st == NN_OK && idc >= 0) st = copy_column(t, &rows->cols[idc], n, err);
     for (size_t k = 0; st == NN_OK && k < nt; k++) {
         double *col = malloc((n ? n : 1) * sizeof *col);
         if (!col) {
@@ -60,35 +66,41 @@ int cmd_predict(int argc, char **argv) {
     int n_pos = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return fputs(predict_usage, stdout), CLI_OK;
+            return (void)fputs(predict_usage, stdout), CLI_OK;
         if (!strcmp(argv[i], "--out") && i + 1 < argc)
             out = argv[++i];
         else if (argv[i][0] == '-' || n_pos == 2) {
-            fprintf(stderr, "nn predict: unexpected argument \"%s\"\n%s", argv[i], predict_usage);
+            (void)fprintf(stderr, "nn predict: unexpected argument \"%s\"\n%s", argv[i],
+                          predict_usage);
             return CLI_USAGE;
         } else
             pos[n_pos++] = argv[i];
     }
-    if (n_pos != 2) return fputs(predict_usage, stderr), CLI_USAGE;
+    if (n_pos != 2) return (void)fputs(predict_usage, stderr), CLI_USAGE;
     nn_error err = {0};
     nn_model *model = NULL;
     if (nn_model_load(pos[0], &model, &err) != NN_OK) {
-        fprintf(stderr, "%s\n", err.msg);
+        (void)fprintf(stderr, "%s\n", err.msg);
         return CLI_USAGE;
     }
     const nn_spec *spec = nn_model_spec(model);
-    nn_table *rows = cli_read_csv(pos[1], spec), *t = NULL;
+    nn_table *rows = NULL, *t = NULL;
+    nn_csv_source src = {.path = pos[1]};
     double *pred = NULL;
-    int rc = rows ? CLI_OK : CLI_USAGE;
+    int rc = CLI_OK;
+    if (nn_model_read_csv(model, &src, &rows, &err) != NN_OK) {
+        (void)fprintf(stderr, "%s\n", err.msg);
+        rc = CLI_USAGE;
+    }
     if (rc == CLI_OK && nn_model_predict(model, rows, &pred, &err) != NN_OK) {
-        fprintf(stderr, "%s: %s\n", pos[1], err.msg);
+        (void)fprintf(stderr, "%s: %s\n", pos[1], err.msg);
         rc = CLI_USAGE;
     }
     if (rc == CLI_OK && predictions_table(spec, rows, pred, &t, &err) != NN_OK) rc = CLI_FAIL;
     if (rc == CLI_OK) {
         nn_status st = out ? nn_csv_write_file(out, t, &err) : nn_csv_write(stdout, t, &err);
         if (st != NN_OK) {
-            fprintf(stderr, "nn predict: %s\n", err.msg);
+            (void)fprintf(stderr, "nn predict: %s\n", err.msg);
             rc = CLI_FAIL;
         }
     }
@@ -107,16 +119,16 @@ static const char validate_usage[] =
 
 int cmd_validate(int argc, char **argv) {
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
-        return fputs(validate_usage, stdout), CLI_OK;
-    if (argc < 2 || argc > 3) return fputs(validate_usage, stderr), CLI_USAGE;
+        return (void)fputs(validate_usage, stdout), CLI_OK;
+    if (argc < 2 || argc > 3) return (void)fputs(validate_usage, stderr), CLI_USAGE;
     nn_spec *spec = cli_load_spec(argv[1], 0, 0);
     if (!spec) return CLI_USAGE;
-    printf("%s: spec \"%s\" is valid (sha256 %s)\n", argv[1], spec->name, spec->hash);
-    printf("network: %d hidden layer%s, %zu output%s; %d epochs, batch %d\n", spec->n_hidden,
-           spec->n_hidden == 1 ? "" : "s", spec->n_targets, spec->n_targets == 1 ? "" : "s",
-           spec->epochs, spec->batch_size);
+    (void)printf("%s: spec \"%s\" is valid (sha256 %s)\n", argv[1], spec->name, spec->hash);
+    (void)printf("network: %d hidden layer%s, %zu output%s; %d epochs, batch %d\n", spec->n_hidden,
+                 spec->n_hidden == 1 ? "" : "s", spec->n_targets, spec->n_targets == 1 ? "" : "s",
+                 spec->epochs, spec->batch_size);
     if (argc == 2) {
-        printf("input width depends on the data: run nn validate %s DATA\n", argv[1]);
+        (void)printf("input width depends on the data: run nn validate %s DATA\n", argv[1]);
         nn_spec_destroy(spec);
         return CLI_OK;
     }
@@ -126,16 +138,22 @@ int cmd_validate(int argc, char **argv) {
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
     if (rc == CLI_OK && nn_pipe_plan(spec, data, &plan, &errs) != NN_OK) {
-        for (size_t i = 0; i < errs.n; i++)
-            fprintf(stderr, "%s: %s: %s\n", argv[1], errs.items[i].pointer, errs.items[i].message);
+        cli_print_errors(argv[1], &errs);
         rc = CLI_USAGE;
     }
     if (rc == CLI_OK) {
-        printf("data: %zu rows, %zu columns\n", data->n_rows, data->n_cols);
-        printf("inputs (%zu):", plan->n_features);
+        (void)printf("data: %zu rows, %zu columns\n", data->n_rows, data->n_cols);
+        if (plan->n_skipped)
+            (void)printf("%zu row%s without a target: left out of training and scoring, "
+                         "predicted by the final model\n",
+                         plan->n_skipped, plan->n_skipped == 1 ? "" : "s");
+        (void)printf("inputs (%zu):", plan->n_features);
         for (size_t i = 0; i < plan->n_features; i++)
-            printf("%s %s", i ? "," : "", plan->features[i]);
-        printf("\ninput width %zu, %zu parameters\n", plan->n_features, plan->n_params);
+            (void)printf("%s %s", i ? "," : "", plan->features[i]);
+        (void)printf("\ninput width %zu, %zu parameters; %zu rows × %zu inputs (%.1f MB of "
+                     "matrices)\n",
+                     plan->n_features, plan->n_params, plan->n_rows, plan->n_features,
+                     (double)plan->bytes / 1e6);
     }
     nn_plan_destroy(plan);
     nn_table_destroy(data);

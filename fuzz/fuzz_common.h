@@ -36,20 +36,4 @@ static const char fuzz_kc_rows[] =
     "\"5631500400\",\"20150225T000000\",180000,2,1,770,10000,\"1\",0,0,3,6,770,0,1933,0,"
     "\"98028\",47.7379,-122.233,2720,8062\n";
 
-/* The fixed table, read with "id" (and the given extra columns) as text; aborts on failure. */
-static inline nn_table *fuzz_kc_table(const char *const *text_columns) {
-    static const char *const id_only[] = {"id", NULL};
-    nn_csv_opts opts = {.name = "kc3", .text_columns = text_columns ? text_columns : id_only};
-    nn_table *t = NULL;
-    nn_error err = {0};
-    nn_status st = nn_csv_read_mem(fuzz_kc_rows, sizeof fuzz_kc_rows - 1, &opts, &t, &err);
-    if (st != NN_OK) {
-        /* the columns a spec names as text may be absent: fall back to "id" alone */
-        opts.text_columns = id_only;
-        st = nn_csv_read_mem(fuzz_kc_rows, sizeof fuzz_kc_rows - 1, &opts, &t, &err);
-    }
-    FUZZ_CHECK(st == NN_OK, err.msg);
-    return t;
-}
-
 #endif

@@ -1,7 +1,7 @@
 /* fuzz_model.c — libFuzzer harness for the model-file loader (nn_model_from_json).
  *
- * When a document loads, the model predicts a fixed three-row King County table (read with the
- * model spec's text columns and id as text); a prediction either fails with a message or gives
+ * When a document loads, the model predicts a fixed three-row King County table (read through
+ * the model's schema, nn_model_read_csv); a prediction either fails with a message or gives
  * n_rows × n_targets values. A model that loads also serializes, and the serialized text loads
  * again. */
 #include "fuzz_common.h"
@@ -11,15 +11,11 @@
 
 static void predict_fixed(nn_model *m) {
     const nn_spec *spec = nn_model_spec(m);
-    const char **text = calloc(spec->n_text_columns + 2, sizeof *text);
-    FUZZ_CHECK(text != NULL, "calloc");
-    size_t n = 0;
-    for (size_t i = 0; i < spec->n_text_columns; i++) text[n++] = spec->text_columns[i];
-    if (spec->id) text[n++] = spec->id;
-    nn_table *t = fuzz_kc_table(text);
-    free(text);
-    double *y = NULL;
+    nn_csv_source src = {.buf = fuzz_kc_rows, .len = sizeof fuzz_kc_rows - 1, .name = "kc3"};
+    nn_table *t = NULL;
     nn_error err = {0};
+    FUZZ_CHECK(nn_model_read_csv(m, &src, &t, &err) == NN_OK, err.msg);
+    double *y = NULL;
     if (nn_model_predict(m, t, &y, &err) == NN_OK) {
         FUZZ_CHECK(y != NULL || t->n_rows * spec->n_targets == 0, "predictions on success");
         volatile double sink = 0;

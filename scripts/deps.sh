@@ -6,7 +6,8 @@
 #   scripts/deps.sh --bench    also the benchmark peers (python3-torch, python3-pandas, wrk)
 set -eu
 pkgs="build-essential cmake pkg-config libopenblas-dev libjansson-dev libcsv-dev libsqlite3-dev
-libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates python3 wrk chromium fonts-dejavu-core"
+libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates python3 wrk chromium fonts-dejavu-core
+clang-tidy"
 # libxsmm generates the small matrix kernels (lib/core/nn_matrix.c); nnd uses it on x86-64 only
 [ "$(dpkg --print-architecture)" = amd64 ] && pkgs="$pkgs libxsmm-dev"
 # The browser tests need node and npm; a node installed otherwise (newer than Debian's) will do.

@@ -8,6 +8,7 @@
 #   build/fuzz        each libFuzzer harness for NN_FUZZ_SECONDS (default 30) seconds
 #   build/ci-double   nn_float = double, OpenBLAS only (NN_XSMM=OFF): unit (gradient checks at
 #                     1e-6); the other builds use libxsmm's kernels where it is installed
+#   build/tidy        clang-tidy (.clang-tidy) over lib/, server/, cli/: zero findings
 # All builds use -Wall -Wextra -Werror. Extra arguments go to every ctest (e.g. -R csv).
 set -eu
 cd "$(dirname "$0")/.."
@@ -32,6 +33,8 @@ ctest_args="$*"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=second_deadlock_stack=1
+echo "== clang-tidy (scripts/tidy.sh)"
+scripts/tidy.sh
 run ci-double "-L unit" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_DOUBLE=ON -DNN_XSMM=OFF
 run ci-asan "-L unit|integration" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined
 run ci-tsan "-L unit|integration -E test_faults" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=thread

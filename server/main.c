@@ -2,7 +2,7 @@
  * signals, the storage migration, and the order in which the parts start and stop.
  *
  * Start: parse the configuration, then srv_app_start: migrate the database, recover runs a dead
- * process left running, start the event hub, the worker pool and then the HTTP daemon. Stop
+ * process left running, start the run engine and then the HTTP daemon. Stop
  * (SIGINT/SIGTERM), srv_app_stop: stop accepting connections, end the event streams, cancel
  * training (runs go back to the queue, to restart at the next start), stop the HTTP daemon,
  * exit 0. */
@@ -37,29 +37,30 @@ int main(int argc, char **argv) {
     static srv_app app; /* lives for the whole process; threads hold pointers into it */
     int help = 0, version = 0;
     nn_error err = {0};
-    if (srv_config_parse(&app.cfg, argc, argv, &help, &version, &err) != NN_OK) {
-        fprintf(stderr, "nnd: %s\n", err.msg);
+    if (srv_config_parse(&app.ctx.cfg, argc, argv, &help, &version, &err) != NN_OK) {
+        (void)fprintf(stderr, "nnd: %s\n", err.msg);
         return 2;
     }
-    if (help) return fputs(srv_config_usage(), stdout), 0;
+    if (help) return (void)fputs(srv_config_usage(), stdout), 0;
     if (version) {
-        printf("nnd %s (nn_float = %s, %s)\n", NN_VERSION, NN_FLOAT_NAME, nn_blas_config());
+        (void)printf("nnd %s (nn_float = %s, %s)\n", NN_VERSION, NN_FLOAT_NAME, nn_blas_config());
         return 0;
     }
     int requeued = 0, failed = 0;
     if (srv_app_start(&app, &requeued, &failed, &err) != NN_OK) {
-        fprintf(stderr, "nnd: %s\n", err.msg); /* "storage: …", "http: …" */
+        (void)fprintf(stderr, "nnd: %s\n", err.msg); /* "storage: …", "http: …" */
         return 1;
     }
     if (requeued || failed)
-        fprintf(stderr, "nnd: %d interrupted run(s) queued again, %d given up\n", requeued, failed);
-    fprintf(stderr, "nnd %s listening on http://%s:%d (data in %s, %d workers%s)\n", NN_VERSION,
-            app.cfg.listen_host, srv_app_port(&app), app.cfg.data_dir, app.cfg.workers,
-            app.cfg.token[0] ? ", token required" : "");
+        (void)fprintf(stderr, "nnd: %d interrupted run(s) queued again, %d given up\n", requeued,
+                      failed);
+    (void)fprintf(stderr, "nnd %s listening on http://%s:%d (data in %s, %d workers%s)\n",
+                  NN_VERSION, app.ctx.cfg.listen_host, srv_app_port(&app), app.ctx.cfg.data_dir,
+                  app.ctx.cfg.workers, app.ctx.cfg.token[0] ? ", token required" : "");
 
     int sig = wait_for_signal();
-    fprintf(stderr, "nnd: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    (void)fprintf(stderr, "nnd: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     srv_app_stop(&app); /* training stops within a batch; runs go back to the queue */
-    fprintf(stderr, "nnd: stopped\n");
+    (void)fprintf(stderr, "nnd: stopped\n");
     return 0;
 }

@@ -151,13 +151,13 @@ static inline nn_table *read_kc_slice(size_t n) {
         (void)fclose(f);
     else
         (void)snprintf(path, sizeof path, "%s/../shared/data/kc_house_data.csv", dir ? dir : "..");
-    const char *text[] = {"id", NULL};
-    nn_csv_opts opts;
-    memset(&opts, 0, sizeof opts);
-    opts.text_columns = text;
+    nn_spec *spec = parse("{\"target\": \"price\", \"id\": \"id\", \"training\": {\"epochs\": 1}}");
+    nn_csv_source src = {.path = path};
     nn_table *all = NULL, *slice = NULL;
     nn_error err = {0};
-    if (nn_csv_read_file(path, &opts, &all, &err) != NN_OK) {
+    nn_status st = nn_spec_read_csv(spec, &src, &all, &err);
+    nn_spec_destroy(spec);
+    if (st != NN_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return NULL;
     }

@@ -3,6 +3,7 @@
 #ifndef SRV_FIXTURE_H
 #define SRV_FIXTURE_H
 
+#include "srv_queue.h"
 #include "srv_store.h"
 
 #include <dirent.h>
@@ -76,7 +77,27 @@ static inline nn_status fixture_dataset(srv_store *s, const char *name, char c,
     return st;
 }
 
-/* Creates a queued run on dataset (NULL = none) created at created_at (0 = now); its id in id. */
+#define FIXTURE_FOLDS 2
+#define FIXTURE_NODE "node-a"
+
+/* Claims a task as node FIXTURE_NODE (a long lease, 2 per run, 4 runs): 1 and *t, or 0. */
+static inline int fixture_claim(srv_store *s, srv_task_ref *t, nn_error *err) {
+    srv_claim_cfg cfg = {FIXTURE_NODE, 60000, 2, 4};
+    int found = 0, started = 0;
+    if (srv_queue_claim(s, &cfg, t, &found, &started, err) != NN_OK) return 0;
+    return found;
+}
+
+/* srv_run_finish with the outcome's fields as arguments. */
+static inline nn_status fixture_finish(srv_store *s, const char *id, srv_run_status status,
+                                       const json_t *metrics, const char *error,
+                                       const srv_prediction *preds, size_t n_preds,
+                                       const char *model_json, nn_error *err) {
+    srv_run_outcome o = {status, metrics, error, preds, n_preds, model_json, NULL};
+    return srv_run_finish(s, id, &o, err);
+}
+
+/* Creates a queued run (NULL = none) created at created_at (0 = now); its id in id. */
 static inline nn_status fixture_run(srv_store *s, const char *dataset, int64_t created_at,
                                     const char *name, char id[SRV_ID_LEN + 1]) {
     srv_run run = {0};
@@ -85,6 +106,9 @@ static inline nn_status fixture_run(srv_store *s, const char *dataset, int64_t c
     fixture_sha(run.spec_hash, 'e');
     run.spec_name = name ? strdup(name) : NULL;
     run.created_at = created_at;
+    run.n_folds = FIXTURE_FOLDS; /* tasks 0, 1: folds; task 2: the final fit */
+    run.n_tasks = FIXTURE_FOLDS + 1;
+    run.epochs_per_task = 3;
     int created = 0;
     nn_error err = {0};
     nn_status st = srv_run_create(s, &run, NULL, NULL, &created, &err);

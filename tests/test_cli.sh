@@ -135,6 +135,41 @@ contains "validate: width and parameters" validate.out "input width 34, 2481 par
 status "nn validate without data" 0 $?
 contains "validate without data" validate0.out "is valid (sha256 "
 
+# ---- rows without a target: validate and train agree, the rows are counted and predicted ----
+awk -F, -v OFS=, 'NR == 11 || NR == 21 { $3 = "" } { print }' slice.csv >notarget.csv
+same "notarget: prices removed" "2" "$(awk -F, 'NR > 1 && $3 == ""' notarget.csv | wc -l | tr -d ' ')"
+"$NN" validate spec.json notarget.csv >vnt.out 2>&1
+status "validate with rows without a target" 0 $?
+contains "validate counts them" vnt.out "2 rows without a target: left out of training and scoring"
+"$NN" train spec.json notarget.csv --out nt --threads 2 --quiet >nt.out 2>nt.err
+status "train with rows without a target" 0 $?
+same "metrics.json rows_skipped" "2" "$(sed -n 's/^  "rows_skipped": \([0-9]*\),$/\1/p' nt/metrics.json)"
+same "predictions: every row" "1500" "$(($(wc -l <nt/predictions.csv) - 1))"
+# rows 10 and 20: no fold, no actual, a prediction in dollars; the others: a fold and the price
+awk -F, 'NR > 1 {
+        skipped = ($1 == 10 || $1 == 20)
+        if (skipped && !($2 == "" && $4 == "" && $5 > 1000)) bad = "row " $1 ": " $0
+        if (!skipped && ($2 == "" || $4 == "")) bad = "row " $1 ": " $0
+    }
+    END { if (bad) { print bad > "/dev/stderr"; exit 1 } }' nt/predictions.csv
+status "predictions of rows without a target" 0 $?
+same "out-of-fold rows counted in metrics" "1498" \
+    "$(sed -n 's/^ *"n": \([0-9]*\)$/\1/p' nt/metrics.json | head -n 1)"
+
+# ---- predict follows the model's schema ----
+# the id column absent (new rows without one) and an extra column: the same predictions
+awk -F, -v OFS=, '{ $1 = (NR == 1 ? "note" : "x") } { print }' slice.csv >noid.csv
+"$NN" predict out/model.json noid.csv >p3.csv 2>p3.err
+status "nn predict without the id column" 0 $?
+same "predict without id: header" "predicted" "$(head -n 1 p3.csv)"
+same "predict without id: same predictions" "$(cut -d, -f2 p.csv | cksum)" "$(cksum <p3.csv)"
+# a column the model reads is missing: named, exit 2
+cut -d, -f1-5,7- slice.csv >nosqft.csv
+"$NN" predict out/model.json nosqft.csv >/dev/null 2>nosqft.err
+status "predict without an input column" 2 $?
+contains "missing input named" nosqft.err 'no column "sqft_living" (the model reads it)'
+contains "model.json lists the inputs" out/model.json '"name": "sqft_living"'
+
 # ---- a typo in a column name ----
 sed 's/"sqft_living", "sqft_above"/"sqft_livng", "sqft_above"/' spec.json >typo.json
 want='typo.json: /preprocess/3/columns/0: no column "sqft_livng" (did you mean "sqft_living"?)'

@@ -1,5 +1,6 @@
 /* test_cv_final.c — cross-validated jobs, continued: the three "final" modes, report events,
- * permutation importance, errors against the data, and resuming from fold checkpoints. */
+ * permutation importance, errors against the data, and resuming from fold checkpoints. Rows
+ * without a target: test_cv_skipped.c. */
 #include "check.h"
 #include "cv_fixture.h"
 
@@ -212,22 +213,8 @@ static void test_cv_spec_errors_against_data(void) {
     s = parse("{\"target\": \"y\", \"training\": {\"epochs\": 1, \"validation\": {\"type\": "
               "\"kfold\", \"k\": 30}}}");
     CHECK(nn_cv_create(s, t, NULL, &cv, &errs, &err) == NN_ERR_SPEC);
-    CHECK_STR(err.msg, "/training/validation/k: 30 folds need at least 30 rows; the data has 20");
-    nn_spec_destroy(s);
-    nn_table_destroy(t);
-}
-
-static void test_cv_missing_target_is_data_error(void) {
-    nn_table *t = synth(20, 1, 1, 1);
-    t->cols[nn_table_find(t, "y")].num[6] = NAN; /* row 7, 1-based */
-    nn_spec *s =
-        synth_spec(1, "", "\"epochs\": 1, \"validation\": {\"type\": \"kfold\", \"k\": 2}");
-    nn_error err = {0};
-    nn_spec_errors errs;
-    nn_cv *cv = NULL;
-    CHECK(nn_cv_create(s, t, NULL, &cv, &errs, &err) == NN_ERR_DATA);
-    CHECK(cv == NULL);
-    CHECK_STR(err.msg, "target \"y\" is missing in row 7; remove such rows first");
+    CHECK_STR(err.msg, "/training/validation/k: 30 folds need at least 30 rows with a target; the "
+                       "data has 20");
     nn_spec_destroy(s);
     nn_table_destroy(t);
 }
@@ -310,7 +297,6 @@ int main(void) {
     RUN(test_cv_report_events_counted);
     RUN(test_cv_permutation_importance);
     RUN(test_cv_spec_errors_against_data);
-    RUN(test_cv_missing_target_is_data_error);
     nn_table_destroy(kc);
     return check_summary();
 }

@@ -1,184 +1,365 @@
-/* test_srv_queue.c — the durable job queue: claim order, exclusive claims across connections,
- * recovery of runs left running. Each test works in a fresh temporary data dir. */
+/* test_srv_queue.c — the task queue: tasks as rows, claims (order, fairness, limits, exclusive
+ * across connections), leases (renew, stop, lost), fenced ends, the final fit promoted exactly
+ * once, the run's end decided once, cancel, release, reclaim, fenced event writes, and the
+ * migration that gives an older store's runs their task rows. */
 #include "check.h"
 #include "srv_fixture.h"
-#include "srv_queue.h"
 
 #include <pthread.h>
+#include <time.h>
 
-static void test_queue_claims_oldest_first(void) {
+static void exec_sql(const char *data, const char *sql) {
+    char path[128];
+    (void)snprintf(path, sizeof path, "%s/nnd.db", data);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) fprintf(stderr, "exec_sql: %s\n", msg ? msg : "?");
+    CHECK(rc == SQLITE_OK);
+    sqlite3_free(msg);
+    sqlite3_close(db);
+}
+
+static int query_int(const char *data, const char *sql) {
+    char path[128];
+    (void)snprintf(path, sizeof path, "%s/nnd.db", data);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static srv_claim_cfg cfg_of(const char *node, int per_run, int max_runs) {
+    srv_claim_cfg c = {node, 60000, per_run, max_runs};
+    return c;
+}
+
+static int claim(srv_store *s, const srv_claim_cfg *c, srv_task_ref *t, int *started) {
+    nn_error err = {0};
+    int found = 0, st = 0;
+    CHECK(srv_queue_claim(s, c, t, &found, &st, &err) == NN_OK);
+    if (started) *started = st;
+    return found;
+}
+
+static srv_task_end end_task(srv_store *s, const char *node, const srv_task_ref *t,
+                             srv_task_result r, const char *cp, const char *error) {
+    nn_error err = {0};
+    srv_task_end e;
+    CHECK(srv_queue_end_task(s, node, t, r, cp, error, &e, &err) == NN_OK);
+    return e;
+}
+
+/* Claims follow the run order (oldest first, its tasks in order) while the fewest-running rule
+ * ties; the final fit waits for every fold; the last fold promotes it once. */
+static void test_queue_claim_order_and_final(void) {
     char root[64], data[80];
     CHECK(fixture_dirs(root, data));
     srv_store *s = fixture_open(data);
-    CHECK(s != NULL);
     if (!s) return;
+    char a[SRV_ID_LEN + 1];
+    CHECK(fixture_run(s, NULL, 1000, "a", a) == NN_OK);
+    CHECK(query_int(data, "SELECT count(*) FROM tasks") == 3);
+    CHECK(query_int(data,
+                    "SELECT count(*) FROM tasks WHERE state = 'waiting' AND kind = 'final'") == 1);
+    srv_claim_cfg c = cfg_of("n1", 4, 4);
+    srv_task_ref t0, t1, t;
+    int started = 0;
+    CHECK(claim(s, &c, &t0, &started) && t0.task == 0 && t0.attempt == 1 && started == 1);
+    CHECK(claim(s, &c, &t1, &started) && t1.task == 1 && started == 0);
+    CHECK(!claim(s, &c, &t, NULL)); /* the final fit waits for the folds */
+    srv_run run = {0};
     nn_error err = {0};
-    char ids[4][SRV_ID_LEN + 1], got[SRV_ID_LEN + 1];
-    const int64_t created[4] = {300, 100, 400, 200};
-    for (int i = 0; i < 4; i++) CHECK(fixture_run(s, NULL, created[i], "q", ids[i]) == NN_OK);
-    int64_t depth = -1;
-    CHECK(srv_queue_depth(s, &depth, &err) == NN_OK && depth == 4);
-    const int order[4] = {1, 3, 0, 2};
-    for (int i = 0; i < 4; i++) {
-        int found = 0;
-        CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK);
-        CHECK(found == 1);
-        CHECK_STR(got, ids[order[i]]);
-        CHECK(srv_queue_depth(s, &depth, &err) == NN_OK && depth == 3 - i);
-    }
-    int found = 1;
-    CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK && found == 0);
-    srv_run r = {0};
-    CHECK(srv_run_get(s, ids[1], &r, &err) == NN_OK);
-    CHECK(r.status == SRV_RUN_RUNNING && r.attempts == 1 && r.started_at > 0);
-    srv_run_free(&r);
+    CHECK(srv_run_get(s, a, &run, &err) == NN_OK && run.status == SRV_RUN_RUNNING &&
+          run.attempts == 1);
+    srv_run_free(&run);
+    srv_task_end e = end_task(s, "n1", &t0, SRV_TASK_DONE, "{\"task\":0}", NULL);
+    CHECK(!e.fenced_out && !e.run_over);
+    CHECK(!claim(s, &c, &t, NULL)); /* one fold still running */
+    e = end_task(s, "n1", &t1, SRV_TASK_DONE, "{\"task\":1}", NULL);
+    CHECK(!e.run_over);
+    CHECK(claim(s, &c, &t, NULL) && t.task == 2); /* promoted by the last fold */
+    e = end_task(s, "n1", &t, SRV_TASK_DONE, NULL, NULL);
+    CHECK(e.run_over && e.outcome == SRV_RUN_SUCCEEDED);
+    /* the checkpoints came with the folds' ends */
+    srv_checkpoint *cp = NULL;
+    size_t n = 0;
+    CHECK(srv_checkpoint_list(s, a, &cp, &n, &err) == NN_OK && n == 2);
+    if (n == 2) CHECK_STR(cp[1].json, "{\"task\":1}");
+    srv_checkpoints_free(cp, n);
+    int *done = NULL;
+    CHECK(srv_queue_done_tasks(s, a, &done, &n, &err) == NN_OK && n == 3);
+    free(done);
+    /* finishing drops the task rows and checkpoints */
+    CHECK(fixture_finish(s, a, SRV_RUN_SUCCEEDED, NULL, NULL, NULL, 0, NULL, &err) == NN_OK);
+    CHECK(query_int(data, "SELECT count(*) FROM tasks") == 0);
+    CHECK(query_int(data, "SELECT count(*) FROM checkpoints") == 0);
     srv_store_close(s);
     fixture_rm_tree(root);
 }
 
-#define CLAIM_RUNS 20
+/* Fairness: a free worker takes a task of the run with the fewest running tasks first; a node
+ * runs at most per_run tasks of one run and max_runs runs. */
+static void test_queue_fairness_and_limits(void) {
+    char root[64], data[80];
+    CHECK(fixture_dirs(root, data));
+    srv_store *s = fixture_open(data);
+    if (!s) return;
+    char a[SRV_ID_LEN + 1], b[SRV_ID_LEN + 1], c3[SRV_ID_LEN + 1];
+    CHECK(fixture_run(s, NULL, 1000, "a", a) == NN_OK);
+    CHECK(fixture_run(s, NULL, 2000, "b", b) == NN_OK);
+    CHECK(fixture_run(s, NULL, 3000, "c", c3) == NN_OK);
+    srv_claim_cfg c = cfg_of("n1", 2, 2);
+    srv_task_ref t[4];
+    CHECK(claim(s, &c, &t[0], NULL));
+    CHECK(claim(s, &c, &t[1], NULL));
+    CHECK_STR(t[0].run_id, a);
+    CHECK_STR(t[1].run_id, b); /* b has none running: it goes before a's second fold */
+    CHECK(claim(s, &c, &t[2], NULL));
+    CHECK_STR(t[2].run_id, a); /* a tie: the oldest */
+    CHECK(claim(s, &c, &t[3], NULL));
+    CHECK_STR(t[3].run_id, b);
+    srv_task_ref x;
+    CHECK(!claim(s, &c, &x, NULL)); /* per_run 2 and max_runs 2: c waits */
+    srv_claim_cfg other = cfg_of("n2", 2, 2);
+    CHECK(claim(s, &other, &x, NULL)); /* another node has room */
+    CHECK_STR(x.run_id, c3);
+    srv_store_close(s);
+    fixture_rm_tree(root);
+}
 
-struct claimer {
+typedef struct {
     const char *data;
-    char ids[CLAIM_RUNS][SRV_ID_LEN + 1];
-    int n, failures;
-};
+    char node[16];
+    int claimed;
+} claimer;
 
-/* Claims through its own connection until the queue is empty. */
-static void *claimer_main(void *arg) {
-    struct claimer *c = arg;
+static void *claim_all(void *arg) {
+    claimer *c = arg;
     srv_store *s = NULL;
     nn_error err = {0};
-    if (srv_store_open(c->data, &s, &err) != NN_OK) {
-        c->failures++;
-        return NULL;
-    }
+    if (srv_store_open(c->data, &s, &err) != NN_OK) return NULL;
+    srv_claim_cfg cfg = cfg_of(c->node, 100, 100);
     for (;;) {
-        char id[SRV_ID_LEN + 1];
-        int found = 0;
-        if (srv_queue_claim(s, id, &found, &err) != NN_OK) {
-            c->failures++;
-            fprintf(stderr, "claim: %s\n", err.msg);
-            break;
-        }
-        if (!found || c->n == CLAIM_RUNS) break;
-        memcpy(c->ids[c->n++], id, sizeof id);
+        srv_task_ref t;
+        int found = 0, started = 0;
+        if (srv_queue_claim(s, &cfg, &t, &found, &started, &err) != NN_OK) continue; /* busy */
+        if (!found) break;
+        c->claimed++;
     }
     srv_store_close(s);
     return NULL;
 }
 
+/* Four connections claiming at once never take the same task. */
 static void test_queue_claims_are_exclusive(void) {
     char root[64], data[80];
     CHECK(fixture_dirs(root, data));
     srv_store *s = fixture_open(data);
-    CHECK(s != NULL);
     if (!s) return;
-    char ids[CLAIM_RUNS][SRV_ID_LEN + 1];
-    for (int i = 0; i < CLAIM_RUNS; i++) CHECK(fixture_run(s, NULL, 0, "x", ids[i]) == NN_OK);
-    struct claimer c[2];
-    memset(c, 0, sizeof c);
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++) {
-        c[i].data = data;
-        CHECK(pthread_create(&t[i], NULL, claimer_main, &c[i]) == 0);
+    char id[SRV_ID_LEN + 1];
+    for (int i = 0; i < 10; i++) CHECK(fixture_run(s, NULL, 1000 + i, "r", id) == NN_OK);
+    claimer c[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = (claimer){data, "", 0};
+        (void)snprintf(c[i].node, sizeof c[i].node, "n%d", i);
+        CHECK(pthread_create(&th[i], NULL, claim_all, &c[i]) == 0);
     }
-    for (int i = 0; i < 2; i++) CHECK(pthread_join(t[i], NULL) == 0);
-    CHECK(c[0].failures == 0 && c[1].failures == 0);
-    CHECK(c[0].n + c[1].n == CLAIM_RUNS);
-    for (int i = 0; i < CLAIM_RUNS; i++) { /* each run claimed exactly once */
-        int times = 0;
-        for (int k = 0; k < 2; k++)
-            for (int j = 0; j < c[k].n; j++) times += strcmp(c[k].ids[j], ids[i]) == 0;
-        CHECK(times == 1);
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        total += c[i].claimed;
     }
-    nn_error err = {0};
-    int64_t depth = -1;
-    CHECK(srv_queue_depth(s, &depth, &err) == NN_OK && depth == 0);
-    for (int i = 0; i < CLAIM_RUNS; i++) {
-        srv_run r = {0};
-        CHECK(srv_run_get(s, ids[i], &r, &err) == NN_OK);
-        CHECK(r.status == SRV_RUN_RUNNING && r.attempts == 1);
-        srv_run_free(&r);
-    }
+    CHECK(total == 20); /* 10 runs × 2 folds; the final fits wait */
+    CHECK(query_int(data, "SELECT count(*) FROM tasks WHERE state = 'running'") == 20);
+    CHECK(query_int(data, "SELECT max(attempt) FROM tasks") == 1);
     srv_store_close(s);
-    char integrity[64];
-    fixture_integrity(data, integrity);
-    CHECK_STR(integrity, "ok");
     fixture_rm_tree(root);
 }
 
-static void test_queue_recover_requeues_then_fails(void) {
+/* Leases: renewal holds, a cancelled run says stop, a task reclaimed from under its owner is
+ * lost, and a lost task's end and events are not kept. */
+static void test_queue_leases_and_fences(void) {
     char root[64], data[80];
     CHECK(fixture_dirs(root, data));
     srv_store *s = fixture_open(data);
-    CHECK(s != NULL);
     if (!s) return;
+    char a[SRV_ID_LEN + 1];
+    CHECK(fixture_run(s, NULL, 1000, "a", a) == NN_OK);
+    srv_claim_cfg c = cfg_of("n1", 2, 2);
+    c.lease_ms = 1; /* expires at once */
+    srv_task_ref t0, t1;
+    CHECK(claim(s, &c, &t0, NULL) && claim(s, &c, &t1, NULL));
     nn_error err = {0};
-    char id[SRV_ID_LEN + 1], got[SRV_ID_LEN + 1], done[SRV_ID_LEN + 1];
-    CHECK(fixture_run(s, NULL, 1, "crashy", id) == NN_OK);
-    CHECK(fixture_run(s, NULL, 2, "done", done) == NN_OK);
-    int found = 0, requeued = -1, failed = -1;
-    for (int attempt = 1; attempt <= SRV_QUEUE_MAX_ATTEMPTS; attempt++) {
-        CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK && found);
-        CHECK_STR(got, id);
-        CHECK(srv_run_set_progress(s, id, 0.5, &err) == NN_OK);
-        /* the process "dies" here; the next start recovers */
-        CHECK(srv_queue_recover(s, &requeued, &failed, &err) == NN_OK);
-        srv_run r = {0};
-        CHECK(srv_run_get(s, id, &r, &err) == NN_OK);
-        CHECK(r.attempts == attempt);
-        if (attempt < SRV_QUEUE_MAX_ATTEMPTS) {
-            CHECK(requeued == 1 && failed == 0);
-            CHECK(r.status == SRV_RUN_QUEUED && r.progress == 0 && r.started_at == 0);
-        } else {
-            CHECK(requeued == 0 && failed == 1);
-            CHECK(r.status == SRV_RUN_FAILED && r.finished_at > 0);
-            CHECK_STR(r.error, "nnd stopped 3 times while training this run; giving up");
+    srv_lease_state ls;
+    CHECK(srv_queue_renew(s, "n1", &t1, 60000, 2, &ls, &err) == NN_OK && ls == SRV_LEASE_HELD);
+    CHECK(query_int(data, "SELECT epochs_done FROM tasks WHERE task = 1") == 2);
+    struct timespec five_ms = {0, 5000000};
+    (void)nanosleep(&five_ms, NULL);
+    srv_reclaimed *r = NULL;
+    size_t n = 0;
+    CHECK(srv_queue_reclaim(s, 0, &r, &n, &err) == NN_OK && n == 1); /* t0 only: t1 renewed */
+    if (n == 1) CHECK(r[0].task.task == 0 && r[0].to == SRV_TASK_DONE && !r[0].end.run_over);
+    free(r);
+    CHECK(srv_queue_reclaim(s, 0, &r, &n, &err) == NN_OK && n == 0); /* idempotent */
+    free(r);
+    CHECK(srv_queue_renew(s, "n1", &t0, 60000, 1, &ls, &err) == NN_OK && ls == SRV_LEASE_LOST);
+    /* its late events become stand-ins, its end is not kept */
+    srv_event_put ev[2] = {{a, 1, "epoch", "{\"e\":1}", &t0, 3},
+                           {a, 2, "epoch", "{\"e\":2}", &t1, 3}};
+    size_t dropped = 0;
+    CHECK(srv_events_put(s, "n1", ev, 2, &dropped, &err) == NN_OK && dropped == 1);
+    srv_event *got = NULL;
+    CHECK(srv_event_list(s, a, 0, 10, &got, &n, &err) == NN_OK && n == 2);
+    if (n == 2) {
+        CHECK_STR(got[0].type, "log");
+        CHECK_CONTAINS(got[0].data, "dropped");
+        CHECK_STR(got[1].type, "epoch");
+    }
+    srv_events_free(got, n);
+    CHECK(query_int(data, "SELECT epochs_done FROM tasks WHERE task = 0") == 0);
+    CHECK(query_int(data, "SELECT epochs_done FROM tasks WHERE task = 1") == 3);
+    srv_task_end e = end_task(s, "n1", &t0, SRV_TASK_DONE, "{}", NULL);
+    CHECK(e.fenced_out);
+    /* the reclaimed task waits for its backoff, then goes to the next claim as attempt 2 */
+    srv_task_ref again;
+    CHECK(!claim(s, &c, &again, NULL));
+    exec_sql(data, "UPDATE tasks SET not_before = 0");
+    CHECK(claim(s, &c, &again, NULL) && again.task == 0 && again.attempt == 2);
+    /* cancel: renewals say stop; the running tasks end cancelled; the last end decides */
+    srv_run_status was;
+    CHECK(srv_queue_cancel_run(s, a, &was, &e, &err) == NN_OK && was == SRV_RUN_RUNNING);
+    CHECK(!e.run_over); /* two tasks still run */
+    CHECK(srv_queue_renew(s, "n1", &t1, 60000, -1, &ls, &err) == NN_OK && ls == SRV_LEASE_STOP);
+    e = end_task(s, "n1", &t1, SRV_TASK_CANCELLED, NULL, "cancelled");
+    CHECK(!e.run_over);
+    e = end_task(s, "n1", &again, SRV_TASK_CANCELLED, NULL, "cancelled");
+    CHECK(e.run_over && e.outcome == SRV_RUN_CANCELLED);
+    srv_store_close(s);
+    fixture_rm_tree(root);
+}
+
+/* A failed task fails its run: its pending tasks are cancelled, the running one is told to stop,
+ * and the first failure's reason is the run's. */
+static void test_queue_failure_fails_the_run(void) {
+    char root[64], data[80];
+    CHECK(fixture_dirs(root, data));
+    srv_store *s = fixture_open(data);
+    if (!s) return;
+    char a[SRV_ID_LEN + 1];
+    CHECK(fixture_run(s, NULL, 1000, "a", a) == NN_OK);
+    srv_claim_cfg c = cfg_of("n1", 2, 2);
+    srv_task_ref t0, t1;
+    CHECK(claim(s, &c, &t0, NULL) && claim(s, &c, &t1, NULL));
+    srv_task_end e = end_task(s, "n1", &t0, SRV_TASK_FAILED, NULL, "fold 1: diverged");
+    CHECK(!e.run_over);
+    CHECK(query_int(data, "SELECT count(*) FROM tasks WHERE state = 'cancelled'") == 1);
+    nn_error err = {0};
+    srv_lease_state ls;
+    CHECK(srv_queue_renew(s, "n1", &t1, 60000, -1, &ls, &err) == NN_OK && ls == SRV_LEASE_STOP);
+    srv_task_ref x;
+    CHECK(!claim(s, &c, &x, NULL));
+    e = end_task(s, "n1", &t1, SRV_TASK_FAILED, NULL, "fold 2: diverged too");
+    CHECK(e.run_over && e.outcome == SRV_RUN_FAILED);
+    CHECK_STR(e.error, "fold 1: diverged");
+    srv_store_close(s);
+    fixture_rm_tree(root);
+}
+
+/* Cancel of a queued run ends it at once; release gives tasks back without their attempt;
+ * reclaim past the attempts fails the run; a restart reclaims every running task at once. */
+static void test_queue_cancel_release_reclaim(void) {
+    char root[64], data[80];
+    CHECK(fixture_dirs(root, data));
+    srv_store *s = fixture_open(data);
+    if (!s) return;
+    char q[SRV_ID_LEN + 1], r1[SRV_ID_LEN + 1];
+    CHECK(fixture_run(s, NULL, 1000, "q", q) == NN_OK);
+    nn_error err = {0};
+    srv_run_status was;
+    srv_task_end e;
+    CHECK(srv_queue_cancel_run(s, q, &was, &e, &err) == NN_OK && was == SRV_RUN_QUEUED);
+    CHECK(e.run_over && e.outcome == SRV_RUN_CANCELLED);
+    CHECK(srv_queue_cancel_run(s, "nope", &was, &e, &err) != NN_OK);
+    CHECK(fixture_finish(s, q, SRV_RUN_CANCELLED, NULL, "x", NULL, 0, NULL, &err) == NN_OK);
+
+    CHECK(fixture_run(s, NULL, 2000, "r", r1) == NN_OK);
+    srv_claim_cfg c = cfg_of("n1", 2, 2);
+    srv_task_ref t0, t1;
+    CHECK(claim(s, &c, &t0, NULL) && claim(s, &c, &t1, NULL));
+    int released = 0;
+    CHECK(srv_queue_release(s, "n1", &released, &err) == NN_OK && released == 2);
+    srv_run run = {0};
+    CHECK(srv_run_get(s, r1, &run, &err) == NN_OK && run.status == SRV_RUN_QUEUED &&
+          run.attempts == 0);
+    srv_run_free(&run);
+    CHECK(query_int(data, "SELECT max(attempt) FROM tasks") == 0);
+    /* three attempts that never renew, reclaimed at a restart (all = 1) */
+    for (int i = 1; i <= SRV_QUEUE_MAX_ATTEMPTS; i++) {
+        exec_sql(data, "UPDATE tasks SET not_before = 0");
+        CHECK(claim(s, &c, &t0, NULL) && t0.attempt == i);
+        srv_reclaimed *r = NULL;
+        size_t n = 0;
+        CHECK(srv_queue_reclaim(s, 1, &r, &n, &err) == NN_OK && n == 1);
+        if (n == 1 && i < SRV_QUEUE_MAX_ATTEMPTS) CHECK(r[0].to == SRV_TASK_DONE);
+        if (n == 1 && i == SRV_QUEUE_MAX_ATTEMPTS) {
+            CHECK(r[0].to == SRV_TASK_FAILED && r[0].end.run_over);
+            CHECK(r[0].end.outcome == SRV_RUN_FAILED);
+            CHECK_CONTAINS(r[0].end.error, "stopped 3 times");
         }
-        srv_run_free(&r);
+        free(r);
     }
-    /* the other run was never touched by recovery */
-    CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK && found);
-    CHECK_STR(got, done);
-    CHECK(srv_run_finish(s, done, SRV_RUN_SUCCEEDED, NULL, NULL, NULL, 0, NULL, &err) == NN_OK);
-    CHECK(srv_queue_recover(s, &requeued, &failed, &err) == NN_OK);
-    CHECK(requeued == 0 && failed == 0);
-    srv_run r = {0};
-    CHECK(srv_run_get(s, done, &r, &err) == NN_OK && r.status == SRV_RUN_SUCCEEDED);
-    srv_run_free(&r);
     srv_store_close(s);
     fixture_rm_tree(root);
 }
 
-static void test_queue_recover_honours_cancel(void) {
+/* A store written before task rows existed: migration 0003 gives its queued and running runs
+ * their tasks from the stored spec, folds with checkpoints done. */
+static void test_queue_migration_of_old_runs(void) {
     char root[64], data[80];
     CHECK(fixture_dirs(root, data));
     srv_store *s = fixture_open(data);
-    CHECK(s != NULL);
     if (!s) return;
-    nn_error err = {0};
-    char id[SRV_ID_LEN + 1], got[SRV_ID_LEN + 1];
-    CHECK(fixture_run(s, NULL, 0, "c", id) == NN_OK);
-    int found = 0, now = -1, requeued = -1, failed = -1;
-    CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK && found);
-    CHECK(srv_run_request_cancel(s, id, &now, &err) == NN_OK && now == 0);
-    CHECK(srv_queue_recover(s, &requeued, &failed, &err) == NN_OK);
-    CHECK(requeued == 0 && failed == 1);
-    srv_run r = {0};
-    CHECK(srv_run_get(s, id, &r, &err) == NN_OK);
-    CHECK(r.status == SRV_RUN_CANCELLED && r.finished_at > 0);
-    srv_run_free(&r);
-    int64_t depth = -1;
-    CHECK(srv_queue_depth(s, &depth, &err) == NN_OK && depth == 0);
+    srv_store_close(s);
+    exec_sql(data,
+             "DELETE FROM tasks; PRAGMA user_version = 2;"
+             "INSERT INTO runs (id, status, spec_json, spec_hash, created_at) VALUES "
+             "('r1', 'running', '{\"training\": {\"epochs\": 5, \"ensemble\": 2, \"final\": "
+             "\"refit\", \"validation\": {\"type\": \"kfold\", \"k\": 3}}}', 'h', 1),"
+             "('r2', 'queued', '{\"training\": {\"epochs\": 5, \"ensemble\": 1, \"final\": "
+             "\"refit\", \"validation\": {\"type\": \"none\"}}}', 'h', 2);"
+             "INSERT INTO checkpoints VALUES ('r1', 0, '{}', 1), ('r1', 2, '{}', 1);"
+             "ALTER TABLE runs DROP COLUMN n_folds; ALTER TABLE runs DROP COLUMN n_tasks;"
+             "ALTER TABLE runs DROP COLUMN folds_done; ALTER TABLE runs DROP COLUMN tasks_ended;"
+             "DROP TABLE tasks;");
+    s = fixture_open(data);
+    if (!s) return;
+    CHECK(query_int(data, "SELECT count(*) FROM tasks WHERE run_id = 'r1'") == 4);
+    CHECK(query_int(data, "SELECT count(*) FROM tasks WHERE run_id = 'r1' AND state = 'done'") ==
+          2);
+    CHECK(query_int(data, "SELECT epochs_total FROM tasks WHERE run_id = 'r1' AND task = 3") == 10);
+    CHECK(query_int(data, "SELECT count(*) FROM tasks WHERE run_id = 'r2' AND state = 'ready' "
+                          "AND kind = 'final'") == 1);
+    CHECK(query_int(data, "SELECT folds_done FROM runs WHERE id = 'r1'") == 2);
+    CHECK(query_int(data, "SELECT status = 'queued' FROM runs WHERE id = 'r1'") == 1);
     srv_store_close(s);
     fixture_rm_tree(root);
 }
 
 int main(void) {
-    RUN(test_queue_claims_oldest_first);
+    RUN(test_queue_claim_order_and_final);
+    RUN(test_queue_fairness_and_limits);
     RUN(test_queue_claims_are_exclusive);
-    RUN(test_queue_recover_requeues_then_fails);
-    RUN(test_queue_recover_honours_cancel);
+    RUN(test_queue_leases_and_fences);
+    RUN(test_queue_failure_fails_the_run);
+    RUN(test_queue_cancel_release_reclaim);
+    RUN(test_queue_migration_of_old_runs);
     return check_summary();
 }

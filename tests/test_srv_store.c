@@ -2,7 +2,6 @@
  * Each test works in a fresh temporary data dir that it removes afterwards. */
 #include "check.h"
 #include "srv_fixture.h"
-#include "srv_migrations.h"
 #include "srv_queue.h"
 
 #include <pthread.h>
@@ -54,9 +53,9 @@ static void test_store_migrate_is_idempotent(void) {
     CHECK(s == NULL);
     CHECK(srv_store_migrate(data, &err) == NN_OK);
     CHECK(srv_store_migrate(data, &err) == NN_OK);
-    /* every migration applied: datasets, runs, events, predictions, models, checkpoints */
-    CHECK(query_int(data, "PRAGMA user_version") == srv_migrations[srv_migration_count - 1].number);
-    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 6);
+    /* every migration applied: datasets, runs, events, predictions, models, checkpoints, tasks */
+    CHECK(query_int(data, "PRAGMA user_version") == srv_store_schema_version());
+    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 7);
     char path[128];
     (void)snprintf(path, sizeof path, "%s/datasets", data);
     struct stat st;
@@ -84,7 +83,7 @@ static void test_store_refuses_newer_schema(void) {
     char want[128];
     (void)snprintf(want, sizeof want,
                    "nnd.db is at schema version 999 but this nnd knows only up to %d: upgrade nnd",
-                   srv_migrations[srv_migration_count - 1].number);
+                   srv_store_schema_version());
     CHECK_STR(err.msg, want);
     srv_store *s = NULL;
     CHECK(srv_store_open(data, &s, &err) == NN_ERR_INVALID);
@@ -189,13 +188,12 @@ static void test_store_dataset_delete(void) {
     CHECK_STR(err.msg, want);
     CHECK(access(path, F_OK) == 0); /* refused: the file stays */
 
-    char got[SRV_ID_LEN + 1];
-    int found = 0;
-    CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK && found);
+    srv_task_ref got_ref;
+    CHECK(fixture_claim(s, &got_ref, &err));
     CHECK(srv_dataset_delete(s, ds, &err) == NN_ERR_LIMIT);
     CHECK_CONTAINS(err.msg, "(status running)");
 
-    CHECK(srv_run_finish(s, run, SRV_RUN_FAILED, NULL, "boom", NULL, 0, NULL, &err) == NN_OK);
+    CHECK(fixture_finish(s, run, SRV_RUN_FAILED, NULL, "boom", NULL, 0, NULL, &err) == NN_OK);
     CHECK(srv_dataset_delete(s, ds, &err) == NN_OK);
     CHECK(access(path, F_OK) != 0);
     srv_dataset d = {0};
@@ -225,6 +223,7 @@ static void test_store_run_create_idempotency(void) {
     run.spec = json_pack("{s:s, s:f}", "name", "price", "lr", 0.1);
     fixture_sha(run.spec_hash, 'f');
     run.spec_name = strdup("price");
+    run.n_tasks = 1;
     int created = -1;
     CHECK(srv_run_create(s, &run, "key-1", "hash-1", &created, &err) == NN_OK);
     CHECK(created == 1);
@@ -256,9 +255,9 @@ static void test_store_run_create_idempotency(void) {
     CHECK_CONTAINS(err.msg, "not found");
     srv_run_free(&bad);
 
-    int64_t depth = 0;
-    CHECK(srv_queue_depth(s, &depth, &err) == NN_OK);
-    CHECK(depth == 1);
+    int64_t depth = 0, active = 0;
+    CHECK(srv_queue_depth(s, &depth, &active, &err) == NN_OK);
+    CHECK(depth == 1 && active == 1);
     srv_run got = {0};
     CHECK(srv_run_get(s, id, &got, &err) == NN_OK);
     CHECK(json_real_value(json_object_get(got.spec, "lr")) == 0.1);
@@ -332,11 +331,10 @@ static void test_store_run_list_pages(void) {
     CHECK(collect_pages(s, -1, ds2, got, 10) == 2);
     CHECK_STR(got[0], ids[6]);
     CHECK(collect_pages(s, SRV_RUN_QUEUED, ds1, got, 10) == 5);
-    char claimed[SRV_ID_LEN + 1];
-    int found = 0;
-    CHECK(srv_queue_claim(s, claimed, &found, &err) == NN_OK && found);
+    srv_task_ref claimed_ref;
+    CHECK(fixture_claim(s, &claimed_ref, &err));
     CHECK(collect_pages(s, SRV_RUN_RUNNING, NULL, got, 10) == 1);
-    CHECK_STR(got[0], claimed);
+    CHECK_STR(got[0], claimed_ref.run_id);
     CHECK(collect_pages(s, SRV_RUN_QUEUED, NULL, got, 10) == 6);
 
     json_t *page = NULL;
@@ -363,34 +361,6 @@ static void test_store_run_list_pages(void) {
     fixture_rm_tree(root);
 }
 
-static void test_store_run_progress(void) {
-    char root[64], data[80];
-    CHECK(fixture_dirs(root, data));
-    srv_store *s = fixture_open(data);
-    CHECK(s != NULL);
-    if (!s) return;
-    nn_error err = {0};
-    char id[SRV_ID_LEN + 1], got[SRV_ID_LEN + 1];
-    CHECK(fixture_run(s, NULL, 0, "p", id) == NN_OK);
-    CHECK(srv_run_set_progress(s, id, 0.5, &err) == NN_OK); /* queued: no-op */
-    srv_run r = {0};
-    CHECK(srv_run_get(s, id, &r, &err) == NN_OK && r.progress == 0);
-    srv_run_free(&r);
-    int found = 0;
-    CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK && found);
-    CHECK(srv_run_set_progress(s, id, 0.375, &err) == NN_OK);
-    CHECK(srv_run_get(s, id, &r, &err) == NN_OK);
-    CHECK(r.progress == 0.375);
-    CHECK(r.status == SRV_RUN_RUNNING && r.started_at > 0 && r.attempts == 1);
-    srv_run_free(&r);
-    CHECK(srv_run_set_progress(s, id, 1.5, &err) == NN_ERR_INVALID);
-    CHECK(srv_run_set_progress(s, id, NAN, &err) == NN_ERR_INVALID);
-    CHECK(srv_run_set_progress(s, "missing", 0.5, &err) == NN_ERR_INVALID);
-    CHECK_CONTAINS(err.msg, "not found");
-    srv_store_close(s);
-    fixture_rm_tree(root);
-}
-
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
 static void test_store_run_finish_results(void) {
@@ -400,10 +370,10 @@ static void test_store_run_finish_results(void) {
     CHECK(s != NULL);
     if (!s) return;
     nn_error err = {0};
-    char id[SRV_ID_LEN + 1], got[SRV_ID_LEN + 1];
+    char id[SRV_ID_LEN + 1];
     CHECK(fixture_run(s, NULL, 0, "fin", id) == NN_OK);
-    int found = 0;
-    CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK && found);
+    srv_task_ref got_ref;
+    CHECK(fixture_claim(s, &got_ref, &err));
     srv_prediction p[] = {
         {2, 1, "b", 0, 1.0 / 3.0, 0.1 + 0.2},
         {1, 2, NULL, 1, -1e-300, 1e300},
@@ -413,7 +383,7 @@ static void test_store_run_finish_results(void) {
     json_t *metrics = json_pack("{s:f, s:f, s:f, s:{s:i}}", "r2", 0.87654321, "rmse", 123.5, "mae",
                                 99.25, "folds", "k", 5);
     const char *model = "{\"format\":\"nnd-model\",\"params\":[0.5,-1.25]}";
-    CHECK(srv_run_finish(s, id, SRV_RUN_SUCCEEDED, metrics, NULL, p, 4, model, &err) == NN_OK);
+    CHECK(fixture_finish(s, id, SRV_RUN_SUCCEEDED, metrics, NULL, p, 4, model, &err) == NN_OK);
     srv_run r = {0};
     CHECK(srv_run_get(s, id, &r, &err) == NN_OK);
     CHECK(r.status == SRV_RUN_SUCCEEDED && r.progress == 1 && r.finished_at >= r.started_at);
@@ -439,7 +409,7 @@ static void test_store_run_finish_results(void) {
     char id3[SRV_ID_LEN + 1];
     CHECK(fixture_run(s, NULL, 0, "nan", id3) == NN_OK);
     srv_prediction odd = {1, 1, NULL, 0, NAN, -0.0};
-    CHECK(srv_run_finish(s, id3, SRV_RUN_FAILED, NULL, "x", &odd, 1, NULL, &err) == NN_OK);
+    CHECK(fixture_finish(s, id3, SRV_RUN_FAILED, NULL, "x", &odd, 1, NULL, &err) == NN_OK);
     CHECK(srv_prediction_list(s, id3, &q, &n, &err) == NN_OK && n == 1);
     CHECK(n == 1 && isnan(q[0].actual) && q[0].predicted == 0);
     srv_predictions_free(q, n);
@@ -460,20 +430,20 @@ static void test_store_run_finish_results(void) {
     CHECK(json_integer_value(json_object_get(sum, "finished_at")) > 0);
     json_decref(page);
 
-    CHECK(srv_run_finish(s, id, SRV_RUN_FAILED, NULL, "late", NULL, 0, NULL, &err) ==
+    CHECK(fixture_finish(s, id, SRV_RUN_FAILED, NULL, "late", NULL, 0, NULL, &err) ==
           NN_ERR_INVALID);
     CHECK_CONTAINS(err.msg, "already finished (status succeeded)");
-    CHECK(srv_run_finish(s, "nope", SRV_RUN_FAILED, NULL, "x", NULL, 0, NULL, &err) ==
+    CHECK(fixture_finish(s, "nope", SRV_RUN_FAILED, NULL, "x", NULL, 0, NULL, &err) ==
           NN_ERR_INVALID);
     CHECK_CONTAINS(err.msg, "not found");
 
     /* a failing prediction write (duplicate row) leaves the run untouched */
     char id2[SRV_ID_LEN + 1];
     CHECK(fixture_run(s, NULL, 0, "dup", id2) == NN_OK);
-    CHECK(srv_run_finish(s, id2, SRV_RUN_SUCCEEDED, metrics, NULL, p, 4, model, &err) == NN_OK);
+    CHECK(fixture_finish(s, id2, SRV_RUN_SUCCEEDED, metrics, NULL, p, 4, model, &err) == NN_OK);
     CHECK(fixture_run(s, NULL, 0, "dup2", id2) == NN_OK);
     srv_prediction twice[] = {p[0], p[0]};
-    CHECK(srv_run_finish(s, id2, SRV_RUN_SUCCEEDED, metrics, NULL, twice, 2, model, &err) ==
+    CHECK(fixture_finish(s, id2, SRV_RUN_SUCCEEDED, metrics, NULL, twice, 2, model, &err) ==
           NN_ERR_INVALID);
     CHECK(srv_run_get(s, id2, &r, &err) == NN_OK);
     CHECK(r.status == SRV_RUN_QUEUED && r.metrics == NULL && r.finished_at == 0);
@@ -482,7 +452,7 @@ static void test_store_run_finish_results(void) {
     srv_predictions_free(q, n);
     CHECK(srv_model_get(s, id2, &text, &err) == NN_ERR_INVALID);
     CHECK_CONTAINS(err.msg, "not found");
-    CHECK(srv_run_finish(s, id2, SRV_RUN_RUNNING, NULL, NULL, NULL, 0, NULL, &err) ==
+    CHECK(fixture_finish(s, id2, SRV_RUN_RUNNING, NULL, NULL, NULL, 0, NULL, &err) ==
           NN_ERR_INVALID);
     json_decref(metrics);
     srv_store_close(s);
@@ -538,48 +508,6 @@ static void test_store_events(void) {
     CHECK_CONTAINS(err.msg, "not found");
     CHECK(srv_event_list(s, id, 0, 100, &out, &n, &err) == NN_OK && n == 3);
     srv_events_free(out, n);
-    srv_store_close(s);
-    fixture_rm_tree(root);
-}
-
-static void test_store_cancel(void) {
-    char root[64], data[80];
-    CHECK(fixture_dirs(root, data));
-    srv_store *s = fixture_open(data);
-    CHECK(s != NULL);
-    if (!s) return;
-    nn_error err = {0};
-    char running[SRV_ID_LEN + 1], queued[SRV_ID_LEN + 1], got[SRV_ID_LEN + 1];
-    CHECK(fixture_run(s, NULL, 1, "a", running) == NN_OK);
-    CHECK(fixture_run(s, NULL, 2, "b", queued) == NN_OK);
-    int found = 0, now = -1;
-    CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK && found);
-    CHECK_STR(got, running);
-
-    CHECK(srv_run_request_cancel(s, queued, &now, &err) == NN_OK && now == 1);
-    srv_run r = {0};
-    CHECK(srv_run_get(s, queued, &r, &err) == NN_OK);
-    CHECK(r.status == SRV_RUN_CANCELLED && r.finished_at > 0 && r.cancel_requested == 1);
-    CHECK_STR(r.error, "cancelled before it started");
-    srv_run_free(&r);
-    int64_t depth = -1;
-    CHECK(srv_queue_depth(s, &depth, &err) == NN_OK && depth == 0);
-
-    CHECK(srv_run_request_cancel(s, running, &now, &err) == NN_OK && now == 0);
-    CHECK(srv_run_get(s, running, &r, &err) == NN_OK);
-    CHECK(r.status == SRV_RUN_RUNNING && r.cancel_requested == 1 && r.finished_at == 0);
-    srv_run_free(&r);
-    CHECK(srv_run_finish(s, running, SRV_RUN_CANCELLED, NULL, "cancelled", NULL, 0, NULL, &err) ==
-          NN_OK);
-
-    now = -1; /* finished: a no-op */
-    CHECK(srv_run_request_cancel(s, running, &now, &err) == NN_OK && now == 0);
-    CHECK(srv_run_get(s, running, &r, &err) == NN_OK);
-    CHECK(r.status == SRV_RUN_CANCELLED);
-    CHECK_STR(r.error, "cancelled");
-    srv_run_free(&r);
-    CHECK(srv_run_request_cancel(s, "nope", &now, &err) == NN_ERR_INVALID);
-    CHECK_CONTAINS(err.msg, "not found");
     srv_store_close(s);
     fixture_rm_tree(root);
 }
@@ -691,38 +619,6 @@ static void test_store_busy_is_reported(void) {
 
 /* Checkpoints: put/replace/list by task for a running run; finishing the run drops them; a
  * finished run takes no new ones. */
-static void test_store_checkpoints(void) {
-    char root[64], data[80];
-    CHECK(fixture_dirs(root, data));
-    srv_store *s = fixture_open(data);
-    CHECK(s != NULL);
-    if (!s) return;
-    nn_error err = {0};
-    char run[SRV_ID_LEN + 1], got[SRV_ID_LEN + 1];
-    CHECK(fixture_run(s, NULL, 1, "a", run) == NN_OK);
-    int found = 0;
-    CHECK(srv_queue_claim(s, got, &found, &err) == NN_OK && found);
-    CHECK(srv_checkpoint_put(s, run, 2, "{\"task\":2}", &err) == NN_OK);
-    CHECK(srv_checkpoint_put(s, run, 0, "{\"task\":0}", &err) == NN_OK);
-    CHECK(srv_checkpoint_put(s, run, 2, "{\"task\":2,\"again\":1}", &err) == NN_OK);
-    srv_checkpoint *c = NULL;
-    size_t n = 0;
-    CHECK(srv_checkpoint_list(s, run, &c, &n, &err) == NN_OK && n == 2);
-    if (n == 2) {
-        CHECK(c[0].task == 0 && c[1].task == 2);
-        CHECK_STR(c[1].json, "{\"task\":2,\"again\":1}");
-    }
-    srv_checkpoints_free(c, n);
-    CHECK(srv_run_finish(s, run, SRV_RUN_FAILED, NULL, "x", NULL, 0, NULL, &err) == NN_OK);
-    CHECK(srv_checkpoint_list(s, run, &c, &n, &err) == NN_OK && n == 0);
-    srv_checkpoints_free(c, n);
-    CHECK(srv_checkpoint_put(s, run, 1, "{}", &err) == NN_OK); /* ignored: the run is over */
-    CHECK(srv_checkpoint_list(s, run, &c, &n, &err) == NN_OK && n == 0);
-    srv_checkpoints_free(c, n);
-    srv_store_close(s);
-    fixture_rm_tree(root);
-}
-
 int main(void) {
     RUN(test_store_migrate_is_idempotent);
     RUN(test_store_refuses_newer_schema);
@@ -732,12 +628,9 @@ int main(void) {
     RUN(test_store_dataset_delete);
     RUN(test_store_run_create_idempotency);
     RUN(test_store_run_list_pages);
-    RUN(test_store_run_progress);
     RUN(test_store_run_finish_results);
     RUN(test_store_events);
-    RUN(test_store_cancel);
     RUN(test_store_concurrent_writers);
     RUN(test_store_busy_is_reported);
-    RUN(test_store_checkpoints);
     return check_summary();
 }

@@ -51,6 +51,13 @@ const char *nn_status_str(nn_status code);
 nn_status nn_error_set(nn_error *err, nn_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* nn_error_set(err, NN_ERR_NOMEM, "%s", what) where callers — and static analysis, which does not
+ * see into nn_error.c — can tell that it returns NN_ERR_NOMEM, never NN_OK. */
+static inline nn_status nn_nomem(nn_error *err, const char *what) {
+    (void)nn_error_set(err, NN_ERR_NOMEM, "%s", what);
+    return NN_ERR_NOMEM;
+}
+
 /* Prepends printf-style context to err's message ("kc.csv:17: " + msg); returns err's code. */
 nn_status nn_error_prefix(nn_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -71,7 +78,7 @@ void nn_error_clear(nn_error *err);
 #define NN__ENUM_LIST(name, text) ", " text
 /* NOLINTBEGIN(bugprone-macro-parentheses): `type` is a type name, it cannot be parenthesized */
 #define NN_ENUM_DEFINE(prefix, type, TABLE, count)                                                 \
-    static const char *const prefix##__texts[] = {TABLE(NN_ENUM_TEXT)};                          \
+    static const char *const prefix##__texts[] = {TABLE(NN_ENUM_TEXT)};                            \
     const char *prefix##_name(type v) {                                                            \
         return ((int)v >= 0 && (int)v < (int)(count)) ? prefix##__texts[v] : "?";                  \
     }                                                                                              \

@@ -21,31 +21,33 @@ static nn_status alloc_result(nn_cv *cv, nn_error *err) {
     r->oof_fold = malloc((n ? n : 1) * sizeof *r->oof_fold);
     r->oof_pred = malloc((n ? n : 1) * nt * sizeof *r->oof_pred);
     r->actual = malloc((n ? n : 1) * nt * sizeof *r->actual);
+    r->skipped = calloc(n ? n : 1, sizeof *r->skipped);
     r->overall = calloc(nt, sizeof *r->overall);
     r->overall_model = calloc(nt, sizeof *r->overall_model);
     r->final.units = calloc(nt, sizeof *r->final.units);
     r->final.model = calloc(nt, sizeof *r->final.model);
-    if (!r->folds || !cv->keep || !r->oof_fold || !r->oof_pred || !r->actual || !r->overall ||
-        !r->overall_model || !r->final.units || !r->final.model)
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the results");
+    if (!r->folds || !cv->keep || !r->oof_fold || !r->oof_pred || !r->actual || !r->skipped ||
+        !r->overall || !r->overall_model || !r->final.units || !r->final.model)
+        return nn_nomem(err, "out of memory for the results");
     r->final.fold = -1;
     for (int i = 0; i < cv->n_folds; i++) {
         r->folds[i].fold = i;
         r->folds[i].units = calloc(nt, sizeof *r->folds[i].units);
         r->folds[i].model = calloc(nt, sizeof *r->folds[i].model);
         if (!r->folds[i].units || !r->folds[i].model)
-            return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the results");
+            return nn_nomem(err, "out of memory for the results");
     }
     for (size_t i = 0; i < n * nt; i++) r->oof_pred[i] = NAN;
     return NN_OK;
 }
 
-/* Targets must exist as numbers without missing values; copies them into res.actual. */
+/* Targets must exist as numbers (the plan checked); copies them into res.actual and marks the
+ * rows where one is missing as skipped. */
 static nn_status read_targets(nn_cv *cv, nn_error *err) {
     const nn_spec *s = cv->spec;
     size_t n = cv->data->n_rows, nt = s->n_targets;
     cv->target_col = malloc(nt * sizeof *cv->target_col);
-    if (!cv->target_col) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!cv->target_col) return nn_nomem(err, "out of memory");
     for (size_t k = 0; k < nt; k++) {
         int c = nn_table_find(cv->data, s->targets[k]);
         if (c < 0 || cv->data->cols[c].type != NN_COL_NUMBER)
@@ -54,28 +56,29 @@ static nn_status read_targets(nn_cv *cv, nn_error *err) {
         cv->target_col[k] = c;
         const double *v = cv->data->cols[c].num;
         for (size_t i = 0; i < n; i++) {
-            if (isnan(v[i]))
-                return nn_error_set(err, NN_ERR_DATA,
-                                    "target \"%s\" is missing in row %zu; remove such rows first",
-                                    s->targets[k], i + 1);
             cv->res.actual[i * nt + k] = v[i];
+            if (isnan(v[i])) cv->res.skipped[i] = 1;
         }
     }
+    for (size_t i = 0; i < n; i++) cv->res.n_skipped += cv->res.skipped[i];
     return NN_OK;
 }
 
-/* kfold: shuffled order, position i → fold i mod k. holdout: the first ⌈fraction·n⌉ positions
- * validate (fold 0). none: every row trains only. */
+/* Over the rows that are not skipped: kfold: shuffled order, position i → fold i mod k.
+ * holdout: the first ⌈fraction·n⌉ positions validate (fold 0). none: every row trains only. */
 static nn_status assign_folds(nn_cv *cv, nn_error *err) {
     const nn_spec *s = cv->spec;
-    size_t n = cv->data->n_rows;
-    cv->fold_of = malloc((n ? n : 1) * sizeof *cv->fold_of);
-    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    size_t n_all = cv->data->n_rows, n = 0;
+    cv->fold_of = malloc((n_all ? n_all : 1) * sizeof *cv->fold_of);
+    size_t *order = malloc((n_all ? n_all : 1) * sizeof *order);
     if (!cv->fold_of || !order) {
         free(order);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for folds");
+        return nn_nomem(err, "out of memory for folds");
     }
-    for (size_t i = 0; i < n; i++) order[i] = i;
+    for (size_t i = 0; i < n_all; i++) {
+        cv->fold_of[i] = cv->res.oof_fold[i] = -1;
+        if (!cv->res.skipped[i]) order[n++] = i;
+    }
     nn_rng rng;
     nn_rng_init(&rng, s->seed, NN_STREAM(0, NN_STREAM_FOLDS));
     nn_rng_shuffle(&rng, order, n);
@@ -93,24 +96,11 @@ static nn_status assign_folds(nn_cv *cv, nn_error *err) {
     return NN_OK;
 }
 
-static nn_status check_job(const nn_spec *s, size_t n, int n_folds, nn_error *err) {
-    if (s->validation == NN_VAL_KFOLD && n < (size_t)s->k)
-        return nn_error_set(err, NN_ERR_SPEC,
-                            "/training/validation/k: %d folds need at least %d "
-                            "rows; the data has %zu",
-                            s->k, s->k, n);
-    if (s->validation == NN_VAL_HOLDOUT && (n < 2 || ceil(s->holdout * (double)n) >= (double)n))
-        return nn_error_set(err, NN_ERR_SPEC,
-                            "/training/validation/fraction: leaves no "
-                            "training rows out of %zu",
-                            n);
-    if (n_folds == 0 && s->es_patience > 0 && s->es_monitor != NN_MONITOR_TRAIN_LOSS)
-        return nn_error_set(err, NN_ERR_SPEC,
-                            "/training/early_stopping/monitor: validation is "
-                            "none, so only train_loss can be monitored");
-    if (n_folds == 0 && s->final == NN_FINAL_BEST_FOLD)
-        return nn_error_set(err, NN_ERR_SPEC, "/training/final: best_fold needs validation");
-    return NN_OK;
+void nn_cv_plan_tasks(const nn_spec *spec, int *n_folds, int *has_final) {
+    *n_folds = spec->validation == NN_VAL_KFOLD     ? spec->k
+               : spec->validation == NN_VAL_HOLDOUT ? 1
+                                                    : 0;
+    *has_final = spec->final == NN_FINAL_REFIT || *n_folds == 0;
 }
 
 nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cfg *cfg, nn_cv **out,
@@ -120,19 +110,17 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     memset(errs, 0, sizeof *errs);
     nn_plan *plan = NULL;
     if (nn_pipe_plan(spec, data, &plan, errs) != NN_OK) return nn_spec_errors_to_error(errs, err);
-    nn_plan_destroy(plan);
-    int n_folds = spec->validation == NN_VAL_KFOLD     ? spec->k
-                  : spec->validation == NN_VAL_HOLDOUT ? 1
-                                                       : 0;
-    nn_status st = check_job(spec, data->n_rows, n_folds, err);
-    if (st != NN_OK) return st;
+    nn_plan_destroy(plan); /* the plan made every check the job would make */
+    int n_folds = 0, has_final = 0;
+    nn_cv_plan_tasks(spec, &n_folds, &has_final);
+    nn_status st = NN_OK;
     nn_cv *cv = calloc(1, sizeof *cv);
-    if (!cv) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a job");
+    if (!cv) return nn_nomem(err, "out of memory for a job");
     cv->spec = spec;
     cv->data = data;
     if (cfg) cv->cfg = *cfg;
     cv->n_folds = n_folds;
-    cv->has_final = spec->final == NN_FINAL_REFIT || n_folds == 0;
+    cv->has_final = has_final;
     pthread_mutex_init(&cv->mu, NULL);
     st = alloc_result(cv, err);
     if (st == NN_OK) st = read_targets(cv, err);
@@ -151,23 +139,24 @@ static void free_fold(nn_fold_result *fr) {
     free(fr->history);
 }
 
+int nn_cv_task_done(const nn_cv *cv, int task) {
+    if (task < 0 || task > cv->n_folds) return 0;
+    if (task == cv->n_folds) return cv->has_final && cv->model != NULL;
+    return cv->keep[task].pipe != NULL;
+}
+
 void nn_cv_destroy(nn_cv *cv) {
     if (!cv) return;
     nn_cv_result *r = &cv->res;
+    for (int i = 0; cv->keep && i < cv->n_folds; i++) nn__cv_reset_task(cv, i);
     for (int i = 0; r->folds && i < cv->n_folds; i++) free_fold(&r->folds[i]);
-    for (int i = 0; cv->keep && i < cv->n_folds; i++) {
-        nn_pipe_destroy(cv->keep[i].pipe);
-        for (int k = 0; cv->keep[i].nets && k < cv->spec->ensemble; k++)
-            nn_net_destroy(cv->keep[i].nets[k]);
-        free(cv->keep[i].nets);
-        free(cv->keep[i].drops);
-    }
     free_fold(&r->final);
     free(r->folds);
     free(cv->keep);
     free(r->oof_fold);
     free(r->oof_pred);
     free(r->actual);
+    free(r->skipped);
     free(r->overall);
     free(r->overall_model);
     for (size_t i = 0; r->importance && i < r->n_importance; i++) free(r->importance[i].feature);

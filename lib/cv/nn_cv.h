@@ -17,6 +17,13 @@
  * final task must run after all fold tasks (a refit after early stopping trains for the folds' mean
  * best epoch). nn_cv_finish aggregates: out-of-fold metrics over every validated row, per-fold
  * metrics with mean ± sd, permutation importance, and the final model (refit, or the best fold's).
+ *
+ * Rows whose target is missing are *skipped*: they are in no fold, neither train nor score, and
+ * the shuffle that makes the folds runs over the other rows only (so a table without such rows
+ * gets the folds it always got). nn_cv_finish predicts them with the final model, or with the
+ * mean of the fold models when "final" is "none"; a row whose inputs cannot be transformed gets
+ * no prediction. A task holds no copy of the table: the pipeline is fitted and applied block by
+ * block on the job's one table, straight into the task's float matrices.
  */
 #ifndef NN_CV_H
 #define NN_CV_H
@@ -93,9 +100,14 @@ typedef struct nn_cv_result {
     nn_fold_result *folds; /* (n_folds) */
     nn_fold_result final;  /* the refit, when there was one (fold = -1) */
     int has_final_fit;
-    int *oof_fold;             /* (n_rows) fold that validated the row, -1 if none */
-    double *oof_pred;          /* (n_rows × n_targets) in units; NaN where not validated */
-    double *actual;            /* (n_rows × n_targets) the targets as given */
+    int *oof_fold;          /* (n_rows) fold that validated the row, -1 if none */
+    double *oof_pred;       /* (n_rows × n_targets) in units; NaN where not validated; for
+                               skipped rows the final model's prediction (the folds' mean
+                               without one), NaN when their inputs allow none */
+    double *actual;         /* (n_rows × n_targets) the targets as given (NaN = missing) */
+    unsigned char *skipped; /* (n_rows) 1 where a target is missing: the row is left out
+                               of training and scoring (never in a fold) */
+    size_t n_skipped;
     nn_metrics *overall;       /* (n_targets) out-of-fold, units */
     nn_metrics *overall_model; /* (n_targets) out-of-fold, model space */
     double r2_mean, r2_sd, rmse_mean, rmse_sd, mae_mean, mae_sd; /* across folds, first target */
@@ -113,10 +125,20 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
                        nn_spec_errors *errs, nn_error *err);
 void nn_cv_destroy(nn_cv *cv);
 
+/* The tasks a spec's job has, from the spec alone: *n_folds fold tasks (k, 1 for holdout, 0 for
+ * none) and *has_final (a final fit after the folds: "final": "refit", or no validation). */
+void nn_cv_plan_tasks(const nn_spec *spec, int *n_folds, int *has_final);
+
 int nn_cv_n_tasks(const nn_cv *cv);
 int nn_cv_n_folds(const nn_cv *cv);
-/* Runs task i (0..n_folds-1 folds, n_folds the final fit). Distinct tasks may run concurrently. */
+/* Runs task i (0..n_folds-1 folds, n_folds the final fit). Distinct tasks may run concurrently.
+ * A task that ran (or was imported) before is reset first, so a task can run again after an
+ * attempt whose outcome was not kept. */
 nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err);
+/* The same with the task's own cancel flag (read between batches) instead of the job's. */
+nn_status nn_cv_run_task_cancel(nn_cv *cv, int task, const atomic_int *cancel, nn_error *err);
+/* Whether task's outcome is in this job (it ran here, or its checkpoint was imported). */
+int nn_cv_task_done(const nn_cv *cv, int task);
 /* After every task: aggregates results and builds the final model. */
 nn_status nn_cv_finish(nn_cv *cv, nn_error *err);
 /* Runs every task on `threads` threads (≥ 1), then nn_cv_finish. */

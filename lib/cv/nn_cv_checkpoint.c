@@ -73,7 +73,7 @@ nn_status nn_cv_task_export(const nn_cv *cv, int task, json_t **out, nn_error *e
                   "seconds", real(fr->seconds), "units", metrics_json(fr->units, nt), "model",
                   metrics_json(fr->model, nt), "history", history_json(fr), "oof", oof, "pipeline",
                   nn_pipe_to_json(cv->keep[task].pipe), "params", params, "drops", drops);
-    if (!o) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a checkpoint");
+    if (!o) return nn_nomem(err, "out of memory for a checkpoint");
     *out = o;
     return NN_OK;
 }
@@ -81,7 +81,7 @@ nn_status nn_cv_task_export(const nn_cv *cv, int task, json_t **out, nn_error *e
 static nn_status read_history(const json_t *h, nn_fold_result *fr, nn_error *err) {
     size_t n = json_array_size(h);
     fr->history = calloc(n ? n : 1, sizeof *fr->history);
-    if (!fr->history) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!fr->history) return nn_nomem(err, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const json_t *r = json_array_get(h, i);
         if (json_array_size(r) != 7) return nn_error_set(err, NN_ERR_PARSE, "checkpoint: history");
@@ -104,10 +104,10 @@ static nn_status read_nets(nn_cv *cv, int task, const json_t *params, nn_error *
     const nn_spec *s = cv->spec;
     nn__fold_keep *k = &cv->keep[task];
     nn_layer_cfg *layers = calloc((size_t)s->n_hidden + 1, sizeof *layers);
-    k->nets = calloc((size_t)s->ensemble, sizeof *k->nets);
+    k->nets = calloc((size_t)s->ensemble, sizeof(nn_net *));
     if (!layers || !k->nets) {
         free(layers);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        return nn_nomem(err, "out of memory");
     }
     nn_net_cfg cfg;
     nn_spec_net_cfg(s, (int)nn_pipe_n_features(k->pipe), layers, &cfg);
@@ -160,7 +160,7 @@ static nn_status read_task(nn_cv *cv, int task, const json_t *in, nn_error *err)
     if (st == NN_OK && json_is_array(drops)) {
         size_t nd = json_array_size(drops);
         cv->keep[task].drops = malloc((nd ? nd : 1) * sizeof(double));
-        if (!cv->keep[task].drops) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        if (!cv->keep[task].drops) return nn_nomem(err, "out of memory");
         for (size_t i = 0; i < nd; i++) cv->keep[task].drops[i] = unreal(json_array_get(drops, i));
     }
     return st;

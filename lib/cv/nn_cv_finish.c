@@ -14,17 +14,48 @@ static nn_status take_best_fold(nn_cv *cv, nn_error *err) {
     for (int f = 1; f < cv->n_folds; f++)
         if (cv->res.folds[f].model[0].r2 > cv->res.folds[best].model[0].r2) best = f;
     nn_spec *copy = NULL;
-    nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    if (nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs) != NN_OK)
-        return nn_spec_errors_to_error(&errs, err);
-    nn_status st = nn_model_create_ensemble_take(copy, cv->keep[best].pipe, cv->keep[best].nets,
-                                                 cv->spec->ensemble, &cv->model, err);
+    nn_status st = nn_spec_clone(cv->spec, &copy, err);
+    if (st != NN_OK) return st;
+    st = nn_model_create_ensemble_take(copy, cv->keep[best].pipe, cv->keep[best].nets,
+                                       cv->spec->ensemble, &cv->model, err);
     cv->keep[best].pipe = NULL;
     cv->keep[best].nets = NULL;
-    if (cv->spec->importance_repeats > 0) {
-        /* importance names borrow from fold pipes: keep fold 0's alive by swapping if needed */
+    return st;
+}
+
+/* Rows without a target: the final model's predictions, or the mean (in units) of the fold
+ * models' when there is no final model. */
+static nn_status predict_skipped(nn_cv *cv, nn_error *err) {
+    nn_cv_result *r = &cv->res;
+    size_t n = 0, nt = r->n_targets, cells = r->n_skipped * nt;
+    int n_models = cv->model ? 1 : cv->n_folds;
+    if (!r->n_skipped || n_models == 0) return NN_OK;
+    size_t *rows = malloc(r->n_skipped * sizeof *rows), *count = calloc(cells, sizeof *count);
+    double *p = malloc(cells * sizeof *p), *sum = calloc(cells, sizeof *sum);
+    nn_status st = rows && p && sum && count ? NN_OK : nn_nomem(err, "out of memory");
+    for (size_t i = 0; st == NN_OK && i < r->n_rows; i++)
+        if (r->skipped[i]) rows[n++] = i;
+    nn_row_set set = {cv->data, rows, n};
+    for (int f = 0; st == NN_OK && f < n_models; f++) {
+        if (cv->model)
+            st = nn__predict_rows(nn_model_pipe(cv->model), nn__model_nets(cv->model),
+                                  nn_model_n_nets(cv->model), &set, 1, p, err);
+        else if (cv->keep[f].pipe)
+            st = nn__predict_rows(cv->keep[f].pipe, cv->keep[f].nets, cv->spec->ensemble, &set, 1,
+                                  p, err);
+        else
+            continue;
+        for (size_t i = 0; st == NN_OK && i < cells; i++)
+            if (isfinite(p[i])) sum[i] += p[i], count[i]++;
     }
+    for (size_t i = 0; st == NN_OK && i < n; i++)
+        for (size_t k = 0; k < nt; k++)
+            r->oof_pred[rows[i] * nt + k] =
+                count[i * nt + k] ? sum[i * nt + k] / (double)count[i * nt + k] : NAN;
+    free(rows);
+    free(p);
+    free(sum);
+    free(count);
     return st;
 }
 
@@ -34,7 +65,7 @@ nn_status nn_cv_finish(nn_cv *cv, nn_error *err) {
     nn_status st = NN_OK;
     if (cv->n_folds > 0) {
         double *y = malloc(n * 2 * sizeof *y);
-        if (!y) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for metrics");
+        if (!y) return nn_nomem(err, "out of memory for metrics");
         double *p = y + n;
         for (size_t k = 0; k < nt; k++) {
             size_t m = 0;
@@ -70,5 +101,6 @@ nn_status nn_cv_finish(nn_cv *cv, nn_error *err) {
     r->has_final_fit = cv->has_final && cv->model != NULL;
     if (st == NN_OK && cv->spec->final == NN_FINAL_BEST_FOLD && cv->n_folds > 0)
         st = take_best_fold(cv, err);
+    if (st == NN_OK) st = predict_skipped(cv, err);
     return st;
 }

@@ -19,7 +19,7 @@ nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_f
     size_t *idx = malloc(n * sizeof *idx);
     double *drops = malloc(nf * (size_t)reps * sizeof *drops);
     nn_status st = NN_OK;
-    if (!xp || !p || !idx || !drops) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!xp || !p || !idx || !drops) st = nn_nomem(err, "out of memory");
     nn_float *scratch = p ? p + n * nt : NULL;
     if (st == NN_OK) st = nn_ensemble_predict(nets, ne, x, n, p, scratch, err);
     double base = st == NN_OK ? nn_r2_column(y, p, n, nt) : NAN;
@@ -63,7 +63,7 @@ nn_status nn__cv_aggregate_importance(nn_cv *cv, nn_error *err) {
     double *vals = malloc((size_t)cv->n_folds * (size_t)reps * sizeof *vals);
     if (!r->importance || !vals) {
         free(vals);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for importance");
+        return nn_nomem(err, "out of memory for importance");
     }
     for (size_t j = 0; j < nf; j++) {
         const char *name = nn_pipe_feature(p0, j);
@@ -79,7 +79,7 @@ nn_status nn__cv_aggregate_importance(nn_cv *cv, nn_error *err) {
         r->importance[j].feature = strdup(name);
         if (!r->importance[j].feature) {
             free(vals);
-            return nn_error_set(err, NN_ERR_NOMEM, "out of memory for importance");
+            return nn_nomem(err, "out of memory for importance");
         }
         r->n_importance = j + 1;
         nn_mean_sd(vals, nv, &r->importance[j].mean, &r->importance[j].sd);
@@ -88,4 +88,3 @@ nn_status nn__cv_aggregate_importance(nn_cv *cv, nn_error *err) {
     qsort(r->importance, nf, sizeof *r->importance, cmp_importance);
     return NN_OK;
 }
-

@@ -121,15 +121,16 @@ static void report_fold(nn_cv *cv, nn_cv_event_kind kind, nn_fold_result *fr) {
     pthread_mutex_unlock(&cv->mu);
 }
 
-/* Everything a task allocates, released in one place. */
+/* Everything a task allocates, released in one place: row lists and float matrices, never a
+ * copy of the table. */
 typedef struct task_mem {
-    size_t *tr, *va;
-    nn_table *t_tr, *t_va, *x_tr_t, *x_va_t;
+    size_t *tr, *va, *kept; /* training rows, validation rows, training rows after filters */
     nn_float *xt, *yt, *xv, *yv, *pv, *best;
     nn_pipe *pipe;
     nn_net **nets; /* (n_nets) */
     int n_nets;
     nn_layer_cfg *layers;
+    const atomic_int *cancel; /* the task's cancel flag */
 } task_mem;
 
 static void free_nets(nn_net **nets, int n) {
@@ -140,10 +141,7 @@ static void free_nets(nn_net **nets, int n) {
 static void task_mem_free(task_mem *m) {
     free(m->tr);
     free(m->va);
-    nn_table_destroy(m->t_tr);
-    nn_table_destroy(m->t_va);
-    nn_table_destroy(m->x_tr_t);
-    nn_table_destroy(m->x_va_t);
+    free(m->kept);
     free(m->xt);
     free(m->yt);
     free(m->xv);
@@ -155,15 +153,17 @@ static void task_mem_free(task_mem *m) {
     free(m->layers);
 }
 
-/* Splits rows into training and validation for task f (f < 0: all rows train). */
+/* Splits rows into training and validation for task f (f < 0: all rows train); skipped rows
+ * (a target missing) are in neither. */
 static nn_status split_rows(const nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva,
                             nn_error *err) {
     size_t n = cv->data->n_rows;
-    m->tr = malloc(n * sizeof *m->tr);
-    m->va = malloc(n * sizeof *m->va);
-    if (!m->tr || !m->va) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for fold rows");
+    m->tr = malloc((n ? n : 1) * sizeof *m->tr);
+    m->va = malloc((n ? n : 1) * sizeof *m->va);
+    if (!m->tr || !m->va) return nn_nomem(err, "out of memory for fold rows");
     *ntr = *nva = 0;
     for (size_t i = 0; i < n; i++) {
+        if (cv->res.skipped[i]) continue;
         if (f >= 0 && cv->fold_of[i] == f)
             m->va[(*nva)++] = i;
         else
@@ -172,18 +172,19 @@ static nn_status split_rows(const nn_cv *cv, int f, task_mem *m, size_t *ntr, si
     return NN_OK;
 }
 
-/* Pipeline fitted on the training rows, applied to the validation rows, into matrices. */
+/* Pipeline fitted on the training rows, applied to them and to the validation rows, straight
+ * into matrices. */
 static nn_status prepare(nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva, nn_error *err) {
     nn_status st = split_rows(cv, f, m, ntr, nva, err);
-    if (st == NN_OK) st = nn_table_select_rows(cv->data, m->tr, *ntr, &m->t_tr, err);
-    if (st == NN_OK) st = nn_pipe_fit(cv->spec, m->t_tr, &m->pipe, &m->x_tr_t, NULL, err);
-    if (st == NN_OK) st = nn_pipe_matrices(m->pipe, m->x_tr_t, &m->xt, &m->yt, err);
+    nn_row_set train = {cv->data, m->tr, *ntr}, kept = {0};
+    if (st == NN_OK) st = nn_pipe_fit_rows(cv->spec, &train, &m->pipe, &kept, err);
+    m->kept = kept.idx;
+    if (st == NN_OK) st = nn_pipe_rows_matrices(m->pipe, &kept, &m->xt, &m->yt, err);
     if (st == NN_OK && *nva) {
-        st = nn_table_select_rows(cv->data, m->va, *nva, &m->t_va, err);
-        if (st == NN_OK) st = nn_pipe_transform(m->pipe, m->t_va, &m->x_va_t, err);
-        if (st == NN_OK) st = nn_pipe_matrices(m->pipe, m->x_va_t, &m->xv, &m->yv, err);
+        nn_row_set val = {cv->data, m->va, *nva};
+        st = nn_pipe_rows_matrices(m->pipe, &val, &m->xv, &m->yv, err);
     }
-    if (st == NN_OK) *ntr = m->x_tr_t->n_rows;
+    if (st == NN_OK) *ntr = kept.n;
     if (st == NN_OK && *ntr == 0)
         st = nn_error_set(err, NN_ERR_DATA, "no training rows left after preprocessing");
     return st;
@@ -193,9 +194,8 @@ static nn_status prepare(nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva
 static nn_status make_nets(nn_cv *cv, int f, task_mem *m, nn_error *err) {
     const nn_spec *s = cv->spec;
     m->layers = calloc((size_t)s->n_hidden + 1, sizeof *m->layers);
-    m->nets = calloc((size_t)s->ensemble, sizeof *m->nets);
-    if (!m->layers || !m->nets)
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the network");
+    m->nets = calloc((size_t)s->ensemble, sizeof(nn_net *));
+    if (!m->layers || !m->nets) return nn_nomem(err, "out of memory for the network");
     m->n_nets = s->ensemble;
     nn_net_cfg cfg;
     nn_spec_net_cfg(s, (int)nn_pipe_n_features(m->pipe), m->layers, &cfg);
@@ -232,7 +232,7 @@ static nn_status train_member(nn_cv *cv, int f, task_mem *m, int k, size_t ntr, 
     c->lr_factor = 1.0;
     if (c->es_patience > 0 && s->es_restore_best) {
         if (!m->best && !(m->best = malloc(np * sizeof *m->best)))
-            return nn_error_set(err, NN_ERR_NOMEM, "out of memory for best weights");
+            return nn_nomem(err, "out of memory for best weights");
         c->best_params = m->best;
     }
     nn_train_cfg tc = nn_train_defaults();
@@ -245,7 +245,7 @@ static nn_status train_member(nn_cv *cv, int f, task_mem *m, int k, size_t ntr, 
     tc.group = nn__cv_group(f, k);
     tc.on_epoch = on_epoch;
     tc.user = c;
-    tc.cancel = cv->cfg.cancel;
+    tc.cancel = m->cancel;
     tc.lr_factor = &c->lr_factor;
     nn_status st = nn_train_fit(net, m->xt, m->yt, ntr, &tc, NULL, err);
     if (st == NN_OK && c->status != NN_OK) st = nn_error_set(err, c->status, "%s", c->error);
@@ -262,7 +262,7 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
     fr->history = calloc((size_t)epochs * (size_t)s->ensemble, sizeof *fr->history);
     if (nva) m->pv = malloc(2 * nva * nt * sizeof *m->pv);
     if (!fr->history || (nva && !m->pv))
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the training history");
+        return nn_nomem(err, "out of memory for the training history");
     double best_sum = 0;
     nn_status st = NN_OK;
     for (int k = 0; k < s->ensemble && st == NN_OK; k++) {
@@ -286,7 +286,7 @@ static nn_status score(nn_cv *cv, int f, task_mem *m, size_t nva, nn_fold_result
         nn_ensemble_predict(m->nets, m->n_nets, m->xv, nva, m->pv, m->pv + nva * nt, err);
     if (st != NN_OK) return st;
     double *col = malloc(nva * 2 * sizeof *col);
-    if (!col) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    if (!col) return nn_nomem(err, "out of memory for predictions");
     double *ym = col + nva;
     for (size_t k = 0; k < nt && st == NN_OK; k++) {
         for (size_t i = 0; i < nva; i++) {
@@ -322,11 +322,8 @@ static nn_status keep_result(nn_cv *cv, int f, task_mem *m, nn_error *err) {
         cv->keep[f].nets = m->nets;
     } else {
         nn_spec *copy = NULL;
-        nn_spec_errors errs;
-        memset(&errs, 0, sizeof errs);
-        st = nn_spec_parse(cv->spec->canonical, strlen(cv->spec->canonical), &copy, &errs);
+        st = nn_spec_clone(cv->spec, &copy, err);
         if (st != NN_OK) {
-            st = nn_spec_errors_to_error(&errs, err);
             nn_pipe_destroy(m->pipe);
             free_nets(m->nets, m->n_nets);
         } else {
@@ -338,11 +335,49 @@ static nn_status keep_result(nn_cv *cv, int f, task_mem *m, nn_error *err) {
     return st;
 }
 
+void nn__cv_reset_task(nn_cv *cv, int task) {
+    nn_cv_result *r = &cv->res;
+    if (task >= cv->n_folds) {
+        free(r->final.history);
+        r->final.history = NULL;
+        r->final.n_history = 0;
+        r->final.status = NN_OK;
+        r->final.error[0] = '\0';
+        nn_model_destroy(cv->model);
+        cv->model = NULL;
+        return;
+    }
+    if (!r->folds || !cv->keep) return;
+    nn_fold_result *fr = &r->folds[task];
+    free(fr->history);
+    fr->history = NULL;
+    fr->n_history = 0;
+    fr->status = NN_OK;
+    fr->error[0] = '\0';
+    nn__fold_keep *k = &cv->keep[task];
+    nn_pipe_destroy(k->pipe);
+    for (int m = 0; k->nets && m < cv->spec->ensemble; m++) nn_net_destroy(k->nets[m]);
+    free(k->nets);
+    free(k->drops);
+    memset(k, 0, sizeof *k);
+    for (size_t i = 0; r->oof_pred && cv->fold_of && i < r->n_rows; i++)
+        if (cv->fold_of[i] == task)
+            for (size_t t = 0; t < r->n_targets; t++) r->oof_pred[i * r->n_targets + t] = NAN;
+}
+
 nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err) {
+    return nn_cv_run_task_cancel(cv, task, cv->cfg.cancel, err);
+}
+
+nn_status nn_cv_run_task_cancel(nn_cv *cv, int task, const atomic_int *cancel, nn_error *err) {
+    if (task < 0 || task >= cv->n_folds + cv->has_final)
+        return nn_error_set(err, NN_ERR_INVALID, "no task %d", task);
     int f = task < cv->n_folds ? task : -1;
     nn_fold_result *fr = f >= 0 ? &cv->res.folds[f] : &cv->res.final;
+    nn__cv_reset_task(cv, task);
     task_mem m;
     memset(&m, 0, sizeof m);
+    m.cancel = cancel;
     size_t ntr = 0, nva = 0;
     double t0 = nn_clock_seconds();
     report_fold(cv, NN_CV_FOLD_START, fr);

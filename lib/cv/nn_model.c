@@ -1,5 +1,5 @@
 /* nn_model.c — model files and prediction (see nn_model.h DESIGN). */
-#include "nn_model.h"
+#include "nn_cv_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,7 +22,7 @@ nn_status nn_model_create_ensemble_take(nn_spec *spec, nn_pipe *pipe, nn_net **n
         nn_pipe_destroy(pipe);
         for (int i = 0; i < n; i++) nn_net_destroy(nets[i]);
         free(nets);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a model");
+        return nn_nomem(err, "out of memory for a model");
     }
     m->spec = spec;
     m->pipe = pipe;
@@ -34,12 +34,12 @@ nn_status nn_model_create_ensemble_take(nn_spec *spec, nn_pipe *pipe, nn_net **n
 
 nn_status nn_model_create_take(nn_spec *spec, nn_pipe *pipe, nn_net *net, nn_model **out,
                                nn_error *err) {
-    nn_net **nets = malloc(sizeof *nets);
+    nn_net **nets = malloc(sizeof(nn_net *));
     if (!nets) {
         nn_spec_destroy(spec);
         nn_pipe_destroy(pipe);
         nn_net_destroy(net);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a model");
+        return nn_nomem(err, "out of memory for a model");
     }
     nets[0] = net;
     return nn_model_create_ensemble_take(spec, pipe, nets, 1, out, err);
@@ -59,6 +59,7 @@ const nn_pipe *nn_model_pipe(const nn_model *m) { return m->pipe; }
 nn_net *nn_model_net(nn_model *m) { return m->nets[0]; }
 int nn_model_n_nets(const nn_model *m) { return m->n_nets; }
 nn_net *nn_model_net_i(nn_model *m, int i) { return m->nets[i]; }
+nn_net *const *nn__model_nets(const nn_model *m) { return m->nets; }
 
 nn_status nn_ensemble_predict(nn_net *const *nets, int n_nets, const nn_float *x, size_t n,
                               nn_float *y, nn_float *scratch, nn_error *err) {
@@ -81,9 +82,43 @@ static json_t *string_array(size_t n, const char *(*get)(const nn_pipe *, size_t
     return a;
 }
 
+/* The pipe's input schema: "inputs" [{"name", "type"}] and "dropped" [names]. */
+static int schema_json(json_t *root, const nn_pipe *p) {
+    json_t *inputs = json_array(), *dropped = json_array();
+    int bad = !inputs || !dropped;
+    for (size_t i = 0; !bad && i < nn_pipe_n_inputs(p); i++) {
+        nn_col_type type;
+        const char *name = nn_pipe_input(p, i, &type);
+        bad |= json_array_append_new(inputs, json_pack("{s:s, s:s}", "name", name, "type",
+                                                       type == NN_COL_TEXT ? "text" : "number"));
+    }
+    for (size_t i = 0; !bad && i < nn_pipe_n_dropped(p); i++)
+        bad |= json_array_append_new(dropped, json_string(nn_pipe_dropped(p, i)));
+    bad |= json_object_set_new(root, "inputs", inputs);
+    bad |= json_object_set_new(root, "dropped", dropped);
+    return bad;
+}
+
+/* A stored schema must be the one the pipeline reads (files before it had none: derived). */
+static nn_status check_schema(const json_t *inputs, const nn_pipe *p, nn_error *err) {
+    if (!inputs) return NN_OK;
+    if (!json_is_array(inputs) || json_array_size(inputs) != nn_pipe_n_inputs(p))
+        return nn_error_set(err, NN_ERR_PARSE, "/inputs: does not match the pipeline");
+    for (size_t i = 0; i < nn_pipe_n_inputs(p); i++) {
+        const json_t *o = json_array_get(inputs, i);
+        const char *name = json_string_value(json_object_get(o, "name"));
+        const char *type = json_string_value(json_object_get(o, "type"));
+        nn_col_type want;
+        const char *have = nn_pipe_input(p, i, &want);
+        if (!name || !type || strcmp(name, have) != 0 ||
+            strcmp(type, want == NN_COL_TEXT ? "text" : "number") != 0)
+            return nn_error_set(err, NN_ERR_PARSE, "/inputs/%zu: does not match the pipeline", i);
+    }
+    return NN_OK;
+}
+
 char *nn_model_to_json(const nn_model *m) {
-    json_error_t jerr;
-    json_t *spec = json_loads(m->spec->canonical, 0, &jerr);
+    json_t *spec = nn_spec_to_json(m->spec);
     json_t *params = json_array();
     for (int k = 0; k < m->n_nets; k++) {
         size_t n = nn_net_param_count(m->nets[k]);
@@ -97,7 +132,10 @@ char *nn_model_to_json(const nn_model *m) {
         "features", string_array(nn_pipe_n_features(m->pipe), nn_pipe_feature, m->pipe), "targets",
         string_array(nn_pipe_n_targets(m->pipe), nn_pipe_target, m->pipe), "pipeline",
         nn_pipe_to_json(m->pipe), "params", params ? params : json_null());
-    if (!root) return NULL;
+    if (!root || schema_json(root, m->pipe)) {
+        json_decref(root);
+        return NULL;
+    }
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
     json_decref(root);
     return text;
@@ -105,7 +143,7 @@ char *nn_model_to_json(const nn_model *m) {
 
 nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err) {
     char *text = nn_model_to_json(m);
-    if (!text) return nn_error_set(err, NN_ERR_NOMEM, "out of memory writing the model");
+    if (!text) return nn_nomem(err, "out of memory writing the model");
     FILE *f = fopen(path, "wb");
     if (!f) {
         char buf[128];
@@ -155,13 +193,9 @@ static nn_status build(json_t *root, nn_model **out, nn_error *err) {
         return nn_error_set(err, NN_ERR_PARSE, "/version: unsupported model version");
     json_t *spec_json = json_object_get(root, "spec");
     if (!json_is_object(spec_json)) return nn_error_set(err, NN_ERR_PARSE, "/spec: missing");
-    char *spec_text = json_dumps(spec_json, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    if (!spec_text) return nn_error_set(err, NN_ERR_NOMEM, "out of memory reading the model");
     nn_spec *spec = NULL;
     nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    nn_status st = nn_spec_parse(spec_text, strlen(spec_text), &spec, &errs);
-    free(spec_text);
+    nn_status st = nn_spec_from_json(spec_json, &spec, &errs);
     if (st != NN_OK) {
         nn_spec_errors_to_error(&errs, err);
         return nn_error_prefix(err, "/spec: ");
@@ -172,10 +206,16 @@ static nn_status build(json_t *root, nn_model **out, nn_error *err) {
         nn_spec_destroy(spec);
         return nn_error_prefix(err, "/pipeline: ");
     }
+    st = check_schema(json_object_get(root, "inputs"), pipe, err);
+    if (st != NN_OK) {
+        nn_spec_destroy(spec);
+        nn_pipe_destroy(pipe);
+        return st;
+    }
     int n_nets = spec->ensemble > 0 ? spec->ensemble : 1;
     nn_layer_cfg *layers = calloc((size_t)spec->n_hidden + 1, sizeof *layers);
-    nn_net **nets = calloc((size_t)n_nets, sizeof *nets);
-    if (!layers || !nets) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory reading the model");
+    nn_net **nets = calloc((size_t)n_nets, sizeof(nn_net *));
+    if (!layers || !nets) st = nn_nomem(err, "out of memory reading the model");
     for (int k = 0; st == NN_OK && k < n_nets; k++) {
         nn_net_cfg cfg;
         nn_spec_net_cfg(spec, (int)nn_pipe_n_features(pipe), layers, &cfg);
@@ -231,8 +271,9 @@ nn_status nn_model_load(const char *path, nn_model **out, nn_error *err) {
         if (got == 0) break;
     }
     if (st == NN_OK && (!text || ferror(f)))
-        st = nn_error_set(err, text ? NN_ERR_IO : NN_ERR_NOMEM, "cannot read %s", path);
-    fclose(f);
+        st = text ? nn_error_set(err, NN_ERR_IO, "cannot read %s", path)
+                  : nn_nomem(err, "out of memory reading a model");
+    (void)fclose(f);
     if (st == NN_OK) {
         st = nn_model_from_json(text, len, out, err);
         if (st != NN_OK) nn_error_prefix(err, "%s: ", path);
@@ -241,39 +282,83 @@ nn_status nn_model_load(const char *path, nn_model **out, nn_error *err) {
     return st;
 }
 
-nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_error *err) {
-    nn_table *t = NULL;
-    nn_float *x = NULL, *y = NULL;
-    size_t n = rows->n_rows, nt = nn_pipe_n_targets(m->pipe);
-    *out = NULL;
-    nn_status st = nn_pipe_transform(m->pipe, rows, &t, err);
-    if (st == NN_OK) st = nn_pipe_matrices(m->pipe, t, &x, NULL, err);
-    nn_float *scratch = NULL;
-    if (st == NN_OK) {
-        y = malloc((n ? n : 1) * nt * sizeof *y);
-        scratch = malloc((n ? n : 1) * nt * sizeof *scratch);
-        *out = malloc((n ? n : 1) * nt * sizeof **out);
-        if (!y || !scratch || !*out)
-            st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+/* Model-space predictions of n rows already in matrix x, reverted into out (n × nt). */
+static nn_status predict_matrix(const nn_pipe *pipe, nn_net *const *nets, int n_nets,
+                                const nn_float *x, size_t n, double *out, nn_error *err) {
+    size_t nt = nn_pipe_n_targets(pipe);
+    nn_float *y = malloc((n ? n : 1) * nt * sizeof *y);
+    nn_float *scratch = malloc((n ? n : 1) * nt * sizeof *scratch);
+    double *col = malloc((n ? n : 1) * sizeof *col);
+    nn_status st = y && scratch && col ? nn_ensemble_predict(nets, n_nets, x, n, y, scratch, err)
+                                       : nn_nomem(err, "out of memory for predictions");
+    for (size_t k = 0; st == NN_OK && k < nt; k++) {
+        for (size_t i = 0; i < n; i++) col[i] = (double)y[i * nt + k];
+        nn_pipe_revert(pipe, k, col, n);
+        for (size_t i = 0; i < n; i++) out[i * nt + k] = col[i];
     }
-    if (st == NN_OK) st = nn_ensemble_predict(m->nets, m->n_nets, x, n, y, scratch, err);
-    free(scratch);
-    if (st == NN_OK) {
-        double *col = malloc((n ? n : 1) * sizeof *col);
-        if (!col) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
-        for (size_t k = 0; col && k < nt; k++) {
-            for (size_t i = 0; i < n; i++) col[i] = (double)y[i * nt + k];
-            nn_pipe_revert(m->pipe, k, col, n);
-            for (size_t i = 0; i < n; i++) (*out)[i * nt + k] = col[i];
-        }
-        free(col);
-    }
-    if (st != NN_OK) {
-        free(*out);
-        *out = NULL;
-    }
-    nn_table_destroy(t);
-    free(x);
     free(y);
+    free(scratch);
+    free(col);
+    return st;
+}
+
+nn_status nn__predict_rows(const nn_pipe *pipe, nn_net *const *nets, int n_nets,
+                           const nn_row_set *rows, int tolerant, double *out, nn_error *err) {
+    size_t n = rows->idx ? rows->n : rows->data->n_rows, nt = nn_pipe_n_targets(pipe);
+    nn_float *x = NULL;
+    nn_status st = nn_pipe_rows_matrices(pipe, rows, &x, NULL, err);
+    if (st == NN_OK) st = predict_matrix(pipe, nets, n_nets, x, n, out, err);
+    free(x);
+    if (st == NN_OK || !tolerant || st == NN_ERR_NOMEM) return st;
+    /* some row cannot be transformed: one row at a time, NaN for those that fail */
+    nn_error row_err;
+    for (size_t i = 0; i < n; i++) {
+        size_t at = rows->idx ? rows->idx[i] : i;
+        nn_row_set one = {rows->data, &at, 1};
+        x = NULL;
+        st = nn_pipe_rows_matrices(pipe, &one, &x, NULL, &row_err);
+        if (st == NN_OK) st = predict_matrix(pipe, nets, n_nets, x, 1, out + i * nt, &row_err);
+        free(x);
+        if (st == NN_ERR_NOMEM) return nn_error_set(err, st, "%s", row_err.msg);
+        for (size_t k = 0; st != NN_OK && k < nt; k++) out[i * nt + k] = NAN;
+    }
+    nn_error_clear(err);
+    return NN_OK;
+}
+
+nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_error *err) {
+    size_t n = rows->n_rows, nt = nn_pipe_n_targets(m->pipe);
+    nn_table *t = NULL;
+    *out = NULL;
+    nn_status st = nn_pipe_conform(m->pipe, rows, &t, err);
+    double *pred = st == NN_OK ? malloc((n ? n : 1) * nt * sizeof *pred) : NULL;
+    if (st == NN_OK && !pred) st = nn_nomem(err, "out of memory for predictions");
+    nn_row_set all = {t, NULL, 0};
+    if (st == NN_OK) st = nn__predict_rows(m->pipe, m->nets, m->n_nets, &all, 0, pred, err);
+    nn_table_destroy(t);
+    if (st != NN_OK) {
+        free(pred);
+        return st;
+    }
+    *out = pred;
+    return NN_OK;
+}
+
+nn_status nn_model_read_csv(const nn_model *m, const nn_csv_source *src, nn_table **out,
+                            nn_error *err) {
+    size_t n = nn_pipe_n_inputs(m->pipe), k = 0, extra = 0;
+    while (src->text && src->text[extra]) extra++;
+    const char **text = calloc(n + extra + 1, sizeof *text);
+    if (!text) return nn_nomem(err, "out of memory reading rows");
+    for (size_t i = 0; i < n; i++) {
+        nn_col_type type;
+        const char *name = nn_pipe_input(m->pipe, i, &type);
+        if (type == NN_COL_TEXT) text[k++] = name;
+    }
+    for (size_t i = 0; i < extra; i++) text[k++] = src->text[i];
+    nn_csv_source with = *src;
+    with.text = text;
+    nn_status st = nn_spec_read_csv(m->spec, &with, out, err);
+    free(text);
     return st;
 }

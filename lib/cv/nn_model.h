@@ -3,7 +3,13 @@
  * DESIGN: a model file is self-contained JSON:
  *   {"format": "nnd-model", "version": 1, "nn_float": "float", "spec": {canonical spec},
  *    "spec_hash": "…", "features": [...], "targets": [...], "pipeline": {fitted state},
+ *    "inputs": [{"name": "bedrooms", "type": "number"}, …], "dropped": ["zipcode", …],
  *    "params": [every parameter in nn_net layout order, network after network]}
+ * "inputs" are the raw columns the pipeline reads with their types when fitted and "dropped"
+ * those it drops unread (nn_pipe_schema.c derives both from the fitted steps; one_hot
+ * categories are in the pipeline's state). Files written before "inputs" existed load the same,
+ * their schema derived; a stored one must agree with the pipeline. New rows are read and
+ * predicted by that schema, not by how their values look.
  * A model holds the spec's `ensemble` networks (1 by default); its prediction is their mean in
  * model space, reverted once.
  * Loading re-parses the spec, rebuilds the network shape from it and the feature count, and
@@ -50,8 +56,16 @@ nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err);
 nn_status nn_model_from_json(const char *text, size_t len, nn_model **out, nn_error *err);
 nn_status nn_model_load(const char *path, nn_model **out, nn_error *err);
 
-/* Predicts rows (borrowed; needs the columns the spec reads, targets optional): *out receives
- * a malloc'd (n_rows × n_targets) array in the targets' units. Not thread-safe on one model. */
+/* Reads rows to predict for m (*out owned): a column the model read as text when it was fitted
+ * is read as text whatever the new values look like (an id without its leading zero, a zip
+ * code), as are the spec's text columns and id, each where the header has it. */
+nn_status nn_model_read_csv(const nn_model *m, const nn_csv_source *src, nn_table **out,
+                            nn_error *err);
+
+/* Predicts rows (borrowed) following the model's input schema (nn_pipe_conform): every input
+ * column must be present (NN_ERR_DATA naming the first that is not); the id, the targets,
+ * dropped and unknown columns may be absent or hold anything. *out receives a malloc'd (n_rows
+ * × n_targets) array in the targets' units. Not thread-safe on one model. */
 nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_error *err);
 
 #endif

@@ -38,6 +38,7 @@ json_t *nn_report_metrics(const nn_spec *spec, const nn_cv_result *res) {
     json_object_set_new(root, "name", json_string(spec->name));
     json_object_set_new(root, "spec_hash", json_string(spec->hash));
     json_object_set_new(root, "rows", json_integer((json_int_t)res->n_rows));
+    json_object_set_new(root, "rows_skipped", json_integer((json_int_t)res->n_skipped));
     json_object_set_new(root, "n_folds", json_integer(res->n_folds));
     if (res->n_folds > 0) {
         const nn_metrics *m = &res->overall[0];
@@ -98,7 +99,7 @@ static nn_status add_pair(nn_table *t, const nn_spec *spec, size_t k, const nn_c
     if (!va || !vp) {
         free(va);
         free(vp);
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+        return nn_nomem(err, "out of memory for predictions");
     }
     for (size_t i = 0; i < m; i++) {
         va[i] = res->actual[rows[i] * nt + k];
@@ -112,36 +113,56 @@ static nn_status add_pair(nn_table *t, const nn_spec *spec, size_t k, const nn_c
     return st;
 }
 
+/* The id column of data at rows[0..m) into t (a copy of that one column). */
+static nn_status add_id(nn_table *t, const nn_column *c, const size_t *rows, size_t m,
+                        nn_error *err) {
+    if (c->type == NN_COL_NUMBER) {
+        double *v = new_col(m);
+        if (!v) return nn_nomem(err, "out of memory for predictions");
+        for (size_t i = 0; i < m; i++) v[i] = c->num[rows[i]];
+        return nn_table_add_number_take(t, c->name, v, NULL, err);
+    }
+    char **v = calloc(m ? m : 1, sizeof *v);
+    if (!v) return nn_nomem(err, "out of memory for predictions");
+    for (size_t i = 0; i < m; i++) {
+        const char *s = c->text[rows[i]];
+        if (s && !(v[i] = strdup(s))) {
+            for (size_t k = 0; k < i; k++) free(v[k]);
+            free(v);
+            return nn_nomem(err, "out of memory for predictions");
+        }
+    }
+    return nn_table_add_text_take(t, c->name, v, NULL, err);
+}
+
+/* 1 when row i is in the predictions: validated, or skipped with a prediction. */
+static int reported(const nn_cv_result *res, size_t i) {
+    if (res->oof_fold[i] >= 0) return 1;
+    if (!res->skipped || !res->skipped[i]) return 0;
+    for (size_t k = 0; k < res->n_targets; k++)
+        if (!isnan(res->oof_pred[i * res->n_targets + k])) return 1;
+    return 0;
+}
+
 nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data, const nn_cv_result *res,
                                 nn_table **out, nn_error *err) {
     size_t n = res->n_rows, m = 0;
     size_t *rows = malloc((n ? n : 1) * sizeof *rows);
-    if (!rows) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for predictions");
+    if (!rows) return nn_nomem(err, "out of memory for predictions");
     for (size_t i = 0; i < n; i++)
-        if (res->oof_fold[i] >= 0) rows[m++] = i;
+        if (reported(res, i)) rows[m++] = i;
     nn_table *t = NULL;
     nn_status st = nn_table_create(m, &t, err);
     double *row = st == NN_OK ? new_col(m) : NULL, *fold = st == NN_OK ? new_col(m) : NULL;
-    if (st == NN_OK && (!row || !fold)) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (st == NN_OK && (!row || !fold)) st = nn_nomem(err, "out of memory");
     for (size_t i = 0; st == NN_OK && i < m; i++) {
         row[i] = (double)(rows[i] + 1);
-        fold[i] = (double)(res->oof_fold[rows[i]] + 1);
+        fold[i] = res->oof_fold[rows[i]] >= 0 ? (double)(res->oof_fold[rows[i]] + 1) : NAN;
     }
     if (st == NN_OK) st = nn_table_add_number_take(t, "row", row, NULL, err), row = NULL;
     if (st == NN_OK) st = nn_table_add_number_take(t, "fold", fold, NULL, err), fold = NULL;
     int idc = spec->id ? nn_table_find(data, spec->id) : -1;
-    if (st == NN_OK && idc >= 0) {
-        nn_table *sel = NULL;
-        st = nn_table_select_rows(data, rows, m, &sel, err);
-        if (st == NN_OK) {
-            nn_column *c = &sel->cols[idc];
-            st = c->type == NN_COL_TEXT ? nn_table_add_text_take(t, spec->id, c->text, NULL, err)
-                                        : nn_table_add_number_take(t, spec->id, c->num, NULL, err);
-            c->text = NULL;
-            c->num = NULL;
-        }
-        nn_table_destroy(sel);
-    }
+    if (st == NN_OK && idc >= 0) st = add_id(t, &data->cols[idc], rows, m, err);
     for (size_t k = 0; st == NN_OK && k < spec->n_targets; k++)
         st = add_pair(t, spec, k, res, rows, m, err);
     free(row);
@@ -165,7 +186,7 @@ nn_status nn_report_history(const nn_cv_result *res, nn_table **out, nn_error *e
     double *cols[NC] = {0};
     nn_status st = NN_OK;
     for (int c = 0; c < NC; c++)
-        if (!(cols[c] = new_col(m))) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        if (!(cols[c] = new_col(m))) st = nn_nomem(err, "out of memory");
     size_t i = 0;
     for (int f = -1; st == NN_OK && f < res->n_folds; f++) {
         const nn_fold_result *fr =

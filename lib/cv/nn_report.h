@@ -9,16 +9,18 @@
 
 #include <jansson.h>
 
-/* Metrics as JSON (new reference): top-level r2, rmse, mae, mape, mse out-of-fold in the first
- * target's units; per-target units/model metrics; folds; mean ± sd; importance; timings. */
+/* Metrics as JSON (new reference): rows and rows_skipped (rows without a target, left out);
+ * top-level r2, rmse, mae, mape, mse out-of-fold in the first target's units; per-target
+ * units/model metrics; folds; mean ± sd; importance; timings. */
 json_t *nn_report_metrics(const nn_spec *spec, const nn_cv_result *res);
 
 /* One metrics record as JSON {"r2", "rmse", "mae", "mape", "mse", "n"}; NaN becomes null. */
 json_t *nn_report_metric(const nn_metrics *m);
 
-/* Out-of-fold predictions: columns row (1-based), fold (1-based; missing when not validated),
- * the id column when the spec names one, then actual and predicted (or actual_<t>,
- * predicted_<t> for several targets). Rows never validated are left out. */
+/* Out-of-fold predictions: columns row (1-based), fold (1-based), the id column when the spec
+ * names one, then actual and predicted (or actual_<t>, predicted_<t> for several targets). Rows
+ * without a target (skipped by the job) are in too, with fold and actual missing and the final
+ * model's prediction, when they have one. Rows never validated otherwise are left out. */
 nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data, const nn_cv_result *res,
                                 nn_table **out, nn_error *err);
 

@@ -73,6 +73,29 @@ nn_status nn_csv_read_file(const char *path, const nn_csv_opts *opts, nn_table *
 nn_status nn_csv_read_mem(const char *buf, size_t len, const nn_csv_opts *opts, nn_table **out,
                           nn_error *err);
 
+/* A CSV to read (nn_csv_source.c): a file, or text in memory, with columns to read as text
+ * *where the header has them* — a spec's id or text columns, a model's text inputs, which new
+ * rows may lack. */
+typedef struct nn_csv_source {
+    const char *path;        /* the file to read; NULL to read buf[0..len) */
+    const char *buf;         /* CSV text, borrowed, need not be NUL-terminated */
+    size_t len;              /* bytes of buf */
+    const char *name;        /* shown in messages; NULL = the path, or "<input>" */
+    const char *const *text; /* NULL-terminated names read as text when the header has them
+                                (names it lacks are skipped, not errors), or NULL */
+    const nn_csv_opts *opts; /* limits (max_field, max_fields, max_rows) or NULL; its name and
+                                text_columns are not used */
+} nn_csv_source;
+
+/* Reads src into a new table (*out, the caller's); the header is read first to keep of
+ * src->text only the columns it has. Errors as for nn_csv_read_file / nn_csv_read_mem. */
+nn_status nn_csv_read_source(const nn_csv_source *src, nn_table **out, nn_error *err);
+
+/* Only the header of src: a table of 0 rows whose columns are the header's names (types
+ * meaningless). Reads the first record only (at most NN_CSV_MAX_HEADER bytes). */
+#define NN_CSV_MAX_HEADER ((size_t)NN_MAX_COLUMNS * 2 * NN_MAX_NAME)
+nn_status nn_csv_read_header(const nn_csv_source *src, nn_table **out, nn_error *err);
+
 /* Writes t as CSV to a new file at path (replacing it); on failure the partial file is removed. */
 nn_status nn_csv_write_file(const char *path, const nn_table *t, nn_error *err);
 

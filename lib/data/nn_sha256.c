@@ -24,8 +24,8 @@ static uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 static void compress(uint32_t h[8], const unsigned char *p) {
     uint32_t w[64];
     for (int t = 0; t < 16; t++)
-        w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 |
-               (uint32_t)p[4 * t + 2] << 8 | (uint32_t)p[4 * t + 3];
+        w[t] = (uint32_t)p[(size_t)4 * t] << 24 | (uint32_t)p[(size_t)4 * t + 1] << 16 |
+               (uint32_t)p[(size_t)4 * t + 2] << 8 | (uint32_t)p[(size_t)4 * t + 3];
     for (int t = 16; t < 64; t++) {
         uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
         uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
@@ -81,8 +81,8 @@ void nn_sha256_hex(const void *data, size_t len, char out[65]) {
     nn_sha256_update(&s, data, len);
     nn_sha256_final(&s, d);
     for (int i = 0; i < 32; i++) {
-        out[2 * i] = HEX[d[i] >> 4];
-        out[2 * i + 1] = HEX[d[i] & 15];
+        out[(size_t)2 * i] = HEX[d[i] >> 4];
+        out[(size_t)2 * i + 1] = HEX[d[i] & 15];
     }
     out[64] = '\0';
 }

@@ -29,13 +29,17 @@ typedef struct nn_table {
     size_t n_cols;
     size_t cap_cols;
     nn_column *cols; /* (n_cols) */
+    /* private to nn_table.c: a hash of column names for nn_table_find on wide tables (a one_hot
+       of thousands of categories), kept up by adding and removing columns */
+    size_t *index; /* (index_cap) column + 1, 0 = empty; NULL below 32 columns */
+    size_t index_cap;
 } nn_table;
 
 /* An empty table of n_rows rows and no columns; *out owned by the caller. */
 nn_status nn_table_create(size_t n_rows, nn_table **out, nn_error *err);
 void nn_table_destroy(nn_table *t);
 
-/* Index of the column named name, or -1. */
+/* Index of the column named name, or -1. Constant time on wide tables (a name hash). */
 int nn_table_find(const nn_table *t, const char *name);
 
 /* Appends a number column, taking ownership of values (n_rows doubles, from malloc) even on

@@ -3,44 +3,21 @@
  * Layout: {"version": 1, "targets": [..], "id": "id" | null, "features": [..],
  *          "steps": [{"op": "normalize", "columns": [{"name": "x", "type": "number",
  *                     "target": false, "offset": 3.5, "scale": 2.0}, ..]}, ..]}
- * Per op a column carries: normalize offset/scale, impute fill, filter_outliers lo/hi, one_hot
+ * Per op a column carries its fitted state, written and read by the op's row of the op table
+ * (nn_pipe_ops.c): normalize offset/scale, impute fill, filter_outliers lo/hi, one_hot
  * categories (numbers or strings, in output column order). The steps' parameters (formats,
  * constants) are not stored: nn_pipe_from_json takes them from the same spec and checks that
  * the ops line up. Numbers are json_real; non-finite ones (an open fence) are the strings
  * "inf", "-inf", "nan". Round trips are exact only when the caller dumps with
- * JSON_REAL_PRECISION(17).
+ * JSON_REAL_PRECISION(17). The raw columns the pipe reads are derived from the steps on
+ * loading (nn_pipe_schema.c), not stored here.
  */
 #include "nn_pipe_internal.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STATE_VERSION 1
-
-static json_t *num_json(double v) {
-    if (isfinite(v)) return json_real(v);
-    return json_string(isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
-}
-
-/* Reads a number written by num_json; returns -1 if j is not one. */
-static int json_num(const json_t *j, double *v) {
-    if (json_is_number(j)) {
-        *v = json_number_value(j);
-        return 0;
-    }
-    const char *s = json_string_value(j);
-    if (!s) return -1;
-    if (strcmp(s, "inf") == 0)
-        *v = INFINITY;
-    else if (strcmp(s, "-inf") == 0)
-        *v = -INFINITY;
-    else if (strcmp(s, "nan") == 0)
-        *v = NAN;
-    else
-        return -1;
-    return 0;
-}
 
 static json_t *strings_json(char *const *s, size_t n) {
     json_t *a = json_array();
@@ -50,26 +27,6 @@ static json_t *strings_json(char *const *s, size_t n) {
             return NULL;
         }
     return a;
-}
-
-static int col_stats_json(json_t *o, nn_op_kind op, const nn__col *c) {
-    int bad = 0;
-    if (op == NN_OP_NORMALIZE) {
-        bad |= json_object_set_new(o, "offset", num_json(c->offset));
-        bad |= json_object_set_new(o, "scale", num_json(c->scale));
-    } else if (op == NN_OP_IMPUTE) {
-        bad |= json_object_set_new(o, "fill", num_json(c->fill));
-    } else if (op == NN_OP_FILTER_OUTLIERS) {
-        bad |= json_object_set_new(o, "lo", num_json(c->lo));
-        bad |= json_object_set_new(o, "hi", num_json(c->hi));
-    } else if (op == NN_OP_ONE_HOT) {
-        json_t *cats = json_array();
-        for (size_t k = 0; cats && k < c->n_cats; k++)
-            bad |= json_array_append_new(cats, c->cats[k].text ? json_string(c->cats[k].text)
-                                                               : num_json(c->cats[k].num));
-        bad |= json_object_set_new(o, "categories", cats);
-    }
-    return bad;
 }
 
 static json_t *step_json(const nn__step *s) {
@@ -83,7 +40,8 @@ static json_t *step_json(const nn__step *s) {
         bad |= json_object_set_new(co, "type",
                                    json_string(c->type == NN_COL_TEXT ? "text" : "number"));
         bad |= json_object_set_new(co, "target", json_boolean(c->is_target));
-        bad |= col_stats_json(co, s->cfg.op, c);
+        int (*out)(json_t *, const nn__col *) = nn__op_of(s->cfg.op)->state_out;
+        if (co && out) bad |= out(co, c);
         bad |= json_array_append_new(cols, co);
     }
     bad |= json_object_set_new(o, "op", json_string(nn_op_name(s->cfg.op)));
@@ -116,46 +74,17 @@ static nn_status bad_state(nn_error *err, const char *what) {
     return nn_error_set(err, NN_ERR_PARSE, "pipeline state: %s", what);
 }
 
-static nn_status cats_from_json(const json_t *a, nn__col *c, nn_error *err) {
-    if (!json_is_array(a)) return bad_state(err, "one_hot categories must be an array");
-    c->cats = calloc(json_array_size(a) + 1, sizeof *c->cats);
-    if (!c->cats) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
-    for (size_t k = 0; k < json_array_size(a); k++) {
-        const json_t *v = json_array_get(a, k);
-        nn__cat *cat = &c->cats[k];
-        if (c->type == NN_COL_TEXT) {
-            if (!json_is_string(v)) return bad_state(err, "a text category must be a string");
-            if (!(cat->text = strdup(json_string_value(v))))
-                return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
-        } else if (json_num(v, &cat->num)) {
-            return bad_state(err, "a number category must be a number");
-        }
-        c->n_cats = k + 1;
-    }
-    return NN_OK;
-}
-
 static nn_status col_from_json(const json_t *o, nn_op_kind op, nn__col *c, nn_error *err) {
     const char *name = json_string_value(json_object_get(o, "name"));
     const char *type = json_string_value(json_object_get(o, "type"));
     if (!name || !type || !json_is_boolean(json_object_get(o, "target")))
         return bad_state(err, "a column needs name, type and target");
-    if (!(c->name = strdup(name))) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!(c->name = strdup(name))) return nn_nomem(err, "out of memory");
     c->type = strcmp(type, "text") == 0 ? NN_COL_TEXT : NN_COL_NUMBER;
     c->is_target = json_is_true(json_object_get(o, "target"));
     c->scale = 1;
-    int bad = 0;
-    if (op == NN_OP_NORMALIZE)
-        bad = json_num(json_object_get(o, "offset"), &c->offset) ||
-              json_num(json_object_get(o, "scale"), &c->scale);
-    else if (op == NN_OP_IMPUTE)
-        bad = json_num(json_object_get(o, "fill"), &c->fill);
-    else if (op == NN_OP_FILTER_OUTLIERS)
-        bad = json_num(json_object_get(o, "lo"), &c->lo) ||
-              json_num(json_object_get(o, "hi"), &c->hi);
-    else if (op == NN_OP_ONE_HOT)
-        return cats_from_json(json_object_get(o, "categories"), c, err);
-    return bad ? bad_state(err, "a column's fitted numbers are missing") : NN_OK;
+    nn_status (*in)(const json_t *, nn__col *, nn_error *) = nn__op_of(op)->state_in;
+    return in ? in(o, c, err) : NN_OK;
 }
 
 static nn_status step_from_json(const json_t *o, nn__step *s, nn_error *err) {
@@ -164,7 +93,7 @@ static nn_status step_from_json(const json_t *o, nn__step *s, nn_error *err) {
     if (!op || strcmp(op, nn_op_name(s->cfg.op)) != 0 || !json_is_array(cols))
         return bad_state(err, "steps do not match the spec");
     s->cols = calloc(json_array_size(cols) + 1, sizeof *s->cols);
-    if (!s->cols) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!s->cols) return nn_nomem(err, "out of memory");
     for (size_t j = 0; j < json_array_size(cols); j++) {
         s->n_cols = j + 1;
         nn_status st = col_from_json(json_array_get(cols, j), s->cfg.op, &s->cols[j], err);
@@ -176,11 +105,11 @@ static nn_status step_from_json(const json_t *o, nn__step *s, nn_error *err) {
 static nn_status features_from_json(const json_t *a, nn_pipe *p, nn_error *err) {
     if (!json_is_array(a) || !json_array_size(a)) return bad_state(err, "features missing");
     p->features = calloc(json_array_size(a), sizeof *p->features);
-    if (!p->features) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    if (!p->features) return nn_nomem(err, "out of memory");
     for (size_t i = 0; i < json_array_size(a); i++) {
         const char *s = json_string_value(json_array_get(a, i));
         if (!s) return bad_state(err, "a feature name must be a string");
-        if (!(p->features[i] = strdup(s))) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        if (!(p->features[i] = strdup(s))) return nn_nomem(err, "out of memory");
         p->n_features = i + 1;
     }
     return NN_OK;
@@ -211,6 +140,7 @@ nn_status nn_pipe_from_json(const nn_spec *spec, const json_t *state, nn_pipe **
     if (!st) st = features_from_json(json_object_get(state, "features"), p, err);
     for (size_t i = 0; !st && i < p->n_steps; i++)
         st = step_from_json(json_array_get(steps, i), &p->steps[i], err);
+    if (!st) st = nn__derive_inputs(p, err);
     if (st) {
         nn_pipe_destroy(p);
         return st;

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,33 +40,6 @@ static const nn__key init_keys[] = {{"weights", 0}, {"biases", 0}};
 
 static const nn__range NONNEG = {0, INFINITY, 0, 0};
 static const nn__range UNIT_HALF_OPEN = {0, 1, 0, 1};
-
-void nn_spec_errors_add(nn_spec_errors *errs, const char *pointer, const char *fmt, ...) {
-    if (errs->n >= NN_SPEC_MAX_ERRORS) {
-        errs->n_dropped++;
-        return;
-    }
-    nn_spec_error *e = &errs->items[errs->n++];
-    (void)snprintf(e->pointer, sizeof e->pointer, "%s", pointer);
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(e->message, sizeof e->message, fmt, ap);
-    va_end(ap);
-}
-
-nn_status nn_spec_errors_to_error(const nn_spec_errors *errs, nn_error *err) {
-    if (!errs || errs->n == 0) {
-        nn_error_clear(err);
-        return NN_OK;
-    }
-    const nn_spec_error *e = &errs->items[0];
-    size_t more = errs->n - 1 + errs->n_dropped;
-    char tail[48] = "";
-    if (more) (void)snprintf(tail, sizeof tail, " (and %zu more)", more);
-    if (e->pointer[0])
-        return nn_error_set(err, NN_ERR_SPEC, "%s: %s%s", e->pointer, e->message, tail);
-    return nn_error_set(err, NN_ERR_SPEC, "%s%s", e->message, tail);
-}
 
 /* Containers nested deeper than NN_SPEC_MAX_DEPTH; the root is depth 1. */
 static int check_depth(nn__ctx *c, const json_t *v, const char *ptr, int depth) {
@@ -311,7 +283,8 @@ static void parse_header(nn__ctx *c, const json_t *root, nn_spec *spec, json_t *
     nn__cset(c, canon, "text_columns", nn__cnames(c, spec->text_columns, spec->n_text_columns));
 }
 
-/* Parses a root object into spec and its canonical text; returns NN_OK or NN_ERR_SPEC/NOMEM. */
+/* Parses a root object into spec, its canonical tree and text; returns NN_OK or
+ * NN_ERR_SPEC/NOMEM. */
 static nn_status parse_root(nn__ctx *c, const json_t *root, nn_spec *spec) {
     json_t *canon = nn__cobj(c);
     nn__check_keys(c, root, "", top_keys, N_OF(top_keys), NULL);
@@ -324,10 +297,13 @@ static nn_status parse_root(nn__ctx *c, const json_t *root, nn_spec *spec) {
     if (c->errs->n == 0 && !c->oom) {
         spec->canonical =
             json_dumps(canon, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
-        if (spec->canonical)
+        if (spec->canonical) {
             nn_sha256_hex(spec->canonical, strlen(spec->canonical), spec->hash);
-        else
+            spec->canonical_json = canon;
+            canon = NULL;
+        } else {
             c->oom = 1;
+        }
     }
     json_decref(canon);
     if (c->errs->n) return NN_ERR_SPEC;
@@ -338,9 +314,30 @@ static nn_status parse_root(nn__ctx *c, const json_t *root, nn_spec *spec) {
     return NN_OK;
 }
 
-nn_status nn_spec_parse(const char *text, size_t len, nn_spec **out, nn_spec_errors *errs) {
+nn_status nn_spec_from_json(const json_t *doc, nn_spec **out, nn_spec_errors *errs) {
     memset(errs, 0, sizeof *errs);
     nn__ctx c = {errs, 0};
+    if (!check_depth(&c, doc, "", 1)) return NN_ERR_SPEC;
+    if (!json_is_object(doc)) {
+        nn_spec_errors_add(errs, "", "must be an object");
+        return NN_ERR_SPEC;
+    }
+    nn_spec *spec = calloc(1, sizeof *spec);
+    if (!spec) {
+        nn_spec_errors_add(errs, "", "out of memory");
+        return NN_ERR_NOMEM;
+    }
+    nn_status st = parse_root(&c, doc, spec);
+    if (st != NN_OK) {
+        nn_spec_destroy(spec);
+        return st;
+    }
+    *out = spec;
+    return NN_OK;
+}
+
+nn_status nn_spec_parse(const char *text, size_t len, nn_spec **out, nn_spec_errors *errs) {
+    memset(errs, 0, sizeof *errs);
     if (len > NN_SPEC_MAX_BYTES) {
         nn_spec_errors_add(errs, "", "the document is %zu bytes, over the limit of %d bytes", len,
                            NN_SPEC_MAX_BYTES);
@@ -353,26 +350,7 @@ nn_status nn_spec_parse(const char *text, size_t len, nn_spec **out, nn_spec_err
                            je.text);
         return NN_ERR_SPEC;
     }
-    nn_status st = NN_ERR_SPEC;
-    nn_spec *spec = NULL;
-    if (!check_depth(&c, root, "", 1)) goto done;
-    if (!json_is_object(root)) {
-        nn_spec_errors_add(errs, "", "must be an object");
-        goto done;
-    }
-    spec = calloc(1, sizeof *spec);
-    if (!spec) {
-        nn_spec_errors_add(errs, "", "out of memory");
-        st = NN_ERR_NOMEM;
-        goto done;
-    }
-    st = parse_root(&c, root, spec);
-    if (st == NN_OK) {
-        *out = spec;
-        spec = NULL;
-    }
-done:
-    nn_spec_destroy(spec);
+    nn_status st = nn_spec_from_json(root, out, errs);
     json_decref(root);
     return st;
 }
@@ -423,7 +401,12 @@ void nn_spec_destroy(nn_spec *spec) {
     free(spec->steps);
     free(spec->hidden);
     free(spec->canonical);
+    json_decref(spec->canonical_json);
     free(spec);
+}
+
+json_t *nn_spec_to_json(const nn_spec *spec) {
+    return spec->canonical_json ? json_deep_copy(spec->canonical_json) : NULL;
 }
 
 void nn_spec_net_cfg(const nn_spec *spec, int n_inputs, nn_layer_cfg *layers, nn_net_cfg *cfg) {

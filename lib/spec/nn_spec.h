@@ -14,10 +14,13 @@
 #define NN_SPEC_H
 
 #include "nn_common.h"
+#include "nn_csv.h"
 #include "nn_loss.h"
 #include "nn_net.h"
 #include "nn_optim.h"
 #include "nn_sched.h"
+
+#include <jansson.h>
 
 #define NN_SPEC_MAX_ERRORS 64
 #define NN_SPEC_MAX_BYTES (1 << 20) /* a spec document is at most 1 MiB */
@@ -125,8 +128,7 @@ typedef struct nn_step {
     double value;              /* for constant */
 } nn_step;
 
-#define NN_VAL_TABLE(X)                                                                            \
-    X(NN_VAL_KFOLD, "kfold") X(NN_VAL_HOLDOUT, "holdout") X(NN_VAL_NONE, "none")
+#define NN_VAL_TABLE(X) X(NN_VAL_KFOLD, "kfold") X(NN_VAL_HOLDOUT, "holdout") X(NN_VAL_NONE, "none")
 typedef enum nn_val_kind { NN_VAL_TABLE(NN_ENUM_ITEM) NN_VAL_COUNT } nn_val_kind;
 #define NN_FINAL_TABLE(X)                                                                          \
     X(NN_FINAL_REFIT, "refit") X(NN_FINAL_BEST_FOLD, "best_fold") X(NN_FINAL_NONE, "none")
@@ -178,8 +180,9 @@ typedef struct nn_spec {
     nn_final_kind final;    /* default refit (best_fold when validation is none: refit) */
     int importance_repeats; /* permutation importance repeats, 0 = off */
 
-    char *canonical; /* canonical JSON (defaults filled, sorted keys, compact); owned */
-    char hash[65];   /* lowercase hex SHA-256 of canonical */
+    char *canonical;        /* canonical JSON (defaults filled, sorted keys, compact); owned */
+    char hash[65];          /* lowercase hex SHA-256 of canonical */
+    json_t *canonical_json; /* the same as a tree; owned (nn_spec_to_json hands out copies) */
 } nn_spec;
 
 /* Parses and validates a spec. On success writes *out (owned by the caller) and returns NN_OK;
@@ -196,10 +199,26 @@ typedef struct nn_spec {
  * "extract" is listed in NN_DATE_* order; each hidden entry keeps its "repeat" and gets the
  * network-level dropout/l2/init it resolves to, and the network-level keys are kept too. */
 nn_status nn_spec_parse(const char *text, size_t len, nn_spec **out, nn_spec_errors *errs);
+/* The same from a JSON document already parsed (borrowed; a request body's "spec", a stored
+ * canonical spec): nn_spec_parse is this after json_loadb. */
+nn_status nn_spec_from_json(const json_t *doc, nn_spec **out, nn_spec_errors *errs);
+/* A deep copy of spec; *out owned by the caller. */
+nn_status nn_spec_clone(const nn_spec *spec, nn_spec **out, nn_error *err);
+/* The canonical form as a JSON tree: a new reference (a deep copy, so callers may modify it and
+ * threads may call this on one spec at once); NULL when out of memory or for a spec that was
+ * not parsed (built by hand). */
+json_t *nn_spec_to_json(const nn_spec *spec);
 /* Reads a file (at most NN_SPEC_MAX_BYTES) and parses it; I/O errors are reported at pointer ""
  * with the path ("cannot open x.json: No such file or directory") and return NN_ERR_IO. */
 nn_status nn_spec_parse_file(const char *path, nn_spec **out, nn_spec_errors *errs);
 void nn_spec_destroy(nn_spec *spec);
+
+/* Reads a CSV for spec (nn_spec_csv.c): the spec's text_columns and id column, and the names in
+ * src->text, are read as text where the header has them (a name it lacks is no error here: the
+ * plan reports the spec's, at their pointers). *out is the caller's. Every reader of data for a
+ * spec — training, planning, predicting — goes through this. */
+nn_status nn_spec_read_csv(const nn_spec *spec, const nn_csv_source *src, nn_table **out,
+                           nn_error *err);
 
 /* The network config of a spec for n_inputs inputs; layers points into spec (borrowed) —
  * the caller provides storage for n_hidden + 1 layer configs in `layers`. */

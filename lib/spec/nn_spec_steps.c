@@ -264,8 +264,8 @@ static void parse_op_fields(nn__ctx *c, const json_t *step, const char *ptr, nn_
         break;
     case NN_OP_NORMALIZE: {
         int m;
-        nn__get_name(c, step, ptr, "method", "method", nn_norm__texts, N_OF(nn_norm__texts), NN_NORM_MINMAX,
-                     NN__OPTIONAL, &m);
+        nn__get_name(c, step, ptr, "method", "method", nn_norm__texts, N_OF(nn_norm__texts),
+                     NN_NORM_MINMAX, NN__OPTIONAL, &m);
         s->method = m < 0 ? NN_NORM_MINMAX : (nn_norm_method)m;
         nn__cset(c, canon, "method", json_string(nn_norm__texts[s->method]));
         break;

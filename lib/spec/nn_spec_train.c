@@ -212,8 +212,8 @@ static json_t *parse_validation(nn__ctx *c, const json_t *t, nn_spec *spec) {
     const char *ptr = "/training/validation";
     const json_t *v = nn__get_obj(c, t, "/training", "validation", NN__OPTIONAL);
     int kind;
-    nn__get_name(c, v, ptr, "type", "validation type", nn_val__texts, N_OF(nn_val__texts), NN_VAL_KFOLD,
-                 NN__OPTIONAL, &kind);
+    nn__get_name(c, v, ptr, "type", "validation type", nn_val__texts, N_OF(nn_val__texts),
+                 NN_VAL_KFOLD, NN__OPTIONAL, &kind);
     nn__variant var = {"type", nn_val__texts, N_OF(nn_val__texts), kind};
     nn__check_keys(c, v, ptr, val_keys, N_OF(val_keys), &var);
     spec->k = 5;
@@ -319,8 +319,8 @@ json_t *nn__parse_training(nn__ctx *c, const json_t *t, nn_spec *spec) {
     nn__cset(c, canon, "validation", parse_validation(c, t, spec));
     parse_callbacks(c, t, spec, canon);
     int final;
-    nn__get_name(c, t, ptr, "final", "final", nn_final__texts, N_OF(nn_final__texts), NN_FINAL_REFIT,
-                 NN__OPTIONAL, &final);
+    nn__get_name(c, t, ptr, "final", "final", nn_final__texts, N_OF(nn_final__texts),
+                 NN_FINAL_REFIT, NN__OPTIONAL, &final);
     spec->final = final < 0 ? NN_FINAL_REFIT : (nn_final_kind) final;
     nn__cset(c, canon, "final", json_string(nn_final__texts[spec->final]));
     const json_t *imp = nn__get_obj(c, t, ptr, "importance", NN__OPTIONAL);
@@ -331,6 +331,12 @@ json_t *nn__parse_training(nn__ctx *c, const json_t *t, nn_spec *spec) {
     json_t *ic = nn__cobj(c);
     nn__cset(c, ic, "repeats", json_integer(n));
     nn__cset(c, canon, "importance", ic);
+    if (spec->validation == NN_VAL_NONE && spec->es_patience > 0 &&
+        spec->es_monitor != NN_MONITOR_TRAIN_LOSS)
+        nn_spec_errors_add(c->errs, "/training/early_stopping/monitor",
+                           "validation is none, so only train_loss can be monitored");
+    if (spec->validation == NN_VAL_NONE && spec->final == NN_FINAL_BEST_FOLD)
+        nn_spec_errors_add(c->errs, "/training/final", "best_fold needs validation");
     if (c->errs->n + c->errs->n_dropped == errs_before) recheck(c, spec);
     return canon;
 }

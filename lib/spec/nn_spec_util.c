@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void nn__ptr_key(char out[NN__PTR], const char *base, const char *key) {
     size_t n = strnlen(base, NN__PTR - 1);
     memcpy(out, base, n);

@@ -12,7 +12,7 @@ T = Suite("service")
 
 def server_routes():
     """(method, pattern) of every route in server/srv_routes.c."""
-    with open(os.path.join(SOURCE_DIR, "server", "srv_routes.c")) as f:
+    with open(os.path.join(SOURCE_DIR, "server", "http", "srv_routes.c")) as f:
         text = f.read()
     return re.findall(r'\{"(GET|POST|PUT|DELETE|PATCH)",\s*"([^"]+)"', text)
 

@@ -7,7 +7,9 @@ freed; a write lock held on nnd.db from outside is waited for when short and tur
 503 with Retry-After when longer than nnd's bounded wait.
 
 Environment: NND_FAULT_SEED (default 2024), NND_FAULT_KILLS (default 22), NN_SKIP_FULL_DISK=1 to
-skip the full-disk test where tmpfs cannot be mounted (it fails otherwise)."""
+skip the full-disk test where tmpfs cannot be mounted (it fails otherwise). The work is fixed by
+the seed (a plan of actions per life, at most 24 runs of at most 400 epochs), so the test does
+the same amount of work on a fast or a slow, loaded machine."""
 
 import hashlib
 import os
@@ -76,57 +78,80 @@ def test_random_kills():
     lock = threading.Lock()
     n_up = [0]
 
-    def act(stop):
-        while not stop.is_set():
+    def upload():
+        n_up[0] += 1
+        body = base + b"".join(b"%d,20141013T000000,%d,3,1,1180,5650,1,0,0,3,7,1180,0,"
+                               b"1955,0,98178,47.5,-122.2,1340,5650\n" %
+                               (9000000000 + n_up[0] * 10 + j, 200000 + j) for j in range(3))
+        r = d.upload(body, name="u%d" % n_up[0])
+        if r.status in (200, 201):
+            with lock:
+                datasets[r.json()["id"]] = r.json()["sha256"]
+
+    def create(epochs):
+        if not datasets:
+            return
+        ds = sorted(datasets)[epochs % len(datasets)]
+        r = d.create_run(ds, small(epochs))
+        if r.status == 202:
+            with lock:
+                runs.add(r.json()["id"])
+
+    def read():
+        lst = d.get("/v1/runs?limit=200", timeout=10)
+        for run in lst.json()["runs"] if lst.status == 200 else []:
+            rid = run["id"]
+            if run["status"] not in TERMINAL or rid in finished:
+                continue
+            ids = event_ids(d, rid)
+            pred = None
+            if run["status"] == "succeeded":
+                p = d.get("/v1/runs/%s/predictions" % rid, timeout=10)
+                pred = hashlib.sha256(p.body).hexdigest() if p.status == 200 else None
+            full = d.get("/v1/runs/" + rid, timeout=10)  # the list has no error
+            if full.status == 200 and ids is not None and (run["status"] != "succeeded" or pred):
+                with lock:
+                    finished[rid] = (run["status"], full.json().get("error"), ids, pred)
+                runs.add(rid)
+
+    # The work is planned by count from the seed, not by how fast this machine is: each life runs
+    # a fixed list of actions, the last of them interrupted by the kill after a seeded delay of
+    # at most 0.3 s; at most RUNS runs are created, of at most 400 epochs.
+    RUNS = 24
+    plan, created = [], 0
+    for life in range(KILLS):
+        acts = []
+        for _ in range(rng.randint(3, 7)):
+            x = rng.random()
+            if x < 0.3 or life == 0:
+                acts.append(("upload", 0))
+            elif x < 0.6 and created < RUNS:
+                acts.append(("create", rng.choice([5, 20, 100, 400])))
+                created += 1
+            else:
+                acts.append(("read", 0))
+        plan.append((acts, rng.uniform(0.0, 0.3)))
+
+    def act(acts):
+        for kind, arg in acts:
             try:
-                x = rng.random()
-                if x < 0.2:
-                    n_up[0] += 1
-                    body = base + b"".join(b"%d,20141013T000000,%d,3,1,1180,5650,1,0,0,3,7,1180,0,"
-                                           b"1955,0,98178,47.5,-122.2,1340,5650\n" %
-                                           (9000000000 + n_up[0] * 10 + j, 200000 + j)
-                                           for j in range(3))
-                    r = d.upload(body, name="u%d" % n_up[0])
-                    if r.status in (200, 201):
-                        with lock:
-                            datasets[r.json()["id"]] = r.json()["sha256"]
-                elif x < 0.4 and datasets:
-                    ds = rng.choice(sorted(datasets))
-                    r = d.create_run(ds, small(rng.choice([5, 50, 500, 5000])))
-                    if r.status == 202:
-                        with lock:
-                            runs.add(r.json()["id"])
+                if kind == "upload":
+                    upload()
+                elif kind == "create":
+                    create(arg)
                 else:
-                    lst = d.get("/v1/runs?limit=200", timeout=10)
-                    for run in lst.json()["runs"] if lst.status == 200 else []:
-                        rid = run["id"]
-                        if run["status"] not in TERMINAL or rid in finished:
-                            continue
-                        ids = event_ids(d, rid)
-                        pred = None
-                        if run["status"] == "succeeded":
-                            p = d.get("/v1/runs/%s/predictions" % rid, timeout=10)
-                            pred = hashlib.sha256(p.body).hexdigest() if p.status == 200 else None
-                        full = d.get("/v1/runs/" + rid, timeout=10)  # the list has no error
-                        if full.status == 200 and ids is not None and (
-                                run["status"] != "succeeded" or pred):
-                            with lock:
-                                finished[rid] = (run["status"], full.json().get("error"), ids,
-                                                 pred)
-                            runs.add(rid)
+                    read()
             except Exception:  # noqa: BLE001 — the kill cuts requests off
                 pass
-            stop.wait(rng.uniform(0.02, 0.3))
 
-    for i in range(KILLS):
+    for acts, delay in plan:
         d.start()
-        stop = threading.Event()
-        th = threading.Thread(target=act, args=(stop,), daemon=True)
-        th.start()
-        time.sleep(rng.uniform(0.2, 2.0) * SLOW)
-        d.proc.send_signal(signal.SIGKILL)  # at a random moment: requests are in flight
+        act(acts[:-1])
+        th = threading.Thread(target=act, args=(acts[-1:],), daemon=True)
+        th.start()  # the last action is in flight when the kill comes
+        time.sleep(delay)
+        d.proc.send_signal(signal.SIGKILL)
         d.proc.wait()
-        stop.set()
         th.join(30)
         d._forget()
     print("# %d SIGKILLs (seed %d): %d datasets, %d runs created, %d seen finished before a kill"

@@ -31,9 +31,24 @@ struct nn_cv {
     pthread_mutex_t mu;
 };
 
-/* Computes importance drops for one fold (validation matrices in model space; nn_cv_importance.c). */
+/* Predictions in the targets' units of the rows of a set (rows->data needs the pipe's raw
+ * columns) by a pipe and its networks (mean in model space, reverted once): out (n × n_targets,
+ * the caller's). tolerant: a row whose inputs cannot be transformed (missing, out of a log's
+ * domain …) gets NaN instead of failing the call (nn_model.c). */
+nn_status nn__predict_rows(const nn_pipe *pipe, nn_net *const *nets, int n_nets,
+                           const nn_row_set *rows, int tolerant, double *out, nn_error *err);
+
+/* The model's networks (nn_model_n_nets of them), borrowed. */
+nn_net *const *nn__model_nets(const nn_model *m);
+
+/* Computes importance drops for one fold (validation matrices in model space; nn_cv_importance.c).
+ */
 nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_float *x,
                             const nn_float *y, size_t n, size_t nf, nn_error *err);
+/* Frees what task left in the job (history, kept pipeline and networks, out-of-fold
+ * predictions; the model for the final fit), so it can run or be imported again
+ * (nn_cv_task.c). */
+void nn__cv_reset_task(nn_cv *cv, int task);
 /* Stream group of ensemble member m of task f (f = -1 for the final fit; nn_cv_task.c). */
 uint64_t nn__cv_group(int f, int m);
 /* Mean and sd over folds of each feature's importance drops, into the result. */

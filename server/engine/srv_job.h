@@ -1,0 +1,75 @@
+/* srv_job.h — one run loaded on this node: its spec, its dataset and its nn_cv job; trains its
+ * tasks, turns their reports into events, exports checkpoints and, at the end, its results.
+ *
+ * DESIGN: a job is opaque. The pool (srv_pool.h) loads it when it claims a task of a run it does
+ * not hold and keeps it while tasks of that run may come (several tasks of one job train at
+ * once on different threads: nn_cv lets distinct tasks run concurrently). Reports arrive on the
+ * training threads under nn_cv's mutex; each becomes an event that is numbered and fanned out by
+ * the hub and queued for the event writer — both in memory, so training never waits for the
+ * database — under the job's event lock, so a run's events reach the writer in number order.
+ * Epoch events are thinned to about --max-epoch-events per run (every stride-th epoch, and the
+ * first and last of each network); fold, status and log events are all kept. A job
+ * restores the folds it does not hold from their checkpoints before the final fit and before
+ * the results (those folds may have trained in an earlier process).
+ */
+#ifndef SRV_JOB_H
+#define SRV_JOB_H
+
+#include "srv_evwriter.h"
+#include "srv_hub.h"
+#include "srv_running.h"
+
+#include <jansson.h>
+
+#define SRV_JOB_MAX_EPOCH_EVENTS 100000 /* default of --max-epoch-events */
+
+typedef struct srv_job srv_job;
+
+/* What a job publishes through. */
+typedef struct srv_job_env {
+    srv_ctx *ctx;
+    srv_hub *hub;
+    srv_evwriter *writer;
+} srv_job_env;
+
+/* Loads run_id: its stored spec and dataset, its nn_cv job; opens the run in the hub after its
+ * stored events. A spec or dataset that cannot be read is an error naming it. */
+nn_status srv_job_load(const srv_job_env *env, srv_store *s, const char *run_id, srv_job **out,
+                       nn_error *err);
+void srv_job_destroy(srv_job *j);
+const char *srv_job_run_id(const srv_job *j);
+int srv_job_n_folds(const srv_job *j);
+int srv_job_n_tasks(const srv_job *j);
+size_t srv_job_n_rows(const srv_job *j);
+
+/* Publishes an event of the run (data_take consumed), fenced by task fence (NULL: the run's). */
+void srv_job_event(srv_job *j, const srv_task_ref *fence, const char *type, json_t *data_take);
+/* A "log" event counting the rows without a target (left out, predicted), if there are any. */
+void srv_job_log_skipped(srv_job *j, const srv_task_ref *fence);
+
+/* Imports the checkpoints of the run's done tasks that this job does not hold; *restored counts
+ * them (a `log` event, fenced by fence, names them). */
+nn_status srv_job_restore(srv_job *j, srv_store *s, const srv_task_ref *fence, int *restored,
+                          nn_error *err);
+
+/* Trains claimed task rt->ref (reading rt->cancel between batches, counting rt->epochs_done). */
+nn_status srv_job_train(srv_job *j, srv_running_task *rt, nn_error *err);
+
+/* The checkpoint of fold task `task` that ran or was restored here (malloc'd JSON text). */
+char *srv_job_checkpoint(srv_job *j, int task, nn_error *err);
+
+/* What a succeeded run stores. */
+typedef struct srv_job_results {
+    json_t *metrics;
+    srv_prediction *preds; /* (n_preds) */
+    size_t n_preds;
+    char **ids; /* the id column's values the predictions point into, owned */
+    size_t n_ids;
+    char *model_json; /* NULL with "final": "none" */
+} srv_job_results;
+
+/* Aggregates every task (nn_cv_finish) into metrics, out-of-fold predictions and the model. */
+nn_status srv_job_results_get(srv_job *j, srv_job_results *out, nn_error *err);
+void srv_job_results_free(srv_job_results *r);
+
+#endif

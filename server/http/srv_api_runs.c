@@ -1,0 +1,270 @@
+/* srv_api_runs.c — creating, listing, reading, streaming and cancelling runs. */
+#include "srv_api.h"
+
+#include "nn_pipe.h"
+#include "nn_sha256.h"
+#include "nn_cv.h"
+#include "srv_queue.h"
+#include "srv_stream.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parses and plans the spec of a run request; answers 422 and returns NULL on any problem. */
+static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset, int64_t max_params,
+                             srv_resp *resp) {
+    nn_spec_errors errs;
+    memset(&errs, 0, sizeof errs);
+    json_t *spec_json = json_object_get(body, "spec");
+    if (!dataset) nn_spec_errors_add(&errs, "/dataset", "required: the id of an uploaded dataset");
+    if (!json_is_object(spec_json)) nn_spec_errors_add(&errs, "/spec", "required: a spec object");
+    if (errs.n) {
+        srv_problem_spec(resp, &errs, NULL);
+        return NULL;
+    }
+    nn_spec *spec = NULL;
+    if (nn_spec_from_json(spec_json, &spec, &errs) != NN_OK) {
+        srv_problem_spec(resp, &errs, NULL);
+        return NULL;
+    }
+    nn_table *t = NULL;
+    nn_error err = {0};
+    if (srv_api_load_table(s, dataset, spec, &t, &err) != NN_OK) {
+        if (strstr(err.msg, "not found")) {
+            nn_spec_errors_add(&errs, "/dataset", "no dataset \"%s\"", dataset);
+            srv_problem_spec(resp, &errs, NULL);
+        } else {
+            srv_problem_from(resp, &err);
+        }
+        nn_spec_destroy(spec);
+        return NULL;
+    }
+    nn_plan *plan = NULL;
+    nn_status st = nn_pipe_plan(spec, t, &plan, &errs);
+    if (st == NN_OK) st = srv_api_check_params(max_params, spec, plan, &errs);
+    nn_plan_destroy(plan);
+    nn_table_destroy(t);
+    if (st != NN_OK) {
+        srv_problem_spec(resp, &errs, NULL);
+        nn_spec_destroy(spec);
+        return NULL;
+    }
+    return spec;
+}
+
+void srv_api_run_create(srv_req *req, srv_resp *resp) {
+    if (!srv_api_spec_size_ok(req, resp)) return;
+    json_t *body = srv_api_json_body(req, resp);
+    if (!body) return;
+    srv_store *s = srv_api_store(req, resp);
+    const char *dataset = json_string_value(json_object_get(body, "dataset"));
+    nn_spec *spec = s ? checked_spec(s, body, dataset, req->ctx->cfg.max_params, resp) : NULL;
+    if (!spec) {
+        json_decref(body);
+        return;
+    }
+    nn_error err = {0};
+    int64_t depth = 0, active = 0;
+    if (srv_queue_depth(s, &depth, &active, &err) == NN_OK && depth >= req->ctx->cfg.max_queued) {
+        srv_problem(resp, 429, "%lld runs are waiting already; try again later", (long long)depth);
+        resp->retry_after = 10;
+        nn_spec_destroy(spec);
+        json_decref(body);
+        return;
+    }
+    const char *key = srv_header(req, "Idempotency-Key");
+    char req_hash[65];
+    nn_sha256_hex(req->body, req->body_len, req_hash);
+    srv_run run;
+    memset(&run, 0, sizeof run);
+    (void)snprintf(run.dataset_id, sizeof run.dataset_id, "%s", dataset);
+    run.spec = nn_spec_to_json(spec);
+    (void)snprintf(run.spec_hash, sizeof run.spec_hash, "%s", spec->hash);
+    run.spec_name = strdup(spec->name);
+    int has_final = 0;
+    nn_cv_plan_tasks(spec, &run.n_folds, &has_final);
+    run.n_tasks = run.n_folds + has_final;
+    run.epochs_per_task = (int64_t)spec->epochs * spec->ensemble;
+    nn_spec_destroy(spec);
+    json_decref(body);
+    int created = 0;
+    if (key && (strlen(key) == 0 || strlen(key) > 255)) {
+        srv_run_free(&run);
+        srv_problem(resp, 400, "Idempotency-Key: 1 to 255 characters");
+        return;
+    }
+    if (srv_run_create(s, &run, key, req_hash, &created, &err) != NN_OK) {
+        srv_run_free(&run);
+        if (strstr(err.msg, "Idempotency-Key"))
+            srv_problem(resp, 422, "%s", err.msg);
+        else
+            srv_problem_from(resp, &err);
+        return;
+    }
+    (void)snprintf(resp->location, sizeof resp->location, "/v1/runs/%s", run.id);
+    srv_json(resp, 202,
+             json_pack("{s:s, s:s}", "id", run.id, "status", srv_run_status_name(run.status)));
+    srv_run_free(&run);
+    if (created) srv_engine_wake(req->eng);
+}
+
+static json_t *ms_or_null(int64_t ms) { return ms ? json_integer((json_int_t)ms) : json_null(); }
+
+/* A run as JSON text: the small fields through Jansson, then the stored spec and metrics JSON
+ * spliced in as they are (they are the largest part and were valid JSON when stored). */
+static char *run_text(const srv_run *r, size_t *len) {
+    json_t *o =
+        json_pack("{s:s, s:s?, s:s, s:f, s:s?, s:s, s:o, s:o, s:o, s:i}", "id", r->id, "dataset",
+                  r->dataset_id[0] ? r->dataset_id : NULL, "status", srv_run_status_name(r->status),
+                  "progress", r->progress, "name", r->spec_name, "spec_hash", r->spec_hash,
+                  "created_at", ms_or_null(r->created_at), "started_at", ms_or_null(r->started_at),
+                  "finished_at", ms_or_null(r->finished_at), "attempts", r->attempts);
+    if (!o) return NULL;
+    int64_t end = r->finished_at ? r->finished_at : srv_now_ms();
+    json_object_set_new(o, "duration_ms",
+                        r->started_at ? json_integer(end - r->started_at) : json_null());
+    json_object_set_new(o, "error", r->error ? json_string(r->error) : json_null());
+    char *head = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    if (!head) return NULL;
+    const char *spec = r->spec_text ? r->spec_text : "null";
+    const char *metrics = r->metrics_text ? r->metrics_text : "null";
+    size_t h = strlen(head), n = h + strlen(spec) + strlen(metrics) + 32;
+    char *out = malloc(n);
+    if (out) {
+        head[h - 1] = '\0'; /* drop the closing brace */
+        int w = snprintf(out, n, "%s,\"spec\":%s,\"metrics\":%s}", head, spec, metrics);
+        *len = w > 0 ? (size_t)w : 0;
+    }
+    free(head);
+    return out;
+}
+
+void srv_api_run_get(srv_req *req, srv_resp *resp) {
+    srv_store *s = srv_api_store(req, resp);
+    if (!s) return;
+    srv_run run;
+    memset(&run, 0, sizeof run);
+    nn_error err = {0};
+    if (srv_run_get_text(s, req->param, &run, &err) != NN_OK) {
+        srv_problem_from(resp, &err);
+        return;
+    }
+    size_t len = 0;
+    char *text = run_text(&run, &len);
+    srv_run_free(&run);
+    if (!text)
+        srv_problem(resp, 500, "out of memory");
+    else
+        srv_text(resp, 200, "application/json", text, len);
+}
+
+void srv_api_run_list(srv_req *req, srv_resp *resp) {
+    srv_store *s = srv_api_store(req, resp);
+    if (!s) return;
+    int status = -1;
+    const char *st = srv_query(req, "status");
+    if (st) {
+        srv_run_status v;
+        if (!srv_run_status_from_name(st, &v)) {
+            srv_problem(resp, 400, "status: one of queued, running, succeeded, failed, cancelled");
+            return;
+        }
+        status = (int)v;
+    }
+    const char *lim = srv_query(req, "limit");
+    int limit = 50;
+    if (lim) {
+        char *end = NULL;
+        long v = strtol(lim, &end, 10);
+        if (!*lim || *end || v < 1 || v > 200) {
+            srv_problem(resp, 400, "limit: an integer in 1..200");
+            return;
+        }
+        limit = (int)v;
+    }
+    json_t *list = NULL;
+    char *next = NULL;
+    nn_error err = {0};
+    if (srv_run_list(s, status, srv_query(req, "dataset"), srv_query(req, "cursor"), limit, &list,
+                     &next, &err) != NN_OK) {
+        srv_problem_from(resp, &err);
+        return;
+    }
+    srv_json(resp, 200, json_pack("{s:o, s:s?}", "runs", list, "next_cursor", next));
+    free(next);
+}
+
+void srv_api_run_events(srv_req *req, srv_resp *resp) {
+    srv_run run;
+    srv_store *s = srv_api_run(req, resp, &run);
+    if (!s) return;
+    srv_run_free(&run);
+    const char *after = srv_header(req, "Last-Event-ID");
+    if (!after) after = srv_query(req, "after");
+    long long a = 0;
+    if (after) {
+        char *end = NULL;
+        errno = 0;
+        a = strtoll(after, &end, 10);
+        if (!*after || *end || errno || a < 0) {
+            srv_problem(resp, 400, "Last-Event-ID / after: a non-negative integer");
+            return;
+        }
+    }
+    if (atomic_load(&req->ctx->counters.streams_open) >= req->ctx->cfg.max_streams) {
+        srv_problem(resp, 429, "too many open event streams");
+        resp->retry_after = 5;
+        return;
+    }
+    int nd = srv_accepts(req, "application/x-ndjson");
+    char client[64];
+    srv_client_address(req, client, sizeof client);
+    int refused = 0;
+    srv_stream *st = srv_stream_create(req->ctx, srv_engine_hub(req->eng), req->param, a,
+                                       nd ? SRV_STREAM_NDJSON : SRV_STREAM_SSE, client,
+                                       req->ctx->cfg.max_streams_per_client, &refused);
+    if (refused) {
+        srv_problem(resp, 429, "%d event streams are open from %s already",
+                    req->ctx->cfg.max_streams_per_client, client);
+        resp->retry_after = 5;
+        return;
+    }
+    if (!st) {
+        srv_problem(resp, 500, "out of memory");
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = nd ? "application/x-ndjson" : "text/event-stream";
+    resp->stream = st;
+}
+
+void srv_api_run_cancel(srv_req *req, srv_resp *resp) {
+    srv_store *s = srv_api_store(req, resp);
+    if (!s) return;
+    nn_error err = {0};
+    srv_run_status was = SRV_RUN_QUEUED;
+    if (srv_engine_cancel(req->eng, s, req->param, &was, &err) != NN_OK) {
+        srv_problem_from(resp, &err);
+        return;
+    }
+    srv_run run;
+    memset(&run, 0, sizeof run);
+    if (srv_run_get(s, req->param, &run, &err) != NN_OK) {
+        srv_problem_from(resp, &err);
+        return;
+    }
+    if (was != SRV_RUN_QUEUED && was != SRV_RUN_RUNNING &&
+        (run.status != SRV_RUN_CANCELLED || !run.cancel_requested)) {
+        srv_problem(resp, 409, "run %s has already finished (%s)", run.id,
+                    srv_run_status_name(run.status));
+        srv_run_free(&run);
+        return;
+    }
+    srv_json(resp, 202,
+             json_pack("{s:s, s:s}", "id", run.id, "status", srv_run_status_name(run.status)));
+    srv_run_free(&run);
+}
