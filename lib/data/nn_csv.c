@@ -22,9 +22,10 @@
  *
  * Storage. Each field is converted as it arrives (nn_csv_cell.c): a number column keeps
  * doubles, a text column malloc'd strings, in blocks of BLOCK_ROWS cells (the first block grows
- * from a few cells, so that small inputs stay small): growing never copies, and a column holds
- * about its final size. At the end each column's blocks are concatenated into the table's
- * array and freed, column by column, so the peak is the table plus one column.
+ * on the heap from a few cells, so that small inputs stay small; full blocks are mapped from the
+ * system, see block_new): growing never copies, and a column holds about its final size. At the
+ * end each column's blocks are concatenated into the table's array and freed, column by column,
+ * so the peak is the table plus one column.
  *
  * Inference. A column starts as "number" and turns "text" for good at the first field that
  * classification calls text; fields it calls missing (empty, NA tokens, blanks) do not count.
@@ -36,6 +37,7 @@
  * number (1e999, inf) is remembered with its line, the first one per column, and becomes an
  * error only if the column is still numeric at the end; in a text column it is just text.
  */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "nn_csv.h"
 #include "nn_csv_internal.h"
 
@@ -45,11 +47,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define DEFAULT_NAME "<input>"
-#define BAD_VALUE_MAX 48    /* bytes of an out-of-range value kept for its message */
-#define BLOCK_ROWS 16384    /* cells per storage block (128 KiB); a power of two */
-#define FIRST_BLOCK_ROWS 16 /* the first block starts this small and doubles */
+#define BAD_VALUE_MAX 48      /* bytes of an out-of-range value kept for its message */
+#define BLOCK_ROWS 16384      /* cells per storage block (128 KiB); a power of two */
+#define FIRST_BLOCK_ROWS 16   /* the first block starts this small and doubles... */
+#define SMALL_BLOCK_ROWS 1024 /* ...up to this, on the heap; then it is a full block */
 
 /* ---- reader state ---------------------------------------------------------------------------- */
 
@@ -116,25 +120,64 @@ static void fail_nomem(reader *r) { fail(r, NN_ERR_NOMEM, "%s: out of memory", r
 
 /* ---- column storage -------------------------------------------------------------------------- */
 
+/* A full block of BLOCK_ROWS zeroed cells, mapped from the system rather than taken from
+ * malloc, and given back to it when freed: a big table's blocks then never become free chunks
+ * in a malloc heap (glibc's dynamic mmap threshold would put them there once the process has
+ * freed a larger mapped chunk, and the heap cannot shrink below the table's strings), so an
+ * nnd that reads many uploads returns to its size after each. NULL when out of memory. */
+static cell *block_new(void) {
+    void *b = mmap(NULL, BLOCK_ROWS * sizeof(cell), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return b == MAP_FAILED ? NULL : b;
+}
+
+/* Frees block b of column c. */
+static void block_free(const col_acc *c, size_t b) {
+    if (b == 0 && c->first_cap < BLOCK_ROWS)
+        free(c->blocks[0]);
+    else
+        (void)munmap(c->blocks[b], BLOCK_ROWS * sizeof(cell));
+}
+
+/* Grows block 0 of c to hold k + 1 cells: on the heap while small, then a full block. */
+static int grow_first(col_acc *c, size_t k) {
+    size_t cap = c->first_cap ? c->first_cap * 2 : FIRST_BLOCK_ROWS;
+    while (cap <= k) cap *= 2;
+    cell *grown;
+    if (cap <= SMALL_BLOCK_ROWS) {
+        grown = realloc(c->n_blocks ? c->blocks[0] : NULL, cap * sizeof *grown);
+        if (!grown) return -1;
+        memset(grown + c->first_cap, 0, (cap - c->first_cap) * sizeof *grown);
+    } else {
+        cap = BLOCK_ROWS;
+        if (!(grown = block_new())) return -1;
+        if (c->n_blocks) {
+            memcpy(grown, c->blocks[0], c->first_cap * sizeof *grown);
+            free(c->blocks[0]);
+        }
+    }
+    if (!c->n_blocks) {
+        if (!c->blocks && !(c->blocks = malloc(16 * sizeof(cell *)))) {
+            if (cap < BLOCK_ROWS)
+                free(grown);
+            else
+                (void)munmap(grown, BLOCK_ROWS * sizeof(cell));
+            return -1;
+        }
+        c->cap_blocks = 16;
+        c->n_blocks = 1;
+    }
+    c->blocks[0] = grown;
+    c->first_cap = cap;
+    return 0;
+}
+
 /* The cell of row `row` of c, making room for it (rows arrive in order); NULL when out of
  * memory. New cells are zero: NULL text. */
 static cell *col_cell(col_acc *c, size_t row) {
     size_t b = row / BLOCK_ROWS, k = row % BLOCK_ROWS;
-    if (b == 0 && k >= c->first_cap) { /* grow the first block */
-        size_t cap = c->first_cap ? c->first_cap * 2 : FIRST_BLOCK_ROWS;
-        cell *grown = realloc(c->n_blocks ? c->blocks[0] : NULL, cap * sizeof *grown);
-        if (!grown) return NULL;
-        memset(grown + c->first_cap, 0, (cap - c->first_cap) * sizeof *grown);
-        if (!c->n_blocks) {
-            if (!c->blocks && !(c->blocks = malloc(16 * sizeof(cell *)))) {
-                free(grown);
-                return NULL;
-            }
-            c->cap_blocks = 16;
-            c->n_blocks = 1;
-        }
-        c->blocks[0] = grown;
-        c->first_cap = cap;
+    if (b == 0 && k >= c->first_cap) {
+        if (grow_first(c, k) != 0) return NULL;
     } else if (b > 0 && b == c->n_blocks) {
         if (c->n_blocks == c->cap_blocks) {
             cell **grown = realloc(c->blocks, 2 * c->cap_blocks * sizeof(cell *));
@@ -142,7 +185,7 @@ static cell *col_cell(col_acc *c, size_t row) {
             c->blocks = grown;
             c->cap_blocks *= 2;
         }
-        if (!(c->blocks[b] = calloc(BLOCK_ROWS, sizeof(cell)))) return NULL;
+        if (!(c->blocks[b] = block_new())) return NULL;
         c->n_blocks++;
     }
     return &c->blocks[b][k];
@@ -158,7 +201,7 @@ static void col_free(col_acc *c) {
     for (size_t b = 0; b < c->n_blocks; b++) {
         size_t n = b == 0 ? c->first_cap : BLOCK_ROWS;
         for (size_t k = 0; c->text && k < n; k++) free(c->blocks[b][k].text);
-        free(c->blocks[b]);
+        block_free(c, b);
     }
     free(c->blocks);
     *c = (col_acc){0};
@@ -600,7 +643,7 @@ static nn_status take_column(reader *r, size_t i, nn_table *t) {
         }
     }
     int text = c->text;
-    for (size_t b = 0; b < c->n_blocks; b++) free(c->blocks[b]); /* the strings moved */
+    for (size_t b = 0; b < c->n_blocks; b++) block_free(c, b); /* the strings moved */
     free(c->blocks);
     *c = (col_acc){0};
     return text ? nn_table_add_text_take(t, r->names[i], values, NULL, r->err)
