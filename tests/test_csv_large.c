@@ -1,7 +1,8 @@
 /* test_csv_large — the CSV reader on inputs larger than its buffers and blocks: columns that
  * turn text after tens of thousands of rows (the second pass that recovers their text, from
  * memory and from a file), lines longer than a read chunk, the two line splitters (nn_csv.c's
- * own and libcsv) giving the same fields, and numbers converted exactly as strtod. */
+ * own and libcsv) giving the same fields, the inference rules far into a file, and numbers
+ * converted exactly as strtod. */
 #include "check.h"
 #include "nn_csv.h"
 #include "nn_rng.h"
@@ -168,6 +169,38 @@ static void test_csv_both_splitters_agree(void) {
     nn_table_destroy(t);
 }
 
+/* The rules of nn_csv.h far into a file: a zip with a leading zero makes its column text (the
+ * numbers before it come back as written), NA tokens are missing in a number column, and an
+ * infinite value is an error that names its line. */
+static void test_csv_rules_late_in_a_file(void) {
+    text csv = {0};
+    add(&csv, "zip,v\n");
+    char line[64];
+    for (size_t k = 0; k < ROWS; k++) {
+        const char *v = k == 25000 ? "inf" : k % 5 == 0 ? "NaN" : k % 5 == 1 ? "NA" : "2.5e-3";
+        (void)snprintf(line, sizeof line, "%s,%s\n", k == 30000 ? "02134" : "98178", v);
+        add(&csv, line);
+    }
+    nn_table *t;
+    nn_error err;
+    nn_csv_opts o = {.name = "late.csv"};
+    CHECK(read_text(csv.s, 0, &o, &t, &err) == NN_ERR_PARSE);
+    CHECK_STR(err.msg, "late.csv:25002: column \"v\": value \"inf\" is out of range");
+    nn_table_destroy(t);
+    char *inf = strstr(csv.s, "inf");
+    memcpy(inf, "1.0", 3);
+    CHECK(read_text(csv.s, 1, &o, &t, &err) == NN_OK);
+    if (t) {
+        CHECK(t->cols[0].type == NN_COL_TEXT && t->cols[1].type == NN_COL_NUMBER);
+        CHECK_STR(t->cols[0].text[0], "98178");
+        CHECK_STR(t->cols[0].text[30000], "02134");
+        CHECK(nn_table_missing(t, 1) == 2 * ROWS / 5 - 1); /* row 25000 now 1.0 */
+        CHECK(t->cols[1].num[2] == 2.5e-3 && t->cols[1].num[25000] == 1.0);
+    }
+    nn_table_destroy(t);
+    free(csv.s);
+}
+
 /* Every number field is the double strtod reads from it. */
 static void test_csv_numbers_as_strtod(void) {
     nn_rng rng;
@@ -205,6 +238,7 @@ int main(void) {
     RUN(test_csv_column_turns_text_late);
     RUN(test_csv_lines_longer_than_a_chunk);
     RUN(test_csv_both_splitters_agree);
+    RUN(test_csv_rules_late_in_a_file);
     RUN(test_csv_numbers_as_strtod);
     return check_summary();
 }
