@@ -276,9 +276,9 @@ static nn_status plan_for(nn_net *net, int batch, plan **out, nn_error *err) {
     for (int i = 0; i < NET_PLANS && !p; i++)
         if (net->plans[i].batch == batch) p = &net->plans[i];
     if (!p) {
-        p = &net->plans[0];
-        for (int i = 1; i < NET_PLANS; i++)
-            if (net->plans[i].used < p->used) p = &net->plans[i];
+        for (int i = 0; i < NET_PLANS; i++) /* the last forward pass's plan stays for backward */
+            if (&net->plans[i] != net->cur && (!p || net->plans[i].used < p->used))
+                p = &net->plans[i];
         size_t wt = 0;
         for (int i = 0; i < net->n_layers; i++) {
             layer *l = &net->layers[i];
@@ -362,6 +362,7 @@ nn_status nn_net_forward(nn_net *net, const nn_float *x, int batch, nn_rng *drop
 }
 
 void nn_net_backward(nn_net *net, const nn_float *dout) {
+    if (!net->cur) return; /* no forward pass yet */
     size_t batch = (size_t)net->batch;
     const nn_float *da = dout;   /* ∂L/∂a of the layer at hand */
     const nn_float *mask = NULL; /* the dropout mask of the layer above it, if applied */
