@@ -24,6 +24,7 @@
 #include "nn_net.h"
 
 #include "nn_matrix.h"
+#include "nn_simd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,7 @@ nn_status nn_net_forward(nn_net *net, const nn_float *x, int batch, nn_rng *drop
     if (st == NN_OK) st = plan_for(net, batch, &net->cur, err);
     if (st != NN_OK) return st;
     net->batch = batch;
+    unsigned fp = nn__fp_enter();
     const nn_float *in = x;
     for (int i = 0; i < net->n_layers; i++) {
         layer *l = &net->layers[i];
@@ -357,12 +359,14 @@ nn_status nn_net_forward(nn_net *net, const nn_float *x, int batch, nn_rng *drop
         nn_act_forward_bias(l->cfg.act, b, l->z, l->a, (size_t)batch, (size_t)l->out);
         in = l->a;
     }
+    nn__fp_leave(fp);
     *out = in;
     return NN_OK;
 }
 
 void nn_net_backward(nn_net *net, const nn_float *dout) {
     if (!net->cur) return; /* no forward pass yet */
+    unsigned fp = nn__fp_enter();
     size_t batch = (size_t)net->batch;
     const nn_float *da = dout;   /* ∂L/∂a of the layer at hand */
     const nn_float *mask = NULL; /* the dropout mask of the layer above it, if applied */
@@ -393,6 +397,7 @@ void nn_net_backward(nn_net *net, const nn_float *dout) {
         da = dx;
         mask = l->dropped ? l->mask : NULL;
     }
+    nn__fp_leave(fp);
 }
 
 double nn_net_l2_penalty(const nn_net *net) {

@@ -123,6 +123,7 @@ static void step_adam(size_t n, nn_float *restrict p, const nn_float *restrict g
 
 void nn_optim_step(nn_optim *o, nn_float *p, const nn_float *g, double lr) {
     o->t++;
+    unsigned fp = nn__fp_enter();
     const nn_optim_cfg *c = &o->cfg;
     switch (c->kind) {
     case NN_OPTIM_SGD:
@@ -145,4 +146,5 @@ void nn_optim_step(nn_optim *o, nn_float *p, const nn_float *g, double lr) {
     default:
         break;
     }
+    nn__fp_leave(fp);
 }
