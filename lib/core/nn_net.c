@@ -7,14 +7,18 @@
  * layer — forward Z = X·W, weight gradient dW = Xᵀ·dZ (accumulated onto λW when the layer has
  * L2), input gradient dX = dZ·Wᵀ — prepared by nn_mm_prepare. NET_PLANS plans are kept (a
  * training loop uses two batch sizes, the full batch and the last partial one, and prediction two
- * more); a new size replaces the least recently used. Preparing a plan looks its kernels up in
- * libxsmm's registry (generating them the first time the process sees a shape) and takes
- * microseconds; nn_train_fit prepares its sizes before the first epoch, so no batch prepares or
- * allocates anything.
+ * more); a new size replaces the least recently used, never the last forward pass's (its
+ * backward pass needs it). Preparing a plan looks its kernels up in libxsmm's registry
+ * (generating them the first time the process sees a shape) and takes microseconds;
+ * nn_train_fit prepares its sizes before the first epoch, so no batch prepares or allocates
+ * anything. What depends on a layer's shape alone, the transposition below, is prepared when the
+ * network is created.
  *
  * Transposed weights. libxsmm 1.17 generates no kernel that reads its B operand transposed, so
  * where libxsmm serves dX = dZ·Wᵀ the product reads wt, W transposed (out × in), copied from W
  * just before (in·out copies against batch·in·out multiply-adds). Under BLAS it reads W.
+ *
+ * Forward, backward (and nn_optim_step) run with subnormals flushed to zero (nn_simd.h).
  *
  * In-place activation. Except for gelu, f' is known from a = f(z) (nn_act_in_place), so such a
  * layer keeps only a: the forward product writes into a's buffer and the fused pass turns it
