@@ -280,7 +280,7 @@ static nn_status cancel_locked(srv_store *s, const char *run_id, srv_run_status 
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return srv__db_error(s, rc, err, "reading run %s", run_id);
-    if (!known) return nn_error_set(err, NN_ERR_INVALID, "run %s not found", run_id);
+    if (!known) return nn_error_set(err, NN_ERR_NOT_FOUND, "run %s not found", run_id);
     if (*was != SRV_RUN_QUEUED && *was != SRV_RUN_RUNNING) return NN_OK;
     if (srv__prepare(s, "UPDATE runs SET cancel_requested = 1 WHERE id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
