@@ -1,7 +1,9 @@
 /* test_gradcheck — backpropagation against central finite differences.
  *
- * For every activation × loss, a 3-layer network (5 → 4 → 3 → 2, the activation on every
- * layer) is evaluated on a fixed batch; each parameter's analytic gradient from nn_net_backward
+ * For every activation × loss, a 3-layer network (5 → 4 → 3 → outputs, the activation on every
+ * layer) is evaluated on a fixed batch (regression losses: 2 outputs; cross-entropy: 1 output,
+ * sigmoid, and 3 outputs, softmax, with 0/1 or one-hot targets, label smoothing and class
+ * weights); each parameter's analytic gradient from nn_net_backward
  * is compared with (L(θ + h) − L(θ − h)) / 2h, where L = loss + L2 penalty is computed in double.
  * The error measure is the norm-wise relative error ‖g_a − g_n‖ / (‖g_a‖ + ‖g_n‖). The double
  * build must reach < 1e-6; the float build (whose L is only accurate to ~1e-7) checks the same
@@ -21,13 +23,14 @@
 #define TOL 1e-2
 #endif
 
-enum { BATCH = 6, N_IN = 5, N_OUT = 2 };
+enum { BATCH = 6, N_IN = 5, N_OUT = 2, MAX_OUT = 3 };
 
 typedef struct fixture {
     nn_net *net;
     nn_loss loss;
+    int n_out;
     nn_float x[BATCH * N_IN];
-    nn_float y[BATCH * N_OUT];
+    nn_float y[BATCH * MAX_OUT];
     nn_rng drop; /* dropout stream, restored before every evaluation so the mask is fixed */
     int dropout;
 } fixture;
@@ -37,10 +40,11 @@ static double loss_at(fixture *f) {
     nn_rng r = f->drop;
     if (nn_net_forward(f->net, f->x, BATCH, f->dropout ? &r : NULL, &out, NULL) != NN_OK)
         return NAN;
-    return nn_loss_eval(&f->loss, out, f->y, BATCH * N_OUT, NULL, 1) + nn_net_l2_penalty(f->net);
+    return nn_loss_batch(&f->loss, out, f->y, BATCH, (size_t)f->n_out, NULL) +
+           nn_net_l2_penalty(f->net);
 }
 
-static double gradcheck(nn_act act, nn_loss_kind loss, double l2, double dropout) {
+static double gradcheck_loss(nn_act act, nn_loss loss, int n_out, double l2, double dropout) {
     nn_layer_cfg layers[3] = {
         {.units = 4,
          .act = act,
@@ -53,7 +57,7 @@ static double gradcheck(nn_act act, nn_loss_kind loss, double l2, double dropout
          .dropout = dropout,
          .weight_init = NN_INIT_GLOROT_NORMAL,
          .bias_init = NN_INIT_UNIFORM_SIGNED},
-        {.units = N_OUT,
+        {.units = n_out,
          .act = act,
          .l2 = l2,
          .weight_init = NN_INIT_GLOROT_NORMAL,
@@ -62,23 +66,27 @@ static double gradcheck(nn_act act, nn_loss_kind loss, double l2, double dropout
     nn_net_cfg cfg = {.n_inputs = N_IN, .n_layers = 3, .layers = layers};
     fixture f;
     memset(&f, 0, sizeof f);
-    f.loss.kind = loss;
-    f.loss.delta = 0.3;
+    f.loss = loss;
+    f.n_out = n_out;
     f.dropout = dropout > 0;
     if (nn_net_create(&cfg, &f.net, NULL) != NN_OK) return INFINITY;
     nn_net_init(f.net, 7, NN_STREAM(0, NN_STREAM_INIT));
     nn_rng data;
     nn_rng_init(&data, 99, 1);
     for (int i = 0; i < BATCH * N_IN; i++) f.x[i] = (nn_float)(2 * nn_rng_uniform(&data) - 1);
-    for (int i = 0; i < BATCH * N_OUT; i++) f.y[i] = (nn_float)(2 * nn_rng_uniform(&data) - 1);
+    for (int i = 0; i < BATCH * n_out; i++) f.y[i] = (nn_float)(2 * nn_rng_uniform(&data) - 1);
+    if (loss.kind == NN_LOSS_CROSS_ENTROPY) /* 0/1 (one output) or one-hot rows */
+        for (int i = 0; i < BATCH; i++)
+            for (int j = 0; j < n_out; j++)
+                f.y[i * n_out + j] = n_out == 1 ? (nn_float)(i % 2) : (nn_float)(j == i % n_out);
     nn_rng_init(&f.drop, 5, NN_STREAM(0, NN_STREAM_DROPOUT));
 
     /* analytic */
     const nn_float *out;
     nn_rng r = f.drop;
-    nn_float dout[BATCH * N_OUT];
+    nn_float dout[BATCH * MAX_OUT];
     nn_net_forward(f.net, f.x, BATCH, f.dropout ? &r : NULL, &out, NULL);
-    nn_loss_eval(&f.loss, out, f.y, BATCH * N_OUT, dout, BATCH * N_OUT);
+    nn_loss_batch(&f.loss, out, f.y, BATCH, (size_t)n_out, dout);
     nn_net_backward(f.net, dout);
     size_t n = nn_net_param_count(f.net);
     nn_float *p = nn_net_params(f.net);
@@ -106,6 +114,11 @@ static double gradcheck(nn_act act, nn_loss_kind loss, double l2, double dropout
     return sqrt(diff) / (sqrt(na) + sqrt(nn));
 }
 
+static double gradcheck(nn_act act, nn_loss_kind kind, double l2, double dropout) {
+    nn_loss loss = {.kind = kind, .delta = 0.3};
+    return gradcheck_loss(act, loss, kind == NN_LOSS_CROSS_ENTROPY ? 3 : N_OUT, l2, dropout);
+}
+
 static void test_every_activation_and_loss(void) {
     for (int a = 0; a < NN_ACT_COUNT; a++) {
         for (int l = 0; l < NN_LOSS_COUNT; l++) {
@@ -130,9 +143,28 @@ static void test_dropout_gradient_with_fixed_mask(void) {
     CHECK(gradcheck(NN_ACT_GELU, NN_LOSS_MSE, 0.01, 0.5) < TOL);
 }
 
+/* Cross-entropy from logits (a linear output): sigmoid with one output and softmax with three,
+ * plain, with label smoothing, with class weights, and both. */
+static void test_cross_entropy_gradients(void) {
+    const double w2[2] = {0.4, 2.5}, w3[3] = {1.5, 0.3, 0.8};
+    for (int n_out = 1; n_out <= 3; n_out += 2) {
+        for (int variant = 0; variant < 4; variant++) {
+            nn_loss loss = {.kind = NN_LOSS_CROSS_ENTROPY};
+            loss.label_smoothing = variant & 1 ? 0.2 : 0.0;
+            loss.class_weight = variant & 2 ? (n_out == 1 ? w2 : w3) : NULL;
+            double rel = gradcheck_loss(NN_ACT_LINEAR, loss, n_out, 0.01, 0.0);
+            if (getenv("NN_VERBOSE") || !(rel < TOL))
+                fprintf(stderr, "  cross_entropy, %d output%s, variant %d: relative error %.3g\n",
+                        n_out, n_out > 1 ? "s" : "", variant, rel);
+            CHECK(rel < TOL);
+        }
+    }
+}
+
 int main(void) {
     RUN(test_every_activation_and_loss);
     RUN(test_l2_weight_decay_gradient);
     RUN(test_dropout_gradient_with_fixed_mask);
+    RUN(test_cross_entropy_gradients);
     return check_summary();
 }
