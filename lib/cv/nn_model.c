@@ -459,3 +459,26 @@ nn_status nn_model_read_csv(const nn_model *m, const nn_csv_source *src, nn_tabl
     free(text);
     return st;
 }
+
+void nn_model_check_labels(const nn_model *m, const nn_table *rows, const double *prob,
+                           nn_label_check *out) {
+    memset(out, 0, sizeof *out);
+    const nn_labels *l = m->labels;
+    int col = l ? nn_table_find(rows, m->spec->targets[0]) : -1;
+    if (col < 0) return;
+    out->has_target = 1;
+    const nn_column *c = &rows->cols[col];
+    for (size_t i = 0; i < rows->n_rows; i++) {
+        int cls = nn_labels_class(l, c, i);
+        if (cls >= 0) {
+            out->known++;
+            out->correct += nn_class_predict(prob + i * l->n, (int)l->n, l->positive, 0.5) == cls;
+        } else if (cls == -2 && out->unseen++ == 0) {
+            out->first_unseen = i;
+            if (c->type == NN_COL_TEXT)
+                (void)snprintf(out->first_label, sizeof out->first_label, "%s", c->text[i]);
+            else
+                (void)snprintf(out->first_label, sizeof out->first_label, "%.17g", c->num[i]);
+        }
+    }
+}

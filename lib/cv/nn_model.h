@@ -73,6 +73,19 @@ nn_status nn_model_load(const char *path, nn_model **out, nn_error *err);
 /* Reads rows to predict for m (*out owned): a column the model read as text when it was fitted
  * is read as text whatever the new values look like (an id without its leading zero, a zip
  * code), as are the spec's text columns and id, each where the header has it. */
+/* A classification model's rows that carry the target column (an evaluation column): the rows
+ * with a label it knows and how many of those prob (nn_model_predict's) gets right, and the rows
+ * with a label it never saw in training — reported, never an error. */
+typedef struct nn_label_check {
+    int has_target;        /* the rows have the target column */
+    size_t known, correct; /* rows with a known label; of those, predicted right */
+    size_t unseen;         /* rows with a label that is not a class */
+    size_t first_unseen;   /* the first of those (0-based) */
+    char first_label[64];  /* its label (truncated) */
+} nn_label_check;
+void nn_model_check_labels(const nn_model *m, const nn_table *rows, const double *prob,
+                           nn_label_check *out);
+
 nn_status nn_model_read_csv(const nn_model *m, const nn_csv_source *src, nn_table **out,
                             nn_error *err);
 
