@@ -2,6 +2,7 @@
 #ifndef SRV_API_H
 #define SRV_API_H
 
+#include "nn_model.h"
 #include "nn_pipe.h"
 #include "nn_spec.h"
 #include "nn_table.h"
@@ -26,6 +27,15 @@ void srv_api_run_predictions(srv_req *req, srv_resp *resp);
 void srv_api_run_model(srv_req *req, srv_resp *resp);
 void srv_api_run_predict(srv_req *req, srv_resp *resp);
 void srv_api_run_features(srv_req *req, srv_resp *resp);
+
+/* a classification run's answers (srv_api_class.c): classes are the run's metrics' "classes" */
+char *srv_class_predictions_csv(const srv_prediction *p, size_t n, const json_t *classes,
+                                int has_id, size_t *len);
+json_t *srv_class_predictions_json(const srv_prediction *p, size_t n, const json_t *classes,
+                                   int has_id);
+/* Answers a prediction of rows t by classifier m (prob: n × classes). */
+void srv_class_predict_answer(srv_resp *resp, int csv, const nn_model *m, const nn_table *t,
+                              const double *prob);
 
 /* the service (srv_api_sys.c) */
 void srv_api_healthz(srv_req *req, srv_resp *resp);

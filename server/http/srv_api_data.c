@@ -310,6 +310,14 @@ static int plan_on_dataset(srv_store *s, const char *dataset, const nn_spec *spe
     json_object_set_new(out, "parameters", json_integer((json_int_t)plan->n_params));
     json_object_set_new(out, "rows", json_integer((json_int_t)t->n_rows));
     json_object_set_new(out, "rows_skipped", json_integer((json_int_t)plan->n_skipped));
+    json_object_set_new(out, "task", json_string(nn_task_name(plan->task)));
+    const nn_labels *l = plan->labels;
+    json_t *classes = l ? json_array() : NULL;
+    for (size_t c = 0; classes && c < l->n; c++)
+        json_array_append_new(classes, json_pack("{s:s, s:I}", "label", l->names[c], "rows",
+                                                 (json_int_t)l->counts[c]));
+    if (classes) json_object_set_new(out, "classes", classes);
+    if (l && l->n == 2) json_object_set_new(out, "positive", json_string(l->names[l->positive]));
     nn_plan_destroy(plan);
     nn_table_destroy(t);
     return 0;

@@ -72,7 +72,11 @@ static void csv_text(buf *b, const char *s) {
 
 static const char *const hist_cols[] = {"fold",     "member", "epoch", "train_loss",
                                         "val_loss", "val_r2", "lr",    "seconds"};
-enum { N_HIST = 8 };
+/* a classification's history: its validation scores in place of R² */
+static const char *const class_hist_cols[] = {"fold",         "member",   "epoch",
+                                              "train_loss",   "val_loss", "val_log_loss",
+                                              "val_accuracy", "lr",       "seconds"};
+enum { N_HIST = 8, N_CLASS_HIST = 9 };
 
 void srv_api_run_history(srv_req *req, srv_resp *resp) {
     srv_run run;
@@ -83,10 +87,9 @@ void srv_api_run_history(srv_req *req, srv_resp *resp) {
     int csv = wants_csv(req);
     json_t *rows = csv ? NULL : json_array();
     buf b = {0};
-    if (csv)
-        for (int c = 0; c < N_HIST; c++) bprintf(&b, c ? ",%s" : "%s", hist_cols[c]);
-    if (csv) bprintf(&b, "\n");
-    size_t header_len = b.len;
+    const char *const *cols = hist_cols;
+    int n_cols = N_HIST, header = 0; /* the header follows the first epoch's keys */
+    size_t header_len = 0;
     int64_t after = 0;
     for (;;) {
         srv_event *ev = NULL;
@@ -103,7 +106,7 @@ void srv_api_run_history(srv_req *req, srv_resp *resp) {
                 /* a new attempt (after a restart) starts over: the history is the last one's */
                 const char *v = json_string_value(json_object_get(d, "status"));
                 if (v && strcmp(v, "running") == 0) {
-                    if (csv)
+                    if (csv && header)
                         b.len = header_len;
                     else
                         json_array_clear(rows);
@@ -111,10 +114,18 @@ void srv_api_run_history(srv_req *req, srv_resp *resp) {
                 json_decref(d);
                 continue;
             }
+            if (csv && !header) {
+                if (json_object_get(d, "val_accuracy"))
+                    cols = class_hist_cols, n_cols = N_CLASS_HIST;
+                for (int c = 0; c < n_cols; c++) bprintf(&b, c ? ",%s" : "%s", cols[c]);
+                bprintf(&b, "\n");
+                header_len = b.len;
+                header = 1;
+            }
             if (csv) {
-                for (int c = 0; c < N_HIST; c++) {
+                for (int c = 0; c < n_cols; c++) {
                     if (c) bprintf(&b, ",");
-                    fmt_num(&b, json_number_value(json_object_get(d, hist_cols[c])));
+                    fmt_num(&b, json_number_value(json_object_get(d, cols[c])));
                 }
                 bprintf(&b, "\n");
                 json_decref(d);
@@ -131,6 +142,10 @@ void srv_api_run_history(srv_req *req, srv_resp *resp) {
         json_decref(rows);
         srv_problem_from(resp, &err);
         return;
+    }
+    if (csv && !header) { /* no epoch yet */
+        for (int c = 0; c < N_HIST; c++) bprintf(&b, c ? ",%s" : "%s", hist_cols[c]);
+        bprintf(&b, "\n");
     }
     if (csv)
         srv_text(resp, 200, "text/csv; charset=utf-8", b.p, b.len);
@@ -214,7 +229,20 @@ void srv_api_run_predictions(srv_req *req, srv_resp *resp) {
     }
     json_t *targets = targets_of(&run);
     int has_id = json_is_string(json_object_get(run.spec, "id"));
-    if (wants_csv(req)) {
+    const json_t *classes = json_object_get(run.metrics, "classes");
+    if (json_is_array(classes) && wants_csv(req)) {
+        size_t len = 0;
+        char *text = srv_class_predictions_csv(p, n, classes, has_id, &len);
+        if (text)
+            srv_text(resp, 200, "text/csv; charset=utf-8", text, len);
+        else
+            srv_problem(resp, 500, "out of memory");
+        resp->disposition = "attachment; filename=\"predictions.csv\"";
+    } else if (json_is_array(classes)) {
+        srv_json(
+            resp, 200,
+            json_pack("{s:o}", "predictions", srv_class_predictions_json(p, n, classes, has_id)));
+    } else if (wants_csv(req)) {
         buf b = {0};
         predictions_csv(&b, p, n, targets, has_id);
         if (b.failed)
@@ -304,6 +332,13 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
         return;
     }
     atomic_fetch_add(&req->ctx->counters.rows_predicted, (long long)n);
+    if (nn_model_labels(model)) { /* a classifier: labels and class probabilities */
+        srv_class_predict_answer(resp, srv_accepts(req, "text/csv"), model, t, pred);
+        srv_models_release(srv_engine_models(req->eng), ref);
+        nn_table_destroy(t);
+        free(pred);
+        return;
+    }
     int idc = spec->id ? nn_table_find(t, spec->id) : -1;
     buf b = {0};
     int csv = srv_accepts(req, "text/csv");
