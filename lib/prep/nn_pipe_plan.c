@@ -146,24 +146,42 @@ static void class_list(const nn_labels *l, char *buf, size_t size) {
     }
 }
 
-/* Per-class checks: how many rows each class needs for the validation. */
+/* Per-class checks: every class needs k rows for k folds (two for a holdout: one to train on,
+ * one to validate). One problem names the class and its count; several classes short are one
+ * problem listing the first of them (a text column of ids would otherwise give thousands). */
 static void check_class_rows(const nn_spec *s, const nn_labels *l, nn_spec_errors *errs) {
-    if (s->validation == NN_VAL_KFOLD) {
-        for (size_t c = 0; c < l->n; c++)
-            if (l->counts[c] < (size_t)s->k)
-                nn_spec_errors_add(errs, "/training/validation/k",
-                                   "class \"%.64s\" has %zu row%s, fewer than the %d folds (every "
-                                   "fold validates every class); lower k, or merge or drop the "
-                                   "class",
-                                   l->names[c], l->counts[c], l->counts[c] == 1 ? "" : "s", s->k);
-    } else if (s->validation == NN_VAL_HOLDOUT) {
-        for (size_t c = 0; c < l->n; c++)
-            if (l->counts[c] < 2)
-                nn_spec_errors_add(errs, "/training/validation",
-                                   "class \"%.64s\" has 1 row; a holdout needs two of each class "
-                                   "(one to train on, one to validate)",
-                                   l->names[c]);
+    if (s->validation == NN_VAL_NONE) return;
+    size_t need = s->validation == NN_VAL_KFOLD ? (size_t)s->k : 2, short_n = 0, first = 0;
+    char list[400] = "";
+    size_t used = 0;
+    for (size_t c = 0; c < l->n; c++) {
+        if (l->counts[c] >= need) continue;
+        if (short_n++ == 0) first = c;
+        if (short_n <= 5 && used + 8 < sizeof list) {
+            int w = snprintf(list + used, sizeof list - used, "%s\"%.40s\" (%zu)", used ? ", " : "",
+                             l->names[c], l->counts[c]);
+            used += w > 0 ? (size_t)w : 0;
+        }
     }
+    if (short_n == 0) return;
+    const char *ptr =
+        s->validation == NN_VAL_KFOLD ? "/training/validation/k" : "/training/validation";
+    char want[64];
+    if (s->validation == NN_VAL_KFOLD)
+        (void)snprintf(want, sizeof want, "the %d folds (every fold validates every class)", s->k);
+    else
+        (void)snprintf(want, sizeof want, "the 2 a holdout needs (one to train, one to validate)");
+    if (short_n == 1)
+        nn_spec_errors_add(errs, ptr,
+                           "class \"%.64s\" has %zu row%s, fewer than %s; %s, or merge or drop "
+                           "the class",
+                           l->names[first], l->counts[first], l->counts[first] == 1 ? "" : "s",
+                           want, s->validation == NN_VAL_KFOLD ? "lower k" : "use k-fold");
+    else
+        nn_spec_errors_add(errs, ptr,
+                           "%zu of the %zu classes have fewer rows than %s: %s%s; merge or drop "
+                           "them (is \"%s\" a label?)",
+                           short_n, l->n, want, list, short_n > 5 ? ", …" : "", s->targets[0]);
 }
 
 /* A classification's classes over rows[0..n) of the target, checked (see DESIGN); NULL when
