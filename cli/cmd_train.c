@@ -192,8 +192,10 @@ static void print_class_summary(const nn_spec *spec, const nn_cv_result *res, co
                      m->accuracy, m->balanced_accuracy, m->log_loss, m->roc_auc, m->f1_macro);
     }
     if (res->n_folds > 1)
-        (void)printf("%-8s %.4f±%.4f      %.4f±%.4f %.4f±%.4f\n", "mean±sd", res->acc_mean,
-                     res->acc_sd, res->ll_mean, res->ll_sd, res->auc_mean, res->auc_sd);
+        (void)printf("fold mean ± sd: accuracy %.4f ± %.4f, log loss %.4f ± %.4f, ROC AUC %.4f ± "
+                     "%.4f\n",
+                     res->acc_mean, res->acc_sd, res->ll_mean, res->ll_sd, res->auc_mean,
+                     res->auc_sd);
     if (l->n == 2)
         (void)printf("positive class \"%s\": F1 %.4f at 0.5; best F1 %.4f at threshold %.4g\n",
                      l->names[l->positive], res->at_half.f1, res->best_f1.f1,
