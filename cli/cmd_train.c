@@ -100,7 +100,7 @@ static void on_report(void *user, const nn_cv_event *ev) {
                               "AUC %.4f, %.1fs\n",
                               ev->fold + 1, p->n_folds, fr->epochs_run, fr->best_epoch,
                               fr->cls.accuracy, fr->cls.log_loss, fr->cls.roc_auc, fr->seconds);
-            else if (ev->fold >= 0)
+            else if (ev->fold >= 0 && fr->units)
                 (void)fprintf(stderr,
                               "fold %d/%d: %d epochs (best %d), R² %.4f, RMSE %.6g, %.1fs\n",
                               ev->fold + 1, p->n_folds, fr->epochs_run, fr->best_epoch,

@@ -34,8 +34,8 @@ static nn_status predict_skipped_classes(nn_cv *cv, const nn_row_set *set, int n
                                          nn_error *err) {
     nn_cv_result *r = &cv->res;
     size_t n = set->n, k = cv->labels->n;
-    double *p = malloc(n * k * sizeof *p), *sum = calloc(n * k, sizeof *sum);
-    size_t *count = calloc(n, sizeof *count);
+    double *p = malloc((n ? n : 1) * k * sizeof *p), *sum = calloc((n ? n : 1) * k, sizeof *sum);
+    size_t *count = calloc(n ? n : 1, sizeof *count);
     nn_status st = p && sum && count ? NN_OK : nn_nomem(err, "out of memory");
     for (int f = 0; st == NN_OK && f < n_models; f++) {
         if (cv->model)

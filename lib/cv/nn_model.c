@@ -105,10 +105,15 @@ nn_status nn_ensemble_probs(nn_net *const *nets, int n_nets, const nn_labels *la
         st = nn_net_predict(nets[m], x, n, z, err);
         if (st != NN_OK) break;
         nn_loss_probs(z, n, no, p);
-        for (size_t i = 0; i < n; i++) {
-            double row[NN_MAX_CLASSES];
-            nn_labels_probs(labels, p + i * k, row);
-            for (size_t c = 0; c < k; c++) prob[i * k + c] += row[c];
+        for (size_t i = 0; i < n; i++) { /* the network's order into class order */
+            const double *q = p + i * k;
+            double *to = prob + i * k;
+            if (k == 2) {
+                to[labels->positive] += q[1];
+                to[1 - labels->positive] += q[0];
+            } else {
+                for (size_t c = 0; c < k; c++) to[c] += q[c];
+            }
         }
     }
     for (size_t i = 0; st == NN_OK && n_nets > 1 && i < n * k; i++) prob[i] /= (double)n_nets;

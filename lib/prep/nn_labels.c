@@ -34,11 +34,14 @@ static nn_labels *labels_new(size_t n, int numeric) {
     return l;
 }
 
+/* Name of class i ("" while unset: a set being built). */
+static const char *name_of(const nn_labels *l, size_t i) { return l->names[i] ? l->names[i] : ""; }
+
 /* by_name: the classes in strcmp order of their names (insertion sort: n is small). */
 static void index_names(nn_labels *l) {
     for (size_t i = 0; i < l->n; i++) {
         size_t j = i;
-        for (; j > 0 && strcmp(l->names[l->by_name[j - 1]], l->names[i]) > 0; j--)
+        for (; j > 0 && strcmp(name_of(l, l->by_name[j - 1]), name_of(l, i)) > 0; j--)
             l->by_name[j] = l->by_name[j - 1];
         l->by_name[j] = i;
     }
@@ -231,15 +234,23 @@ nn_status nn_labels_from_json(const json_t *o, nn_labels **out, nn_error *err) {
     nn_status st = NN_OK;
     for (size_t i = 0; st == NN_OK && i < n; i++) {
         const char *s = json_string_value(json_array_get(classes, i));
+        if (!s) {
+            st = nn_error_set(err, NN_ERR_PARSE, "/classes/%zu: not a label", i);
+            break;
+        }
+        if (!(l->names[i] = strdup(s))) {
+            st = nn_nomem(err, "out of memory");
+            break;
+        }
         char *end = NULL;
-        if (!s || !(l->names[i] = strdup(s)))
-            st = s ? nn_nomem(err, "out of memory")
-                   : nn_error_set(err, NN_ERR_PARSE, "/classes/%zu: not a label", i);
-        else if (numeric && (l->values[i] = strtod(s, &end), end == s || *end != '\0'))
+        double v = numeric ? strtod(s, &end) : 0;
+        if (numeric && (end == s || *end != '\0')) {
             st = nn_error_set(err, NN_ERR_PARSE, "/classes/%zu: not a number label", i);
-        else if (i > 0 &&
-                 (numeric ? !(l->values[i] > l->values[i - 1]) : strcmp(l->names[i - 1], s) >= 0))
-            st = nn_error_set(err, NN_ERR_PARSE, "/classes/%zu: not in sorted order", i);
+            break;
+        }
+        if (numeric) l->values[i] = v;
+        int sorted = i == 0 || (numeric ? v > l->values[i - 1] : strcmp(l->names[i - 1], s) < 0);
+        if (!sorted) st = nn_error_set(err, NN_ERR_PARSE, "/classes/%zu: not in sorted order", i);
     }
     if (st == NN_OK) index_names(l);
     const char *pos = json_string_value(json_object_get(o, "positive"));

@@ -282,6 +282,15 @@ static nn_status rows_table(const json_t *rows, const nn_spec *spec, nn_table **
  * the form it reads (then the jansson path answers, errors included). */
 static int rows_table_fast(const char *body, size_t len, const nn_spec *spec, nn_table **out);
 
+/* A classifier's answer (labels and class probabilities); releases ref, t and pred. */
+static void class_answer(srv_req *req, srv_resp *resp, srv_model_ref *ref, nn_table *t,
+                         double *pred) {
+    srv_class_predict_answer(resp, srv_accepts(req, "text/csv"), srv_model_ref_model(ref), t, pred);
+    srv_models_release(srv_engine_models(req->eng), ref);
+    nn_table_destroy(t);
+    free(pred);
+}
+
 void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     srv_store *s = srv_api_store(req, resp);
     if (!s) return;
@@ -332,13 +341,7 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
         return;
     }
     atomic_fetch_add(&req->ctx->counters.rows_predicted, (long long)n);
-    if (nn_model_labels(model)) { /* a classifier: labels and class probabilities */
-        srv_class_predict_answer(resp, srv_accepts(req, "text/csv"), model, t, pred);
-        srv_models_release(srv_engine_models(req->eng), ref);
-        nn_table_destroy(t);
-        free(pred);
-        return;
-    }
+    if (nn_model_labels(model)) return class_answer(req, resp, ref, t, pred);
     int idc = spec->id ? nn_table_find(t, spec->id) : -1;
     buf b = {0};
     int csv = srv_accepts(req, "text/csv");

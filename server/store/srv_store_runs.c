@@ -292,9 +292,7 @@ static json_t *run_summary(sqlite3_stmt *st) {
             v = json_real(sqlite3_column_double(st, i));
         else if (i >= 6 && i <= 8)
             v = nullable_int(st, i);
-        else if (i == 14) /* a run's task is known once it has metrics */
-            v = nullable_text(st, i);
-        else if (i >= 9)
+        else if (i >= 9 && i <= 13)
             v = nullable_number(st, i);
         else
             v = nullable_text(st, i);
