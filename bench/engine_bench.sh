@@ -2,8 +2,9 @@
 # engine_bench.sh — the run engine under load, this build side by side with an older one:
 #   - GET /v1/runs/{id} (a finished run) at 4 and at 64 connections while two runs train;
 #   - events stored per second while those two runs train;
-#   - one run's training time under HTTP load (wrk, 4 connections on GET) against `nn train`
-#     of the same spec alone (same threads).
+#   - one run's training time under a steady HTTP load (wrk, 4 connections each sending a GET
+#     every 10 ms: about 400 requests/s, the traffic of a few dashboards and scripts) against
+#     `nn train` of the same spec alone (same threads).
 #
 #   bench/engine_bench.sh [BUILD_DIR]
 #
@@ -118,7 +119,8 @@ measure() { # LABEL BUILD_DIR → one line of results into $tmp/results
     wait_status "$long2" cancelled
     # one k=2 run (2 folds, then the refit) under a light HTTP load
     timed=$(post_run "$epochs" '{"type": "kfold", "k": 2}')
-    wrk -t1 -c4 -d600s "$base/v1/runs/$short" >/dev/null 2>&1 &
+    printf 'function delay() return 10 end\n' >"$tmp/steady.lua"
+    wrk -t1 -c4 -d600s -s "$tmp/steady.lua" "$base/v1/runs/$short" >/dev/null 2>&1 &
     wpid=$!
     wait_status "$timed" succeeded
     kill "$wpid" 2>/dev/null || true

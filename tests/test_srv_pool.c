@@ -55,7 +55,8 @@ static void write_dataset(engine_fixture *f, int n) {
     srv_dataset_free(&ds);
 }
 
-static int start(engine_fixture *f, int workers, int max_active, int lease_seconds) {
+static int start_with(engine_fixture *f, int workers, int max_active, int lease_seconds,
+                      int64_t max_epoch_events) {
     memset(f, 0, sizeof *f);
     if (!fixture_dirs(f->root, f->data)) return 0;
     f->s = fixture_open(f->data);
@@ -66,11 +67,16 @@ static int start(engine_fixture *f, int workers, int max_active, int lease_secon
     f->ctx.cfg.workers = workers;
     f->ctx.cfg.max_active = max_active;
     f->ctx.cfg.lease_seconds = lease_seconds;
+    f->ctx.cfg.max_epoch_events = max_epoch_events;
     CHECK(srv_random_hex(f->ctx.node, SRV_NODE_LEN, &err) == NN_OK);
     CHECK(srv_stores_create(f->data, &f->ctx.stores, &err) == NN_OK);
     int requeued = 0, failed = 0;
     CHECK(srv_engine_start(&f->ctx, &f->eng, &requeued, &failed, &err) == NN_OK);
     return f->eng != NULL;
+}
+
+static int start(engine_fixture *f, int workers, int max_active, int lease_seconds) {
+    return start_with(f, workers, max_active, lease_seconds, 100000);
 }
 
 static void stop(engine_fixture *f) {
@@ -251,9 +257,28 @@ static void test_engine_lost_lease_trains_again(void) {
     stop(&f);
 }
 
+/* Epoch events past --max-epoch-events are thinned: every n-th epoch and each network's first
+ * and last are stored, fold and status events all. */
+static void test_engine_epoch_events_are_bounded(void) {
+    engine_fixture f;
+    if (!start_with(&f, 2, 2, 30, 100)) return;
+    char a[SRV_ID_LEN + 1];
+    create_run(&f, 400, 2, a); /* 3 tasks × 400 epochs = 1200 epochs: every 12th is stored */
+    CHECK(wait_end(&f, a) == SRV_RUN_SUCCEEDED);
+    char last[256];
+    size_t n = check_events(&f, a, last);
+    int epochs = wait_query(&f, "SELECT count(*) FROM events WHERE type = 'epoch'", 0);
+    int folds = wait_query(&f, "SELECT count(*) FROM events WHERE type = 'fold'", 0);
+    CHECK(epochs >= 100 && epochs <= 100 + 3 * 2);  /* 3 × 33 multiples of 12, + firsts/lasts */
+    CHECK(folds == 6);                              /* started and finished of 3 tasks: every one */
+    CHECK(n == (size_t)epochs + (size_t)folds + 2); /* + status running, status succeeded */
+    stop(&f);
+}
+
 int main(void) {
     RUN(test_engine_runs_share_workers_and_succeed);
     RUN(test_engine_cancel_within_a_batch);
     RUN(test_engine_lost_lease_trains_again);
+    RUN(test_engine_epoch_events_are_bounded);
     return check_summary();
 }

@@ -38,6 +38,9 @@ static const char usage[] =
     "                       (NND_MAX_PARAMS, default 50000000)\n"
     "  --timeout SECONDS    close a connection idle (or sending its request) this long\n"
     "                       (NND_TIMEOUT, default 30)\n"
+    "  --max-epoch-events N epoch events stored per run at most: past it every n-th epoch\n"
+    "                       (and each network's first and last) (NND_MAX_EPOCH_EVENTS,\n"
+    "                       default 100000)\n"
     "  --lease SECONDS      a claimed task's lease: renewed every third of it; a task whose\n"
     "                       node stops renewing is trained again after it (NND_LEASE,\n"
     "                       default 30)\n"
@@ -142,6 +145,9 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
             cfg->max_params = x;
     } else if (!strcmp(name, "timeout")) {
         if ((st = parse_int("--timeout", v, 1, 86400, &x, err)) == NN_OK) cfg->timeout = (int)x;
+    } else if (!strcmp(name, "max-epoch-events")) {
+        if ((st = parse_int("--max-epoch-events", v, 10, 100000000, &x, err)) == NN_OK)
+            cfg->max_epoch_events = x;
     } else if (!strcmp(name, "lease")) {
         if ((st = parse_int("--lease", v, 1, 3600, &x, err)) == NN_OK) cfg->lease_seconds = (int)x;
     } else {
@@ -168,6 +174,7 @@ static const char *const env_names[][2] = {
     {"NND_MAX_PARAMS", "max-params"},
     {"NND_TIMEOUT", "timeout"},
     {"NND_LEASE", "lease"},
+    {"NND_MAX_EPOCH_EVENTS", "max-epoch-events"},
 };
 
 nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, int *version,
@@ -190,6 +197,7 @@ nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, in
     cfg->max_params = 50000000;
     cfg->timeout = 30;
     cfg->lease_seconds = 30;
+    cfg->max_epoch_events = 100000;
     *help = *version = 0;
     for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
         /* NOLINTNEXTLINE(concurrency-mt-unsafe): parsed before any thread starts */

@@ -25,9 +25,11 @@ typedef struct srv_config {
                                    and /v1/specs/validate, checked before parsing; default 1 MiB */
     int64_t max_params;         /* --max-params, NND_MAX_PARAMS: a run's network parameters ×
                                    ensemble; default 50,000,000 */
-    int timeout;           /* --timeout SECONDS, NND_TIMEOUT: an idle connection (or one sending
-                              its request too slowly) is closed after this; default 30 */
-    int lease_seconds;     /* --lease SECONDS, NND_LEASE: a claimed task's lease; default 30 */
+    int timeout;              /* --timeout SECONDS, NND_TIMEOUT: an idle connection (or one sending
+                                 its request too slowly) is closed after this; default 30 */
+    int64_t max_epoch_events; /* --max-epoch-events, NND_MAX_EPOCH_EVENTS: epoch events stored
+                                 per run at most (thinned past it); default 100000 */
+    int lease_seconds;        /* --lease SECONDS, NND_LEASE: a claimed task's lease; default 30 */
     char token[256];       /* NND_TOKEN (or --token-file): bearer token for the API; empty = off */
     char cors_origin[256]; /* --cors-origin, NND_CORS_ORIGIN; empty = CORS off */
     int quiet;             /* --quiet: no request log */

@@ -30,6 +30,7 @@ struct srv_evwriter {
     item *head, *tail;
     int64_t n_queued;
     int64_t put_gen, done_gen;
+    int flushers; /* threads waiting in srv_evwriter_flush: no lingering for them */
     int stop;
     int give_up_ms; /* when stopping: how long to keep trying a store that does not answer */
     srv_evwriter_stats stats;
@@ -102,6 +103,14 @@ static void *writer_main(void *arg) {
     for (;;) {
         while (!w->head && !w->stop) pthread_cond_wait(&w->work, &w->mu);
         if (!w->head) break; /* stopping and nothing left */
+        if (!w->stop && !w->flushers && w->n_queued < SRV_EVWRITER_BATCH) {
+            /* linger a little so a batch gathers: fewer, larger transactions */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += SRV_EVWRITER_LINGER_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+            (void)pthread_cond_timedwait(&w->work, &w->mu, &until);
+        }
         /* take up to a batch from the head; it stays queued (counted) until stored */
         item *batch = w->head, *last = w->head;
         size_t n = 1;
@@ -221,6 +230,8 @@ void srv_evwriter_put(srv_evwriter *w, const char *run_id, int64_t seq, const ch
 nn_status srv_evwriter_flush(srv_evwriter *w, int wait_ms, nn_error *err) {
     pthread_mutex_lock(&w->mu);
     int64_t want = w->put_gen;
+    w->flushers++;
+    pthread_cond_signal(&w->work); /* stop lingering */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += wait_ms / 1000;
@@ -230,6 +241,7 @@ nn_status srv_evwriter_flush(srv_evwriter *w, int wait_ms, nn_error *err) {
     while (w->done_gen < want && !timed_out)
         timed_out = pthread_cond_timedwait(&w->done, &w->mu, &until) != 0;
     int ok = w->done_gen >= want;
+    w->flushers--;
     pthread_mutex_unlock(&w->mu);
     if (ok) return NN_OK;
     return nn_error_set(err, NN_ERR_IO,

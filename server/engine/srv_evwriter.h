@@ -3,7 +3,8 @@
  * DESIGN: as redis's bio.c keeps slow disk work off the serving thread, training threads never
  * wait for the database: a report is numbered and fanned out by the hub (srv_hub.h) and queued
  * here (srv_evwriter_put, a mutex and a list append), and one writer thread stores what is
- * queued in batches — one transaction per batch, grouped by the task that published them so the
+ * queued in batches — gathered for SRV_EVWRITER_LINGER_MS, unless someone waits in a flush —
+ * one transaction per batch, grouped by the task that published them so the
  * lease fence is checked once per task (srv_events_put). When the store cannot be written (busy,
  * full, gone) the batch stays at the head of the queue and is retried with a growing pause, so
  * events are late but never lost or reordered; a task whose lease was lost meanwhile has its
@@ -19,7 +20,8 @@
 #include "srv_store.h"
 
 #define SRV_EVWRITER_MAX_QUEUED 1000000
-#define SRV_EVWRITER_BATCH 2000 /* events per transaction at most */
+#define SRV_EVWRITER_BATCH 2000   /* events per transaction at most */
+#define SRV_EVWRITER_LINGER_MS 20 /* a batch gathers this long before it is stored */
 
 typedef struct srv_evwriter srv_evwriter;
 

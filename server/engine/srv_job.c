@@ -146,7 +146,9 @@ nn_status srv_job_load(const srv_job_env *env, srv_store *s, const char *run_id,
         j->classify = nn_cv_result_get(j->cv)->labels != NULL;
         j->n_tasks = nn_cv_n_tasks(j->cv);
         int64_t total = (int64_t)j->n_tasks * j->spec->ensemble * j->spec->epochs;
-        int64_t stride = (total + SRV_JOB_MAX_EPOCH_EVENTS - 1) / SRV_JOB_MAX_EPOCH_EVENTS;
+        int64_t cap = env->ctx->cfg.max_epoch_events > 0 ? env->ctx->cfg.max_epoch_events
+                                                         : SRV_JOB_MAX_EPOCH_EVENTS;
+        int64_t stride = (total + cap - 1) / cap;
         j->epoch_stride = stride > 1 ? (int)stride : 1;
         j->slots = calloc((size_t)j->n_tasks, sizeof(srv_running_task *));
         if (!j->slots) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory loading a run");

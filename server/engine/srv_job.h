@@ -7,8 +7,8 @@
  * training threads under nn_cv's mutex; each becomes an event that is numbered and fanned out by
  * the hub and queued for the event writer — both in memory, so training never waits for the
  * database — under the job's event lock, so a run's events reach the writer in number order.
- * Epoch events are thinned to at most SRV_JOB_MAX_EPOCH_EVENTS per run (every stride-th epoch,
- * and the first and last of each network); fold, status and log events are all kept. A job
+ * Epoch events are thinned to about --max-epoch-events per run (every stride-th epoch, and the
+ * first and last of each network); fold, status and log events are all kept. A job
  * restores the folds it does not hold from their checkpoints before the final fit and before
  * the results (those folds may have trained in an earlier process).
  */
@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#define SRV_JOB_MAX_EPOCH_EVENTS 100000 /* epoch events stored per run, at most about */
+#define SRV_JOB_MAX_EPOCH_EVENTS 100000 /* default of --max-epoch-events */
 
 typedef struct srv_job srv_job;
 

@@ -1,10 +1,12 @@
 /* srv_pool.c — workers, the job cache and a task's end (see srv_pool.h DESIGN). */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include "srv_pool.h"
 
 #include "srv_finish.h"
 #include "srv_queue.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,8 +227,12 @@ static void run_claimed(srv_pool *p, srv_store *s, const srv_task_ref *ref, int 
 static void *worker_main(void *arg) {
     srv_pool *p = arg;
     /* Training yields to the HTTP threads: reads stay fast while the cores are busy training.
-       On Linux nice is per thread and who = 0 names the calling thread. */
-    (void)setpriority(PRIO_PROCESS, 0, SRV_POOL_NICE);
+       SCHED_IDLE: a worker runs when no thread of normal priority wants the core (the HTTP
+       threads, the event writer, the heartbeat); nice 10 where the kernel refuses it (on Linux
+       nice is per thread and who = 0 names the calling thread). */
+    struct sched_param idle = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0)
+        (void)setpriority(PRIO_PROCESS, 0, SRV_POOL_NICE); /* where SCHED_IDLE is refused */
     srv_claim_cfg claim = {p->env.ctx->node, p->cfg.lease_ms, p->cfg.workers, p->cfg.max_active};
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {

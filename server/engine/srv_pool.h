@@ -8,8 +8,9 @@
  * nothing) and — when it was the run's last task — finish the run (srv_finish.h). Nothing else
  * decides a task's end. A task trains with its own cancel flag (srv_running.h), which a cancel
  * request, the failure of another task of the run, the heartbeat (lease lost, run cancelled) or
- * shutdown sets; training reads it between batches. Threads run at nice SRV_POOL_NICE so request
- * handling preempts them.
+ * shutdown sets; training reads it between batches. Workers run as SCHED_IDLE threads (nice
+ * SRV_POOL_NICE where that is refused), so request handling, the event writer and the heartbeat
+ * always go first: a busy API slows training, training does not slow the API.
  *
  * Ownership and locking: the pool owns its jobs; pool->mu guards the job cache (entries,
  * references, loading) and is never held while training, loading or storing. A job in use by a
@@ -22,7 +23,7 @@
 #include "srv_job.h"
 #include "srv_running.h"
 
-#define SRV_POOL_NICE 10 /* workers' nice: training yields to request handling */
+#define SRV_POOL_NICE 10 /* workers' nice where SCHED_IDLE is refused */
 
 typedef struct srv_pool srv_pool;
 
