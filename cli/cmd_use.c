@@ -200,6 +200,12 @@ int cmd_validate(int argc, char **argv) {
                      "matrices)\n",
                      plan->n_features, plan->n_params, plan->n_rows, plan->n_features,
                      (double)plan->bytes / 1e6);
+        const nn_labels *l = plan->labels;
+        (void)printf("task: %s", nn_task_name(plan->task));
+        for (size_t c = 0; l && c < l->n; c++)
+            (void)printf("%s%s (%zu)", c ? ", " : "; classes ", l->names[c], l->counts[c]);
+        if (l && l->n == 2) (void)printf("; positive \"%s\"", l->names[l->positive]);
+        (void)printf("\n");
     }
     nn_plan_destroy(plan);
     nn_table_destroy(data);
