@@ -321,6 +321,13 @@ try {
     await page.waitForSelector('#box-after canvas', { timeout: 20000 });
     check(!/\bnull\b/.test(await page.textContent('#results')), 'a stray "null" on the page');
     await shot(page, 'run-classification');
+    // metrics to the ROC and PR curves, for the README (docs/run-page-classification.png)
+    const [y0, y1] = await page.evaluate(() => [
+      document.getElementById('metrics').getBoundingClientRect().top + window.scrollY,
+      document.getElementById('roc-curve').closest('.grid2').getBoundingClientRect().bottom + window.scrollY]);
+    await page.evaluate(() => { document.querySelector('header.top').style.position = 'static'; });
+    await page.screenshot({ path: path.join(SHOTS, 'run-classification-top.png'), clip: { x: 0, y: Math.floor(y0 - 8), width: LAPTOP.width, height: Math.ceil(y1 - y0 + 16) }, fullPage: true });
+    await page.evaluate(() => { document.querySelector('header.top').style.position = ''; });
     await page.setViewportSize(PHONE);
     await page.waitForTimeout(400);
     await shot(page, 'run-classification-phone');
