@@ -198,6 +198,10 @@ export function renderClassResults(box, r, preds) {
   const m = r.metrics;
   const classes = m.classes;
   const binary = classes.length === 2;
+  if (!m.confusion) { // "validation": {"type": "none"}: nothing was scored out of fold
+    box.append(h('p', { class: 'note', id: 'no-validation' }, 'This run has no validation, so no out-of-fold results.'));
+    return;
+  }
   const oof = preds.filter((p) => p.fold !== null && p.actual !== null);
   const prob = (c) => oof.map((p) => p[`p_${c}`]);
   const isC = (c) => oof.map((p) => p.actual === c);
