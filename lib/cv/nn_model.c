@@ -100,19 +100,16 @@ nn_status nn_ensemble_probs(nn_net *const *nets, int n_nets, const nn_labels *la
     nn_float *z = malloc((n ? n : 1) * no * sizeof *z);
     double *p = malloc((n ? n : 1) * k * sizeof *p);
     nn_status st = z && p ? NN_OK : nn_nomem(err, "out of memory for predictions");
-    for (size_t i = 0; st == NN_OK && i < n * k; i++) prob[i] = 0;
     for (int m = 0; st == NN_OK && m < n_nets; m++) {
         st = nn_net_predict(nets[m], x, n, z, err);
         if (st != NN_OK) break;
         nn_loss_probs(z, n, no, p);
-        for (size_t i = 0; i < n; i++) { /* the network's order into class order */
+        for (size_t i = 0; i < n; i++) { /* the network's order into class order, summed */
             const double *q = p + i * k;
             double *to = prob + i * k;
-            if (k == 2) {
-                to[labels->positive] += q[1];
-                to[1 - labels->positive] += q[0];
-            } else {
-                for (size_t c = 0; c < k; c++) to[c] += q[c];
+            for (size_t c = 0; c < k; c++) {
+                double v = k == 2 ? q[(int)c == labels->positive ? 1 : 0] : q[c];
+                to[c] = m == 0 ? v : to[c] + v;
             }
         }
     }
