@@ -353,6 +353,138 @@ static void test_queue_migration_of_old_runs(void) {
     fixture_rm_tree(root);
 }
 
+#define BOUND_THREADS 8
+#define BOUND_TRIES 5
+#define BOUND_MAX 5
+
+struct submitter {
+    const char *data;
+    int accepted, refused, failures;
+};
+
+/* Creates runs through its own connection with the queue bound BOUND_MAX. */
+static void *submitter_main(void *arg) {
+    struct submitter *c = arg;
+    srv_store *s = NULL;
+    nn_error err = {0};
+    if (srv_store_open(c->data, &s, &err) != NN_OK) {
+        c->failures++;
+        return NULL;
+    }
+    for (int i = 0; i < BOUND_TRIES; i++) {
+        srv_run run = {0};
+        run.n_tasks = 1;
+        run.spec = json_pack("{s:s}", "name", "bounded");
+        fixture_sha(run.spec_hash, 'e');
+        int created = 0;
+        nn_status st = srv_run_create_queued(s, &run, NULL, NULL, BOUND_MAX, &created, &err);
+        if (st == NN_OK && created)
+            c->accepted++;
+        else if (st == NN_ERR_TOO_MANY)
+            c->refused++;
+        else
+            c->failures++;
+        srv_run_free(&run);
+    }
+    srv_store_close(s);
+    return NULL;
+}
+
+/* The count of queued runs and the insert are one transaction: 8 threads × 5 creations racing
+ * against a bound of 5 queue exactly 5 runs. */
+static void test_queue_bound_holds_under_concurrency(void) {
+    char root[64], data[80];
+    CHECK(fixture_dirs(root, data));
+    srv_store *s = fixture_open(data);
+    CHECK(s != NULL);
+    if (!s) return;
+    struct submitter c[BOUND_THREADS];
+    pthread_t t[BOUND_THREADS];
+    memset(c, 0, sizeof c);
+    for (int i = 0; i < BOUND_THREADS; i++) {
+        c[i].data = data;
+        CHECK(pthread_create(&t[i], NULL, submitter_main, &c[i]) == 0);
+    }
+    int accepted = 0, refused = 0, failures = 0;
+    for (int i = 0; i < BOUND_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        accepted += c[i].accepted;
+        refused += c[i].refused;
+        failures += c[i].failures;
+    }
+    CHECK(failures == 0);
+    CHECK(accepted == BOUND_MAX);
+    CHECK(refused == BOUND_THREADS * BOUND_TRIES - BOUND_MAX);
+    nn_error err = {0};
+    int64_t depth = -1;
+    int64_t active = -1;
+    CHECK(srv_queue_depth(s, &depth, &active, &err) == NN_OK && depth == BOUND_MAX);
+    /* an idempotent replay is not a new run: never refused by the bound */
+    srv_run first = {0};
+    first.n_tasks = 1;
+    first.spec = json_pack("{s:s}", "name", "k");
+    fixture_sha(first.spec_hash, 'e');
+    int created = -1;
+    CHECK(srv_run_create(s, &first, "key", "h", &created, &err) == NN_OK && created == 1);
+    srv_run again = {0};
+    again.n_tasks = 1;
+    again.spec = json_pack("{s:s}", "name", "k");
+    CHECK(srv_run_create_queued(s, &again, "key", "h", 1, &created, &err) == NN_OK);
+    CHECK(created == 0);
+    CHECK_STR(again.id, first.id);
+    srv_run_free(&first);
+    srv_run_free(&again);
+    srv_store_close(s);
+    fixture_rm_tree(root);
+}
+
+/* At a restart: a failing run whose running task was released (shutdown) has that task
+ * cancelled and ends; a run whose every task ended but that was never finished (a crash in
+ * between) gets its last task back, to train again and finish. */
+static void test_queue_restart_sweeps_unfinished_runs(void) {
+    char root[64], data[80];
+    CHECK(fixture_dirs(root, data));
+    srv_store *s = fixture_open(data);
+    if (!s) return;
+    char a[SRV_ID_LEN + 1], b[SRV_ID_LEN + 1];
+    CHECK(fixture_run(s, NULL, 1000, "a", a) == NN_OK);
+    srv_claim_cfg c = cfg_of("n1", 2, 1);
+    srv_task_ref t0, t1;
+    CHECK(claim(s, &c, &t0, NULL) && claim(s, &c, &t1, NULL));
+    srv_task_end e = end_task(s, "n1", &t0, SRV_TASK_FAILED, NULL, "fold 1: boom");
+    CHECK(!e.run_over);
+    nn_error err = {0};
+    int released = 0;
+    CHECK(srv_queue_release(s, "n1", &released, &err) == NN_OK && released == 1);
+    srv_reclaimed *r = NULL;
+    size_t n = 0;
+    CHECK(srv_queue_reclaim(s, 1, &r, &n, &err) == NN_OK && n == 1);
+    if (n == 1) {
+        CHECK_STR(r[0].task.run_id, a);
+        CHECK(r[0].end.run_over && r[0].end.outcome == SRV_RUN_FAILED);
+        CHECK_STR(r[0].end.error, "fold 1: boom");
+    }
+    free(r);
+    CHECK(fixture_finish(s, a, SRV_RUN_FAILED, NULL, "fold 1: boom", NULL, 0, NULL, &err) == NN_OK);
+
+    CHECK(fixture_run(s, NULL, 2000, "b", b) == NN_OK);
+    srv_task_ref t[3];
+    CHECK(claim(s, &c, &t[0], NULL) && claim(s, &c, &t[1], NULL));
+    (void)end_task(s, "n1", &t[0], SRV_TASK_DONE, "{}", NULL);
+    (void)end_task(s, "n1", &t[1], SRV_TASK_DONE, "{}", NULL);
+    CHECK(claim(s, &c, &t[2], NULL) && t[2].task == 2);
+    e = end_task(s, "n1", &t[2], SRV_TASK_DONE, NULL, NULL);
+    CHECK(e.run_over && e.outcome == SRV_RUN_SUCCEEDED); /* … and the process dies here */
+    CHECK(srv_queue_reclaim(s, 1, &r, &n, &err) == NN_OK && n == 0);
+    free(r);
+    srv_task_ref again;
+    CHECK(claim(s, &c, &again, NULL) && again.task == 2 && again.attempt == 2);
+    e = end_task(s, "n1", &again, SRV_TASK_DONE, NULL, NULL);
+    CHECK(e.run_over && e.outcome == SRV_RUN_SUCCEEDED);
+    srv_store_close(s);
+    fixture_rm_tree(root);
+}
+
 int main(void) {
     RUN(test_queue_claim_order_and_final);
     RUN(test_queue_fairness_and_limits);
@@ -361,5 +493,7 @@ int main(void) {
     RUN(test_queue_failure_fails_the_run);
     RUN(test_queue_cancel_release_reclaim);
     RUN(test_queue_migration_of_old_runs);
+    RUN(test_queue_restart_sweeps_unfinished_runs);
+    RUN(test_queue_bound_holds_under_concurrency);
     return check_summary();
 }

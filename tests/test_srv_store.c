@@ -147,7 +147,7 @@ static void test_store_dataset_put_dedupes_by_sha(void) {
     CHECK(got.bytes == 2515206);
     CHECK(json_equal(got.columns, ds.columns));
     srv_dataset_free(&got);
-    CHECK(srv_dataset_get(s, "00000000000000000000000000000000", &got, &err) == NN_ERR_INVALID);
+    CHECK(srv_dataset_get(s, "00000000000000000000000000000000", &got, &err) == NN_ERR_NOT_FOUND);
     CHECK_CONTAINS(err.msg, "not found");
 
     fixture_sha(ds.sha256, 'b');
@@ -182,7 +182,7 @@ static void test_store_dataset_delete(void) {
     write_file(path);
     CHECK(fixture_run(s, ds, 0, "r", run) == NN_OK);
 
-    CHECK(srv_dataset_delete(s, ds, &err) == NN_ERR_LIMIT);
+    CHECK(srv_dataset_delete(s, ds, &err) == NN_ERR_CONFLICT);
     char want[128];
     (void)snprintf(want, sizeof want, "dataset is used by run %s (status queued)", run);
     CHECK_STR(err.msg, want);
@@ -190,15 +190,15 @@ static void test_store_dataset_delete(void) {
 
     srv_task_ref got_ref;
     CHECK(fixture_claim(s, &got_ref, &err));
-    CHECK(srv_dataset_delete(s, ds, &err) == NN_ERR_LIMIT);
+    CHECK(srv_dataset_delete(s, ds, &err) == NN_ERR_CONFLICT);
     CHECK_CONTAINS(err.msg, "(status running)");
 
     CHECK(fixture_finish(s, run, SRV_RUN_FAILED, NULL, "boom", NULL, 0, NULL, &err) == NN_OK);
     CHECK(srv_dataset_delete(s, ds, &err) == NN_OK);
     CHECK(access(path, F_OK) != 0);
     srv_dataset d = {0};
-    CHECK(srv_dataset_get(s, ds, &d, &err) == NN_ERR_INVALID);
-    CHECK(srv_dataset_delete(s, ds, &err) == NN_ERR_INVALID);
+    CHECK(srv_dataset_get(s, ds, &d, &err) == NN_ERR_NOT_FOUND);
+    CHECK(srv_dataset_delete(s, ds, &err) == NN_ERR_NOT_FOUND);
     CHECK_CONTAINS(err.msg, "not found");
     srv_run r = {0};
     CHECK(srv_run_get(s, run, &r, &err) == NN_OK);
@@ -244,14 +244,14 @@ static void test_store_run_create_idempotency(void) {
 
     srv_run other = {0};
     other.spec = json_object();
-    CHECK(srv_run_create(s, &other, "key-1", "hash-2", &created, &err) == NN_ERR_INVALID);
+    CHECK(srv_run_create(s, &other, "key-1", "hash-2", &created, &err) == NN_ERR_CONFLICT);
     CHECK_STR(err.msg, "Idempotency-Key reused with a different request");
     srv_run_free(&other);
 
     srv_run bad = {0};
     memcpy(bad.dataset_id, "ffffffffffffffffffffffffffffffff", SRV_ID_LEN + 1);
     bad.spec = json_object();
-    CHECK(srv_run_create(s, &bad, NULL, NULL, &created, &err) == NN_ERR_INVALID);
+    CHECK(srv_run_create(s, &bad, NULL, NULL, &created, &err) == NN_ERR_NOT_FOUND);
     CHECK_CONTAINS(err.msg, "not found");
     srv_run_free(&bad);
 
@@ -265,7 +265,7 @@ static void test_store_run_create_idempotency(void) {
     CHECK(got.metrics == NULL && got.error == NULL && got.started_at == 0);
     srv_run_free(&got);
     srv_run_free(&run);
-    CHECK(srv_run_get(s, "nope", &got, &err) == NN_ERR_INVALID);
+    CHECK(srv_run_get(s, "nope", &got, &err) == NN_ERR_NOT_FOUND);
     CHECK_STR(err.msg, "run nope not found");
     srv_store_close(s);
     fixture_rm_tree(root);
@@ -423,7 +423,10 @@ static void test_store_run_finish_results(void) {
     json_t *page = NULL;
     char *next = NULL;
     CHECK(srv_run_list(s, -1, NULL, NULL, 0, &page, &next, &err) == NN_OK);
-    json_t *sum = json_array_get(page, 1); /* the "nan" run is newer */
+    json_t *sum = NULL; /* the "fin" run (created in the same millisecond as "nan", maybe) */
+    for (size_t i = 0; i < json_array_size(page); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(page, i), "name")), "fin"))
+            sum = json_array_get(page, i);
     CHECK(json_real_value(json_object_get(sum, "r2")) == 0.87654321);
     CHECK(json_real_value(json_object_get(sum, "mae")) == 99.25);
     CHECK_STR(json_string_value(json_object_get(sum, "name")), "fin");
@@ -433,10 +436,10 @@ static void test_store_run_finish_results(void) {
     json_decref(page);
 
     CHECK(fixture_finish(s, id, SRV_RUN_FAILED, NULL, "late", NULL, 0, NULL, &err) ==
-          NN_ERR_INVALID);
+          NN_ERR_CONFLICT);
     CHECK_CONTAINS(err.msg, "already finished (status succeeded)");
     CHECK(fixture_finish(s, "nope", SRV_RUN_FAILED, NULL, "x", NULL, 0, NULL, &err) ==
-          NN_ERR_INVALID);
+          NN_ERR_NOT_FOUND);
     CHECK_CONTAINS(err.msg, "not found");
 
     /* a failing prediction write (duplicate row) leaves the run untouched */
@@ -446,13 +449,13 @@ static void test_store_run_finish_results(void) {
     CHECK(fixture_run(s, NULL, 0, "dup2", id2) == NN_OK);
     srv_prediction twice[] = {p[0], p[0]};
     CHECK(fixture_finish(s, id2, SRV_RUN_SUCCEEDED, metrics, NULL, twice, 2, model, &err) ==
-          NN_ERR_INVALID);
+          NN_ERR_CONFLICT); /* the primary key (run, row, target) is taken */
     CHECK(srv_run_get(s, id2, &r, &err) == NN_OK);
     CHECK(r.status == SRV_RUN_QUEUED && r.metrics == NULL && r.finished_at == 0);
     srv_run_free(&r);
     CHECK(srv_prediction_list(s, id2, &q, &n, &err) == NN_OK && n == 0);
     srv_predictions_free(q, n);
-    CHECK(srv_model_get(s, id2, &text, &err) == NN_ERR_INVALID);
+    CHECK(srv_model_get(s, id2, &text, &err) == NN_ERR_NOT_FOUND);
     CHECK_CONTAINS(err.msg, "not found");
     CHECK(fixture_finish(s, id2, SRV_RUN_RUNNING, NULL, NULL, NULL, 0, NULL, &err) ==
           NN_ERR_INVALID);
@@ -506,7 +509,7 @@ static void test_store_events(void) {
     CHECK(srv_event_append(s, id, &notype, 1, &err) == NN_ERR_INVALID);
     srv_event orphan = {1, "log", "\"x\""};
     CHECK(srv_event_append(s, "ffffffffffffffffffffffffffffffff", &orphan, 1, &err) ==
-          NN_ERR_INVALID);
+          NN_ERR_NOT_FOUND);
     CHECK_CONTAINS(err.msg, "not found");
     CHECK(srv_event_list(s, id, 0, 100, &out, &n, &err) == NN_OK && n == 3);
     srv_events_free(out, n);
@@ -604,7 +607,7 @@ static void test_store_busy_is_reported(void) {
     nn_error err = {0};
     struct timespec t0, t1;
     (void)clock_gettime(CLOCK_MONOTONIC, &t0);
-    CHECK(srv_event_append(s, id, &e, 1, &err) == NN_ERR_IO);
+    CHECK(srv_event_append(s, id, &e, 1, &err) == NN_ERR_BUSY);
     (void)clock_gettime(CLOCK_MONOTONIC, &t1);
     CHECK_CONTAINS(err.msg, "database is busy");
     double waited = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);

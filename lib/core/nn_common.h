@@ -4,6 +4,14 @@
  * caller-owned nn_error (which may be NULL when the caller does not want the message). Status
  * codes and their names come from one X-macro table so they never drift. libnn keeps no global
  * mutable state: no last-error, no global RNG, no printf, no exit.
+ *
+ * The code carries the meaning and the message is for people: a caller decides by the code
+ * (nnd maps each code to one HTTP status, server/http/srv_http.c), never by the message's text. The
+ * last six codes are mostly the service's: a thing that does not exist (NOT_FOUND), a request
+ * that contradicts the current state (CONFLICT: a dataset in use, a run already finished), a
+ * resource held by someone else for now (BUSY: a database lock), no space left to write (FULL),
+ * a per-client or queue cap reached (TOO_MANY), and a part that cannot serve at all right now
+ * (UNAVAILABLE: shutting down, no storage connection).
  */
 #ifndef NN_COMMON_H
 #define NN_COMMON_H
@@ -30,7 +38,13 @@ typedef float nn_float;
     X(NN_ERR_DOMAIN, "value out of domain")                                                        \
     X(NN_ERR_LIMIT, "limit exceeded")                                                              \
     X(NN_ERR_CANCELLED, "cancelled")                                                               \
-    X(NN_ERR_DIVERGED, "training diverged")
+    X(NN_ERR_DIVERGED, "training diverged")                                                        \
+    X(NN_ERR_NOT_FOUND, "not found")                                                               \
+    X(NN_ERR_CONFLICT, "conflict with the current state")                                          \
+    X(NN_ERR_BUSY, "busy")                                                                         \
+    X(NN_ERR_FULL, "storage full")                                                                 \
+    X(NN_ERR_TOO_MANY, "too many at once")                                                         \
+    X(NN_ERR_UNAVAILABLE, "unavailable")
 
 #define NN__STATUS_ENUM(name, text) name,
 typedef enum nn_status { NN_STATUS_TABLE(NN__STATUS_ENUM) NN_STATUS_COUNT } nn_status;

@@ -536,6 +536,28 @@ static int needs_quotes(const char *s, size_t n) {
     return classify(s, n, NULL) != CELL_TEXT; /* would read back as a number or missing */
 }
 
+size_t nn_csv_format_field(const char *text, int quote_always, char *out, size_t size) {
+    size_t n = text ? strlen(text) : 0, len = n;
+    int quote = quote_always || n == 0 || needs_quotes(text, n);
+    if (quote) {
+        len = n + 2;
+        for (size_t i = 0; i < n; i++) len += text[i] == '"';
+    }
+    if (size == 0) return len;
+    size_t o = 0;
+    if (quote && o + 1 < size) out[o++] = '"';
+    for (size_t i = 0; i < n && o + 1 < size; i++) {
+        if (quote && text[i] == '"') {
+            out[o++] = '"';
+            if (o + 1 >= size) break;
+        }
+        out[o++] = text[i];
+    }
+    if (quote && o + 1 < size) out[o++] = '"';
+    out[o] = '\0';
+    return len;
+}
+
 /* Writes one text field; lone = the table has one column, where an empty line would vanish. */
 static int write_text(FILE *f, const char *s, int lone) {
     size_t n = s ? strlen(s) : 0;

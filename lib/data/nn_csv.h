@@ -99,6 +99,14 @@ nn_status nn_csv_read_header(const nn_csv_source *src, nn_table **out, nn_error 
 /* Writes t as CSV to a new file at path (replacing it); on failure the partial file is removed. */
 nn_status nn_csv_write_file(const char *path, const nn_table *t, nn_error *err);
 
+/* Formats text as one CSV field as nn_csv_write writes a text cell: quoted, with quotes doubled,
+ * when it holds a comma, quote, CR or LF, starts or ends with a space or tab, or would read back
+ * as a number or a missing token — or always when quote_always (identifiers a reader must keep
+ * as text); as it is otherwise ("" for an empty text). Writes at most size bytes to out,
+ * NUL-terminated when size > 0 (out may be NULL when size is 0), and returns the field's length,
+ * as snprintf does: one rule for every CSV nnd and nn write, names included. */
+size_t nn_csv_format_field(const char *text, int quote_always, char *out, size_t size);
+
 /* Writes t as CSV to f (borrowed, not closed, flushed). Fails with NN_ERR_INVALID for a table
  * without columns, NN_ERR_DOMAIN for an infinite number, NN_ERR_IO when a write fails. */
 nn_status nn_csv_write(FILE *f, const nn_table *t, nn_error *err);

@@ -39,8 +39,8 @@ static const nn__key layer_keys[] = {{"units", 0},   {"activation", 0}, {"repeat
 static const nn__key output_keys[] = {{"activation", 0}, {"l2", 0}, {"init", 0}};
 static const nn__key init_keys[] = {{"weights", 0}, {"biases", 0}};
 
-static const nn__range NONNEG = {0, INFINITY, 0, 0};
 static const nn__range UNIT_HALF_OPEN = {0, 1, 0, 1};
+static const nn__range L2_RANGE = {0, NN_SPEC_MAX_L2, 0, 1}; /* what nn_net_create accepts */
 
 /* Containers nested deeper than NN_SPEC_MAX_DEPTH; the root is depth 1. */
 static int check_depth(nn__ctx *c, const json_t *v, const char *ptr, int depth) {
@@ -152,7 +152,7 @@ static json_t *parse_layer(nn__ctx *c, const json_t *e, const char *ptr, const n
     l->units = (int)checked_int(e, "units", 1);
     l->act = act < 0 ? NN_ACT_RELU : (nn_act)act;
     nn__get_real(c, e, ptr, "dropout", UNIT_HALF_OPEN, d->dropout, NN__OPTIONAL, &l->dropout);
-    nn__get_real(c, e, ptr, "l2", NONNEG, d->l2, NN__OPTIONAL, &l->l2);
+    nn__get_real(c, e, ptr, "l2", L2_RANGE, d->l2, NN__OPTIONAL, &l->l2);
     json_t *canon = nn__cobj(c);
     nn__cset(c, canon, "init", parse_init(c, e, ptr, d->weights, d->biases, l));
     nn__cset(c, canon, "units", json_integer(l->units));
@@ -206,7 +206,7 @@ static json_t *parse_output(nn__ctx *c, const json_t *net, const net_defaults *d
     l->act = act < 0 ? NN_ACT_LINEAR : (nn_act)act;
     l->units = (int)spec->n_targets;
     l->dropout = 0;
-    nn__get_real(c, o, ptr, "l2", NONNEG, d->l2, NN__OPTIONAL, &l->l2);
+    nn__get_real(c, o, ptr, "l2", L2_RANGE, d->l2, NN__OPTIONAL, &l->l2);
     json_t *canon = nn__cobj(c);
     nn__cset(c, canon, "init", parse_init(c, o, ptr, d->weights, d->biases, l));
     nn__cset(c, canon, "activation", json_string(act_names[l->act]));
@@ -220,7 +220,7 @@ static json_t *parse_network(nn__ctx *c, const json_t *net, nn_spec *spec) {
     net_defaults d;
     nn_layer_cfg l;
     nn__get_real(c, net, ptr, "dropout", UNIT_HALF_OPEN, 0, NN__OPTIONAL, &d.dropout);
-    nn__get_real(c, net, ptr, "l2", NONNEG, 0, NN__OPTIONAL, &d.l2);
+    nn__get_real(c, net, ptr, "l2", L2_RANGE, 0, NN__OPTIONAL, &d.l2);
     json_t *canon = nn__cobj(c);
     nn__cset(c, canon, "init", parse_init(c, net, ptr, NN_INIT_GLOROT_UNIFORM, NN_INIT_ZEROS, &l));
     d.weights = l.weight_init;

@@ -31,6 +31,7 @@
 #define NN_SPEC_MAX_K 100
 #define NN_SPEC_MAX_ENSEMBLE 32 /* networks averaged per fold and in the final model */
 #define NN_MAX_CLASSES 1024     /* classes of a classification target */
+#define NN_SPEC_MAX_L2 1e6      /* l2 is in [0, 1e6), the range a network accepts */
 
 /* One problem in a spec: where (an RFC 6901 JSON pointer, "" for the whole document) and what. */
 typedef struct nn_spec_error {

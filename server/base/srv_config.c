@@ -36,7 +36,7 @@ static const char usage[] =
     "                       (NND_MAX_SPEC_BYTES, default 1048576)\n"
     "  --max-params N       largest network of a run: parameters x ensemble, 422 beyond\n"
     "                       (NND_MAX_PARAMS, default 50000000)\n"
-    "  --timeout SECONDS    close a connection idle (or sending its request) this long\n"
+    "  --timeout SECONDS    close a connection idle (or sending its request head) this long\n"
     "                       (NND_TIMEOUT, default 30)\n"
     "  --max-epoch-events N epoch events stored per run at most: past it every n-th epoch\n"
     "                       (and each network's first and last) (NND_MAX_EPOCH_EVENTS,\n"
@@ -44,6 +44,18 @@ static const char usage[] =
     "  --lease SECONDS      a claimed task's lease: renewed every third of it; a task whose\n"
     "                       node stops renewing is trained again after it (NND_LEASE,\n"
     "                       default 30)\n"
+    "  --min-body-rate BYTES\n"
+    "                       close a connection sending its request body slower than this per\n"
+    "                       second, over windows of --timeout (NND_MIN_BODY_RATE, default 1024)\n"
+    "  --max-uploads-per-client N\n"
+    "                       uploads in progress from one client IP address, 429 beyond\n"
+    "                       (NND_MAX_UPLOADS_PER_CLIENT, default 16)\n"
+    "  --work-threads N     threads that parse uploads and plan specs, so the HTTP threads stay\n"
+    "                       free (NND_WORK_THREADS, default 2)\n"
+    "  --max-work-queue N   uploads, validations and run creations waiting for those threads,\n"
+    "                       503 beyond (NND_MAX_WORK_QUEUE, default 256)\n"
+    "  --table-cache BYTES  parsed datasets kept in memory for validations and runs\n"
+    "                       (NND_TABLE_CACHE, default 536870912)\n"
     "  --token-file FILE    require 'Authorization: Bearer <token>' on /v1 (NND_TOKEN holds\n"
     "                       the token itself)\n"
     "  --cors-origin ORIGIN allow browser calls from ORIGIN (NND_CORS_ORIGIN, default off)\n"
@@ -150,6 +162,21 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
             cfg->max_epoch_events = x;
     } else if (!strcmp(name, "lease")) {
         if ((st = parse_int("--lease", v, 1, 3600, &x, err)) == NN_OK) cfg->lease_seconds = (int)x;
+    } else if (!strcmp(name, "min-body-rate")) {
+        if ((st = parse_int("--min-body-rate", v, 1, (int64_t)1 << 30, &x, err)) == NN_OK)
+            cfg->min_body_rate = x;
+    } else if (!strcmp(name, "work-threads")) {
+        if ((st = parse_int("--work-threads", v, 1, 64, &x, err)) == NN_OK)
+            cfg->work_threads = (int)x;
+    } else if (!strcmp(name, "max-work-queue")) {
+        if ((st = parse_int("--max-work-queue", v, 1, 100000, &x, err)) == NN_OK)
+            cfg->max_work_queue = (int)x;
+    } else if (!strcmp(name, "table-cache")) {
+        if ((st = parse_int("--table-cache", v, 0, (int64_t)1 << 40, &x, err)) == NN_OK)
+            cfg->table_cache = x;
+    } else if (!strcmp(name, "max-uploads-per-client")) {
+        if ((st = parse_int("--max-uploads-per-client", v, 1, 100000, &x, err)) == NN_OK)
+            cfg->max_uploads_per_client = (int)x;
     } else {
         st = nn_error_set(err, NN_ERR_INVALID, "unknown option --%s (see nnd --help)", name);
     }
@@ -175,6 +202,11 @@ static const char *const env_names[][2] = {
     {"NND_TIMEOUT", "timeout"},
     {"NND_LEASE", "lease"},
     {"NND_MAX_EPOCH_EVENTS", "max-epoch-events"},
+    {"NND_MIN_BODY_RATE", "min-body-rate"},
+    {"NND_MAX_UPLOADS_PER_CLIENT", "max-uploads-per-client"},
+    {"NND_WORK_THREADS", "work-threads"},
+    {"NND_MAX_WORK_QUEUE", "max-work-queue"},
+    {"NND_TABLE_CACHE", "table-cache"},
 };
 
 nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, int *version,
@@ -196,6 +228,11 @@ nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, in
     cfg->max_spec_bytes = (int64_t)1 << 20;
     cfg->max_params = 50000000;
     cfg->timeout = 30;
+    cfg->min_body_rate = 1024;
+    cfg->max_uploads_per_client = 16;
+    cfg->work_threads = 2;
+    cfg->max_work_queue = 256;
+    cfg->table_cache = (int64_t)512 << 20;
     cfg->lease_seconds = 30;
     cfg->max_epoch_events = 100000;
     *help = *version = 0;

@@ -30,7 +30,17 @@ typedef struct srv_config {
     int64_t max_epoch_events; /* --max-epoch-events, NND_MAX_EPOCH_EVENTS: epoch events stored
                                  per run at most (thinned past it); default 100000 */
     int lease_seconds;        /* --lease SECONDS, NND_LEASE: a claimed task's lease; default 30 */
-    char token[256];       /* NND_TOKEN (or --token-file): bearer token for the API; empty = off */
+    int64_t min_body_rate; /* --min-body-rate BYTES, NND_MIN_BODY_RATE: a request body must arrive
+                              this fast, per --timeout window; default 1024 */
+    int max_uploads_per_client; /* --max-uploads-per-client, NND_MAX_UPLOADS_PER_CLIENT: uploads in
+                                   progress from one client address before 429; default 16 */
+    int work_threads;    /* --work-threads, NND_WORK_THREADS: threads parsing uploads and planning
+                            specs off the HTTP threads; default 2 */
+    int max_work_queue;  /* --max-work-queue, NND_MAX_WORK_QUEUE: such requests waiting before 503;
+                            default 256 */
+    int64_t table_cache; /* --table-cache BYTES, NND_TABLE_CACHE: parsed datasets kept in memory;
+                            default 512 MiB */
+    char token[256];     /* NND_TOKEN (or --token-file): bearer token for the API; empty = off */
     char cors_origin[256]; /* --cors-origin, NND_CORS_ORIGIN; empty = CORS off */
     int quiet;             /* --quiet: no request log */
 } srv_config;

@@ -125,7 +125,7 @@ static void *writer_main(void *arg) {
         nn_status st = store_batch(w, batch, n, &dropped, &err);
 
         pthread_mutex_lock(&w->mu);
-        if (st == NN_OK || st == NN_ERR_INVALID) {
+        if (st == NN_OK || !srv_store_transient(st)) {
             if (st != NN_OK) /* a bug, not the disk: retrying cannot help */
                 (void)fprintf(stderr, "nnd: events not stored: %s\n", err.msg);
             w->done_gen = last->gen;

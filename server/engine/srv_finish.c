@@ -106,7 +106,7 @@ void srv_finish_run(const srv_job_env *env, srv_store *s, const char *run_id,
     nn_status st = NN_ERR_IO;
     for (int i = 0; i < FINISH_TRIES; i++) {
         st = srv_run_finish(s, run_id, &o, &err);
-        if (st == NN_OK || st == NN_ERR_INVALID || atomic_load(&env->ctx->stopping)) break;
+        if (st == NN_OK || !srv_store_transient(st) || atomic_load(&env->ctx->stopping)) break;
         pause_ms(100L * (i + 1));
     }
     if (st != NN_OK)

@@ -34,7 +34,9 @@ nn_status srv_lease_recover(const srv_job_env *env, srv_store *s, int all, int *
     for (size_t i = 0; i < n; i++) {
         const srv_reclaimed *x = &r[i];
         char msg[200];
-        if (x->to == SRV_TASK_DONE) {
+        if (x->task.task < 0) { /* a run that was stopping: its pending tasks ended */
+            (void)snprintf(msg, sizeof msg, "the tasks that had not started are cancelled");
+        } else if (x->to == SRV_TASK_DONE) {
             int seen = 0; /* count runs, not tasks */
             for (size_t k = 0; k < i && !seen; k++)
                 seen = r[k].to == SRV_TASK_DONE && strcmp(r[k].task.run_id, x->task.run_id) == 0;

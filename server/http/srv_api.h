@@ -6,7 +6,9 @@
 #include "nn_pipe.h"
 #include "nn_spec.h"
 #include "nn_table.h"
+#include "srv_buf.h"
 #include "srv_http.h"
+#include "srv_tables.h"
 
 /* datasets and specs (srv_api_data.c) */
 void srv_api_dataset_upload(srv_req *req, srv_resp *resp);
@@ -28,13 +30,13 @@ void srv_api_run_model(srv_req *req, srv_resp *resp);
 void srv_api_run_predict(srv_req *req, srv_resp *resp);
 void srv_api_run_features(srv_req *req, srv_resp *resp);
 
-/* a classification run's answers (srv_api_class.c): classes are the run's metrics' "classes" */
-char *srv_class_predictions_csv(const srv_prediction *p, size_t n, const json_t *classes,
-                                int has_id, size_t *len);
-json_t *srv_class_predictions_json(const srv_prediction *p, size_t n, const json_t *classes,
-                                   int has_id);
-/* Answers a prediction of rows t by classifier m (prob: n × classes). */
-void srv_class_predict_answer(srv_resp *resp, int csv, const nn_model *m, const nn_table *t,
+/* a classification run's answers (srv_api_class.c), appended to a buffer: the stored
+ * predictions' head and rows (classes: the run's metrics' "classes", k of them; first: no row
+ * before these), and the prediction of rows t by classifier m (prob: n × classes) */
+void srv_class_predictions_head(srv_buf *out, int csv, int has_id, char *const *classes, size_t k);
+void srv_class_predictions_rows(srv_buf *out, int csv, int has_id, char *const *classes, size_t k,
+                                const srv_prediction *p, size_t n, int first);
+void srv_class_predict_answer(srv_buf *b, int csv, const nn_model *m, const nn_table *t,
                               const double *prob);
 
 /* the service (srv_api_sys.c) */
@@ -48,17 +50,40 @@ srv_store *srv_api_store(srv_req *req, srv_resp *resp);
 /* The store and the run named by the path's {id} in *run (free with srv_run_free); answers
  * 404/503 and returns NULL when either is missing. */
 srv_store *srv_api_run(srv_req *req, srv_resp *resp, srv_run *run);
-/* Reads the dataset's CSV with the spec's text columns (spec may be NULL). */
-nn_status srv_api_load_table(srv_store *s, const char *dataset_id, const nn_spec *spec,
-                             nn_table **out, nn_error *err);
+/* Whether len bytes at s are a name fit to show people: valid UTF-8 without control characters
+ * (C0, DEL, C1), bidirectional controls, line or paragraph separators or a byte order mark
+ * (srv_api_data.c: dataset names, run names). */
+int srv_label_ok(const char *s, size_t len);
+/* Answers a failed model lookup of the path's run (err from srv_model_get or
+ * srv_models_acquire): 404 for an unknown run or one that succeeded without a model ("final":
+ * "none"), 409 with its status and reason for a run that has not succeeded (queued, running,
+ * failed, cancelled); other errors by their code. */
+void srv_api_no_model(srv_req *req, srv_resp *resp, srv_store *s, const nn_error *err);
+
+/* spec requests (srv_api_specs.c) */
+/* Parses a JSON body; answers 400 with the position on failure and returns NULL. */
+json_t *srv_api_json_body(srv_req *req, srv_resp *resp);
+/* The message of a JSON parse error (a NUL in a string said in words, not as a parser flag). */
+void srv_api_json_error(const json_error_t *jerr, char *out, size_t size);
 /* Whether the body of a spec request (POST /v1/runs, /v1/specs/validate) is within
  * --max-spec-bytes; answers 413 and returns 0 when it is not. */
 int srv_api_spec_size_ok(srv_req *req, srv_resp *resp);
-/* Adds an error at /network and returns NN_ERR_SPEC when the planned network's parameters ×
- * ensemble exceed max_params (--max-params). */
-nn_status srv_api_check_params(int64_t max_params, const nn_spec *spec, const nn_plan *plan,
-                               nn_spec_errors *errs);
-/* Parses a JSON body; answers 400 with the position on failure and returns NULL. */
-json_t *srv_api_json_body(srv_req *req, srv_resp *resp);
+/* Parses and checks a spec request's body {"spec", "dataset"}: its size, JSON, keys (unknown ones
+ * are 422 with a suggestion), the spec and its name; "dataset" required when need_dataset. On
+ * NN_OK *spec (destroy) and *dataset (free; NULL when absent) are the caller's; otherwise the
+ * problem is answered. */
+nn_status srv_api_spec_request(srv_req *req, srv_resp *resp, int need_dataset, nn_spec **spec,
+                               char **dataset);
+/* Plans spec on the dataset's (cached) table with every check that needs the data (columns,
+ * plan, --max-params, rows for the validation); fills out (may be NULL) with features,
+ * input_width, parameters and rows. 0, or -1 with the problem answered (422 at pointers). */
+int srv_api_plan(srv_req *req, srv_store *s, const char *dataset, const nn_spec *spec, json_t *out,
+                 srv_resp *resp);
+/* A reference to the dataset's table read with the spec's text columns and id (spec may be
+ * NULL), from the table cache; release with srv_tables_release(req->app->tables, *out).
+ * NN_ERR_SPEC with problems in errs for an unknown dataset (/dataset) or column
+ * (/text_columns/N, /id); other statuses in err. */
+nn_status srv_api_table(srv_req *req, srv_store *s, const char *dataset_id, const nn_spec *spec,
+                        nn_spec_errors *errs, srv_table_ref **out, nn_error *err);
 
 #endif

@@ -1,8 +1,11 @@
-/* srv_api_data.c — datasets (upload, list, get, download, delete) and spec validation. */
+/* srv_api_data.c — datasets (upload, list, get, download, delete) and the handlers' shared
+ * helpers. */
 #include "srv_api.h"
 
 #include "nn_csv.h"
 #include "nn_pipe.h"
+#include "nn_text.h"
+#include "srv_tables.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +19,7 @@
 srv_store *srv_api_store(srv_req *req, srv_resp *resp) {
     nn_error err = {0};
     srv_store *s = srv_ctx_store(req->ctx, &err);
-    if (!s) srv_problem(resp, 503, "storage unavailable: %s", err.msg);
+    if (!s) srv_problem_code(resp, NN_ERR_UNAVAILABLE, "storage unavailable: %s", err.msg);
     return s;
 }
 
@@ -32,65 +35,40 @@ srv_store *srv_api_run(srv_req *req, srv_resp *resp, srv_run *run) {
     return s;
 }
 
-int srv_api_spec_size_ok(srv_req *req, srv_resp *resp) {
-    if ((int64_t)req->body_len <= req->ctx->cfg.max_spec_bytes) return 1;
-    srv_problem(resp, 413,
-                "the spec request has %zu bytes, over the limit of %lld "
-                "(--max-spec-bytes)",
-                req->body_len, (long long)req->ctx->cfg.max_spec_bytes);
-    return 0;
+/* The UTF-8 sequence at p (n bytes left): its code point and length, or length 0 if invalid. */
+static size_t utf8_next(const unsigned char *p, size_t n, unsigned *cp) {
+    size_t len = p[0] < 0x80             ? 1
+                 : (p[0] & 0xE0) == 0xC0 ? 2
+                 : (p[0] & 0xF0) == 0xE0 ? 3
+                 : (p[0] & 0xF8) == 0xF0 ? 4
+                                         : 0;
+    if (len == 0 || len > n) return 0;
+    unsigned v = len == 1 ? p[0] : len == 2 ? p[0] & 0x1Fu : len == 3 ? p[0] & 0x0Fu : p[0] & 7u;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (p[i] & 0x3Fu);
+    }
+    static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000}; /* overlong forms are invalid */
+    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return len;
 }
 
-nn_status srv_api_check_params(int64_t max_params, const nn_spec *spec, const nn_plan *plan,
-                               nn_spec_errors *errs) {
-    int ensemble = spec->ensemble > 0 ? spec->ensemble : 1;
-    uint64_t total = (uint64_t)plan->n_params * (uint64_t)ensemble;
-    if (total <= (uint64_t)max_params) return NN_OK;
-    if (ensemble > 1)
-        nn_spec_errors_add(errs, "/network",
-                           "the network has %zu parameters × ensemble %d = %llu, over the limit "
-                           "of %lld (--max-params); use fewer or narrower layers",
-                           plan->n_params, ensemble, (unsigned long long)total,
-                           (long long)max_params);
-    else
-        nn_spec_errors_add(errs, "/network",
-                           "the network has %zu parameters, over the limit of %lld "
-                           "(--max-params); use fewer or narrower layers",
-                           plan->n_params, (long long)max_params);
-    return NN_ERR_SPEC;
-}
-
-json_t *srv_api_json_body(srv_req *req, srv_resp *resp) {
-    if (!req->body || req->body_len == 0) {
-        srv_problem(resp, 400, "the request needs a JSON body");
-        return NULL;
+int srv_label_ok(const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        unsigned cp = 0;
+        size_t n = utf8_next(p + i, len - i, &cp);
+        if (n == 0) return 0;
+        /* controls (C0, DEL, C1), bidirectional overrides and isolates, line and paragraph
+           separators, the byte order mark: none belongs in a name shown to people */
+        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x200E || cp == 0x200F ||
+            (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+            cp == 0x2029 || cp == 0xFEFF)
+            return 0;
+        i += n;
     }
-    json_error_t jerr;
-    json_t *v = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!v) {
-        srv_problem(resp, 400, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
-                    jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(v)) {
-        json_decref(v);
-        srv_problem(resp, 400, "the body must be a JSON object");
-        return NULL;
-    }
-    return v;
-}
-
-nn_status srv_api_load_table(srv_store *s, const char *dataset_id, const nn_spec *spec,
-                             nn_table **out, nn_error *err) {
-    srv_dataset ds;
-    memset(&ds, 0, sizeof ds);
-    nn_status st = srv_dataset_get(s, dataset_id, &ds, err);
-    if (st != NN_OK) return st;
-    char path[1400];
-    srv_dataset_path(s, ds.sha256, path, sizeof path);
-    srv_dataset_free(&ds);
-    nn_csv_source src = {.path = path, .name = "dataset"};
-    return spec ? nn_spec_read_csv(spec, &src, out, err) : nn_csv_read_source(&src, out, err);
+    return 1;
 }
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
@@ -136,19 +114,18 @@ static json_t *dataset_json(const srv_dataset *ds, int with_columns) {
     return o;
 }
 
-/* A dataset name is a label: printable UTF-8, no quotes, slashes or control characters; len is
- * its decoded length, which tells an embedded NUL ("a%00b") from the end. */
+/* A dataset name is a label (srv_label_ok) without quotes, slashes or ".."; len is its decoded
+ * length, which tells an embedded NUL ("a%00b") from the end. */
 static int valid_name(const char *name, size_t len) {
     size_t n = strlen(name);
-    if (n != len || n == 0 || n > SRV_MAX_DATASET_NAME) return 0;
-    json_t *utf8 = json_string(name); /* NULL when name is not valid UTF-8 */
-    if (!utf8) return 0;
-    json_decref(utf8);
+    if (n != len || n == 0 || n > SRV_MAX_DATASET_NAME || !srv_label_ok(name, n)) return 0;
     if (strstr(name, "..")) return 0;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if (*p < 0x20 || *p == 0x7f || strchr("/\\\"'`<>;", *p)) return 0;
+        if (strchr("/\\\"'`<>;", *p)) return 0;
     return 1;
 }
+
+static void upload_parse(srv_req *req, srv_resp *resp);
 
 void srv_api_dataset_upload(srv_req *req, srv_resp *resp) {
     size_t name_len = 0;
@@ -165,6 +142,14 @@ void srv_api_dataset_upload(srv_req *req, srv_resp *resp) {
         srv_problem(resp, 422, "the body is empty: send the CSV file as the request body");
         return;
     }
+    srv_defer(resp, upload_parse); /* parsing may take seconds: off the HTTP threads */
+}
+
+/* On a work thread: parses the upload, stores the dataset and keeps the file. */
+static void upload_parse(srv_req *req, srv_resp *resp) {
+    size_t name_len = 0;
+    const char *name = srv_query_n(req, "name", &name_len);
+    if (!name) name = "dataset";
     srv_store *s = srv_api_store(req, resp);
     if (!s) return;
     nn_csv_opts opts;
@@ -173,7 +158,10 @@ void srv_api_dataset_upload(srv_req *req, srv_resp *resp) {
     nn_table *t = NULL;
     nn_error err = {0};
     if (nn_csv_read_file(req->upload_path, &opts, &t, &err) != NN_OK) {
-        srv_problem(resp, err.code == NN_ERR_IO ? 500 : 422, "%s", err.msg);
+        if (err.code == NN_ERR_NOMEM || err.code == NN_ERR_IO)
+            srv_problem_from(resp, &err);
+        else /* the content: malformed, or a field over the reader's cap */
+            srv_problem(resp, 422, "%s", err.msg);
         return;
     }
     if (t->n_rows == 0) {
@@ -185,7 +173,7 @@ void srv_api_dataset_upload(srv_req *req, srv_resp *resp) {
     nn_sha256_final(&req->upload_sha, digest);
     srv_dataset ds;
     memset(&ds, 0, sizeof ds);
-    for (int i = 0; i < 32; i++) (void)snprintf(ds.sha256 + 2 * i, 3, "%02x", digest[i]);
+    for (int i = 0; i < 32; i++) (void)snprintf(ds.sha256 + (ptrdiff_t)2 * i, 3, "%02x", digest[i]);
     (void)snprintf(ds.name, sizeof ds.name, "%s", name);
     ds.rows = (int64_t)t->n_rows;
     ds.bytes = req->upload_bytes;
@@ -204,7 +192,10 @@ void srv_api_dataset_upload(srv_req *req, srv_resp *resp) {
         int e = errno;
         (void)srv_dataset_delete(s, ds.id, &err);
         srv_dataset_free(&ds);
-        srv_problem(resp, e == ENOSPC ? 507 : 500, "cannot keep the upload: %s", strerror(e));
+        char why[128];
+        srv_problem_code(resp, e == ENOSPC || e == EDQUOT ? NN_ERR_FULL : NN_ERR_IO,
+                         "cannot keep the upload: %s",
+                         strerror_r(e, why, sizeof why) == 0 ? why : "error");
         return;
     }
     (void)snprintf(resp->location, sizeof resp->location, "/v1/datasets/%s", ds.id);
@@ -252,11 +243,18 @@ void srv_api_dataset_csv(srv_req *req, srv_resp *resp) {
     char path[1400];
     srv_dataset_path(s, ds.sha256, path, sizeof path);
     srv_dataset_free(&ds);
+    /* the descriptor keeps the file readable if the dataset is deleted while it is sent */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
+        int e = errno;
+        char why[128];
         if (fd >= 0) close(fd);
-        srv_problem(resp, 500, "the dataset's file is missing");
+        if (e == ENOENT) /* the file goes only with its dataset: deleted since it was read */
+            srv_problem_code(resp, NN_ERR_NOT_FOUND, "dataset %s was deleted", req->param);
+        else
+            srv_problem_code(resp, NN_ERR_IO, "cannot read the dataset's file: %s",
+                             strerror_r(e, why, sizeof why) == 0 ? why : "error");
         return;
     }
     resp->status = 200;
@@ -273,93 +271,6 @@ void srv_api_dataset_delete(srv_req *req, srv_resp *resp) {
         srv_problem_from(resp, &err);
         return;
     }
+    srv_tables_forget(req->http->tables, req->param); /* gone for every request from now on */
     srv_text(resp, 204, NULL, NULL, 0);
-}
-
-/* Plans spec on the dataset; answers 422 with every problem, or fills the plan fields. */
-static int plan_on_dataset(srv_store *s, const char *dataset, const nn_spec *spec,
-                           int64_t max_params, json_t *out, srv_resp *resp) {
-    nn_table *t = NULL;
-    nn_error err = {0};
-    if (srv_api_load_table(s, dataset, spec, &t, &err) != NN_OK) {
-        if (strstr(err.msg, "not found")) {
-            nn_spec_errors errs;
-            memset(&errs, 0, sizeof errs);
-            nn_spec_errors_add(&errs, "/dataset", "no dataset \"%s\"", dataset);
-            srv_problem_spec(resp, &errs, NULL);
-        } else {
-            srv_problem_from(resp, &err);
-        }
-        return -1;
-    }
-    nn_plan *plan = NULL;
-    nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    if (nn_pipe_plan(spec, t, &plan, &errs) != NN_OK ||
-        srv_api_check_params(max_params, spec, plan, &errs) != NN_OK) {
-        nn_plan_destroy(plan);
-        nn_table_destroy(t);
-        srv_problem_spec(resp, &errs, NULL);
-        return -1;
-    }
-    json_t *features = json_array();
-    for (size_t i = 0; i < plan->n_features; i++)
-        json_array_append_new(features, json_string(plan->features[i]));
-    json_object_set_new(out, "features", features);
-    json_object_set_new(out, "input_width", json_integer((json_int_t)plan->n_features));
-    json_object_set_new(out, "parameters", json_integer((json_int_t)plan->n_params));
-    json_object_set_new(out, "rows", json_integer((json_int_t)t->n_rows));
-    json_object_set_new(out, "rows_skipped", json_integer((json_int_t)plan->n_skipped));
-    json_object_set_new(out, "task", json_string(nn_task_name(plan->task)));
-    const nn_labels *l = plan->labels;
-    json_t *classes = l ? json_array() : NULL;
-    for (size_t c = 0; classes && c < l->n; c++)
-        json_array_append_new(classes, json_pack("{s:s, s:I}", "label", l->names[c], "rows",
-                                                 (json_int_t)l->counts[c]));
-    if (classes) json_object_set_new(out, "classes", classes);
-    if (l && l->n == 2) json_object_set_new(out, "positive", json_string(l->names[l->positive]));
-    nn_plan_destroy(plan);
-    nn_table_destroy(t);
-    return 0;
-}
-
-void srv_api_spec_validate(srv_req *req, srv_resp *resp) {
-    if (!srv_api_spec_size_ok(req, resp)) return;
-    json_t *body = srv_api_json_body(req, resp);
-    if (!body) return;
-    json_t *spec_json = json_object_get(body, "spec");
-    /* copied: body is freed before the dataset is planned */
-    const char *ds_value = json_string_value(json_object_get(body, "dataset"));
-    char *dataset = ds_value ? strdup(ds_value) : NULL;
-    if (ds_value && !dataset) {
-        json_decref(body);
-        srv_problem(resp, 500, "out of memory");
-        return;
-    }
-    nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    nn_spec *spec = NULL;
-    if (!spec_json)
-        nn_spec_errors_add(&errs, "/spec", "required");
-    else
-        (void)nn_spec_from_json(spec_json, &spec, &errs);
-    json_decref(body);
-    if (!spec) {
-        free(dataset);
-        srv_problem_spec(resp, &errs, NULL);
-        return;
-    }
-    json_t *out = json_pack("{s:b, s:s, s:s, s:o}", "valid", 1, "name", spec->name, "hash",
-                            spec->hash, "canonical", nn_spec_to_json(spec));
-    int rc = 0;
-    if (dataset) {
-        srv_store *s = srv_api_store(req, resp);
-        rc = s ? plan_on_dataset(s, dataset, spec, req->ctx->cfg.max_params, out, resp) : -1;
-    }
-    nn_spec_destroy(spec);
-    free(dataset);
-    if (rc == 0)
-        srv_json(resp, 200, out);
-    else
-        json_decref(out);
 }

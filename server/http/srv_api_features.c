@@ -31,7 +31,14 @@ static json_t *summaries(const nn_table *t, const char *skip) {
     return list;
 }
 
+static void features_work(srv_req *req, srv_resp *resp);
+
 void srv_api_run_features(srv_req *req, srv_resp *resp) {
+    (void)req;
+    srv_defer(resp, features_work); /* a transform of the whole dataset: off the HTTP threads */
+}
+
+static void features_work(srv_req *req, srv_resp *resp) {
     srv_run run;
     srv_store *s = srv_api_run(req, resp, &run);
     if (!s) return;
@@ -45,16 +52,20 @@ void srv_api_run_features(srv_req *req, srv_resp *resp) {
     }
     srv_model_ref *ref = NULL;
     if (srv_models_acquire(srv_engine_models(req->eng), s, req->param, &ref, &err) != NN_OK) {
-        srv_problem(resp, 404,
-                    "run %s has no model yet: features after preprocessing come from "
-                    "its fitted pipeline",
-                    req->param);
+        srv_api_no_model(req, resp, s, &err); /* features after preprocessing need its pipeline */
         return;
     }
     nn_model *model = srv_model_ref_model(ref);
     const nn_spec *spec = nn_model_spec(model);
-    nn_table *raw = NULL, *after = NULL;
-    nn_status st = srv_api_load_table(s, dataset, spec, &raw, &err);
+    nn_table *after = NULL;
+    const nn_table *raw = NULL;
+    srv_table_ref *table = NULL;
+    nn_spec_errors errs;
+    memset(&errs, 0, sizeof errs);
+    nn_status st = srv_api_table(req, s, dataset, spec, &errs, &table, &err);
+    if (st == NN_ERR_SPEC) /* the dataset was deleted since the run was read */
+        st = nn_error_set(&err, NN_ERR_CONFLICT, "the run's dataset was deleted");
+    if (st == NN_OK) raw = srv_table_ref_table(table);
     if (st == NN_OK) st = nn_pipe_transform(nn_model_pipe(model), raw, &after, &err);
     json_t *out = NULL;
     if (st == NN_OK) {
@@ -67,7 +78,7 @@ void srv_api_run_features(srv_req *req, srv_resp *resp) {
                         (json_int_t)raw->n_rows);
     }
     srv_models_release(srv_engine_models(req->eng), ref);
-    nn_table_destroy(raw);
+    srv_tables_release(req->http->tables, table);
     nn_table_destroy(after);
     if (st != NN_OK)
         srv_problem_from(resp, &err);

@@ -1,7 +1,9 @@
-/* srv_api_results.c — a run's history, predictions, model, and predicting new rows. */
+/* srv_api_results.c — a run's model, and predicting new rows with it (history and predictions:
+ * srv_api_pages.c). */
 #include "srv_api.h"
 
 #include "nn_csv.h"
+#include "srv_buf.h"
 #include "srv_models.h"
 
 #include <errno.h>
@@ -12,250 +14,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int wants_csv(const srv_req *req) {
-    const char *f = srv_query(req, "format");
-    if (f) return strcmp(f, "csv") == 0;
-    return srv_accepts(req, "text/csv");
-}
-
-/* Appends printf output to a growing buffer; returns -1 when out of memory. */
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} buf;
-
-static void bprintf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(buf *b, const char *fmt, ...) {
-    if (b->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-}
-
-/* The shortest %g form that reads back as the same double. */
-static void fmt_num(buf *b, double v) {
-    if (!isfinite(v)) return;
-    char t[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        (void)snprintf(t, sizeof t, "%.*g", prec, v);
-        if (strtod(t, NULL) == v) break;
-    }
-    bprintf(b, "%s", t);
-}
-
-static void csv_text(buf *b, const char *s) {
-    bprintf(b, "\"");
-    for (; s && *s; s++) bprintf(b, *s == '"' ? "\"\"" : "%c", *s);
-    bprintf(b, "\"");
-}
-
-static const char *const hist_cols[] = {"fold",     "member", "epoch", "train_loss",
-                                        "val_loss", "val_r2", "lr",    "seconds"};
-/* a classification's history: its validation scores in place of R² */
-static const char *const class_hist_cols[] = {"fold",         "member",   "epoch",
-                                              "train_loss",   "val_loss", "val_log_loss",
-                                              "val_accuracy", "lr",       "seconds"};
-enum { N_HIST = 8, N_CLASS_HIST = 9 };
-
-void srv_api_run_history(srv_req *req, srv_resp *resp) {
-    srv_run run;
-    srv_store *s = srv_api_run(req, resp, &run);
-    if (!s) return;
-    nn_error err = {0};
-    srv_run_free(&run);
-    int csv = wants_csv(req);
-    json_t *rows = csv ? NULL : json_array();
-    buf b = {0};
-    const char *const *cols = hist_cols;
-    int n_cols = N_HIST, header = 0; /* the header follows the first epoch's keys */
-    size_t header_len = 0;
-    int64_t after = 0;
-    for (;;) {
-        srv_event *ev = NULL;
-        size_t n = 0;
-        if (srv_event_list(s, req->param, after, 1000, &ev, &n, &err) != NN_OK) break;
-        for (size_t i = 0; i < n; i++) {
-            after = ev[i].seq;
-            int status = strcmp(ev[i].type, "status") == 0;
-            if (!status && strcmp(ev[i].type, "epoch") != 0) continue;
-            json_error_t jerr;
-            json_t *d = json_loads(ev[i].data, 0, &jerr);
-            if (!d) continue;
-            if (status) {
-                /* a new attempt (after a restart) starts over: the history is the last one's */
-                const char *v = json_string_value(json_object_get(d, "status"));
-                if (v && strcmp(v, "running") == 0) {
-                    if (csv && header)
-                        b.len = header_len;
-                    else
-                        json_array_clear(rows);
-                }
-                json_decref(d);
-                continue;
-            }
-            if (csv && !header) {
-                if (json_object_get(d, "val_accuracy"))
-                    cols = class_hist_cols, n_cols = N_CLASS_HIST;
-                for (int c = 0; c < n_cols; c++) bprintf(&b, c ? ",%s" : "%s", cols[c]);
-                bprintf(&b, "\n");
-                header_len = b.len;
-                header = 1;
-            }
-            if (csv) {
-                for (int c = 0; c < n_cols; c++) {
-                    if (c) bprintf(&b, ",");
-                    fmt_num(&b, json_number_value(json_object_get(d, cols[c])));
-                }
-                bprintf(&b, "\n");
-                json_decref(d);
-            } else {
-                json_object_del(d, "epochs");
-                json_array_append_new(rows, d);
-            }
-        }
-        srv_events_free(ev, n);
-        if (n < 1000) break;
-    }
-    if (err.code != NN_OK) {
-        free(b.p);
-        json_decref(rows);
-        srv_problem_from(resp, &err);
+void srv_api_no_model(srv_req *req, srv_resp *resp, srv_store *s, const nn_error *err) {
+    if (err->code != NN_ERR_NOT_FOUND) {
+        srv_problem_from(resp, err);
         return;
     }
-    if (csv && !header) { /* no epoch yet */
-        for (int c = 0; c < N_HIST; c++) bprintf(&b, c ? ",%s" : "%s", hist_cols[c]);
-        bprintf(&b, "\n");
+    srv_run run;
+    memset(&run, 0, sizeof run);
+    nn_error e2 = {0};
+    if (srv_run_get_text(s, req->param, &run, &e2) != NN_OK) {
+        srv_problem_from(resp, &e2); /* no such run: 404 */
+        return;
     }
-    if (csv)
-        srv_text(resp, 200, "text/csv; charset=utf-8", b.p, b.len);
+    if (run.status == SRV_RUN_SUCCEEDED)
+        srv_problem_code(resp, NN_ERR_NOT_FOUND,
+                         "run %s has no model: its spec says \"final\": \"none\"", run.id);
+    else if (run.status == SRV_RUN_FAILED || run.status == SRV_RUN_CANCELLED)
+        srv_problem_code(resp, NN_ERR_CONFLICT, "run %s %s, so it has no model: %s", run.id,
+                         run.status == SRV_RUN_FAILED ? "failed" : "was cancelled",
+                         run.error ? run.error : "no reason recorded");
     else
-        srv_json(resp, 200, json_pack("{s:o}", "history", rows));
-}
-
-/* The run's target names from its stored spec (array of strings, borrowed from run.spec). */
-static json_t *targets_of(const srv_run *run) {
-    json_t *t = json_object_get(run->spec, "target");
-    return json_is_array(t) ? t : NULL;
-}
-
-static void predictions_csv(buf *b, const srv_prediction *p, size_t n, json_t *targets,
-                            int has_id) {
-    size_t nt = json_array_size(targets);
-    bprintf(b, "row,fold%s", has_id ? ",id" : "");
-    for (size_t k = 0; k < nt; k++) {
-        const char *t = json_string_value(json_array_get(targets, k));
-        if (nt == 1)
-            bprintf(b, ",actual,predicted");
-        else
-            bprintf(b, ",actual_%s,predicted_%s", t, t);
-    }
-    bprintf(b, "\n");
-    for (size_t i = 0; i + nt <= n; i += nt) {
-        bprintf(b, "%lld,", (long long)p[i].row);
-        if (p[i].fold > 0) bprintf(b, "%d", p[i].fold); /* 0: a row without a target */
-        if (has_id) {
-            bprintf(b, ",");
-            if (p[i].id) csv_text(b, p[i].id);
-        }
-        for (size_t k = 0; k < nt; k++) {
-            bprintf(b, ",");
-            fmt_num(b, p[i + k].actual);
-            bprintf(b, ",");
-            fmt_num(b, p[i + k].predicted);
-        }
-        bprintf(b, "\n");
-    }
-}
-
-static json_t *predictions_json(const srv_prediction *p, size_t n, json_t *targets, int has_id) {
-    size_t nt = json_array_size(targets);
-    json_t *list = json_array();
-    for (size_t i = 0; list && i + nt <= n; i += nt) {
-        json_t *o = json_pack("{s:I, s:o}", "row", (json_int_t)p[i].row, "fold",
-                              p[i].fold > 0 ? json_integer(p[i].fold) : json_null());
-        if (has_id) json_object_set_new(o, "id", p[i].id ? json_string(p[i].id) : json_null());
-        for (size_t k = 0; k < nt; k++) {
-            const char *t = json_string_value(json_array_get(targets, k));
-            char a[300], q[300];
-            (void)snprintf(a, sizeof a, nt == 1 ? "actual" : "actual_%s", t);
-            (void)snprintf(q, sizeof q, nt == 1 ? "predicted" : "predicted_%s", t);
-            json_object_set_new(
-                o, a, isfinite(p[i + k].actual) ? json_real(p[i + k].actual) : json_null());
-            json_object_set_new(o, q, json_real(p[i + k].predicted));
-        }
-        json_array_append_new(list, o);
-    }
-    return list;
-}
-
-void srv_api_run_predictions(srv_req *req, srv_resp *resp) {
-    srv_run run;
-    srv_store *s = srv_api_run(req, resp, &run);
-    if (!s) return;
-    nn_error err = {0};
-    if (run.status != SRV_RUN_SUCCEEDED) {
-        srv_problem(resp, 409, "run %s has no predictions: it is %s", run.id,
-                    srv_run_status_name(run.status));
-        srv_run_free(&run);
-        return;
-    }
-    srv_prediction *p = NULL;
-    size_t n = 0;
-    if (srv_prediction_list(s, req->param, &p, &n, &err) != NN_OK) {
-        srv_run_free(&run);
-        srv_problem_from(resp, &err);
-        return;
-    }
-    json_t *targets = targets_of(&run);
-    int has_id = json_is_string(json_object_get(run.spec, "id"));
-    const json_t *classes = json_object_get(run.metrics, "classes");
-    if (json_is_array(classes) && wants_csv(req)) {
-        size_t len = 0;
-        char *text = srv_class_predictions_csv(p, n, classes, has_id, &len);
-        if (text)
-            srv_text(resp, 200, "text/csv; charset=utf-8", text, len);
-        else
-            srv_problem(resp, 500, "out of memory");
-        resp->disposition = "attachment; filename=\"predictions.csv\"";
-    } else if (json_is_array(classes)) {
-        srv_json(
-            resp, 200,
-            json_pack("{s:o}", "predictions", srv_class_predictions_json(p, n, classes, has_id)));
-    } else if (wants_csv(req)) {
-        buf b = {0};
-        predictions_csv(&b, p, n, targets, has_id);
-        if (b.failed)
-            srv_problem(resp, 500, "out of memory");
-        else
-            srv_text(resp, 200, "text/csv; charset=utf-8", b.p, b.len);
-        if (b.failed) free(b.p);
-        resp->disposition = "attachment; filename=\"predictions.csv\"";
-    } else {
-        srv_json(resp, 200,
-                 json_pack("{s:o}", "predictions", predictions_json(p, n, targets, has_id)));
-    }
-    srv_predictions_free(p, n);
+        srv_problem_code(resp, NN_ERR_CONFLICT, "run %s has no model yet: it is %s", run.id,
+                         srv_run_status_name(run.status));
     srv_run_free(&run);
 }
 
@@ -265,10 +45,7 @@ void srv_api_run_model(srv_req *req, srv_resp *resp) {
     char *text = NULL;
     nn_error err = {0};
     if (srv_model_get(s, req->param, &text, &err) != NN_OK) {
-        srv_problem(resp, 404,
-                    "run %s has no model (it has not succeeded, or its spec says "
-                    "\"final\": \"none\")",
-                    req->param);
+        srv_api_no_model(req, resp, s, &err);
         return;
     }
     srv_text(resp, 200, "application/json", text, strlen(text));
@@ -282,13 +59,84 @@ static nn_status rows_table(const json_t *rows, const nn_spec *spec, nn_table **
  * the form it reads (then the jansson path answers, errors included). */
 static int rows_table_fast(const char *body, size_t len, const nn_spec *spec, nn_table **out);
 
-/* A classifier's answer (labels and class probabilities); releases ref, t and pred. */
-static void class_answer(srv_req *req, srv_resp *resp, srv_model_ref *ref, nn_table *t,
-                         double *pred) {
-    srv_class_predict_answer(resp, srv_accepts(req, "text/csv"), srv_model_ref_model(ref), t, pred);
-    srv_models_release(srv_engine_models(req->eng), ref);
-    nn_table_destroy(t);
-    free(pred);
+/* The request's rows as a table: CSV (Content-Type: text/csv, read by the model's input
+ * schema) or {"rows": [...]}. */
+static nn_status predict_rows(const srv_req *req, nn_model *model, nn_table **t, nn_error *err) {
+    const nn_spec *spec = nn_model_spec(model);
+    if (srv_content_type_is(req, "text/csv")) {
+        nn_csv_source src = {.buf = req->body, .len = req->body_len, .name = "body"};
+        return nn_model_read_csv(model, &src, t, err);
+    }
+    if (rows_table_fast(req->body, req->body_len, spec, t)) return NN_OK;
+    json_error_t jerr;
+    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *rows = json_object_get(body, "rows");
+    nn_status st;
+    char why[300];
+    if (!body) {
+        srv_api_json_error(&jerr, why, sizeof why);
+        st = nn_error_set(err, NN_ERR_PARSE, "%s", why);
+    } else if (!json_is_array(rows)) {
+        st = nn_error_set(err, NN_ERR_PARSE, "/rows: required, an array of objects");
+    } else {
+        st = rows_table(rows, spec, t, err);
+    }
+    json_decref(body);
+    return st;
+}
+
+/* The predictions of t's rows (pred: n × nt) as CSV (the id column when t has it) or JSON. */
+static void predict_answer(srv_buf *b, int csv, const nn_spec *spec, const nn_table *t,
+                           const double *pred) {
+    size_t n = t->n_rows, nt = spec->n_targets;
+    int idc = spec->id ? nn_table_find(t, spec->id) : -1;
+    if (csv) {
+        if (idc >= 0) srv_bcsv_name(b, "", spec->id), srv_bprintf(b, ",");
+        for (size_t k = 0; k < nt; k++) {
+            if (k) srv_bprintf(b, ",");
+            if (nt == 1)
+                srv_bprintf(b, "predicted");
+            else
+                srv_bcsv_name(b, "predicted_", spec->targets[k]);
+        }
+        srv_bprintf(b, "\n");
+    } else {
+        srv_bprintf(b, "{\"targets\":[");
+        for (size_t k = 0; k < nt; k++) {
+            if (k) srv_bprintf(b, ",");
+            srv_bjson_str(b, spec->targets[k]);
+        }
+        srv_bprintf(b, "],\"predictions\":[");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (csv) {
+            if (idc >= 0) {
+                const nn_column *c = &t->cols[idc];
+                if (c->type == NN_COL_TEXT)
+                    srv_bcsv_id(b, c->text[i]);
+                else
+                    srv_bnum(b, c->num[i]);
+                srv_bprintf(b, ",");
+            }
+            for (size_t k = 0; k < nt; k++) {
+                if (k) srv_bprintf(b, ",");
+                srv_bnum(b, pred[i * nt + k]);
+            }
+            srv_bprintf(b, "\n");
+            continue;
+        }
+        srv_bprintf(b, i ? "," : "");
+        if (nt > 1) srv_bprintf(b, "[");
+        for (size_t k = 0; k < nt; k++) {
+            double v = pred[i * nt + k];
+            if (isfinite(v)) /* JSON has no NaN: a prediction that is not a number is null */
+                srv_bprintf(b, "%s%.17g", k ? "," : "", v);
+            else
+                srv_bprintf(b, "%snull", k ? "," : "");
+        }
+        if (nt > 1) srv_bprintf(b, "]");
+    }
+    if (!csv) srv_bprintf(b, "]}");
 }
 
 void srv_api_run_predict(srv_req *req, srv_resp *resp) {
@@ -302,94 +150,38 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     srv_model_ref *ref = NULL;
     nn_error err = {0};
     if (srv_models_acquire(srv_engine_models(req->eng), s, req->param, &ref, &err) != NN_OK) {
-        if (strstr(err.msg, "not found"))
-            srv_problem(resp, 404, "run %s has no model to predict with", req->param);
-        else
-            srv_problem_from(resp, &err);
+        srv_api_no_model(req, resp, s, &err);
         return;
     }
     nn_model *model = srv_model_ref_model(ref);
     const nn_spec *spec = nn_model_spec(model);
-    const char *ct = srv_header(req, "Content-Type");
     nn_table *t = NULL;
-    nn_status st;
-    if (ct && strncmp(ct, "text/csv", 8) == 0) {
-        nn_csv_source src = {.buf = req->body, .len = req->body_len, .name = "body"};
-        st = nn_model_read_csv(model, &src, &t, &err);
-    } else if (rows_table_fast(req->body, req->body_len, spec, &t)) {
-        st = NN_OK;
-    } else {
-        json_error_t jerr;
-        json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-        json_t *rows = json_object_get(body, "rows");
-        if (!body)
-            st = nn_error_set(&err, NN_ERR_PARSE, "invalid JSON at line %d, column %d: %s",
-                              jerr.line, jerr.column, jerr.text);
-        else if (!json_is_array(rows))
-            st = nn_error_set(&err, NN_ERR_PARSE, "/rows: required, an array of objects");
-        else
-            st = rows_table(rows, spec, &t, &err);
-        json_decref(body);
-    }
+    nn_status st = predict_rows(req, model, &t, &err);
     double *pred = NULL;
-    if (st == NN_OK) st = srv_model_ref_predict(ref, t, &pred, &err);
-    size_t n = t ? t->n_rows : 0, nt = spec->n_targets;
+    /* no rows ({"rows": []}, or a CSV header alone): no predictions, whatever the columns */
+    if (st == NN_OK && t->n_rows > 0) st = srv_model_ref_predict(ref, t, &pred, &err);
     if (st != NN_OK) {
         srv_models_release(srv_engine_models(req->eng), ref);
         nn_table_destroy(t);
-        srv_problem(resp, err.code == NN_ERR_NOMEM ? 500 : 422, "%s", err.msg);
+        if (err.code == NN_ERR_NOMEM || err.code == NN_ERR_IO)
+            srv_problem_from(resp, &err);
+        else /* the rows: malformed, or not what the model reads */
+            srv_problem(resp, 422, "%s", err.msg);
         return;
     }
-    atomic_fetch_add(&req->ctx->counters.rows_predicted, (long long)n);
-    if (nn_model_labels(model)) return class_answer(req, resp, ref, t, pred);
-    int idc = spec->id ? nn_table_find(t, spec->id) : -1;
-    buf b = {0};
+    atomic_fetch_add(&req->ctx->counters.rows_predicted, (long long)t->n_rows);
+    srv_buf b = {0};
     int csv = srv_accepts(req, "text/csv");
-    if (csv) {
-        if (idc >= 0) bprintf(&b, "%s,", spec->id);
-        for (size_t k = 0; k < nt; k++)
-            bprintf(&b, nt == 1 ? "predicted" : "%spredicted_%s", k ? "," : "", spec->targets[k]);
-        bprintf(&b, "\n");
-    } else {
-        bprintf(&b, "{\"targets\":[");
-        for (size_t k = 0; k < nt; k++) {
-            json_t *name = json_string(spec->targets[k]);
-            char *q = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
-            json_decref(name);
-            bprintf(&b, "%s%s", k ? "," : "", q ? q : "\"\"");
-            free(q);
-        }
-        bprintf(&b, "],\"predictions\":[");
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (csv) {
-            if (idc >= 0) {
-                const nn_column *c = &t->cols[idc];
-                if (c->type == NN_COL_TEXT)
-                    csv_text(&b, c->text[i]);
-                else
-                    fmt_num(&b, c->num[i]);
-                bprintf(&b, ",");
-            }
-            for (size_t k = 0; k < nt; k++) {
-                if (k) bprintf(&b, ",");
-                fmt_num(&b, pred[i * nt + k]);
-            }
-            bprintf(&b, "\n");
-        } else {
-            bprintf(&b, i ? "," : "");
-            if (nt > 1) bprintf(&b, "[");
-            for (size_t k = 0; k < nt; k++) bprintf(&b, "%s%.17g", k ? "," : "", pred[i * nt + k]);
-            if (nt > 1) bprintf(&b, "]");
-        }
-    }
-    if (!csv) bprintf(&b, "]}");
+    if (nn_model_labels(model)) /* a classifier: labels and class probabilities */
+        srv_class_predict_answer(&b, csv, model, t, pred);
+    else
+        predict_answer(&b, csv, spec, t, pred);
     srv_models_release(srv_engine_models(req->eng), ref);
     nn_table_destroy(t);
     free(pred);
     if (b.failed) {
-        free(b.p);
-        srv_problem(resp, 500, "out of memory");
+        srv_buf_free(&b);
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         return;
     }
     srv_text(resp, 200, csv ? "text/csv; charset=utf-8" : "application/json", b.p, b.len);

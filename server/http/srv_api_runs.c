@@ -13,68 +13,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parses and plans the spec of a run request; answers 422 and returns NULL on any problem. */
-static nn_spec *checked_spec(srv_store *s, json_t *body, const char *dataset, int64_t max_params,
-                             srv_resp *resp) {
-    nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    json_t *spec_json = json_object_get(body, "spec");
-    if (!dataset) nn_spec_errors_add(&errs, "/dataset", "required: the id of an uploaded dataset");
-    if (!json_is_object(spec_json)) nn_spec_errors_add(&errs, "/spec", "required: a spec object");
-    if (errs.n) {
-        srv_problem_spec(resp, &errs, NULL);
-        return NULL;
-    }
-    nn_spec *spec = NULL;
-    if (nn_spec_from_json(spec_json, &spec, &errs) != NN_OK) {
-        srv_problem_spec(resp, &errs, NULL);
-        return NULL;
-    }
-    nn_table *t = NULL;
-    nn_error err = {0};
-    if (srv_api_load_table(s, dataset, spec, &t, &err) != NN_OK) {
-        if (strstr(err.msg, "not found")) {
-            nn_spec_errors_add(&errs, "/dataset", "no dataset \"%s\"", dataset);
-            srv_problem_spec(resp, &errs, NULL);
-        } else {
-            srv_problem_from(resp, &err);
-        }
-        nn_spec_destroy(spec);
-        return NULL;
-    }
-    nn_plan *plan = NULL;
-    nn_status st = nn_pipe_plan(spec, t, &plan, &errs);
-    if (st == NN_OK) st = srv_api_check_params(max_params, spec, plan, &errs);
-    nn_plan_destroy(plan);
-    nn_table_destroy(t);
-    if (st != NN_OK) {
-        srv_problem_spec(resp, &errs, NULL);
-        nn_spec_destroy(spec);
-        return NULL;
-    }
-    return spec;
-}
+static void run_create_work(srv_req *req, srv_resp *resp);
 
 void srv_api_run_create(srv_req *req, srv_resp *resp) {
     if (!srv_api_spec_size_ok(req, resp)) return;
-    json_t *body = srv_api_json_body(req, resp);
-    if (!body) return;
     srv_store *s = srv_api_store(req, resp);
-    const char *dataset = json_string_value(json_object_get(body, "dataset"));
-    nn_spec *spec = s ? checked_spec(s, body, dataset, req->ctx->cfg.max_params, resp) : NULL;
-    if (!spec) {
-        json_decref(body);
+    if (!s) return;
+    /* a full queue is refused before the cost of planning; the insert checks again, atomically */
+    int64_t depth = 0, active = 0;
+    nn_error qerr = {0};
+    if (srv_queue_depth(s, &depth, &active, &qerr) == NN_OK && depth >= req->ctx->cfg.max_queued) {
+        srv_problem_code(resp, NN_ERR_TOO_MANY, "%lld runs are waiting already", (long long)depth);
+        resp->retry_after = 10; /* a run takes a while */
+        return;
+    }
+    srv_defer(resp, run_create_work); /* parsing and planning: off the HTTP threads */
+}
+
+/* On a work thread: the spec planned on its dataset, then the run queued. */
+static void run_create_work(srv_req *req, srv_resp *resp) {
+    nn_spec *spec = NULL;
+    char *dataset = NULL;
+    if (srv_api_spec_request(req, resp, 1, &spec, &dataset) != NN_OK) return;
+    srv_store *s = srv_api_store(req, resp);
+    if (!s || srv_api_plan(req, s, dataset, spec, NULL, resp) != 0) {
+        nn_spec_destroy(spec);
+        free(dataset);
         return;
     }
     nn_error err = {0};
-    int64_t depth = 0, active = 0;
-    if (srv_queue_depth(s, &depth, &active, &err) == NN_OK && depth >= req->ctx->cfg.max_queued) {
-        srv_problem(resp, 429, "%lld runs are waiting already; try again later", (long long)depth);
-        resp->retry_after = 10;
-        nn_spec_destroy(spec);
-        json_decref(body);
-        return;
-    }
     const char *key = srv_header(req, "Idempotency-Key");
     char req_hash[65];
     nn_sha256_hex(req->body, req->body_len, req_hash);
@@ -89,19 +56,28 @@ void srv_api_run_create(srv_req *req, srv_resp *resp) {
     run.n_tasks = run.n_folds + has_final;
     run.epochs_per_task = (int64_t)spec->epochs * spec->ensemble;
     nn_spec_destroy(spec);
-    json_decref(body);
+    free(dataset);
     int created = 0;
     if (key && (strlen(key) == 0 || strlen(key) > 255)) {
         srv_run_free(&run);
         srv_problem(resp, 400, "Idempotency-Key: 1 to 255 characters");
         return;
     }
-    if (srv_run_create(s, &run, key, req_hash, &created, &err) != NN_OK) {
+    if (srv_run_create_queued(s, &run, key, req_hash, req->ctx->cfg.max_queued, &created, &err) !=
+        NN_OK) {
         srv_run_free(&run);
-        if (strstr(err.msg, "Idempotency-Key"))
+        if (err.code == NN_ERR_NOT_FOUND) { /* the dataset was deleted since it was planned on */
+            nn_spec_errors errs;
+            memset(&errs, 0, sizeof errs);
+            nn_spec_errors_add(&errs, "/dataset", "no dataset \"%s\"", run.dataset_id);
+            srv_problem_spec(resp, &errs, NULL);
+        } else if (err.code == NN_ERR_CONFLICT) {
+            /* the key names another request: 422, as the Idempotency-Key draft asks */
             srv_problem(resp, 422, "%s", err.msg);
-        else
+        } else {
             srv_problem_from(resp, &err);
+            if (err.code == NN_ERR_TOO_MANY) resp->retry_after = 10; /* a run takes a while */
+        }
         return;
     }
     (void)snprintf(resp->location, sizeof resp->location, "/v1/runs/%s", run.id);
@@ -157,7 +133,7 @@ void srv_api_run_get(srv_req *req, srv_resp *resp) {
     char *text = run_text(&run, &len);
     srv_run_free(&run);
     if (!text)
-        srv_problem(resp, 500, "out of memory");
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
     else
         srv_text(resp, 200, "application/json", text, len);
 }
@@ -216,11 +192,16 @@ void srv_api_run_events(srv_req *req, srv_resp *resp) {
         }
     }
     if (atomic_load(&req->ctx->counters.streams_open) >= req->ctx->cfg.max_streams) {
-        srv_problem(resp, 429, "too many open event streams");
+        srv_problem_code(resp, NN_ERR_TOO_MANY, "too many open event streams");
         resp->retry_after = 5;
         return;
     }
     int nd = srv_accepts(req, "application/x-ndjson");
+    if (srv_is_head(req)) { /* the headers of the stream, without opening one */
+        srv_text(resp, 200, nd ? "application/x-ndjson" : "text/event-stream", NULL, 0);
+        resp->no_store = 1;
+        return;
+    }
     char client[64];
     srv_client_address(req, client, sizeof client);
     int refused = 0;
@@ -234,7 +215,7 @@ void srv_api_run_events(srv_req *req, srv_resp *resp) {
         return;
     }
     if (!st) {
-        srv_problem(resp, 500, "out of memory");
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
         return;
     }
     resp->status = 200;

@@ -1,5 +1,6 @@
 /* srv_routes.c — the route table: every endpoint of nnd, in one place. /openapi.json documents
- * the same list and a test checks that the two agree. */
+ * the same list and a test checks that the two agree. Columns: method, path, body, handler,
+ * needs the token. */
 #include "srv_api.h"
 
 static const srv_route routes[] = {

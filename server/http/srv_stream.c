@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#define STREAM_CHUNK (256 * 1024) /* format at most this much before sending */
+#define STREAM_CHUNK ((size_t)256 * 1024) /* format at most this much before sending */
 #define STORE_PAGE 500
 
 struct srv_stream {
@@ -141,7 +141,7 @@ static int out_append(srv_stream *st, const char *s, size_t n) {
 /* Formats one event into st->out; returns nonzero to stop (buffer full or out of memory). */
 static int format_event(void *user, int64_t seq, const char *type, const char *data) {
     srv_stream *st = user;
-    if (st->out_len >= STREAM_CHUNK) return 1;
+    if (st->out_len >= (size_t)STREAM_CHUNK) return 1;
     size_t need = strlen(type) + strlen(data) + 96;
     char *buf = malloc(need);
     if (!buf) return 1;
@@ -220,7 +220,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
 struct MHD_Response *srv_stream_response(srv_stream *st, struct MHD_Connection *conn) {
     st->conn = conn;
-    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)16 * 1024,
                                                                stream_read, st, stream_free);
     if (!r) stream_free(st);
     return r;

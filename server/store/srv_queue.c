@@ -280,7 +280,7 @@ static nn_status cancel_locked(srv_store *s, const char *run_id, srv_run_status 
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return srv__db_error(s, rc, err, "reading run %s", run_id);
-    if (!known) return nn_error_set(err, NN_ERR_INVALID, "run %s not found", run_id);
+    if (!known) return nn_error_set(err, NN_ERR_NOT_FOUND, "run %s not found", run_id);
     if (*was != SRV_RUN_QUEUED && *was != SRV_RUN_RUNNING) return NN_OK;
     if (srv__prepare(s, "UPDATE runs SET cancel_requested = 1 WHERE id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
@@ -388,6 +388,103 @@ static nn_status expired(srv_store *s, int all, srv_reclaimed **out, size_t *n, 
     return NN_OK;
 }
 
+/* Inside a write transaction: whether run_id is cancelled or failing. */
+static nn_status run_stopping(srv_store *s, const char *run_id, int *stopping, nn_error *err) {
+    sqlite3_stmt *st;
+    if (srv__prepare(s, "SELECT cancel_requested OR error IS NOT NULL FROM runs WHERE id = ?", &st,
+                     err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(st, 1, run_id);
+    int rc = srv__step(st);
+    *stopping = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? NN_OK
+                                                 : srv__db_error(s, rc, err, "reading a run");
+}
+
+/* Inside a write transaction, at a restart: runs left between their last task's end and their
+ * finish, or stopping with tasks that never started. A stopping run's pending tasks are
+ * cancelled (its end in *out, task -1); a run whose every task ended and that succeeded gets its
+ * last task back as ready, so a worker trains it again and finishes the run (the final fit's
+ * model lives only in memory). */
+static nn_status sweep_unfinished(srv_store *s, srv_reclaimed **out, size_t *n, nn_error *err) {
+    sqlite3_stmt *st;
+    if (srv__prepare(s,
+                     "SELECT id, cancel_requested OR error IS NOT NULL, tasks_ended >= n_tasks "
+                     "FROM runs WHERE status IN ('queued', 'running') AND n_tasks > 0 AND "
+                     "(((cancel_requested OR error IS NOT NULL) AND EXISTS (SELECT 1 FROM tasks t "
+                     "WHERE t.run_id = runs.id AND t.state IN ('ready', 'waiting'))) OR "
+                     "tasks_ended >= n_tasks)",
+                     &st, err))
+        return err ? err->code : NN_ERR_IO;
+    char(*ids)[SRV_ID_LEN + 1] = NULL;
+    int *kind = NULL;
+    size_t count = 0, cap = 0;
+    int rc = srv__step(st);
+    for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+        if (count == cap) {
+            size_t nc = cap ? 2 * cap : 4;
+            void *a = realloc(ids, nc * sizeof *ids), *b = NULL;
+            if (a) ids = a;
+            if (a) b = realloc(kind, nc * sizeof *kind);
+            if (!a || !b) break;
+            kind = b;
+            cap = nc;
+        }
+        srv__column_copy(st, 0, ids[count], sizeof ids[count]);
+        kind[count++] = sqlite3_column_int(st, 1) ? 1 : sqlite3_column_int(st, 2) ? 2 : 0;
+    }
+    sqlite3_finalize(st);
+    nn_status status = rc == SQLITE_DONE  ? NN_OK
+                       : rc == SQLITE_ROW ? nn_error_set(err, NN_ERR_NOMEM, "out of memory")
+                                          : srv__db_error(s, rc, err, "finding unfinished runs");
+    for (size_t i = 0; !status && i < count; i++) {
+        int reported = 0; /* ended by a reclaim of this batch already */
+        for (size_t k = 0; k < *n && !reported; k++)
+            reported = (*out)[k].end.run_over && strcmp((*out)[k].task.run_id, ids[i]) == 0;
+        if (reported) continue;
+        srv_reclaimed x;
+        memset(&x, 0, sizeof x);
+        (void)snprintf(x.task.run_id, sizeof x.task.run_id, "%s", ids[i]);
+        x.task.task = -1;
+        x.to = SRV_TASK_CANCELLED;
+        if (kind[i] == 1) { /* stopping: its pending tasks end now */
+            int cancelled = 0;
+            status = cancel_pending(s, ids[i], &cancelled, err);
+            if (!status) status = count_ends(s, ids[i], cancelled, 0, &x.end, err);
+        } else if (kind[i] == 2) { /* succeeded but not finished: its last task again */
+            if (srv__prepare(s,
+                             "UPDATE tasks SET state = 'ready', not_before = 0, epochs_done = 0 "
+                             "WHERE run_id = ?1 AND task = (SELECT max(task) FROM tasks "
+                             "WHERE run_id = ?1) RETURNING kind = 'fold'",
+                             &st, err)) {
+                status = err ? err->code : NN_ERR_IO;
+                break;
+            }
+            srv__bind_text(st, 1, ids[i]);
+            int fold = 0;
+            rc = srv__step(st);
+            if (rc == SQLITE_ROW) fold = sqlite3_column_int(st, 0), rc = sqlite3_step(st);
+            sqlite3_finalize(st);
+            if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "reopening a task");
+            if (!status) status = count_ends(s, ids[i], -1, fold ? -1 : 0, &x.end, err);
+            x.to = SRV_TASK_DONE;
+            x.end.run_over = 0;
+        }
+        if (status || x.to == SRV_TASK_DONE) continue;
+        srv_reclaimed *grown = realloc(*out, (*n + 1) * sizeof **out);
+        if (!grown) {
+            status = nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+            break;
+        }
+        *out = grown;
+        (*out)[(*n)++] = x;
+    }
+    free(ids);
+    free(kind);
+    return status;
+}
+
 /* Inside a write transaction: one expired task to ready (after a backoff unless every process
  * that could hold it is gone: restart), failed or cancelled. */
 static nn_status reclaim_one(srv_store *s, srv_reclaimed *x, int restart, nn_error *err) {
@@ -411,6 +508,18 @@ static nn_status reclaim_one(srv_store *s, srv_reclaimed *x, int restart, nn_err
     sqlite3_bind_int64(
         st, 5, restart ? 0 : srv__now_ms() + (int64_t)SRV_QUEUE_BACKOFF_MS * x->task.attempt);
     srv__bind_text(st, 6, x->to == SRV_TASK_FAILED ? error : NULL);
+    if (x->to == SRV_TASK_DONE) { /* another task of this batch may have failed the run */
+        int stopping = 0;
+        nn_status rs = run_stopping(s, x->task.run_id, &stopping, err);
+        if (rs) {
+            sqlite3_finalize(st);
+            return rs;
+        }
+        if (stopping) {
+            x->to = SRV_TASK_CANCELLED;
+            srv__bind_text(st, 4, result_state[x->to]);
+        }
+    }
     int changed = 0;
     nn_status status = run_stmt(s, st, &changed, err, "reclaiming a task");
     if (status || !changed || x->to == SRV_TASK_DONE) return status;
@@ -430,6 +539,7 @@ nn_status srv_queue_reclaim(srv_store *s, int all, srv_reclaimed **out, size_t *
     size_t count = 0;
     status = expired(s, all, &r, &count, err);
     for (size_t i = 0; !status && i < count; i++) status = reclaim_one(s, &r[i], all, err);
+    if (!status && all) status = sweep_unfinished(s, &r, &count, err);
     if (!status && all) status = requeue_idle_runs(s, 0, err);
     status = commit_or_rollback(s, status, err);
     if (status) {

@@ -63,6 +63,36 @@ static void sleep_ms(long ms) {
     }
 }
 
+/* What an SQLite result code means for the caller (rc may be an extended code). */
+static nn_status db_status(srv_store *s, int rc) {
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return NN_ERR_BUSY; /* another connection or process held the lock past the wait */
+    case SQLITE_FULL:
+        return NN_ERR_FULL;
+    case SQLITE_NOMEM:
+        return NN_ERR_NOMEM;
+    case SQLITE_IOERR: /* a write that failed for want of space is a full disk too */
+        return s->db && (sqlite3_system_errno(s->db) == ENOSPC ||
+                         sqlite3_system_errno(s->db) == EDQUOT)
+                   ? NN_ERR_FULL
+                   : NN_ERR_IO;
+    case SQLITE_CONSTRAINT:
+        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return NN_ERR_NOT_FOUND; /* the row referred to */
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return NN_ERR_CONFLICT; /* the key exists already */
+        return NN_ERR_INVALID;
+    default:
+        return NN_ERR_IO;
+    }
+}
+
+int srv_store_transient(nn_status st) {
+    return st == NN_ERR_BUSY || st == NN_ERR_FULL || st == NN_ERR_IO || st == NN_ERR_NOMEM ||
+           st == NN_ERR_UNAVAILABLE;
+}
+
 nn_status srv__db_error(srv_store *s, int rc, nn_error *err, const char *fmt, ...) {
     char context[160];
     va_list ap;
@@ -70,10 +100,9 @@ nn_status srv__db_error(srv_store *s, int rc, nn_error *err, const char *fmt, ..
     (void)vsnprintf(context, sizeof context, fmt, ap);
     va_end(ap);
     const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
-    nn_status code = NN_ERR_IO;
-    if (is_busy(rc)) return nn_error_set(err, NN_ERR_IO, "%s: database is busy (%s)", context, msg);
-    if ((rc & 0xff) == SQLITE_NOMEM) code = NN_ERR_NOMEM;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT) code = NN_ERR_INVALID;
+    nn_status code = db_status(s, rc);
+    if (code == NN_ERR_BUSY)
+        return nn_error_set(err, code, "%s: database is busy (%s)", context, msg);
     return nn_error_set(err, code, "%s: %s", context, msg);
 }
 

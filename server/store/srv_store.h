@@ -97,6 +97,10 @@ int srv_run_status_from_name(const char *name, srv_run_status *out);
 nn_status srv_store_migrate(const char *data_dir, nn_error *err);
 /* The schema version this nnd migrates to (the number of its last migration). */
 int srv_store_schema_version(void);
+/* Whether a store call that failed with st may succeed when tried again — a busy database, a
+ * full disk, an I/O error, out of memory — rather than never (invalid, not found, a conflict
+ * with what is stored). Retry loops decide by this, not by a message. */
+int srv_store_transient(nn_status st);
 /* Opens a connection for the calling thread; *out owned by the caller. */
 nn_status srv_store_open(const char *data_dir, srv_store **out, nn_error *err);
 void srv_store_close(srv_store *s);
@@ -126,14 +130,14 @@ const char *srv_store_data_dir(const srv_store *s);
  * created_at the current time. The caller moves the CSV file to srv_dataset_path() after this
  * returns, created or not (same content), so that a concurrent delete cannot remove it. */
 nn_status srv_dataset_put(srv_store *s, srv_dataset *ds, int *created, nn_error *err);
-/* NN_ERR_INVALID with "not found" when absent (the API maps it to 404). */
+/* NN_ERR_NOT_FOUND when absent. */
 nn_status srv_dataset_get(srv_store *s, const char *id, srv_dataset *out, nn_error *err);
 /* Newest first; a JSON array (new reference) of dataset summaries without columns. */
 nn_status srv_dataset_list(srv_store *s, json_t **out, nn_error *err);
-/* Deletes the dataset and its file; NN_ERR_LIMIT ("dataset is used by run <id> (status queued)")
- * when a queued or running run uses it; runs that finished keep their results and lose only the
- * dataset link. A file that cannot be removed (other than already missing) is NN_ERR_IO and the
- * dataset stays. */
+/* Deletes the dataset and its file; NN_ERR_NOT_FOUND when absent, NN_ERR_CONFLICT ("dataset is
+ * used by run <id> (status queued)") when a queued or running run uses it; runs that finished keep
+ * their results and lose only the dataset link. A file that cannot be removed (other than already
+ * missing) is NN_ERR_IO and the dataset stays. */
 nn_status srv_dataset_delete(srv_store *s, const char *id, nn_error *err);
 void srv_dataset_free(srv_dataset *ds);
 
@@ -141,12 +145,19 @@ void srv_dataset_free(srv_dataset *ds);
 /* Creates a queued run with its task rows (run->n_folds folds, then a final fit when
  * run->n_tasks > n_folds; each of run->epochs_per_task epochs). An empty run->id gets a fresh
  * id, a zero created_at the current time; an empty dataset_id means none, any other must name
- * a stored dataset ("dataset <id> not found").
+ * a stored dataset (NN_ERR_NOT_FOUND "dataset <id> not found").
  * With an idempotency key: the same key and request hash returns the existing run (*created = 0,
  * and *run is replaced by the stored row, its owned fields freed first); the same key with
- * another request hash is NN_ERR_INVALID ("Idempotency-Key reused with a different request"). */
+ * another request hash is NN_ERR_CONFLICT ("Idempotency-Key reused with a different request"). */
 nn_status srv_run_create(srv_store *s, srv_run *run, const char *idem_key, const char *req_hash,
                          int *created, nn_error *err);
+/* The same, refusing a new run with NN_ERR_TOO_MANY when max_queued runs (> 0) are queued
+ * already: the count and the insert are one transaction, so the limit holds however many
+ * requests race. A replay of an idempotency key is never refused. */
+nn_status srv_run_create_queued(srv_store *s, srv_run *run, const char *idem_key,
+                                const char *req_hash, int64_t max_queued, int *created,
+                                nn_error *err);
+/* NN_ERR_NOT_FOUND when absent. */
 nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err);
 /* The same with the spec and metrics as their stored JSON text instead of parsed values (for
  * answers that pass them through: no parse and re-print on every read). */
@@ -176,8 +187,8 @@ typedef struct srv_run_outcome {
 
 /* Marks a queued or running run finished with its outcome, atomically with its predictions,
  * model and final event, and deletes its task rows and checkpoints; finished_at is now,
- * progress becomes 1 on success. A run that has already finished is NN_ERR_INVALID ("… has
- * already finished (status …)"), and nothing is written. */
+ * progress becomes 1 on success. A run that has already finished is NN_ERR_CONFLICT ("… has
+ * already finished (status …)"), an unknown run NN_ERR_NOT_FOUND, and nothing is written. */
 nn_status srv_run_finish(srv_store *s, const char *id, const srv_run_outcome *o, nn_error *err);
 /* Sets cancel_requested; a queued run is cancelled at once (*now_cancelled = 1, error "cancelled
  * before it started"); a finished run is left alone (NN_OK, *now_cancelled = 0). */
@@ -206,7 +217,7 @@ nn_status srv_events_put(srv_store *s, const char *node, const srv_event_put *ev
                          size_t *dropped, nn_error *err);
 /* Appends unfenced events to a run in one transaction; seq numbers must continue the run's
  * sequence (last seq + 1, + 2 …) and types be non-empty and shorter than 16: otherwise
- * NN_ERR_INVALID and nothing of the batch is written. An unknown run is "run <id> not found". */
+ * NN_ERR_INVALID and nothing of the batch is written. An unknown run is NN_ERR_NOT_FOUND. */
 nn_status srv_event_append(srv_store *s, const char *run_id, const srv_event *events, size_t n,
                            nn_error *err);
 /* Events with seq > after, at most limit (≤ 0 or above SRV_MAX_EVENT_PAGE means
@@ -235,8 +246,14 @@ void srv_checkpoints_free(srv_checkpoint *c, size_t n);
  * quiet NaN and -0.0 as 0 (SQLite's REAL storage). */
 nn_status srv_prediction_list(srv_store *s, const char *run_id, srv_prediction **out, size_t *n,
                               nn_error *err);
+/* The same for the rows after after_row, at most limit entries (limit < 0: all): a page. */
+nn_status srv_prediction_page(srv_store *s, const char *run_id, int64_t after_row, int64_t limit,
+                              srv_prediction **out, size_t *n, nn_error *err);
 void srv_predictions_free(srv_prediction *p, size_t n);
-/* The model JSON text (malloc'd) or NN_ERR_INVALID "not found". */
+/* The sequence number of the run's last "running" status event (the start of its last
+ * attempt; a run restarted after a crash trains again from scratch), 0 when none. */
+nn_status srv_history_start(srv_store *s, const char *run_id, int64_t *seq, nn_error *err);
+/* The model JSON text (malloc'd) or NN_ERR_NOT_FOUND. */
 nn_status srv_model_get(srv_store *s, const char *run_id, char **json_text, nn_error *err);
 
 #endif

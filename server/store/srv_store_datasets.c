@@ -45,7 +45,7 @@ static nn_status fetch_dataset(srv_store *s, int by_sha, const char *key, srv_da
     if (rc == SQLITE_ROW)
         status = read_dataset(st, out, err);
     else if (rc == SQLITE_DONE)
-        status = nn_error_set(err, NN_ERR_INVALID, "dataset %s not found", key);
+        status = nn_error_set(err, NN_ERR_NOT_FOUND, "dataset %s not found", key);
     else
         status = srv__db_error(s, rc, err, "reading dataset %s", key);
     sqlite3_finalize(st);
@@ -151,7 +151,7 @@ nn_status srv_dataset_list(srv_store *s, json_t **out, nn_error *err) {
     return NN_OK;
 }
 
-/* NN_ERR_LIMIT when a queued or running run uses dataset id. */
+/* NN_ERR_CONFLICT when a queued or running run uses dataset id. */
 static nn_status check_unused(srv_store *s, const char *id, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s,
@@ -163,7 +163,7 @@ static nn_status check_unused(srv_store *s, const char *id, nn_error *err) {
     int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_ROW)
-        status = nn_error_set(err, NN_ERR_LIMIT, "dataset is used by run %s (status %s)",
+        status = nn_error_set(err, NN_ERR_CONFLICT, "dataset is used by run %s (status %s)",
                               (const char *)sqlite3_column_text(st, 0),
                               (const char *)sqlite3_column_text(st, 1));
     else if (rc != SQLITE_DONE)

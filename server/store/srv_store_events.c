@@ -84,7 +84,7 @@ static nn_status insert_events(srv_store *s, const char *run_id, const srv_event
         srv__bind_text(st, 4, events[i].data);
         int rc = srv__step(st);
         if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-            status = nn_error_set(err, NN_ERR_INVALID, "run %s not found", run_id);
+            status = nn_error_set(err, NN_ERR_NOT_FOUND, "run %s not found", run_id);
         else if (rc != SQLITE_DONE)
             status = srv__db_error(s, rc, err, "run %s: appending event %lld", run_id,
                                    (long long)events[i].seq);
@@ -253,7 +253,7 @@ static nn_status put_locked(srv_store *s, const char *node, const srv_event_put 
             status = nn_error_set(err, NN_ERR_INVALID, "run %s: event %lld is stored already",
                                   e->run_id, (long long)e->seq);
         else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-            status = nn_error_set(err, NN_ERR_INVALID, "run %s not found", e->run_id);
+            status = nn_error_set(err, NN_ERR_NOT_FOUND, "run %s not found", e->run_id);
         else if (rc != SQLITE_DONE)
             status = srv__db_error(s, rc, err, "run %s: storing event %lld", e->run_id,
                                    (long long)e->seq);

@@ -47,8 +47,8 @@ static nn_status mark_finished(srv_store *s, const char *id, srv_run_status fina
     char now[16];
     nn_status result = read_status(s, id, now, err);
     if (result) return result;
-    if (!now[0]) return nn_error_set(err, NN_ERR_INVALID, "run %s not found", id);
-    return nn_error_set(err, NN_ERR_INVALID, "run %s has already finished (status %s)", id, now);
+    if (!now[0]) return nn_error_set(err, NN_ERR_NOT_FOUND, "run %s not found", id);
+    return nn_error_set(err, NN_ERR_CONFLICT, "run %s has already finished (status %s)", id, now);
 }
 
 static nn_status insert_predictions(srv_store *s, const char *id, const srv_prediction *p, size_t n,
@@ -154,13 +154,20 @@ static double column_real(sqlite3_stmt *st, int col) {
 
 nn_status srv_prediction_list(srv_store *s, const char *run_id, srv_prediction **out, size_t *n,
                               nn_error *err) {
+    return srv_prediction_page(s, run_id, 0, -1, out, n, err);
+}
+
+nn_status srv_prediction_page(srv_store *s, const char *run_id, int64_t after_row, int64_t limit,
+                              srv_prediction **out, size_t *n, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s,
                      "SELECT row, target, fold, id, actual, predicted, probs FROM predictions "
-                     "WHERE run_id = ? ORDER BY row, target",
+                     "WHERE run_id = ?1 AND row > ?2 ORDER BY row, target LIMIT ?3",
                      &st, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, after_row);
+    sqlite3_bind_int64(st, 3, limit); /* negative: no limit */
     srv_prediction *p = NULL;
     size_t count = 0, cap = 0;
     nn_status status = NN_OK;
@@ -214,10 +221,30 @@ nn_status srv_model_get(srv_store *s, const char *run_id, char **json_text, nn_e
         if (!(*json_text = srv__column_dup(st, 0)))
             status = nn_error_set(err, NN_ERR_NOMEM, "out of memory reading a model");
     } else if (rc == SQLITE_DONE) {
-        status = nn_error_set(err, NN_ERR_INVALID, "model of run %s not found", run_id);
+        status = nn_error_set(err, NN_ERR_NOT_FOUND, "model of run %s not found", run_id);
     } else {
         status = srv__db_error(s, rc, err, "reading the model of run %s", run_id);
     }
+    sqlite3_finalize(st);
+    return status;
+}
+
+nn_status srv_history_start(srv_store *s, const char *run_id, int64_t *seq, nn_error *err) {
+    sqlite3_stmt *st;
+    /* on the (run_id, seq) key; the JSON is read only for the run's few status events */
+    if (srv__prepare(s,
+                     "SELECT coalesce(max(seq), 0) FROM events WHERE run_id = ? AND "
+                     "CASE WHEN type = 'status' THEN json_extract(data, '$.status') END = "
+                     "'running'",
+                     &st, err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(st, 1, run_id);
+    int rc = srv__step(st);
+    nn_status status = NN_OK;
+    if (rc == SQLITE_ROW)
+        *seq = sqlite3_column_int64(st, 0);
+    else
+        status = srv__db_error(s, rc, err, "reading the events of run %s", run_id);
     sqlite3_finalize(st);
     return status;
 }

@@ -86,7 +86,7 @@ static nn_status get_run(srv_store *s, const char *id, srv_run *out, int as_text
     if (rc == SQLITE_ROW)
         status = read_run(st, &tmp, as_text, err);
     else if (rc == SQLITE_DONE)
-        status = nn_error_set(err, NN_ERR_INVALID, "run %s not found", id);
+        status = nn_error_set(err, NN_ERR_NOT_FOUND, "run %s not found", id);
     else
         status = srv__db_error(s, rc, err, "reading run %s", id);
     sqlite3_finalize(st);
@@ -118,7 +118,7 @@ static nn_status find_idem(srv_store *s, const char *idem_key, const char *req_h
     nn_status status = NN_OK;
     if (rc == SQLITE_ROW) {
         if (strcmp((const char *)sqlite3_column_text(st, 1), req_hash ? req_hash : "") != 0)
-            status = nn_error_set(err, NN_ERR_INVALID,
+            status = nn_error_set(err, NN_ERR_CONFLICT,
                                   "Idempotency-Key reused with a different request");
         else
             srv__column_copy(st, 0, existing, SRV_ID_LEN + 1);
@@ -137,7 +137,7 @@ static nn_status check_dataset(srv_store *s, const char *id, nn_error *err) {
     int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc == SQLITE_DONE)
-        status = nn_error_set(err, NN_ERR_INVALID, "dataset %s not found", id);
+        status = nn_error_set(err, NN_ERR_NOT_FOUND, "dataset %s not found", id);
     else if (rc != SQLITE_ROW)
         status = srv__db_error(s, rc, err, "reading dataset %s", id);
     sqlite3_finalize(st);
@@ -195,10 +195,28 @@ static nn_status insert_run(srv_store *s, const srv_run *run, const char *spec_t
     return status ? status : insert_tasks(s, run, err);
 }
 
+/* NN_ERR_TOO_MANY when max_queued runs are queued (max_queued ≤ 0: no limit). Inside the
+ * write transaction of the insert, so concurrent creations cannot all pass the count. */
+static nn_status check_queue_room(srv_store *s, int64_t max_queued, nn_error *err) {
+    if (max_queued <= 0) return NN_OK;
+    sqlite3_stmt *st;
+    if (srv__prepare(s, "SELECT count(*) FROM runs WHERE status = 'queued'", &st, err))
+        return err ? err->code : NN_ERR_IO;
+    int rc = srv__step(st);
+    nn_status status = NN_OK;
+    if (rc != SQLITE_ROW)
+        status = srv__db_error(s, rc, err, "counting queued runs");
+    else if (sqlite3_column_int64(st, 0) >= max_queued)
+        status = nn_error_set(err, NN_ERR_TOO_MANY, "%lld runs are waiting already",
+                              (long long)sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+    return status;
+}
+
 /* Inside a write transaction: the existing run for idem_key in *existing, or a new row. */
 static nn_status create_locked(srv_store *s, srv_run *run, const char *spec_text,
-                               const char *idem_key, const char *req_hash, srv_run *existing,
-                               int *found, nn_error *err) {
+                               const char *idem_key, const char *req_hash, int64_t max_queued,
+                               srv_run *existing, int *found, nn_error *err) {
     char id[SRV_ID_LEN + 1] = "";
     nn_status status = idem_key ? find_idem(s, idem_key, req_hash, id, err) : NN_OK;
     if (status) return status;
@@ -209,11 +227,18 @@ static nn_status create_locked(srv_store *s, srv_run *run, const char *spec_text
     if (run->dataset_id[0] && (status = check_dataset(s, run->dataset_id, err))) return status;
     if (run->n_tasks < 1 || run->n_folds < 0 || run->n_tasks > run->n_folds + 1)
         return nn_error_set(err, NN_ERR_INVALID, "a run needs 1 to n_folds + 1 tasks");
+    if ((status = check_queue_room(s, max_queued, err))) return status;
     return insert_run(s, run, spec_text, idem_key, req_hash, err);
 }
 
 nn_status srv_run_create(srv_store *s, srv_run *run, const char *idem_key, const char *req_hash,
                          int *created, nn_error *err) {
+    return srv_run_create_queued(s, run, idem_key, req_hash, 0, created, err);
+}
+
+nn_status srv_run_create_queued(srv_store *s, srv_run *run, const char *idem_key,
+                                const char *req_hash, int64_t max_queued, int *created,
+                                nn_error *err) {
     if (!run->spec) return nn_error_set(err, NN_ERR_INVALID, "a run needs a spec");
     if (!run->id[0] && srv_new_id(run->id, err)) return err ? err->code : NN_ERR_IO;
     if (!run->created_at) run->created_at = srv__now_ms();
@@ -223,7 +248,8 @@ nn_status srv_run_create(srv_store *s, srv_run *run, const char *idem_key, const
     srv_run existing = {0};
     int found = 0;
     if (!status)
-        status = create_locked(s, run, spec_text, idem_key, req_hash, &existing, &found, err);
+        status = create_locked(s, run, spec_text, idem_key, req_hash, max_queued, &existing, &found,
+                               err);
     free(spec_text);
     if (status) {
         srv_run_free(&existing);

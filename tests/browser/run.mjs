@@ -8,6 +8,7 @@
 // browser or a missing node_modules (scripts/test.sh installs both).
 
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -106,6 +107,8 @@ const PHONE = { width: 390, height: 844 };
 
 let server;
 let tokenServer;
+let corsServer;
+let pageServer;
 let ctx;
 try {
   server = await startNnd('data');
@@ -139,6 +142,8 @@ try {
     const row = await page.$$eval('#columns tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
     const price = row.find((r) => r[0] === 'price');
     check(price[1] === 'number' && price[2] === '0', `price row: ${price}`);
+    // the list is refreshed beside the column table (not before it): wait for its row
+    await page.waitForSelector('#dataset-list tbody tr');
     check(await page.$$eval('#dataset-list tbody tr', (r) => r.length) === 1, 'the list has not one dataset');
     await shot(page, 'datasets');
     await page.setViewportSize(PHONE);
@@ -371,6 +376,43 @@ try {
     await tp.close();
   });
 
+  await test('a page on another origin calls the API with a token and a JSON body (CORS)', async () => {
+    // the page comes from a second tiny server on another port: another origin
+    pageServer = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><title>elsewhere</title><p>another origin</p>');
+    });
+    await new Promise((r) => pageServer.listen(0, '127.0.0.1', r));
+    const port = pageServer.address().port;
+    const origin = `http://127.0.0.1:${port}`;
+    corsServer = await startNnd('data-cors', { NND_TOKEN: 'cors-token', NND_CORS_ORIGIN: origin });
+    const cp = await ctx.newPage();
+    const calls = async (api) => {
+      const auth = { Authorization: 'Bearer cors-token' };
+      const spec = { name: 'x', target: 'y', training: { epochs: 1 } };
+      try {
+        const list = await fetch(`${api}/v1/runs`, { headers: auth });
+        const v = await fetch(`${api}/v1/specs/validate`, {
+          method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ spec }),
+        });
+        const del = await fetch(`${api}/v1/datasets/${'0'.repeat(32)}`, { method: 'DELETE', headers: auth });
+        return { list: list.status, validate: v.status, valid: (await v.json()).valid, del: del.status };
+      } catch (e) {
+        return { error: String(e) };
+      }
+    };
+    await cp.goto(`${origin}/`);
+    const ok = await cp.evaluate(calls, corsServer.url);
+    check(ok.list === 200 && ok.validate === 200 && ok.valid === true && ok.del === 404,
+      `calls from ${origin}: ${JSON.stringify(ok)}`);
+    // the same page from an origin nnd does not name is refused by the browser
+    await cp.goto(`http://localhost:${port}/`);
+    const refused = await cp.evaluate(calls, corsServer.url);
+    check(refused.error, `calls from another origin were not refused: ${JSON.stringify(refused)}`);
+    await cp.close();
+  });
+
   await test('no script errors in the console', async () => {
     check(consoleErrors.length === 0, consoleErrors.join('\n'));
   });
@@ -379,7 +421,8 @@ try {
   console.log(`FAIL setup: ${e.stack || e}`);
 } finally {
   if (ctx) await ctx.close().catch(() => {});
-  for (const s of [server, tokenServer]) {
+  if (pageServer) pageServer.close();
+  for (const s of [server, tokenServer, corsServer]) {
     if (!s || s.proc.exitCode !== null) continue;
     const gone = new Promise((r) => s.proc.once('exit', r));
     s.proc.kill('SIGTERM');

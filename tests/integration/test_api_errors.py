@@ -107,8 +107,10 @@ def test_runs():
     a = d.create_run(ds, seed_spec(epochs=20000, k=3)).json()["id"]
     d.wait_progress(a)
     body = T.problem(d.get("/v1/runs/%s/predictions" % a), 409, "predictions of a running run")
-    T.problem(d.get("/v1/runs/%s/model" % a), 404, "model of a running run")
-    T.problem(d.post("/v1/runs/%s/predict" % a, {"rows": [{}]}), 404, "predict with a running run")
+    T.problem(d.get("/v1/runs/%s/model" % a), 409, "model of a running run", detail_has="running")
+    T.problem(d.post("/v1/runs/%s/predict" % a, {"rows": [{}]}), 409, "predict with a running run",
+              detail_has="no model yet")
+    T.problem(d.get("/v1/runs/%s/features" % a), 409, "features of a running run")
     b = d.create_run(ds, seed_spec(epochs=20001, k=3))
     T.status(b, 202, "second run queues")
     b = b.json()["id"]

@@ -165,7 +165,7 @@ def test_cancel():
     T.check(evs and evs[-1][1] == "status" and evs[-1][2].get("status") == "cancelled",
             "final status event is cancelled", evs[-1:])
     T.problem(d.get("/v1/runs/%s/predictions" % a), 409, "predictions of a cancelled run")
-    T.problem(d.get("/v1/runs/%s/model" % a), 404, "model of a cancelled run")
+    T.problem(d.get("/v1/runs/%s/model" % a), 409, "model of a cancelled run", detail_has="cancelled")
 
     r = d.post("/v1/runs/%s/cancel" % a)  # idempotent: the run was cancelled on request
     T.status(r, 202, "cancel a run cancelled on request again")

@@ -220,7 +220,8 @@ def test_small_upload_one_epoch_run_memory():
     T.eq(run["status"], "succeeded", "the run succeeds")
     grew = peak_mb(d) - base
     # 12,000 rows × 1,501 inputs as floats is 72 MB; two folds train at once
-    bound = 240 * (3 if SLOW > 1 else 1)
+    # sanitizers' shadow memory: ThreadSanitizer's takes this to about 5× (760–790 MB)
+    bound = 240 * (5 if SLOW > 1 else 1)
     T.check(grew < bound, "peak memory grew by %.0f MB for the run (< %d MB; it was ~500 MB)" %
             (grew, bound))
     T.stop_daemon(d)

@@ -357,9 +357,90 @@ def test_slowloris():
     for s in socks:
         s.close()
     m = d.metrics()
-    T.check(m.get("nnd_slow_connections_dropped_total", 0) >= 50,
-            "/metrics counts the dropped slow connections", m.get("nnd_slow_connections_dropped_total"))
+    T.check(m.get("nnd_slow_connections_dropped_total{part=\"head\"}", 0) >= 50,
+            "/metrics counts the dropped slow connections", m.get("nnd_slow_connections_dropped_total{part=\"head\"}"))
     T.check(d.get("/healthz").status == 200, "healthy after slowloris")
+    T.stop_daemon(d)
+
+
+@T.test
+def test_slow_bodies():
+    """512 uploads trickling their body a byte at a time from one address, and slow JSON bodies:
+    beyond --max-uploads-per-client the uploads get 429 at once; the accepted ones, and the slow
+    JSON bodies, lose their connection after one --timeout window below --min-body-rate; no
+    temporary file is left; a /healthz from the same address is served throughout."""
+    d = T.start_daemon(["--workers", "1", "--timeout", "2"])  # --max-uploads-per-client 16
+    n_uploads, n_json = 512, 8
+    head = (b"POST /v1/datasets?name=slow HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+            b"Content-Length: 100000\r\n\r\nx,y\n")
+    jhead = (b"POST /v1/specs/validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             b"Content-Length: 1000\r\n\r\n{")
+    socks = []
+    for i in range(n_uploads + n_json):
+        s = socket.create_connection(("127.0.0.1", d.port))
+        s.sendall(head if i < n_uploads else jhead)
+        socks.append(s)
+    t_open = time.time()
+    status = {}  # index → 429 or "closed"
+    ended = {}  # index → seconds after opening when the answer or the end came
+
+    def poll(i, s):
+        s.setblocking(False)
+        try:
+            b = s.recv(4096)
+            if b.startswith(b"HTTP/1.1 429"):
+                status[i] = 429
+            elif b == b"" or b.startswith(b"HTTP/1.1"):
+                status[i] = "closed"
+        except BlockingIOError:
+            pass
+        except OSError:
+            status[i] = "closed"
+        finally:
+            s.setblocking(True)
+        if i in status:
+            ended[i] = time.time() - t_open
+
+    deadline = time.time() + 20 * SLOW
+    healthz = []
+    while time.time() < deadline:
+        for i, s in enumerate(socks):
+            if i in status:
+                continue
+            try:
+                s.send(b"1")
+            except OSError:
+                status[i] = "closed"
+                ended[i] = time.time() - t_open
+                continue
+            poll(i, s)
+        healthz.append(d.get("/healthz").status)
+        if len(status) == len(socks):
+            break
+        time.sleep(0.5)
+    took = time.time() - t_open
+    # a 429 is answered at once; its connection may then be reset before the answer is read
+    # (the unread body), so a refusal is a 429 or an end within the first second, before any
+    # --timeout window has passed; a drop is an end after the window
+    refused = sum(1 for i, v in status.items() if v == 429 or ended[i] < 1.0)
+    dropped = [i for i, v in status.items() if v != 429 and ended[i] >= 1.5]
+    T.eq(refused, n_uploads - 16, "uploads beyond --max-uploads-per-client 16 → 429")
+    T.eq(len(dropped), 16 + n_json,
+         "every accepted slow body (16 uploads, %d JSON) is dropped after the window" % n_json)
+    T.eq(len(status), len(socks), "no slow body is left open")
+    T.check(took < 2 + 8 * SLOW, "slow bodies dropped within a few seconds of --timeout 2", took)
+    T.check(healthz and all(h == 200 for h in healthz),
+            "/healthz from the same address answers 200 throughout", healthz)
+    for s in socks:
+        s.close()
+    m = d.metrics()
+    T.check(m.get("nnd_slow_connections_dropped_total{part=\"body\"}", 0) >= 16 + n_json,
+            "/metrics counts the dropped slow bodies",
+            m.get("nnd_slow_connections_dropped_total{part=\"body\"}"))
+    time.sleep(0.5)
+    T.eq(files(d, "tmp"), [], "no temporary upload file is left")
+    r = d.upload(b"a,b\n1,2\n3,4\n", name="after")
+    T.status(r, 201, "an upload at a normal speed works afterwards")
     T.stop_daemon(d)
 
 

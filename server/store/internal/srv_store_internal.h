@@ -21,9 +21,11 @@ struct srv_store {
 /* Milliseconds since the Unix epoch. */
 int64_t srv__now_ms(void);
 
-/* Sets err from the connection's last error: "<context>: <sqlite3_errmsg>". Busy → NN_ERR_IO
- * "database is busy", out of memory → NN_ERR_NOMEM, constraint → NN_ERR_INVALID, else
- * NN_ERR_IO. Returns the status. */
+/* Sets err from the connection's last error: "<context>: <sqlite3_errmsg>". The code says what
+ * happened: SQLITE_BUSY/LOCKED → NN_ERR_BUSY ("database is busy"), SQLITE_FULL (or an I/O error
+ * from ENOSPC/EDQUOT) → NN_ERR_FULL, SQLITE_NOMEM → NN_ERR_NOMEM, a foreign key that names no
+ * row → NN_ERR_NOT_FOUND, a unique or primary key taken → NN_ERR_CONFLICT, other constraints →
+ * NN_ERR_INVALID, anything else NN_ERR_IO. Returns the status. */
 nn_status srv__db_error(srv_store *s, int rc, nn_error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
