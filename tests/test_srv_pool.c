@@ -219,7 +219,7 @@ static void test_engine_lost_lease_trains_again(void) {
     engine_fixture f;
     if (!start(&f, 1, 1, 1)) return; /* a 1 s lease, renewed every 333 ms */
     char a[SRV_ID_LEN + 1];
-    create_run(&f, 3000, 2, a);
+    create_run(&f, 20000, 2, a);
     CHECK(wait_query(&f,
                      "SELECT count(*) FROM tasks WHERE task = 0 AND state = 'running' AND "
                      "epochs_done > 0",
@@ -230,8 +230,9 @@ static void test_engine_lost_lease_trains_again(void) {
     (void)snprintf(path, sizeof path, "%s/nnd.db", f.data);
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "UPDATE tasks SET owner = 'thief' WHERE task = 0", NULL, NULL, NULL) ==
-          SQLITE_OK);
+    CHECK(sqlite3_exec(db, "UPDATE tasks SET owner = 'thief' WHERE task = 0 AND state = 'running'",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_changes(db) == 1); /* taken while it trains */
     sqlite3_close(db);
     CHECK(wait_end(&f, a) == SRV_RUN_SUCCEEDED);
     char last[256];
