@@ -20,7 +20,9 @@ static void plan_error(const char *spec_json, const char *csv, char *buf, size_t
     nn_spec_destroy(spec);
 }
 
-static const char plain[] = "{\"target\": \"y\", \"training\": {\"epochs\": 1}}";
+/* three rows: three folds, so that only the values can be wrong */
+static const char plain[] = "{\"target\": \"y\", \"training\": {\"epochs\": 1, "
+                            "\"validation\": {\"k\": 3}}}";
 static const char squared[] = "{\"target\": \"y\", \"preprocess\": [{\"op\": \"square\", "
                               "\"columns\": \"inputs\"}], \"training\": {\"epochs\": 1}}";
 
