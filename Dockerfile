@@ -10,10 +10,12 @@
 # The server listens on 0.0.0.0:8080 and keeps its database and uploads in the /var/lib/nnd volume.
 
 FROM debian:bookworm AS build
+# libxsmm (x86-64 only) is a static library: the run stage needs nothing for it
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config \
         libopenblas-dev libjansson-dev libcsv-dev libsqlite3-dev libmicrohttpd-dev \
+        $([ "$(dpkg --print-architecture)" = amd64 ] && echo libxsmm-dev) \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /src
 COPY . .

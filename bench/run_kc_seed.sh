@@ -16,7 +16,9 @@
 # EPOCHS=50 is a quick mode of about 1.5 minutes (R² lower; the speed ratio still meaningful).
 # Time on a busy host is noisy: run it twice, or on an idle machine, before quoting a ratio.
 # PyTorch comes from Debian's /usr/bin/python3 (PYTHON overrides it). PROCS (default 2) sets the
-# torch worker processes.
+# torch worker processes. BASELINE=<another build dir> adds that build's nn (e.g. the commit
+# before a change, built apart) as a row "nnd (BASELINE)", run right after this build's, so that
+# before and after are timed side by side on the same host; TORCH=0 leaves PyTorch out.
 #
 # Columns: R² is the out-of-fold R² in dollars; wall s is the whole command, timed from outside
 # (process start-up, CSV, training, reports); train s is each implementation's own training time
@@ -30,6 +32,8 @@ repo=$(dirname "$here")
 python=${PYTHON:-/usr/bin/python3}
 epochs=${EPOCHS:-300}
 procs=${PROCS:-2}
+baseline=${BASELINE:-}
+torch=${TORCH:-1}
 spec=$repo/examples/kc_house_seed.json
 data=$repo/examples/kc_house_data.csv
 
@@ -45,7 +49,7 @@ case $procs in '' | *[!0-9]* | 0*) die 2 "PROCS must be a positive integer, not 
 [ -f "$spec" ] || die 2 "$spec is missing"
 [ -f "$data" ] || die 2 "$data is missing"
 
-if ! "$python" -c 'import torch, numpy' >/dev/null 2>&1; then
+if [ "$torch" != 0 ] && ! "$python" -c 'import torch, numpy' >/dev/null 2>&1; then
     die 2 "$python cannot import torch and numpy (install Debian's python3-torch, or set" \
         "PYTHON to an interpreter that has them)"
 fi
@@ -61,6 +65,9 @@ if [ ! -x "$nn" ]; then
     cmake --build "$build" --target nn_cli -j 2 >/dev/null ||
         die 2 "building nn_cli in $build failed"
     [ -x "$nn" ] || die 2 "$nn is not an executable after the build"
+fi
+if [ -n "$baseline" ] && [ ! -x "$baseline/cli/nn" ]; then
+    die 2 "BASELINE: $baseline/cli/nn is not an executable"
 fi
 
 tmp=$(mktemp -d)
@@ -89,32 +96,55 @@ if ! "$nn" train "$spec" "$data" --quiet --out "$tmp/nn" >"$tmp/nn.log" 2>&1; th
     status=1
 fi
 t1=$(now)
-echo "run_kc_seed: kc_seed_torch.py ..." >&2
-t2=$(now)
-if ! "$python" "$here/kc_seed_torch.py" --csv "$data" --epochs "$epochs" --procs "$procs" \
-    --json >"$tmp/torch.json" 2>"$tmp/torch.log"; then
-    cat "$tmp/torch.log" >&2
-    echo "run_kc_seed: kc_seed_torch.py failed" >&2
-    status=1
+b0=0 b1=0
+if [ -n "$baseline" ]; then
+    echo "run_kc_seed: nn train (BASELINE) ..." >&2
+    b0=$(now)
+    if ! "$baseline/cli/nn" train "$spec" "$data" --quiet --out "$tmp/base" >"$tmp/base.log" 2>&1; then
+        cat "$tmp/base.log" >&2
+        echo "run_kc_seed: nn train (BASELINE) failed" >&2
+        status=1
+    fi
+    b1=$(now)
 fi
-t3=$(now)
+t2=0 t3=0
+if [ "$torch" != 0 ]; then
+    echo "run_kc_seed: kc_seed_torch.py ..." >&2
+    t2=$(now)
+    if ! "$python" "$here/kc_seed_torch.py" --csv "$data" --epochs "$epochs" --procs "$procs" \
+        --json >"$tmp/torch.json" 2>"$tmp/torch.log"; then
+        cat "$tmp/torch.log" >&2
+        echo "run_kc_seed: kc_seed_torch.py failed" >&2
+        status=1
+    fi
+    t3=$(now)
+fi
 
-"$python" - "$tmp/nn/metrics.json" "$tmp/torch.json" "$t0" "$t1" "$t2" "$t3" <<'EOF' || status=1
+"$python" - "$tmp/nn/metrics.json" "$tmp/torch.json" "$tmp/base/metrics.json" "$t0" "$t1" "$t2" \
+    "$t3" "$b0" "$b1" "$torch" <<'EOF' || status=1
 import json, sys
 def load(p):
     try:
         return json.load(open(p))
     except (OSError, ValueError):
         return None
-nn, th = load(sys.argv[1]), load(sys.argv[2])
-t0, t1, t2, t3 = map(float, sys.argv[3:7])
-rows = [("nnd", nn and nn.get("r2"), t1 - t0, nn and nn.get("train_seconds")),
-        (f"torch {th['torch']}" if th else "torch", th and th.get("r2"), t3 - t2,
-         th and th.get("train_seconds"))]
+nn, th, base = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
+t0, t1, t2, t3, b0, b1 = map(float, sys.argv[4:10])
+want_torch = sys.argv[10] != "0"
+rows = [("nnd", nn and nn.get("r2"), t1 - t0, nn and nn.get("train_seconds"))]
+if b1 > 0:
+    rows.append(("nnd (BASELINE)", base and base.get("r2"), b1 - b0,
+                 base and base.get("train_seconds")))
+if want_torch:
+    rows.append((f"torch {th['torch']}" if th else "torch", th and th.get("r2"), t3 - t2,
+                 th and th.get("train_seconds")))
 f = lambda v, spec: format(v, spec) if isinstance(v, (int, float)) else "-"
 print(f"{'implementation':<16} {'R²':>8} {'wall s':>8} {'train s':>8}")
 for name, r2, wall, train in rows:
     print(f"{name:<16} {f(r2, '.4f'):>8} {f(wall, '.1f'):>8} {f(train, '.1f'):>8}")
+if nn and base:
+    print(f"speed ratio BASELINE/nnd: wall {(b1 - b0) / (t1 - t0):.2f}x, "
+          f"train {base['train_seconds'] / nn['train_seconds']:.2f}x")
 if nn and th:
     print(f"speed ratio torch/nnd: wall {(t3 - t2) / (t1 - t0):.2f}x, "
           f"train {th['train_seconds'] / nn['train_seconds']:.2f}x")
@@ -124,6 +154,6 @@ for name, folds in bad.items():
     if folds:
         print(f"note: {name} fold(s) {', '.join(map(str, folds))} collapsed (dead ReLUs, constant "
               "predictions, fold R² < 0); it lowers that side's R² (see kc_seed_torch.py)")
-sys.exit(0 if nn and th and th.get("ok") else 1)
+sys.exit(0 if nn and (base or b1 == 0) and (th and th.get("ok") or not want_torch) else 1)
 EOF
 exit $status

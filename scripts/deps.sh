@@ -3,15 +3,17 @@
 # (chromium and node for the dashboard's browser tests).
 # Idempotent; needs root (or sudo) only when something is missing.
 #   scripts/deps.sh            build + test dependencies
-#   scripts/deps.sh --bench    also the benchmark peers (python3-torch, wrk)
+#   scripts/deps.sh --bench    also the benchmark peers (python3-torch, python3-pandas, wrk)
 set -eu
 pkgs="build-essential cmake pkg-config libopenblas-dev libjansson-dev libcsv-dev libsqlite3-dev
 libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates python3 wrk chromium fonts-dejavu-core
 clang-tidy"
+# libxsmm generates the small matrix kernels (lib/core/nn_matrix.c); nnd uses it on x86-64 only
+[ "$(dpkg --print-architecture)" = amd64 ] && pkgs="$pkgs libxsmm-dev"
 # The browser tests need node and npm; a node installed otherwise (newer than Debian's) will do.
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
-[ "${1:-}" = "--bench" ] && pkgs="$pkgs python3 python3-torch wrk"
+[ "${1:-}" = "--bench" ] && pkgs="$pkgs python3 python3-torch python3-pandas wrk"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

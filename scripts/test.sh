@@ -6,7 +6,8 @@
 #   build/ci-tsan     ThreadSanitizer: unit and integration (but the SIGKILL/disk faults test,
 #                     too slow under TSan and not about threads)
 #   build/fuzz        each libFuzzer harness for NN_FUZZ_SECONDS (default 30) seconds
-#   build/ci-double   nn_float = double: unit (gradient checks at 1e-6)
+#   build/ci-double   nn_float = double, OpenBLAS only (NN_XSMM=OFF): unit (gradient checks at
+#                     1e-6); the other builds use libxsmm's kernels where it is installed
 #   build/tidy        clang-tidy (.clang-tidy) over lib/, server/, cli/: zero findings
 # All builds use -Wall -Wextra -Werror. Extra arguments go to every ctest (e.g. -R csv).
 set -eu
@@ -34,7 +35,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=second_deadlock_stack=1
 echo "== clang-tidy (scripts/tidy.sh)"
 scripts/tidy.sh
-run ci-double "-L unit" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_DOUBLE=ON
+run ci-double "-L unit" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_DOUBLE=ON -DNN_XSMM=OFF
 run ci-asan "-L unit|integration" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined
 run ci-tsan "-L unit|integration -E test_faults" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=thread
 echo "== fuzz: each libFuzzer harness for ${NN_FUZZ_SECONDS:-30} s (fuzz/run.sh)"

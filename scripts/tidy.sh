@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 build=build/tidy
 cmake -S . -B "$build" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DNN_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null  # generated sources
+# clang parses GCC's compile commands: drop the GCC-only options it does not know
+sed -i 's/ -fvect-cost-model=[a-z]*\| -fno-tree-loop-distribute-patterns//g' "$build/compile_commands.json"
 [ $# -gt 0 ] || set -- lib server cli
 files=$(find "$@" -name '*.c' | sort)
 out=$(mktemp)

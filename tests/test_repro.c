@@ -1,5 +1,6 @@
 /* test_repro — same seed, same data → byte-identical parameters and losses, whatever threads
- * run around the training; a different seed gives different parameters. */
+ * run around the training; a different seed gives different parameters. Both product paths
+ * (libxsmm kernels where built with them, and BLAS) are checked, each against itself. */
 #include "check.h"
 #include "nn_net.h"
 #include "nn_train.h"
@@ -11,6 +12,7 @@ enum { N = 300, N_IN = 6 };
 
 typedef struct job {
     uint64_t seed;
+    nn_gemm_path gemm;
     nn_float *params; /* out: malloc'd copy */
     size_t n_params;
     double losses[20];
@@ -39,7 +41,7 @@ static void *train_job(void *arg) {
         {.units = 16, .act = NN_ACT_RELU, .dropout = 0.1, .weight_init = NN_INIT_HE_NORMAL},
         {.units = 16, .act = NN_ACT_TANH, .weight_init = NN_INIT_GLOROT_UNIFORM},
         {.units = 1, .act = NN_ACT_LINEAR, .weight_init = NN_INIT_GLOROT_UNIFORM}};
-    nn_net_cfg cfg = {.n_inputs = N_IN, .n_layers = 3, .layers = layers};
+    nn_net_cfg cfg = {.n_inputs = N_IN, .n_layers = 3, .layers = layers, .gemm = j->gemm};
     nn_net *net = NULL;
     if (nn_net_create(&cfg, &net, NULL) != NN_OK) return NULL;
     nn_net_init(net, j->seed, NN_STREAM(1, NN_STREAM_INIT));
@@ -65,8 +67,10 @@ static int same(const job *a, const job *b) {
            memcmp(a->losses, b->losses, sizeof a->losses) == 0;
 }
 
-static void test_same_seed_identical_bytes_across_threads(void) {
-    job seq = {.seed = 42}, par[3] = {{.seed = 42}, {.seed = 42}, {.seed = 43}};
+static void same_seed_identical_bytes_across_threads(nn_gemm_path gemm) {
+    job seq = {.seed = 42, .gemm = gemm};
+    job par[3] = {
+        {.seed = 42, .gemm = gemm}, {.seed = 42, .gemm = gemm}, {.seed = 43, .gemm = gemm}};
     train_job(&seq);
     pthread_t th[3];
     for (int i = 0; i < 3; i++) pthread_create(&th[i], NULL, train_job, &par[i]);
@@ -80,7 +84,16 @@ static void test_same_seed_identical_bytes_across_threads(void) {
     for (int i = 0; i < 3; i++) free(par[i].params);
 }
 
+static void test_same_seed_identical_bytes_across_threads(void) {
+    same_seed_identical_bytes_across_threads(NN_GEMM_AUTO);
+}
+
+static void test_same_seed_identical_bytes_across_threads_blas(void) {
+    same_seed_identical_bytes_across_threads(NN_GEMM_BLAS);
+}
+
 int main(void) {
     RUN(test_same_seed_identical_bytes_across_threads);
+    RUN(test_same_seed_identical_bytes_across_threads_blas);
     return check_summary();
 }

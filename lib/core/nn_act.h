@@ -38,4 +38,21 @@ void nn_act_forward(nn_act act, const nn_float *z, nn_float *a, size_t n);
 void nn_act_backward(nn_act act, const nn_float *z, const nn_float *a, const nn_float *da,
                      nn_float *dz, size_t n);
 
+/* Whether f' can be computed from a = f(z) alone (every activation but gelu): then a layer may
+ * activate in place and pass a as z below. */
+int nn_act_in_place(nn_act act);
+
+/* The forward elementwise pass of a dense layer, in one sweep: for z (rows × cols) holding X·W,
+ * z[r][j] += b[j] (b: (cols)), then a[r][j] = f(z[r][j]). a may equal z when nn_act_in_place. */
+void nn_act_forward_bias(nn_act act, const nn_float *b, nn_float *z, nn_float *a, size_t rows,
+                         size_t cols);
+
+/* The backward elementwise pass of a dense layer, in one sweep: dz = da ⊙ mask ⊙ f'(z) (mask:
+ * the dropout scales of the layer above, or NULL) and db[j] = Σ_r dz[r][j], summed in double in
+ * a fixed order (four interleaved partial sums per column, nn_act.c). All matrices rows × cols;
+ * acc (cols) is scratch; z may equal a when nn_act_in_place; dz may equal da (slower). */
+void nn_act_backward_sum(nn_act act, const nn_float *z, const nn_float *a, const nn_float *da,
+                         const nn_float *mask, nn_float *dz, nn_float *db, double *acc, size_t rows,
+                         size_t cols);
+
 #endif

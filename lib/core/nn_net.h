@@ -13,6 +13,10 @@
  * Backward pass for layer l, given dA = ∂L/∂A (batch × out):
  *   dZ = dA ⊙ act'(Z)        dW = Dᵀ·dZ + λW        db = Σ_rows dZ        dX = (dZ·Wᵀ) ⊙ mask
  * where λ is the layer's L2 weight decay (loss term λ/2·ΣW², weights only).
+ *
+ * The products run as prepared kernels (nn_matrix.h): for each batch size a network sees, the
+ * three products of every layer are prepared once — libxsmm kernels for the shapes it serves,
+ * BLAS otherwise — and kept in the network (nn_net.c says how).
  */
 #ifndef NN_NET_H
 #define NN_NET_H
@@ -20,6 +24,7 @@
 #include "nn_act.h"
 #include "nn_common.h"
 #include "nn_init.h"
+#include "nn_matrix.h"
 #include "nn_rng.h"
 
 #define NN_MAX_LAYERS 256
@@ -41,6 +46,7 @@ typedef struct nn_net_cfg {
     int n_inputs;
     int n_layers;               /* hidden layers plus the output layer */
     const nn_layer_cfg *layers; /* n_layers entries, borrowed; the last is the output layer */
+    nn_gemm_path gemm;          /* NN_GEMM_AUTO (the zero default) or NN_GEMM_BLAS */
 } nn_net_cfg;
 
 /* A named view of one layer's parameters and gradients inside the flat arrays. */
@@ -74,6 +80,16 @@ nn_float *nn_net_params(nn_net *net); /* (param_count), owned by net */
 nn_float *nn_net_grads(nn_net *net);  /* (param_count), owned by net */
 const nn_float *nn_net_params_const(const nn_net *net);
 void nn_net_layer(nn_net *net, int i, nn_layer_view *view);
+
+/* Makes the network ready for batches of `batch` rows: grows the workspace and prepares the
+ * layers' products for that size. nn_net_forward does it on first sight of a batch size; a
+ * training loop calls it up front for its batch sizes so that nothing is prepared or allocated
+ * once training runs. */
+nn_status nn_net_reserve(nn_net *net, int batch, nn_error *err);
+
+/* How many of the network's products for batches of `batch` rows run as libxsmm kernels, out of
+ * *total (3 per layer, 2 for the first); prepares them if needed. For tests and benchmarks. */
+int nn_net_xsmm_products(nn_net *net, int batch, int *total);
 
 /* Forward pass over x (batch × n_inputs), which must stay valid until nn_net_backward. With
  * dropout_rng (training) dropout masks are drawn from it; with NULL (inference) dropout is the

@@ -1,6 +1,8 @@
 /* nn_optim.c — sgd, momentum, adam, adamw (formulas in nn_optim.h). */
 #include "nn_optim.h"
 
+#include "nn_simd.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,20 +70,52 @@ void nn_optim_reset(nn_optim *opt) {
 
 uint64_t nn_optim_steps(const nn_optim *opt) { return opt->t; }
 
-static void step_adam(nn_optim *o, nn_float *p, const nn_float *g, double lr) {
-    const nn_optim_cfg *c = &o->cfg;
-    double b1 = c->beta1, b2 = c->beta2, eps = c->eps;
-    double bc1 = 1.0 - pow(b1, (double)o->t), bc2 = 1.0 - pow(b2, (double)o->t);
-    double decay = c->kind == NN_OPTIM_ADAMW ? lr * c->weight_decay : 0.0;
-    nn_float *m = o->state, *v = o->state + o->n;
-    for (size_t i = 0; i < o->n; i++) {
+/* The update loops: one pass over contiguous arrays each, in double per element as nn_optim.h
+ * says, written for the vectorizer (nn_simd.h) — the branches on the optimizer's options are
+ * taken outside the loops. */
+NN__VECTORIZE
+static void step_sgd(size_t n, nn_float *restrict p, const nn_float *restrict g, double lr) {
+    for (size_t i = 0; i < n; i++) p[i] = (nn_float)(p[i] - lr * g[i]);
+}
+
+NN__VECTORIZE
+static void step_momentum(size_t n, nn_float *restrict p, const nn_float *restrict g,
+                          nn_float *restrict b, double lr, double mu, int nesterov) {
+    if (nesterov) {
+        for (size_t i = 0; i < n; i++) {
+            double bi = mu * b[i] + g[i];
+            b[i] = (nn_float)bi;
+            p[i] = (nn_float)(p[i] - lr * (g[i] + mu * bi));
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            double bi = mu * b[i] + g[i];
+            b[i] = (nn_float)bi;
+            p[i] = (nn_float)(p[i] - lr * bi);
+        }
+    }
+}
+
+/* One adam step's constants: p ← p − step · m / (sqrt(v) · inv_sqrt_bc2 + eps), which is
+ * lr · (m / (1−β1^t)) / (sqrt(v / (1−β2^t)) + ε) rearranged as PyTorch does, so that each
+ * element costs one square root and one division. decay is lr·wd for adamw, else 0. */
+typedef struct adam_step {
+    double b1, b2, eps, step, inv_sqrt_bc2, decay;
+} adam_step;
+
+NN__VECTORIZE
+static void step_adam(size_t n, nn_float *restrict p, const nn_float *restrict g,
+                      nn_float *restrict m, nn_float *restrict v, const adam_step *c) {
+    double b1 = c->b1, b2 = c->b2, eps = c->eps, step = c->step, isb = c->inv_sqrt_bc2;
+    double decay = c->decay;
+    for (size_t i = 0; i < n; i++) {
         double gi = g[i];
         double mi = b1 * m[i] + (1.0 - b1) * gi;
         double vi = b2 * v[i] + (1.0 - b2) * gi * gi;
         m[i] = (nn_float)mi;
         v[i] = (nn_float)vi;
         double pi = p[i];
-        pi -= lr * (mi / bc1) / (sqrt(vi / bc2) + eps);
+        pi -= step * mi / (sqrt(vi) * isb + eps);
         if (decay > 0) pi -= decay * (double)p[i];
         p[i] = (nn_float)pi;
     }
@@ -89,26 +123,28 @@ static void step_adam(nn_optim *o, nn_float *p, const nn_float *g, double lr) {
 
 void nn_optim_step(nn_optim *o, nn_float *p, const nn_float *g, double lr) {
     o->t++;
-    switch (o->cfg.kind) {
+    unsigned fp = nn__fp_enter();
+    const nn_optim_cfg *c = &o->cfg;
+    switch (c->kind) {
     case NN_OPTIM_SGD:
-        for (size_t i = 0; i < o->n; i++) p[i] = (nn_float)(p[i] - lr * g[i]);
+        step_sgd(o->n, p, g, lr);
         break;
-    case NN_OPTIM_MOMENTUM: {
-        double mu = o->cfg.momentum;
-        nn_float *b = o->state;
-        for (size_t i = 0; i < o->n; i++) {
-            double bi = mu * b[i] + g[i];
-            b[i] = (nn_float)bi;
-            double d = o->cfg.nesterov ? g[i] + mu * bi : bi;
-            p[i] = (nn_float)(p[i] - lr * d);
-        }
+    case NN_OPTIM_MOMENTUM:
+        step_momentum(o->n, p, g, o->state, lr, c->momentum, c->nesterov);
+        break;
+    case NN_OPTIM_ADAM:
+    case NN_OPTIM_ADAMW: {
+        adam_step s = {.b1 = c->beta1,
+                       .b2 = c->beta2,
+                       .eps = c->eps,
+                       .step = lr / (1.0 - pow(c->beta1, (double)o->t)),
+                       .inv_sqrt_bc2 = 1.0 / sqrt(1.0 - pow(c->beta2, (double)o->t)),
+                       .decay = c->kind == NN_OPTIM_ADAMW ? lr * c->weight_decay : 0.0};
+        step_adam(o->n, p, g, o->state, o->state + o->n, &s);
         break;
     }
-    case NN_OPTIM_ADAM:
-    case NN_OPTIM_ADAMW:
-        step_adam(o, p, g, lr);
-        break;
     default:
         break;
     }
+    nn__fp_leave(fp);
 }

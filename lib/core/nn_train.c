@@ -1,6 +1,8 @@
 /* nn_train.c — the mini-batch training loop (see nn_train.h DESIGN). */
 #include "nn_train.h"
 
+#include "nn_simd.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,18 @@ typedef struct fit_state {
     nn_float *dout; /* (batch × n_out) loss gradient */
     nn_optim *opt;
 } fit_state;
+
+/* xb (b × n_in) = the rows idx[0..b) of x; a loop rather than a memcpy per row, whose call
+ * costs more than the copy for the few dozen columns of a tabular row. */
+NN__VECTORIZE
+static void gather_rows(const nn_float *restrict x, const size_t *restrict idx, size_t b,
+                        size_t n_in, nn_float *restrict xb) {
+    for (size_t k = 0; k < b; k++) {
+        const nn_float *restrict row = x + idx[k] * n_in;
+        nn_float *restrict dst = xb + k * n_in;
+        for (size_t j = 0; j < n_in; j++) dst[j] = row[j];
+    }
+}
 
 static void fit_state_free(fit_state *s) {
     free(s->idx);
@@ -68,6 +82,9 @@ nn_status nn_train_fit(nn_net *net, const nn_float *x, const nn_float *y, size_t
         return nn_error_set(err, NN_ERR_NOMEM, "out of memory for training buffers");
     }
     st = nn_optim_create(&cfg->optim, nn_net_param_count(net), &s.opt, err);
+    /* the workspace and kernels for both batch sizes, before the first batch */
+    if (st == NN_OK) st = nn_net_reserve(net, (int)bs, err);
+    if (st == NN_OK && n % bs) st = nn_net_reserve(net, (int)(n % bs), err);
     if (st != NN_OK) {
         fit_state_free(&s);
         return st;
@@ -90,11 +107,8 @@ nn_status nn_train_fit(nn_net *net, const nn_float *x, const nn_float *y, size_t
                 break;
             }
             size_t b = n - start < bs ? n - start : bs;
-            for (size_t k = 0; k < b; k++) {
-                size_t row = s.idx[start + k];
-                memcpy(s.xb + k * n_in, x + row * n_in, n_in * sizeof *s.xb);
-                memcpy(s.yb + k * n_out, y + row * n_out, n_out * sizeof *s.yb);
-            }
+            gather_rows(x, s.idx + start, b, n_in, s.xb);
+            gather_rows(y, s.idx + start, b, n_out, s.yb);
             const nn_float *pred;
             st = nn_net_forward(net, s.xb, (int)b, &dropout, &pred, err);
             if (st != NN_OK) break;
