@@ -21,6 +21,7 @@
 typedef struct fold_line {
     int epoch, epochs, state; /* state: 0 waiting, 1 running, 2 done */
     double train_loss, val_loss, val_r2, r2_units;
+    double val_acc, acc; /* classification: validation accuracy (epoch, fold) */
 } fold_line;
 
 typedef struct progress {
@@ -54,9 +55,13 @@ static void draw(progress *p) {
         bar[20] = '\0';
         (void)fprintf(stderr, "\r\033[K%-10s [%s] %4d/%-4d loss %.4g", name, bar, l->epoch,
                       l->epochs, l->train_loss);
-        if (!isnan(l->val_loss))
+        if (!isnan(l->val_loss) && !isnan(l->val_acc))
+            (void)fprintf(stderr, "  val %.4g  acc %.4f", l->val_loss, l->val_acc);
+        else if (!isnan(l->val_loss))
             (void)fprintf(stderr, "  val %.4g  R² %.4f", l->val_loss, l->val_r2);
-        if (l->state == 2 && !isnan(l->r2_units))
+        if (l->state == 2 && !isnan(l->acc))
+            (void)fprintf(stderr, "  done: accuracy %.4f", l->acc);
+        else if (l->state == 2 && !isnan(l->r2_units))
             (void)fprintf(stderr, "  done: R² %.4f", l->r2_units);
         (void)fputc('\n', stderr);
     }
@@ -76,18 +81,26 @@ static void on_report(void *user, const nn_cv_event *ev) {
         l->train_loss = ev->epoch->train_loss;
         l->val_loss = ev->epoch->val_loss;
         l->val_r2 = ev->epoch->val_r2;
+        l->val_acc = ev->epoch->val_accuracy;
         p->done_epochs++;
     } else {
         l->state = 2;
         const nn_fold_result *fr = ev->result;
         p->done_epochs += l->epochs - l->epoch; /* early stopping skipped these */
         l->epoch = l->epochs;
-        l->r2_units = fr->n_val ? fr->units[0].r2 : NAN;
+        l->r2_units = fr->n_val && fr->units ? fr->units[0].r2 : NAN;
+        l->acc = fr->n_val && fr->cls.k ? fr->cls.accuracy : NAN;
         if (!p->tty && !p->quiet) {
             if (fr->status != NN_OK)
                 (void)fprintf(stderr, "%s: failed: %s\n", ev->fold < 0 ? "final fit" : "fold",
                               fr->error);
-            else if (ev->fold >= 0)
+            else if (ev->fold >= 0 && fr->cls.k)
+                (void)fprintf(stderr,
+                              "fold %d/%d: %d epochs (best %d), accuracy %.4f, log loss %.4f, "
+                              "AUC %.4f, %.1fs\n",
+                              ev->fold + 1, p->n_folds, fr->epochs_run, fr->best_epoch,
+                              fr->cls.accuracy, fr->cls.log_loss, fr->cls.roc_auc, fr->seconds);
+            else if (ev->fold >= 0 && fr->units)
                 (void)fprintf(stderr,
                               "fold %d/%d: %d epochs (best %d), R² %.4f, RMSE %.6g, %.1fs\n",
                               ev->fold + 1, p->n_folds, fr->epochs_run, fr->best_epoch,
@@ -166,8 +179,39 @@ static int write_outputs(const char *dir, const nn_spec *spec, const nn_table *d
     return rc;
 }
 
+/* The per-fold table of a classification. */
+static void print_class_summary(const nn_spec *spec, const nn_cv_result *res, const char *dir) {
+    const nn_labels *l = res->labels;
+    (void)printf("%-8s %9s %9s %9s %9s %9s\n", "fold", "accuracy", "bal.acc", "log loss", "ROC AUC",
+                 "F1 macro");
+    for (int f = 0; f <= res->n_folds; f++) {
+        const nn_class_metrics *m = f < res->n_folds ? &res->folds[f].cls : &res->overall_class;
+        char name[16];
+        (void)snprintf(name, sizeof name, "%d", f + 1);
+        (void)printf("%-8s %9.4f %9.4f %9.4f %9.4f %9.4f\n", f < res->n_folds ? name : "overall",
+                     m->accuracy, m->balanced_accuracy, m->log_loss, m->roc_auc, m->f1_macro);
+    }
+    if (res->n_folds > 1)
+        (void)printf("fold mean ± sd: accuracy %.4f ± %.4f, log loss %.4f ± %.4f, ROC AUC %.4f ± "
+                     "%.4f\n",
+                     res->acc_mean, res->acc_sd, res->ll_mean, res->ll_sd, res->auc_mean,
+                     res->auc_sd);
+    if (l->n == 2)
+        (void)printf("positive class \"%s\": F1 %.4f at 0.5; best F1 %.4f at threshold %.4g\n",
+                     l->names[l->positive], res->at_half.f1, res->best_f1.f1,
+                     res->best_f1.threshold);
+    (void)printf("out-of-fold accuracy %.4f, log loss %.4f (%s); results in %s\n",
+                 res->overall_class.accuracy, res->overall_class.log_loss, spec->targets[0], dir);
+}
+
 static void print_summary(const nn_spec *spec, const nn_cv_result *res, const char *dir) {
     (void)printf("%s (%s): %zu rows, ", spec->name, spec->targets[0], res->n_rows);
+    if (res->labels) {
+        (void)printf("%zu classes (", res->labels->n);
+        for (size_t c = 0; c < res->labels->n && c < 8; c++)
+            (void)printf("%s%s %zu", c ? ", " : "", res->labels->names[c], res->labels->counts[c]);
+        (void)printf("%s), ", res->labels->n > 8 ? ", …" : "");
+    }
     if (res->n_skipped)
         (void)printf("%zu without a target left out (predicted in predictions.csv), ",
                      res->n_skipped);
@@ -178,6 +222,10 @@ static void print_summary(const nn_spec *spec, const nn_cv_result *res, const ch
     }
     (void)printf("%d fold%s, %.1fs\n", res->n_folds, res->n_folds > 1 ? "s" : "",
                  res->train_seconds);
+    if (res->labels) {
+        print_class_summary(spec, res, dir);
+        return;
+    }
     (void)printf("%-8s %10s %14s %14s %9s\n", "fold", "R²", "RMSE", "MAE", "MAPE%");
     for (int f = 0; f < res->n_folds; f++) {
         const nn_metrics *m = &res->folds[f].units[0];
@@ -257,6 +305,7 @@ int cmd_train(int argc, char **argv) {
         for (int i = 0; p.lines && i <= p.n_folds; i++) {
             p.lines[i].val_loss = NAN;
             p.lines[i].r2_units = NAN;
+            p.lines[i].val_acc = p.lines[i].acc = NAN;
             p.lines[i].epochs = spec->epochs * spec->ensemble;
         }
         p.ensemble = spec->ensemble;

@@ -4,6 +4,7 @@
 #include "cli_util.h"
 
 #include "nn_csv.h"
+#include "nn_metrics_class.h"
 #include "nn_model.h"
 #include "nn_pipe.h"
 
@@ -17,7 +18,10 @@ static const char predict_usage[] =
     "  DATA        a CSV with the columns the model reads (model.json \"inputs\"); the target,\n"
     "              the id and the columns the spec drops may be absent, others are ignored\n"
     "  --out FILE  where to write the predictions CSV (default standard output): the id column\n"
-    "              when the spec names one, then predicted (or predicted_<target> for each)\n";
+    "              when the spec names one, then predicted (or predicted_<target> for each);\n"
+    "              a classifier's: predicted (the label), then p_<label> for every class.\n"
+    "              When DATA has a classifier's target, its accuracy there is printed on\n"
+    "              standard error, and labels never seen in training are counted\n";
 
 /* A copy of column c (n rows) into t. */
 static nn_status copy_column(nn_table *t, const nn_column *c, size_t n, nn_error *err) {
@@ -34,14 +38,43 @@ static nn_status copy_column(nn_table *t, const nn_column *c, size_t n, nn_error
     return nn_table_add_text_take(t, c->name, v, NULL, err);
 }
 
-/* Builds the output table: id (when present in rows) then one column per target. */
-static nn_status predictions_table(const nn_spec *spec, const nn_table *rows, const double *pred,
+/* A classifier's columns: predicted (the label) and p_<label> for each class. */
+static nn_status class_columns(nn_table *t, const nn_labels *l, const double *prob, size_t n,
+                               nn_error *err) {
+    char **lab = calloc(n ? n : 1, sizeof *lab);
+    if (!lab) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int c = nn_class_predict(prob + i * l->n, (int)l->n, l->positive, 0.5);
+        if (!(lab[i] = strdup(l->names[c]))) {
+            for (size_t k = 0; k < i; k++) free(lab[k]);
+            free(lab);
+            return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        }
+    }
+    nn_status st = nn_table_add_text_take(t, "predicted", lab, NULL, err);
+    for (size_t c = 0; st == NN_OK && c < l->n; c++) {
+        double *col = malloc((n ? n : 1) * sizeof *col);
+        if (!col) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) col[i] = prob[i * l->n + c];
+        char name[NN_MAX_NAME + 8];
+        (void)snprintf(name, sizeof name, "p_%s", l->names[c]);
+        st = nn_table_add_number_take(t, name, col, NULL, err);
+    }
+    return st;
+}
+
+/* Builds the output table: id (when present in rows) then one column per target (a
+ * classifier's: the label and the class probabilities). */
+static nn_status predictions_table(const nn_model *model, const nn_table *rows, const double *pred,
                                    nn_table **out, nn_error *err) {
-    size_t n = rows->n_rows, nt = spec->n_targets;
+    const nn_spec *spec = nn_model_spec(model);
+    size_t n = rows->n_rows, nt = nn_model_labels(model) ? 0 : spec->n_targets;
     nn_table *t = NULL;
     nn_status st = nn_table_create(n, &t, err);
     int idc = spec->id ? nn_table_find(rows, spec->id) : -1;
     if (st == NN_OK && idc >= 0) st = copy_column(t, &rows->cols[idc], n, err);
+    if (st == NN_OK && nn_model_labels(model))
+        st = class_columns(t, nn_model_labels(model), pred, n, err);
     for (size_t k = 0; st == NN_OK && k < nt; k++) {
         double *col = malloc((n ? n : 1) * sizeof *col);
         if (!col) {
@@ -96,7 +129,20 @@ int cmd_predict(int argc, char **argv) {
         (void)fprintf(stderr, "%s: %s\n", pos[1], err.msg);
         rc = CLI_USAGE;
     }
-    if (rc == CLI_OK && predictions_table(spec, rows, pred, &t, &err) != NN_OK) rc = CLI_FAIL;
+    if (rc == CLI_OK && predictions_table(model, rows, pred, &t, &err) != NN_OK) rc = CLI_FAIL;
+    nn_label_check chk;
+    if (rc == CLI_OK) nn_model_check_labels(model, rows, pred, &chk);
+    if (rc == CLI_OK && chk.has_target) {
+        if (chk.known)
+            (void)fprintf(stderr, "%s: accuracy %.4f on the %zu rows with a known \"%s\"\n", pos[1],
+                          (double)chk.correct / (double)chk.known, chk.known, spec->targets[0]);
+        if (chk.unseen)
+            (void)fprintf(stderr,
+                          "%s: %zu row%s with a \"%s\" never seen in training (first: row %zu, "
+                          "\"%s\"); predicted, not scored\n",
+                          pos[1], chk.unseen, chk.unseen == 1 ? "" : "s", spec->targets[0],
+                          chk.first_unseen + 1, chk.first_label);
+    }
     if (rc == CLI_OK) {
         nn_status st = out ? nn_csv_write_file(out, t, &err) : nn_csv_write(stdout, t, &err);
         if (st != NN_OK) {
@@ -154,6 +200,12 @@ int cmd_validate(int argc, char **argv) {
                      "matrices)\n",
                      plan->n_features, plan->n_params, plan->n_rows, plan->n_features,
                      (double)plan->bytes / 1e6);
+        const nn_labels *l = plan->labels;
+        (void)printf("task: %s", nn_task_name(plan->task));
+        for (size_t c = 0; l && c < l->n; c++)
+            (void)printf("%s%s (%zu)", c ? ", " : "; classes ", l->names[c], l->counts[c]);
+        if (l && l->n == 2) (void)printf("; positive \"%s\"", l->names[l->positive]);
+        (void)printf("\n");
     }
     nn_plan_destroy(plan);
     nn_table_destroy(data);

@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     nn_layer_cfg *layers = calloc((size_t)spec->n_hidden + 1, sizeof *layers);
     FUZZ_CHECK(layers != NULL, "calloc");
     nn_net_cfg cfg;
-    nn_spec_net_cfg(spec, 1 + (int)(size % 64), layers, &cfg);
+    nn_spec_net_cfg(spec, 1 + (int)(size % 64), (int)spec->n_targets, layers, &cfg);
     size_t params = nn_net_cfg_param_count(&cfg);
     FUZZ_CHECK(params > 0, "a parsed spec's network is valid");
     FUZZ_CHECK(params <= (size_t)NN_SPEC_MAX_PARAMS * 64, "parameters are bounded");

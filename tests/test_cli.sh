@@ -237,5 +237,23 @@ contains "bad --threads named" thr.err "--threads"
 status "nn --version" 0 $?
 same "version" "nn 0.1.0" "$(cut -d' ' -f1-2 version.out)"
 
+# ---- classification: the wine example, short ----
+sed 's/"epochs": 200/"epochs": 20/' "$SRC/examples/wine.json" >wine.json
+"$NN" validate wine.json "$SRC/examples/wine.csv" >wv.out 2>&1
+status "nn validate a classification" 0 $?
+contains "validate names the classes" wv.out "task: classification; classes class_0 (59), class_1 (71), class_2 (48)"
+"$NN" train wine.json "$SRC/examples/wine.csv" --out wine --quiet >wt.out 2>&1
+status "nn train a classification" 0 $?
+contains "the fold table has accuracy, log loss and AUC" wt.out "fold      accuracy   bal.acc  log loss   ROC AUC  F1 macro"
+contains "and an out-of-fold summary" wt.out "out-of-fold accuracy "
+same "predictions.csv names classes" "row,fold,actual,predicted,p_class_0,p_class_1,p_class_2" "$(head -n 1 wine/predictions.csv)"
+same "history.csv has val_log_loss and val_accuracy" "fold,member,epoch,train_loss,val_loss,val_log_loss,val_accuracy,lr,seconds" "$(head -n 1 wine/history.csv)"
+check "metrics.json is a classification's" grep -q '"task": "classification"' wine/metrics.json
+(head -n 3 "$SRC/examples/wine.csv"; sed -n 4p "$SRC/examples/wine.csv" | sed 's/class_[0-9]/class_9/') >wnew.csv
+"$NN" predict wine/model.json wnew.csv >wp.out 2>wp.err
+status "nn predict with a label never seen" 0 $?
+same "predict names every class" "predicted,p_class_0,p_class_1,p_class_2" "$(head -n 1 wp.out)"
+contains "the unseen label is reported" wp.err 'with a "target" never seen in training (first: row 3, "class_9")'
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -184,7 +184,7 @@ static void test_gradient_is_batch_mean(void) {
     CHECK(nn_net_create(&cfg, &net, NULL) == NN_OK);
     if (!net) return;
     nn_net_init(net, 1, NN_STREAM_INIT);
-    nn_loss loss = {NN_LOSS_MSE, 1};
+    nn_loss loss = {.kind = NN_LOSS_MSE, .delta = 1};
     nn_float x[16], y[8], dout[8], g1[3];
     for (int i = 0; i < 8; i++) x[2 * i] = 1, x[2 * i + 1] = -2, y[i] = 3;
     const nn_float *out;
@@ -204,7 +204,8 @@ static void test_loss_values(void) {
      * huber δ=1: 0.5 + (3 − 0.5) + 0.02 = 3.02 → /3 */
     const nn_float p[] = {2, -1, 0.7f}, y[] = {1, 2, 0.5f};
     nn_float g[3];
-    nn_loss mse = {NN_LOSS_MSE, 1}, mae = {NN_LOSS_MAE, 1}, hub = {NN_LOSS_HUBER, 1};
+    nn_loss mse = {.kind = NN_LOSS_MSE, .delta = 1}, mae = {.kind = NN_LOSS_MAE, .delta = 1},
+            hub = {.kind = NN_LOSS_HUBER, .delta = 1};
     CHECK_NEAR(nn_loss_eval(&mse, p, y, 3, g, 3), 10.04 / 3, 1e-6);
     CHECK_NEAR(g[1], 2 * -3.0 / 3, 1e-6);
     CHECK_NEAR(nn_loss_eval(&mae, p, y, 3, g, 3), 4.2 / 3, 1e-6);

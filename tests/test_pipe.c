@@ -464,10 +464,16 @@ static void test_pipe_plan_errors_pointers_and_suggestions(void) {
     tspec_init(&t, "prize", "idd");
     plan_error(&t, a, msg, sizeof msg, NULL);
     CHECK_STR(msg, "/target: no column \"prize\" (did you mean \"price\"?)");
-    tspec_init(&t, "date", NULL);
+    tspec_init(&t, "date", NULL); /* a text target is a classification's, unless told */
     add_list(&t, NN_OP_DROP, NAMES("id"));
     plan_error(&t, a, msg, sizeof msg, NULL);
-    CHECK_STR(msg, "/target: column \"date\" is text; the target must be numeric");
+    CHECK_STR(msg, "/target: column \"date\" has one class (\"20141013T000000\", 1 rows); a "
+                   "classification needs two or more");
+    t.s.task = NN_TASK_REGRESSION;
+    t.s.task_given = 1;
+    plan_error(&t, a, msg, sizeof msg, NULL);
+    CHECK_STR(msg, "/target: column \"date\" is text; a regression target must be numeric "
+                   "(leave out \"task\" or set it to \"classification\" to predict its labels)");
     tspec_init(&t, "price", "idd");
     plan_error(&t, a, msg, sizeof msg, NULL);
     CHECK_STR(msg, "/id: no column \"idd\" (did you mean \"id\"?)");

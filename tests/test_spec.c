@@ -177,7 +177,7 @@ static void test_spec_layer_defaults_and_overrides(void) {
 
     nn_layer_cfg layers[4];
     nn_net_cfg cfg;
-    nn_spec_net_cfg(s, 11, layers, &cfg);
+    nn_spec_net_cfg(s, 11, 1, layers, &cfg);
     CHECK(cfg.n_inputs == 11 && cfg.n_layers == 4 && cfg.layers == layers);
     CHECK(layers[3].units == 1 && layers[3].act == NN_ACT_SIGMOID && layers[2].units == 3);
     CHECK(nn_net_cfg_param_count(&cfg) == (size_t)(11 * 4 + 4 + 4 * 4 + 4 + 4 * 3 + 3 + 3 + 1));
@@ -646,7 +646,7 @@ static void test_spec_canonical_hash(void) {
             " 'dropout': 0, 'hidden': [{'repeat': 2, 'activation': 'relu', 'units': 16,"
             " 'l2': 0.0}], 'output': {'activation': 'linear'}},\n"
             "  'training': {'optimizer': {'nesterov': false, 'momentum': 0.9,"
-            " 'learning_rate': 1.0, 'type': 'momentum'}, 'batch_size': 32, 'loss': 'mse',"
+            " 'learning_rate': 1.0, 'type': 'momentum'}, 'batch_size': 32,"
             " 'epochs': 300, 'schedule': {'type': 'constant'}, 'final': 'refit',"
             " 'validation': {'type': 'kfold', 'k': 5}, 'importance': {'repeats': 0}},"
             "  'target': ['price'], 'seed': 0, 'name': 'unnamed', 'text_columns': []\n}",
@@ -673,6 +673,26 @@ static void test_spec_canonical_hash(void) {
             e2);
     CHECK(strlen(e) == 64);
     CHECK_STR(e, e2);
+    /* the loss's default depends on the task: spelled out, it hashes as the default only where
+       the spec states the task (without one, the target's type decides and "mse" on a text
+       target is an error, not the default) */
+    char f[65], f2[65], g[65], g2[65], g3[65];
+    hash_of("{'target': 'y', 'task': 'regression', 'training': {'epochs': 3}}", f);
+    hash_of("{'target': 'y', 'task': 'regression', 'training': {'epochs': 3, 'loss': 'mse'}}", f2);
+    CHECK(strlen(f) == 64);
+    CHECK_STR(f, f2);
+    hash_of("{'target': 'y', 'training': {'epochs': 3, 'loss': 'mse'}}", e2);
+    CHECK(strcmp(f, e2) != 0);
+    hash_of("{'target': 'y', 'task': 'classification', 'training': {'epochs': 3}}", g);
+    hash_of("{'target': 'y', 'task': 'classification', 'training': {'epochs': 3,"
+            " 'loss': 'cross_entropy', 'validation': {'stratify': true}}}",
+            g2);
+    hash_of("{'target': 'y', 'task': 'classification', 'training': {'epochs': 3,"
+            " 'loss': {'type': 'cross_entropy', 'label_smoothing': 0}}}",
+            g3);
+    CHECK(strlen(g) == 64);
+    CHECK_STR(g, g2);
+    CHECK_STR(g, g3);
 }
 
 static void test_spec_canonical_reparses_to_itself(void) {

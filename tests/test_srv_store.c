@@ -375,10 +375,10 @@ static void test_store_run_finish_results(void) {
     srv_task_ref got_ref;
     CHECK(fixture_claim(s, &got_ref, &err));
     srv_prediction p[] = {
-        {2, 1, "b", 0, 1.0 / 3.0, 0.1 + 0.2},
-        {1, 2, NULL, 1, -1e-300, 1e300},
-        {1, 2, "a", 0, 540088.12345678901, 4.9406564584124654e-324},
-        {2, 1, "b", 1, -2.5e-17, 12345.678},
+        {2, 1, "b", 0, 1.0 / 3.0, 0.1 + 0.2, NULL},
+        {1, 2, NULL, 1, -1e-300, 1e300, NULL},
+        {1, 2, "a", 0, 540088.12345678901, 4.9406564584124654e-324, "[0.25,0.75]"},
+        {2, 1, "b", 1, -2.5e-17, 12345.678, NULL},
     };
     json_t *metrics = json_pack("{s:f, s:f, s:f, s:{s:i}}", "r2", 0.87654321, "rmse", 123.5, "mae",
                                 99.25, "folds", "k", 5);
@@ -403,12 +403,14 @@ static void test_store_run_finish_results(void) {
         CHECK(same_bits(q[i].predicted, w->predicted));
         CHECK((q[i].id == NULL) == (w->id == NULL));
         if (w->id) CHECK_STR(q[i].id, w->id);
+        CHECK((q[i].probs == NULL) == (w->probs == NULL)); /* a classification's probabilities */
+        if (w->probs) CHECK_STR(q[i].probs, w->probs);
     }
     srv_predictions_free(q, n);
     /* the documented exceptions: NaN is stored as NULL and read back as NaN; -0.0 reads as 0 */
     char id3[SRV_ID_LEN + 1];
     CHECK(fixture_run(s, NULL, 0, "nan", id3) == NN_OK);
-    srv_prediction odd = {1, 1, NULL, 0, NAN, -0.0};
+    srv_prediction odd = {1, 1, NULL, 0, NAN, -0.0, NULL};
     CHECK(fixture_finish(s, id3, SRV_RUN_FAILED, NULL, "x", &odd, 1, NULL, &err) == NN_OK);
     CHECK(srv_prediction_list(s, id3, &q, &n, &err) == NN_OK && n == 1);
     CHECK(n == 1 && isnan(q[0].actual) && q[0].predicted == 0);

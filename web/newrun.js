@@ -8,23 +8,28 @@ import { h, clear, fmt, errorBox } from './ui.js';
 const TEMPLATES = [
   { id: 'kc_house', label: 'King County houses (ensemble, k = 8)', url: '/assets/kc_house.json' },
   { id: 'kc_house_seed', label: 'King County houses (the seed report)', url: '/assets/kc_house_seed.json' },
-  { id: 'blank', label: 'Blank regression for this dataset' },
+  { id: 'breast_cancer', label: 'Breast cancer: malignant or benign (classification)', url: '/assets/breast_cancer.json' },
+  { id: 'wine', label: 'Wine: three cultivars (classification)', url: '/assets/wine.json' },
+  { id: 'blank', label: 'Blank spec for this dataset (its last column the target)' },
 ];
 
-// A blank regression spec for a dataset: a likely target, text columns dropped.
+// A blank spec for a dataset: a likely target (a column named like one, else the last), other
+// text columns dropped. A text target makes it a classification (the server decides the same).
 function blankSpec(ds) {
   const cols = (ds && ds.columns) || [];
-  const nums = cols.filter((c) => c.type === 'number').map((c) => c.name);
-  const texts = cols.filter((c) => c.type !== 'number').map((c) => c.name);
-  const target = nums.find((n) => /^(target|y|label|price|value)$/i.test(n)) || nums[nums.length - 1] || 'y';
+  const named = cols.find((c) => /^(target|y|label|class|price|value)$/i.test(c.name));
+  const last = cols[cols.length - 1];
+  const t = named || last || { name: 'y', type: 'number' };
+  const classify = t.type !== 'number';
+  const texts = cols.filter((c) => c.type !== 'number' && c.name !== t.name).map((c) => c.name);
   const preprocess = [];
   if (texts.length) preprocess.push({ op: 'drop', columns: texts });
-  preprocess.push({ op: 'normalize', columns: 'all', method: 'zscore' });
+  preprocess.push({ op: 'normalize', columns: classify ? 'inputs' : 'all', method: 'zscore' });
   return JSON.stringify({
-    name: 'regression', seed: 1, target, preprocess,
+    name: classify ? 'classification' : 'regression', seed: 1, target: t.name, preprocess,
     network: { hidden: [{ units: 32, activation: 'relu', repeat: 2 }], output: { activation: 'linear' } },
     training: {
-      epochs: 50, batch_size: 64, loss: 'mse',
+      epochs: 50, batch_size: 64, loss: classify ? 'cross_entropy' : 'mse',
       optimizer: { type: 'adam', learning_rate: 0.001 },
       validation: { type: 'kfold', k: 5 },
     },
@@ -187,7 +192,11 @@ export async function render(main, datasetArg) {
         v.parameters !== undefined ? h('div', { class: 'kv' },
           h('div', {}, h('b', { id: 'param-count' }, fmt(v.parameters)), h('span', {}, 'parameters')),
           h('div', {}, h('b', {}, fmt(v.input_width)), h('span', {}, 'inputs')),
-          h('div', {}, h('b', {}, fmt(v.rows)), h('span', {}, 'rows'))) : h('p', { class: 'muted' }, 'Pick a dataset to see the features.'),
+          h('div', {}, h('b', {}, fmt(v.rows)), h('span', {}, 'rows')),
+          h('div', {}, h('b', { id: 'task' }, v.task), h('span', {}, 'task'))) : h('p', { class: 'muted' }, 'Pick a dataset to see the features.'),
+        v.classes ? h('p', { id: 'class-list' }, `${v.classes.length} classes: `,
+          v.classes.map((c, i) => `${i ? ', ' : ''}${c.label} (${fmt(c.rows)})`).join(''),
+          v.positive ? `; positive “${v.positive}”` : '') : null,
         feats.length ? h('div', {}, h('h2', { style: 'margin-top:.8rem' }, `Features (${feats.length})`),
           h('ol', { class: 'features', id: 'feature-list' }, feats.map((f) => h('li', {}, f)))) : null);
     } catch (e) {

@@ -1,10 +1,12 @@
 // run.js — one run: live loss curves from the event stream, progress and ETA, metrics per
 // fold, predicted vs actual, residuals, input box plots, predictions against any input, a
-// map coloured by error, and downloads.
+// map coloured by error, and downloads. A classification shows its validation log loss and
+// accuracy live, and its own results (classify.js).
 
 import { api, token, download } from './api.js';
 import { RunStream } from './stream.js';
 import { LossChart, PALETTE, scatter, histogram, boxPlots, errorMap } from './charts.js';
+import { renderClassMetrics, renderClassResults } from './classify.js';
 import { h, clear, fmt, fmtDuration, fmtTime, statusBadge, table, errorBox, parseCsv, numericColumns, quantiles } from './ui.js';
 
 const ACTIVE = new Set(['queued', 'running']);
@@ -16,10 +18,12 @@ class Curves {
   add(e) {
     if (!this.folds.has(e.fold)) this.folds.set(e.fold, new Map());
     const f = this.folds.get(e.fold);
-    if (!f.has(e.member)) f.set(e.member, { train: [], val: [] });
+    if (!f.has(e.member)) f.set(e.member, { train: [], val: [], acc: [] });
     const m = f.get(e.member);
     m.train[e.epoch - 1] = e.train_loss;
-    m.val[e.epoch - 1] = e.val_loss;
+    // a classification's validation curve is its log loss (val_loss adds smoothing, if any)
+    m.val[e.epoch - 1] = 'val_log_loss' in e ? e.val_log_loss : e.val_loss;
+    if ('val_accuracy' in e) { m.acc[e.epoch - 1] = e.val_accuracy; this.classify = true; }
     this.maxEpoch = Math.max(this.maxEpoch, e.epoch);
     this.epochs = Math.max(this.epochs, e.epochs || 0);
   }
@@ -69,6 +73,19 @@ class Curves {
     }
     return { x, series: out };
   }
+
+  // Validation accuracy per fold and its mean (a classification).
+  accuracy() {
+    const n = this.maxEpoch;
+    const x = Array.from({ length: n }, (_, i) => i + 1);
+    const cv = [...this.folds.keys()].filter((f) => f > 0).sort((a, b) => a - b);
+    const per = cv.map((f) => Curves.mean([...this.folds.get(f).values()], 'acc', n));
+    const out = cv.map((f, i) => ({ label: `fold ${f}`, color: PALETTE[(f - 1) % PALETTE.length], width: 1.5, values: per[i] }));
+    if (cv.length > 1)
+      out.push({ label: 'mean', color: '#111', width: 3, derived: true,
+        values: x.map((_, i) => (per.every((p) => p[i] !== null) ? per.reduce((a, p) => a + p[i], 0) / per.length : null)) });
+    return { x, series: out };
+  }
 }
 
 function targetsOf(spec) {
@@ -99,6 +116,9 @@ export async function render(main, id) {
     h('option', { value: 'both' }, 'training and validation'),
     h('option', { value: 'val' }, 'validation only'),
     h('option', { value: 'train' }, 'training only'));
+  const accEl = h('div', { class: 'chart', id: 'acc-chart' });
+  const accBox = h('section', { class: 'card', 'aria-labelledby': 'acc-h', hidden: true },
+    h('h2', { id: 'acc-h' }, 'Validation accuracy per fold'), accEl);
   const metricsBox = h('div', { id: 'metrics' });
   const resultsBox = h('div', { id: 'results' });
 
@@ -117,18 +137,23 @@ export async function render(main, id) {
         h('label', { for: 'log-scale', class: 'row', style: 'font-weight:normal;gap:.3rem;margin:0' }, logBox, 'log scale'),
         showSel, streamState),
       chartEl),
-    metricsBox, resultsBox);
+    accBox, metricsBox, resultsBox);
 
   if (run.dataset)
     api.dataset(run.dataset).then((d) => clear(document.getElementById('run-dataset') || h('span'), 'Dataset: ',
       h('a', { href: '#/datasets' }, d.name), ` (${fmt(d.rows)} rows)`)).catch(() => {});
   const chart = new LossChart(chartEl);
+  const accChart = new LossChart(accEl, { yLabel: 'accuracy' });
   const curves = new Curves();
   let drawPending = false;
   const draw = () => {
     drawPending = false;
     if (gone || !curves.maxEpoch) return;
     chart.update({ ...curves.series(showSel.value), log: logBox.checked });
+    if (curves.classify) {
+      accBox.hidden = false;
+      accChart.update({ ...curves.accuracy(), log: false });
+    }
   };
   const drawSoon = () => {
     if (drawPending) return;
@@ -218,12 +243,14 @@ export async function render(main, id) {
     clearTimeout(poll);
     stream.close();
     chart.destroy();
+    accChart.destroy();
   };
 }
 
 function renderMetrics(box, r) {
   const m = r.metrics;
   if (!m) { clear(box); return; }
+  if (m.task === 'classification') { renderClassMetrics(box, r); return; }
   const kv = (v, label, idAttr) => h('div', {}, h('b', { id: idAttr }, fmt(v)), h('span', {}, label));
   const folds = m.folds || [];
   clear(box, h('section', { class: 'card', 'aria-labelledby': 'metrics-h' },
@@ -268,6 +295,13 @@ async function renderResults(box, r) {
     downloadLink('Predictions (CSV)', `/v1/runs/${id}/predictions?format=csv`, `predictions-${id.slice(0, 8)}.csv`),
     downloadLink('History (CSV)', `/v1/runs/${id}/history?format=csv`, `history-${id.slice(0, 8)}.csv`),
     downloadLink('Model (JSON)', `/v1/runs/${id}/model`, `model-${id.slice(0, 8)}.json`));
+  if (r.metrics && r.metrics.task === 'classification') {
+    clear(box, h('section', { class: 'card' }, h('h2', {}, 'Downloads'), links));
+    const preds = await api.predictions(id);
+    renderClassResults(box, r, preds);
+    await renderInputs(box, r, preds, null);
+    return;
+  }
   const scatterEl = h('div', { class: 'chart', id: 'pred-scatter' });
   const histEl = h('div', { class: 'chart', id: 'residual-hist' });
   clear(box,
@@ -289,8 +323,15 @@ async function renderResults(box, r) {
   scatter(scatterEl, { x: actual, series, xLabel: `actual ${tname}`, yLabel: `predicted ${tname}`, identity: true, size: 3 });
   const resid = preds.map((p) => p[pk] - p[ak]);
   histogram(histEl, { values: resid, xLabel: `predicted − actual ${tname}` });
+  await renderInputs(box, r, preds, { actual, predicted, resid, tname });
+}
 
-  // The raw data: box plots of the inputs, predictions against an input, the map.
+// The raw data: box plots of the inputs before and after preprocessing; for a regression (reg:
+// its actual, predicted and residuals) also predictions against an input and the map.
+async function renderInputs(box, r, preds, reg) {
+  const id = r.id;
+  const targets = targetsOf(r.spec);
+  const { actual, predicted, resid, tname } = reg || {};
   const inputsBox = h('div', {});
   box.append(inputsBox);
   if (!r.dataset) return;
@@ -314,17 +355,18 @@ async function renderResults(box, r) {
   const mapEl = h('div', { id: 'error-map' });
   const lat = Object.keys(cols).find((c) => /^(lat|latitude)$/i.test(c));
   const lon = Object.keys(cols).find((c) => /^(long|lon|lng|longitude)$/i.test(c));
-  inputsBox.append(
-    h('section', { class: 'card', 'aria-labelledby': 'vs-h' },
-      h('div', { class: 'row' }, h('h2', { id: 'vs-h' }, `Predicted and actual ${tname} against`), pick), vsEl),
-    lat && lon ? h('section', { class: 'card', 'aria-labelledby': 'map-h' },
+  inputsBox.append(...[
+    reg ? h('section', { class: 'card', 'aria-labelledby': 'vs-h' },
+      h('div', { class: 'row' }, h('h2', { id: 'vs-h' }, `Predicted and actual ${tname} against`), pick), vsEl) : null,
+    reg && lat && lon ? h('section', { class: 'card', 'aria-labelledby': 'map-h' },
       h('h2', { id: 'map-h' }, `Where the errors are (${lat}, ${lon})`), mapEl) : null,
     h('div', { class: 'grid2' },
       h('section', { class: 'card', 'aria-labelledby': 'bb-h' },
         h('h2', { id: 'bb-h' }, 'Inputs before preprocessing'),
         h('p', { class: 'muted' }, 'Raw columns, each on its own scale: whiskers at min and max, box at the quartiles, red at the median.'),
         beforeEl),
-      h('section', { class: 'card', 'aria-labelledby': 'ba-h' }, h('h2', { id: 'ba-h' }, 'Model inputs after preprocessing'), afterEl)));
+      h('section', { class: 'card', 'aria-labelledby': 'ba-h' }, h('h2', { id: 'ba-h' }, 'Model inputs after preprocessing'), afterEl)),
+  ].filter(Boolean)); // DOM append would write a null as the text "null"
 
   boxPlots(beforeEl, inputs.map((c) => ({ name: c, ...quantiles(cols[c]) })).filter((b) => b.n),
     { label: 'box plots of the raw inputs' });
@@ -343,9 +385,9 @@ async function renderResults(box, r) {
   const preferred = inputs.find((c) => /sqft_living$|area|size/i.test(c));
   if (preferred) pick.value = preferred;
   pick.addEventListener('change', drawVs);
-  if (inputs.length) drawVs();
+  if (reg && inputs.length) drawVs();
 
-  if (lat && lon)
+  if (reg && lat && lon)
     errorMap(mapEl, { lat: rowIndex.map((i) => cols[lat][i]), lon: rowIndex.map((i) => cols[lon][i]), err: resid, unit: tname });
 
   // Transformed features need the server (the fitted preprocessing lives there).

@@ -70,6 +70,8 @@ export async function render(main) {
         { label: 'Dataset', get: (r) => (r.dataset ? names[r.dataset] || r.dataset.slice(0, 8) : '—') },
         { label: 'R²', class: 'num', get: (r) => fmt(r.r2) },
         { label: 'RMSE', class: 'num', get: (r) => fmt(r.rmse) },
+        { label: 'Accuracy', class: 'num', get: (r) => fmt(r.accuracy) },
+        { label: 'Log loss', class: 'num', get: (r) => fmt(r.log_loss) },
         { label: 'Duration', class: 'num', get: (r) => fmtDuration(r.started_at ? (r.finished_at || Date.now()) - r.started_at : null) },
         { label: 'Started', get: (r) => fmtTime(r.started_at || r.created_at) },
         { label: '', get: (r) => (ACTIVE.has(r.status)
@@ -87,10 +89,19 @@ const OVERALL = [
   ['r2', 'R²'], ['rmse', 'RMSE'], ['mae', 'MAE'], ['mape', 'MAPE %'], ['r2_mean', 'R² fold mean'],
   ['r2_sd', 'R² fold sd'], ['rmse_mean', 'RMSE fold mean'], ['rmse_sd', 'RMSE fold sd'], ['train_seconds', 'train seconds'],
 ];
+const OVERALL_CLASS = [
+  ['accuracy', 'accuracy'], ['log_loss', 'log loss'], ['roc_auc', 'ROC AUC'], ['balanced_accuracy', 'balanced accuracy'],
+  ['f1_macro', 'F1 macro'], ['brier', 'Brier'], ['accuracy_mean', 'accuracy fold mean'], ['accuracy_sd', 'accuracy fold sd'],
+  ['train_seconds', 'train seconds'],
+];
+// Fold columns: [key, label] of the per-fold metrics compared.
+const FOLD_REG = [['r2', 'R²'], ['rmse', 'RMSE'], ['mae', 'MAE']];
+const FOLD_CLASS = [['accuracy', 'accuracy'], ['log_loss', 'log loss'], ['roc_auc', 'AUC']];
 
+const HIGHER = /^(r2|accuracy|roc_auc|balanced_accuracy|f1_macro)/;
 function better(key, a, b) {
   if (typeof a !== 'number' || typeof b !== 'number' || a === b) return 0;
-  const up = key.startsWith('r2') && !key.endsWith('sd');
+  const up = HIGHER.test(key) && !key.endsWith('sd');
   return (up ? a > b : a < b) ? 1 : -1;
 }
 
@@ -109,23 +120,22 @@ export async function renderCompare(main, a, b) {
   const head = (r) => h('span', {}, h('a', { href: `#/run/${r.id}` }, r.name), ' ', statusBadge(r.status), ' ',
     h('code', { class: 'muted' }, r.id.slice(0, 6)));
   const cell = (key, x, y) => h('span', { class: better(key, x, y) > 0 ? 'win' : '' }, fmt(x));
+  const classify = ma.task === 'classification' || mb.task === 'classification';
   const overall = table([
     { label: 'Metric', get: (k) => k[1] },
     { label: `A: ${ra.name}`, class: 'num', get: (k) => cell(k[0], ma[k[0]], mb[k[0]]) },
     { label: `B: ${rb.name}`, class: 'num', get: (k) => cell(k[0], mb[k[0]], ma[k[0]]) },
-  ], OVERALL, { caption: 'Overall (out of fold)' });
+  ], classify ? OVERALL_CLASS : OVERALL, { caption: 'Overall (out of fold)' });
   const fa = ma.folds || [];
   const fb = mb.folds || [];
   const n = Math.max(fa.length, fb.length);
   const rows = Array.from({ length: n }, (_, i) => ({ i, a: fa[i] || {}, b: fb[i] || {} }));
   const folds = table([
     { label: 'Fold', get: (r) => r.a.fold || r.b.fold || r.i + 1 },
-    { label: 'A R²', class: 'num', get: (r) => cell('r2', r.a.r2, r.b.r2) },
-    { label: 'B R²', class: 'num', get: (r) => cell('r2', r.b.r2, r.a.r2) },
-    { label: 'A RMSE', class: 'num', get: (r) => cell('rmse', r.a.rmse, r.b.rmse) },
-    { label: 'B RMSE', class: 'num', get: (r) => cell('rmse', r.b.rmse, r.a.rmse) },
-    { label: 'A MAE', class: 'num', get: (r) => cell('mae', r.a.mae, r.b.mae) },
-    { label: 'B MAE', class: 'num', get: (r) => cell('mae', r.b.mae, r.a.mae) },
+    ...(classify ? FOLD_CLASS : FOLD_REG).flatMap(([k, label]) => [
+      { label: `A ${label}`, class: 'num', get: (r) => cell(k, r.a[k], r.b[k]) },
+      { label: `B ${label}`, class: 'num', get: (r) => cell(k, r.b[k], r.a[k]) },
+    ]),
     { label: 'A epochs', class: 'num', get: (r) => fmt(r.a.epochs_run) },
     { label: 'B epochs', class: 'num', get: (r) => fmt(r.b.epochs_run) },
   ], rows, { caption: 'Fold by fold' });

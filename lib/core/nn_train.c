@@ -55,6 +55,9 @@ static nn_status check_cfg(const nn_net *net, size_t n, const nn_train_cfg *cfg,
         return nn_error_set(err, NN_ERR_INVALID, "unknown loss");
     if (cfg->loss.kind == NN_LOSS_HUBER && !(cfg->loss.delta > 0))
         return nn_error_set(err, NN_ERR_INVALID, "huber delta must be > 0");
+    if (!(cfg->loss.label_smoothing >= 0 && cfg->loss.label_smoothing <= NN_LOSS_MAX_SMOOTHING))
+        return nn_error_set(err, NN_ERR_INVALID, "label smoothing must be in [0, %g]",
+                            NN_LOSS_MAX_SMOOTHING);
     nn_status st = nn_optim_check(&cfg->optim, err);
     if (st == NN_OK) st = nn_sched_check(&cfg->sched, err);
     (void)net;
@@ -109,8 +112,7 @@ nn_status nn_train_fit(nn_net *net, const nn_float *x, const nn_float *y, size_t
             const nn_float *pred;
             st = nn_net_forward(net, s.xb, (int)b, &dropout, &pred, err);
             if (st != NN_OK) break;
-            double loss =
-                nn_loss_eval(&cfg->loss, pred, s.yb, b * n_out, s.dout, (double)(b * n_out));
+            double loss = nn_loss_batch(&cfg->loss, pred, s.yb, b, n_out, s.dout);
             if (!isfinite(loss)) {
                 st = nn_error_set(err, NN_ERR_DIVERGED,
                                   "training diverged at epoch %d, batch %zu: loss is %s", e + 1,

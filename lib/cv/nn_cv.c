@@ -42,7 +42,7 @@ static nn_status alloc_result(nn_cv *cv, nn_error *err) {
 }
 
 /* Targets must exist as numbers (the plan checked); copies them into res.actual and marks the
- * rows where one is missing as skipped. */
+ * rows where one is missing as skipped. (A classification's target: nn__cv_class_setup.) */
 static nn_status read_targets(nn_cv *cv, nn_error *err) {
     const nn_spec *s = cv->spec;
     size_t n = cv->data->n_rows, nt = s->n_targets;
@@ -64,8 +64,26 @@ static nn_status read_targets(nn_cv *cv, nn_error *err) {
     return NN_OK;
 }
 
+/* Stratified holdout: the first max(1, min(n_c − 1, round(fraction · n_c))) rows of each class
+ * (in the class-ordered shuffle) validate, so both sides hold every class of two rows or more. */
+static void stratified_holdout(nn_cv *cv, const size_t *order, size_t n) {
+    const nn_labels *l = cv->labels;
+    size_t at = 0;
+    int cls = -1;
+    for (size_t i = 0; i < n; i++) {
+        int c = cv->res.actual_class[order[i]];
+        if (c != cls) cls = c, at = 0;
+        size_t nc = l->counts[c];
+        double want = round(cv->spec->holdout * (double)nc);
+        size_t nv = nc < 2 ? 0 : want < 1 ? 1 : want > (double)(nc - 1) ? nc - 1 : (size_t)want;
+        int f = at++ < nv ? 0 : -1;
+        cv->fold_of[order[i]] = cv->res.oof_fold[order[i]] = f;
+    }
+}
+
 /* Over the rows that are not skipped: kfold: shuffled order, position i → fold i mod k.
- * holdout: the first ⌈fraction·n⌉ positions validate (fold 0). none: every row trains only. */
+ * holdout: the first ⌈fraction·n⌉ positions validate (fold 0). none: every row trains only.
+ * Stratified (classification): the shuffled order is grouped by class first (nn_cv.h). */
 static nn_status assign_folds(nn_cv *cv, nn_error *err) {
     const nn_spec *s = cv->spec;
     size_t n_all = cv->data->n_rows, n = 0;
@@ -82,6 +100,13 @@ static nn_status assign_folds(nn_cv *cv, nn_error *err) {
     nn_rng rng;
     nn_rng_init(&rng, s->seed, NN_STREAM(0, NN_STREAM_FOLDS));
     nn_rng_shuffle(&rng, order, n);
+    int strat = cv->labels && !s->no_stratify && s->validation != NN_VAL_NONE;
+    nn_status st = strat ? nn__cv_stratify(cv, order, n, err) : NN_OK;
+    if (st != NN_OK || (strat && s->validation == NN_VAL_HOLDOUT)) {
+        if (st == NN_OK) stratified_holdout(cv, order, n);
+        free(order);
+        return st;
+    }
     size_t n_val = s->validation == NN_VAL_HOLDOUT ? (size_t)ceil(s->holdout * (double)n) : 0;
     for (size_t i = 0; i < n; i++) {
         int f = -1;
@@ -110,20 +135,30 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     memset(errs, 0, sizeof *errs);
     nn_plan *plan = NULL;
     if (nn_pipe_plan(spec, data, &plan, errs) != NN_OK) return nn_spec_errors_to_error(errs, err);
-    nn_plan_destroy(plan); /* the plan made every check the job would make */
+    /* the plan made every check the job would make */
     int n_folds = 0, has_final = 0;
     nn_cv_plan_tasks(spec, &n_folds, &has_final);
     nn_status st = NN_OK;
     nn_cv *cv = calloc(1, sizeof *cv);
-    if (!cv) return nn_nomem(err, "out of memory for a job");
+    if (!cv) {
+        nn_plan_destroy(plan);
+        return nn_nomem(err, "out of memory for a job");
+    }
     cv->spec = spec;
     cv->data = data;
+    cv->task = plan->task;
+    cv->loss = nn_spec_loss(spec, cv->task);
+    cv->n_out = (int)spec->n_targets;
     if (cfg) cv->cfg = *cfg;
     cv->n_folds = n_folds;
     cv->has_final = has_final;
     pthread_mutex_init(&cv->mu, NULL);
     st = alloc_result(cv, err);
-    if (st == NN_OK) st = read_targets(cv, err);
+    cv->res.task = cv->task;
+    if (st == NN_OK)
+        st = cv->task == NN_TASK_CLASSIFICATION ? nn__cv_class_setup(cv, plan, err)
+                                                : read_targets(cv, err);
+    nn_plan_destroy(plan);
     if (st == NN_OK) st = assign_folds(cv, err);
     if (st != NN_OK) {
         nn_cv_destroy(cv);
@@ -137,6 +172,7 @@ static void free_fold(nn_fold_result *fr) {
     free(fr->units);
     free(fr->model);
     free(fr->history);
+    nn_class_metrics_free(&fr->cls);
 }
 
 int nn_cv_task_done(const nn_cv *cv, int task) {
@@ -163,6 +199,7 @@ void nn_cv_destroy(nn_cv *cv) {
     free(r->importance);
     free(cv->fold_of);
     free(cv->target_col);
+    nn__cv_class_free(cv);
     nn_model_destroy(cv->model);
     pthread_mutex_destroy(&cv->mu);
     free(cv);

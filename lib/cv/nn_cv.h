@@ -24,12 +24,27 @@
  * mean of the fold models when "final" is "none"; a row whose inputs cannot be transformed gets
  * no prediction. A task holds no copy of the table: the pipeline is fitted and applied block by
  * block on the job's one table, straight into the task's float matrices.
+ *
+ * Classification (the spec's task on the data, nn_spec_task): the classes are the target's
+ * labels over the rows that have one (nn_labels), found before the folds; k-fold and holdout
+ * folds are stratified unless "stratify" is false — the shuffled rows are ordered by class
+ * (keeping the shuffled order within a class) and dealt out, so every fold holds each class in
+ * proportion. The network ends in logits (one for two classes, one per class otherwise) and
+ * trains with cross-entropy (class weights "balanced" come from each fold's training rows).
+ * Predictions are class probabilities computed in double from the logits, averaged over the
+ * ensemble's members; the predicted class is the most probable one (for two classes: the
+ * positive one when its probability is ≥ 0.5). Out of fold, each validated row has its
+ * probabilities (oof_prob) and predicted class (oof_pred); metrics are nn_class_metrics, per
+ * fold and over every validated row, and for two classes the threshold maximizing F1 out of
+ * fold next to the results at 0.5.
  */
 #ifndef NN_CV_H
 #define NN_CV_H
 
 #include "nn_common.h"
+#include "nn_labels.h"
 #include "nn_metrics.h"
+#include "nn_metrics_class.h"
 #include "nn_model.h"
 #include "nn_spec.h"
 #include "nn_table.h"
@@ -44,12 +59,14 @@ typedef enum nn_cv_event_kind {
 } nn_cv_event_kind;
 
 typedef struct nn_history_row {
-    int fold;          /* 0-based; -1 for the final refit */
-    int epoch;         /* 1-based */
-    int member;        /* 0-based network of the fold's ensemble */
-    double train_loss; /* model space, mean over the epoch */
-    double val_loss;   /* model space; NaN without validation */
-    double val_r2;     /* model space, first target; NaN without validation */
+    int fold;                          /* 0-based; -1 for the final refit */
+    int epoch;                         /* 1-based */
+    int member;                        /* 0-based network of the fold's ensemble */
+    double train_loss;                 /* model space, mean over the epoch */
+    double val_loss;                   /* model space; NaN without validation */
+    double val_r2;                     /* model space, first target; NaN without validation or for a
+                                          classification */
+    double val_log_loss, val_accuracy; /* classification on the validation rows; NaN else */
     double lr;
     double seconds; /* since the task started */
 } nn_history_row;
@@ -65,6 +82,7 @@ typedef struct nn_fold_result {
     nn_metrics *units;       /* (n_targets) validation metrics in the targets' units, of the
                                 ensemble's mean prediction */
     nn_metrics *model;       /* (n_targets) in model space */
+    nn_class_metrics cls;    /* classification: the validation rows' metrics (arrays owned) */
     nn_history_row *history; /* (n_history) every member's epochs, member by member */
     int n_history;
     nn_status status;
@@ -100,11 +118,21 @@ typedef struct nn_cv_result {
     nn_fold_result *folds; /* (n_folds) */
     nn_fold_result final;  /* the refit, when there was one (fold = -1) */
     int has_final_fit;
-    int *oof_fold;          /* (n_rows) fold that validated the row, -1 if none */
-    double *oof_pred;       /* (n_rows × n_targets) in units; NaN where not validated; for
-                               skipped rows the final model's prediction (the folds' mean
-                               without one), NaN when their inputs allow none */
-    double *actual;         /* (n_rows × n_targets) the targets as given (NaN = missing) */
+    nn_task task;
+    int *oof_fold;    /* (n_rows) fold that validated the row, -1 if none */
+    double *oof_pred; /* (n_rows × n_targets) in units; NaN where not validated; for
+                         skipped rows the final model's prediction (the folds' mean
+                         without one), NaN when their inputs allow none. Classification:
+                         the predicted class's index */
+    double *actual;   /* (n_rows × n_targets) the targets as given (NaN = missing);
+                         classification: the class index */
+    /* classification only (NULL/empty for regression) */
+    const nn_labels *labels; /* the classes (borrowed from the job) */
+    int *actual_class;       /* (n_rows) class of each row's label, -1 where missing */
+    double *oof_prob;        /* (n_rows × labels->n) class probabilities, NaN where oof_pred is */
+    nn_class_metrics overall_class; /* out of fold */
+    nn_threshold at_half, best_f1;  /* two classes, out of fold: at 0.5 and at the best F1 */
+    double acc_mean, acc_sd, ll_mean, ll_sd, auc_mean, auc_sd; /* across folds */
     unsigned char *skipped; /* (n_rows) 1 where a target is missing: the row is left out
                                of training and scoring (never in a fold) */
     size_t n_skipped;

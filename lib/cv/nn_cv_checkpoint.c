@@ -1,5 +1,7 @@
 /* nn_cv_checkpoint.c — a finished fold task to JSON and back (see nn_cv.h). Every double is
- * written as a JSON real (NaN as null) and read back exactly when dumped with 17 digits. */
+ * written as a JSON real (NaN as null) and read back exactly when dumped with 17 digits. A
+ * classification's "oof" holds each validation row's class probabilities; its predicted classes
+ * and fold metrics are made from them again on import. */
 #include "nn_cv_internal.h"
 
 #include <math.h>
@@ -37,9 +39,10 @@ static json_t *history_json(const nn_fold_result *fr) {
     json_t *a = json_array();
     for (int i = 0; a && i < fr->n_history; i++) {
         const nn_history_row *h = &fr->history[i];
-        json_array_append_new(a, json_pack("[i, i, o, o, o, o, o]", h->member, h->epoch,
+        json_array_append_new(a, json_pack("[i, i, o, o, o, o, o, o, o]", h->member, h->epoch,
                                            real(h->train_loss), real(h->val_loss), real(h->val_r2),
-                                           real(h->lr), real(h->seconds)));
+                                           real(h->lr), real(h->seconds), real(h->val_log_loss),
+                                           real(h->val_accuracy)));
     }
     return a;
 }
@@ -50,10 +53,11 @@ nn_status nn_cv_task_export(const nn_cv *cv, int task, json_t **out, nn_error *e
     const nn_fold_result *fr = &cv->res.folds[task];
     size_t nt = cv->res.n_targets;
     json_t *oof = json_array(), *params = json_array(), *drops = json_null();
+    size_t nk = cv->labels ? cv->labels->n : nt; /* values per row */
+    const double *ov = cv->labels ? cv->res.oof_prob : cv->res.oof_pred;
     for (size_t i = 0; oof && i < cv->res.n_rows; i++)
         if (cv->fold_of[i] == task)
-            for (size_t k = 0; k < nt; k++)
-                json_array_append_new(oof, real(cv->res.oof_pred[i * nt + k]));
+            for (size_t k = 0; k < nk; k++) json_array_append_new(oof, real(ov[i * nk + k]));
     for (int m = 0; params && m < cv->spec->ensemble; m++) {
         const nn_net *net = cv->keep[task].nets[m];
         const nn_float *p = nn_net_params_const(net);
@@ -84,7 +88,8 @@ static nn_status read_history(const json_t *h, nn_fold_result *fr, nn_error *err
     if (!fr->history) return nn_nomem(err, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const json_t *r = json_array_get(h, i);
-        if (json_array_size(r) != 7) return nn_error_set(err, NN_ERR_PARSE, "checkpoint: history");
+        size_t nr = json_array_size(r); /* 7 before classification's two */
+        if (nr != 7 && nr != 9) return nn_error_set(err, NN_ERR_PARSE, "checkpoint: history");
         nn_history_row *x = &fr->history[i];
         x->fold = fr->fold;
         x->member = (int)json_integer_value(json_array_get(r, 0));
@@ -94,6 +99,8 @@ static nn_status read_history(const json_t *h, nn_fold_result *fr, nn_error *err
         x->val_r2 = unreal(json_array_get(r, 4));
         x->lr = unreal(json_array_get(r, 5));
         x->seconds = unreal(json_array_get(r, 6));
+        x->val_log_loss = unreal(json_array_get(r, 7)); /* NaN when absent */
+        x->val_accuracy = unreal(json_array_get(r, 8));
     }
     fr->n_history = (int)n;
     return NN_OK;
@@ -110,7 +117,7 @@ static nn_status read_nets(nn_cv *cv, int task, const json_t *params, nn_error *
         return nn_nomem(err, "out of memory");
     }
     nn_net_cfg cfg;
-    nn_spec_net_cfg(s, (int)nn_pipe_n_features(k->pipe), layers, &cfg);
+    nn_spec_net_cfg(s, (int)nn_pipe_n_features(k->pipe), cv->n_out, layers, &cfg);
     nn_status st = NN_OK;
     size_t at = 0;
     for (int m = 0; st == NN_OK && m < s->ensemble; m++) {
@@ -148,12 +155,17 @@ static nn_status read_task(nn_cv *cv, int task, const json_t *in, nn_error *err)
     nn_status st = read_history(json_object_get(in, "history"), fr, err);
     if (st != NN_OK) return st;
     const json_t *oof = json_object_get(in, "oof");
-    size_t j = 0;
-    for (size_t i = 0; i < cv->res.n_rows; i++)
-        if (cv->fold_of[i] == task)
-            for (size_t k = 0; k < nt; k++)
-                cv->res.oof_pred[i * nt + k] = unreal(json_array_get(oof, j++));
+    size_t j = 0, nk = cv->labels ? cv->labels->n : nt;
+    double *ov = cv->labels ? cv->res.oof_prob : cv->res.oof_pred;
+    for (size_t i = 0; i < cv->res.n_rows; i++) {
+        if (cv->fold_of[i] != task) continue;
+        for (size_t k = 0; k < nk; k++) ov[i * nk + k] = unreal(json_array_get(oof, j++));
+        if (cv->labels)
+            cv->res.oof_pred[i] =
+                (double)nn_class_predict(ov + i * nk, (int)nk, cv->labels->positive, 0.5);
+    }
     if (j != json_array_size(oof)) return nn_error_set(err, NN_ERR_PARSE, "checkpoint: rows");
+    if (cv->labels && (st = nn__cv_class_fold_metrics(cv, task, err)) != NN_OK) return st;
     st = nn_pipe_from_json(cv->spec, json_object_get(in, "pipeline"), &cv->keep[task].pipe, err);
     if (st == NN_OK) st = read_nets(cv, task, json_object_get(in, "params"), err);
     const json_t *drops = json_object_get(in, "drops");
@@ -183,10 +195,7 @@ nn_status nn_cv_task_import(nn_cv *cv, int task, const json_t *in, nn_error *err
         cv->keep[task].nets = NULL;
         free(cv->keep[task].drops);
         cv->keep[task].drops = NULL;
-        for (size_t i = 0; i < cv->res.n_rows; i++)
-            if (cv->fold_of[i] == task)
-                for (size_t k = 0; k < cv->res.n_targets; k++)
-                    cv->res.oof_pred[i * cv->res.n_targets + k] = NAN;
+        nn__cv_reset_task(cv, task);
         return nn_error_prefix(err, "fold %d: ", task + 1);
     }
     return NN_OK;

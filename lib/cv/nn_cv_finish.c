@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The fold with the best validation R² (model space, first target) becomes the model. */
+/* The fold with the best validation R² (model space, first target) — the lowest log loss for
+ * a classification — becomes the model. */
 static nn_status take_best_fold(nn_cv *cv, nn_error *err) {
     int best = 0;
+    const nn_fold_result *fr = cv->res.folds;
     for (int f = 1; f < cv->n_folds; f++)
-        if (cv->res.folds[f].model[0].r2 > cv->res.folds[best].model[0].r2) best = f;
+        if (cv->labels ? fr[f].cls.log_loss < fr[best].cls.log_loss
+                       : fr[f].model[0].r2 > fr[best].model[0].r2)
+            best = f;
     nn_spec *copy = NULL;
     nn_status st = nn_spec_clone(cv->spec, &copy, err);
     if (st != NN_OK) return st;
@@ -20,6 +24,44 @@ static nn_status take_best_fold(nn_cv *cv, nn_error *err) {
                                        cv->spec->ensemble, &cv->model, err);
     cv->keep[best].pipe = NULL;
     cv->keep[best].nets = NULL;
+    if (st == NN_OK && cv->labels) st = nn_model_set_labels(cv->model, cv->labels, err);
+    return st;
+}
+
+/* A classification's rows without a label: the mean class probabilities of the final model (or
+ * of the fold models) and the class they predict. */
+static nn_status predict_skipped_classes(nn_cv *cv, const nn_row_set *set, int n_models,
+                                         nn_error *err) {
+    nn_cv_result *r = &cv->res;
+    size_t n = set->n, k = cv->labels->n;
+    double *p = malloc((n ? n : 1) * k * sizeof *p), *sum = calloc((n ? n : 1) * k, sizeof *sum);
+    size_t *count = calloc(n ? n : 1, sizeof *count);
+    nn_status st = p && sum && count ? NN_OK : nn_nomem(err, "out of memory");
+    for (int f = 0; st == NN_OK && f < n_models; f++) {
+        if (cv->model)
+            st = nn__predict_probs(nn_model_pipe(cv->model), nn__model_nets(cv->model),
+                                   nn_model_n_nets(cv->model), cv->labels, set, 1, p, err);
+        else if (cv->keep[f].pipe)
+            st = nn__predict_probs(cv->keep[f].pipe, cv->keep[f].nets, cv->spec->ensemble,
+                                   cv->labels, set, 1, p, err);
+        else
+            continue;
+        for (size_t i = 0; st == NN_OK && i < n; i++) {
+            if (!isfinite(p[i * k])) continue;
+            for (size_t c = 0; c < k; c++) sum[i * k + c] += p[i * k + c];
+            count[i]++;
+        }
+    }
+    for (size_t i = 0; st == NN_OK && i < n; i++) {
+        size_t row = set->idx[i];
+        if (!count[i]) continue;
+        for (size_t c = 0; c < k; c++) r->oof_prob[row * k + c] = sum[i * k + c] / (double)count[i];
+        r->oof_pred[row] =
+            (double)nn_class_predict(r->oof_prob + row * k, (int)k, cv->labels->positive, 0.5);
+    }
+    free(p);
+    free(sum);
+    free(count);
     return st;
 }
 
@@ -36,6 +78,14 @@ static nn_status predict_skipped(nn_cv *cv, nn_error *err) {
     for (size_t i = 0; st == NN_OK && i < r->n_rows; i++)
         if (r->skipped[i]) rows[n++] = i;
     nn_row_set set = {cv->data, rows, n};
+    if (st == NN_OK && cv->labels) {
+        st = predict_skipped_classes(cv, &set, n_models, err);
+        free(rows);
+        free(p);
+        free(sum);
+        free(count);
+        return st;
+    }
     for (int f = 0; st == NN_OK && f < n_models; f++) {
         if (cv->model)
             st = nn__predict_rows(nn_model_pipe(cv->model), nn__model_nets(cv->model),
@@ -63,7 +113,10 @@ nn_status nn_cv_finish(nn_cv *cv, nn_error *err) {
     nn_cv_result *r = &cv->res;
     size_t n = r->n_rows, nt = r->n_targets;
     nn_status st = NN_OK;
-    if (cv->n_folds > 0) {
+    if (cv->n_folds > 0 && cv->labels) {
+        st = nn__cv_class_finish(cv, err);
+        if (st == NN_OK) st = nn__cv_aggregate_importance(cv, err);
+    } else if (cv->n_folds > 0) {
         double *y = malloc(n * 2 * sizeof *y);
         if (!y) return nn_nomem(err, "out of memory for metrics");
         double *p = y + n;

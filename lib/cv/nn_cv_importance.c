@@ -8,21 +8,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Permutation importance for one fold: for each feature j and repeat r, the validation R²
- * (model space, first target) with column j shuffled by the (seed, NN_STREAM(fold + 1,
- * NN_STREAM_PERMUTE)) stream, subtracted from the unshuffled R². */
-nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_float *x,
-                            const nn_float *y, size_t n, size_t nf, nn_error *err) {
-    int reps = cv->spec->importance_repeats, ne = cv->spec->ensemble;
+/* What a fold scores its predictions of x by, higher being better: R² (model space, first
+ * target) for a regression, minus the log loss for a classification. */
+typedef struct scorer {
+    nn_cv *cv;
+    nn_net *const *nets;
+    const nn_float *y;
+    const int *cls; /* classification: (n) classes */
+    nn_float *p;    /* regression: (2 × n × nt) predictions and scratch */
+    double *prob;   /* classification: (n × classes) */
+    size_t n;
+} scorer;
+
+static double skill(scorer *s, const nn_float *x, nn_status *st, nn_error *err) {
+    nn_cv *cv = s->cv;
+    int ne = cv->spec->ensemble;
+    if (cv->labels) {
+        *st = nn_ensemble_probs(s->nets, ne, cv->labels, x, s->n, s->prob, err);
+        return *st == NN_OK ? -nn_log_loss(s->cls, s->prob, s->n, (int)cv->labels->n) : NAN;
+    }
     size_t nt = cv->spec->n_targets;
-    nn_float *xp = malloc(n * nf * sizeof *xp), *p = malloc(2 * n * nt * sizeof *p);
+    *st = nn_ensemble_predict(s->nets, ne, x, s->n, s->p, s->p + s->n * nt, err);
+    return *st == NN_OK ? nn_r2_column(s->y, s->p, s->n, nt) : NAN;
+}
+
+/* Permutation importance for one fold: for each feature j and repeat r, the validation skill
+ * (R², or minus the log loss) with column j shuffled by the (seed, NN_STREAM(fold + 1,
+ * NN_STREAM_PERMUTE)) stream, subtracted from the unshuffled skill. */
+nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_float *x,
+                            const nn_float *y, const size_t *rows, size_t n, size_t nf,
+                            nn_error *err) {
+    int reps = cv->spec->importance_repeats;
+    size_t nt = cv->spec->n_targets, k = cv->labels ? cv->labels->n : 1;
+    nn_float *xp = malloc(n * nf * sizeof *xp);
     size_t *idx = malloc(n * sizeof *idx);
     double *drops = malloc(nf * (size_t)reps * sizeof *drops);
+    scorer sc = {cv, nets, y, NULL, NULL, NULL, n};
+    int *cls = cv->labels ? malloc(n * sizeof *cls) : NULL;
+    if (cv->labels)
+        sc.prob = malloc(n * k * sizeof *sc.prob);
+    else
+        sc.p = malloc(2 * n * nt * sizeof *sc.p);
     nn_status st = NN_OK;
-    if (!xp || !p || !idx || !drops) st = nn_nomem(err, "out of memory");
-    nn_float *scratch = p ? p + n * nt : NULL;
-    if (st == NN_OK) st = nn_ensemble_predict(nets, ne, x, n, p, scratch, err);
-    double base = st == NN_OK ? nn_r2_column(y, p, n, nt) : NAN;
+    if (!xp || !idx || !drops || (cv->labels ? !cls || !sc.prob : !sc.p))
+        st = nn_nomem(err, "out of memory");
+    for (size_t i = 0; st == NN_OK && cls && i < n; i++) cls[i] = cv->res.actual_class[rows[i]];
+    sc.cls = cls;
+    double base = st == NN_OK ? skill(&sc, x, &st, err) : NAN;
     nn_rng rng;
     nn_rng_init(&rng, cv->spec->seed, NN_STREAM(fold + 1, NN_STREAM_PERMUTE));
     if (st == NN_OK) memcpy(xp, x, n * nf * sizeof *xp);
@@ -31,13 +63,14 @@ nn_status nn__cv_importance(nn_cv *cv, int fold, nn_net *const *nets, const nn_f
             for (size_t i = 0; i < n; i++) idx[i] = i;
             nn_rng_shuffle(&rng, idx, n);
             for (size_t i = 0; i < n; i++) xp[i * nf + j] = x[idx[i] * nf + j];
-            st = nn_ensemble_predict(nets, ne, xp, n, p, scratch, err);
-            drops[j * (size_t)reps + (size_t)r] = base - nn_r2_column(y, p, n, nt);
+            drops[j * (size_t)reps + (size_t)r] = base - skill(&sc, xp, &st, err);
         }
         for (size_t i = 0; i < n; i++) xp[i * nf + j] = x[i * nf + j];
     }
     free(xp);
-    free(p);
+    free(sc.p);
+    free(sc.prob);
+    free(cls);
     free(idx);
     if (st != NN_OK) {
         free(drops);

@@ -18,8 +18,10 @@ typedef struct fold_ctx {
     nn_fold_result *fr;
     int member;
     int hist_base;           /* index of this member's first history row */
-    const nn_float *xv, *yv; /* validation matrices, model space */
-    nn_float *pv;            /* (nv × nt) prediction buffer */
+    const nn_float *xv, *yv; /* validation matrices, model space (yv: the network's targets) */
+    nn_float *pv;            /* (nv × n_out) prediction buffer */
+    const int *cls;          /* classification: (nv) the validation rows' classes */
+    double *prob;            /* classification: (nv × classes) scratch */
     size_t nv, nt;
     double t0;
     double lr_factor;
@@ -33,10 +35,20 @@ typedef struct fold_ctx {
     char error[256];
 } fold_ctx;
 
+/* The monitored quantity, lower is better. */
 static double monitored(const nn_history_row *h, nn_monitor m) {
-    return m == NN_MONITOR_VAL_R2     ? -h->val_r2
-           : m == NN_MONITOR_VAL_LOSS ? h->val_loss
-                                      : h->train_loss;
+    switch (m) {
+    case NN_MONITOR_VAL_R2:
+        return -h->val_r2;
+    case NN_MONITOR_VAL_LOSS:
+        return h->val_loss;
+    case NN_MONITOR_VAL_LOG_LOSS:
+        return h->val_log_loss;
+    case NN_MONITOR_VAL_ACCURACY:
+        return -h->val_accuracy;
+    default:
+        return h->train_loss;
+    }
 }
 
 static void track(fold_ctx *c, nn_net *net, const nn_history_row *h, int *stop) {
@@ -78,8 +90,7 @@ static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, doubl
     h->member = c->member;
     h->train_loss = train_loss;
     h->lr = lr;
-    h->val_loss = NAN;
-    h->val_r2 = NAN;
+    h->val_loss = h->val_r2 = h->val_log_loss = h->val_accuracy = NAN;
     if (c->nv) {
         nn_error err = {0};
         if (nn_net_predict(net, c->xv, c->nv, c->pv, &err) != NN_OK) {
@@ -87,8 +98,15 @@ static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, doubl
             memcpy(c->error, err.msg, sizeof c->error);
             return 1;
         }
-        h->val_loss = nn_loss_eval(&c->cv->spec->loss, c->pv, c->yv, c->nv * c->nt, NULL, 1);
-        h->val_r2 = nn_r2_column(c->yv, c->pv, c->nv, c->nt);
+        if (c->cls) { /* the loss without class weights (as Keras), then the plain scores */
+            h->val_loss =
+                nn_loss_batch(&c->cv->loss, c->pv, c->yv, c->nv, (size_t)c->cv->n_out, NULL);
+            nn__cv_class_val(c->cv, c->pv, c->cls, c->nv, c->prob, &h->val_log_loss,
+                             &h->val_accuracy);
+        } else {
+            h->val_loss = nn_loss_eval(&c->cv->loss, c->pv, c->yv, c->nv * c->nt, NULL, 1);
+            h->val_r2 = nn_r2_column(c->yv, c->pv, c->nv, c->nt);
+        }
         if (!isfinite(h->val_loss)) {
             c->status = NN_ERR_DIVERGED;
             (void)snprintf(c->error, sizeof c->error,
@@ -126,6 +144,9 @@ static void report_fold(nn_cv *cv, nn_cv_event_kind kind, nn_fold_result *fr) {
 typedef struct task_mem {
     size_t *tr, *va, *kept; /* training rows, validation rows, training rows after filters */
     nn_float *xt, *yt, *xv, *yv, *pv, *best;
+    int *cls_v;     /* classification: (n_val) the validation rows' classes */
+    double *prob_v; /* classification: (n_val × classes) scratch */
+    double *cw;     /* classification: (classes) class weights in network order, or NULL */
     nn_pipe *pipe;
     nn_net **nets; /* (n_nets) */
     int n_nets;
@@ -148,6 +169,9 @@ static void task_mem_free(task_mem *m) {
     free(m->yv);
     free(m->pv);
     free(m->best);
+    free(m->cls_v);
+    free(m->prob_v);
+    free(m->cw);
     nn_pipe_destroy(m->pipe);
     free_nets(m->nets, m->n_nets);
     free(m->layers);
@@ -172,17 +196,39 @@ static nn_status split_rows(const nn_cv *cv, int f, task_mem *m, size_t *ntr, si
     return NN_OK;
 }
 
+/* Classification: the validation rows' targets, classes and a probability scratch. */
+static nn_status class_val_rows(nn_cv *cv, task_mem *m, size_t nva, nn_error *err) {
+    nn_status st = nn__cv_class_targets(cv, m->va, nva, &m->yv, err);
+    m->cls_v = malloc(nva * sizeof *m->cls_v);
+    m->prob_v = malloc(nva * cv->labels->n * sizeof *m->prob_v);
+    if (st == NN_OK && (!m->cls_v || !m->prob_v)) st = nn_nomem(err, "out of memory");
+    for (size_t i = 0; st == NN_OK && i < nva; i++) m->cls_v[i] = cv->res.actual_class[m->va[i]];
+    return st;
+}
+
 /* Pipeline fitted on the training rows, applied to them and to the validation rows, straight
- * into matrices. */
+ * into matrices (a classification's targets from its classes). */
 static nn_status prepare(nn_cv *cv, int f, task_mem *m, size_t *ntr, size_t *nva, nn_error *err) {
     nn_status st = split_rows(cv, f, m, ntr, nva, err);
     nn_row_set train = {cv->data, m->tr, *ntr}, kept = {0};
+    int classify = cv->labels != NULL; /* the targets are the classes, not the pipe's */
     if (st == NN_OK) st = nn_pipe_fit_rows(cv->spec, &train, &m->pipe, &kept, err);
     m->kept = kept.idx;
-    if (st == NN_OK) st = nn_pipe_rows_matrices(m->pipe, &kept, &m->xt, &m->yt, err);
+    if (st == NN_OK)
+        st = nn_pipe_rows_matrices(m->pipe, &kept, &m->xt, classify ? NULL : &m->yt, err);
+    if (st == NN_OK && classify) st = nn__cv_class_targets(cv, kept.idx, kept.n, &m->yt, err);
     if (st == NN_OK && *nva) {
         nn_row_set val = {cv->data, m->va, *nva};
-        st = nn_pipe_rows_matrices(m->pipe, &val, &m->xv, &m->yv, err);
+        st = nn_pipe_rows_matrices(m->pipe, &val, &m->xv, classify ? NULL : &m->yv, err);
+    }
+    if (st == NN_OK && *nva && classify) st = class_val_rows(cv, m, *nva, err);
+    if (st == NN_OK && classify) {
+        m->cw = malloc(cv->labels->n * sizeof *m->cw);
+        if (!m->cw) st = nn_nomem(err, "out of memory");
+        if (st == NN_OK && !nn__cv_class_weights(cv, kept.idx, kept.n, m->cw)) {
+            free(m->cw);
+            m->cw = NULL;
+        }
     }
     if (st == NN_OK) *ntr = kept.n;
     if (st == NN_OK && *ntr == 0)
@@ -198,7 +244,7 @@ static nn_status make_nets(nn_cv *cv, int f, task_mem *m, nn_error *err) {
     if (!m->layers || !m->nets) return nn_nomem(err, "out of memory for the network");
     m->n_nets = s->ensemble;
     nn_net_cfg cfg;
-    nn_spec_net_cfg(s, (int)nn_pipe_n_features(m->pipe), m->layers, &cfg);
+    nn_spec_net_cfg(s, (int)nn_pipe_n_features(m->pipe), cv->n_out, m->layers, &cfg);
     for (int k = 0; k < s->ensemble; k++) {
         nn_status st = nn_net_create(&cfg, &m->nets[k], err);
         if (st != NN_OK) return st;
@@ -238,7 +284,8 @@ static nn_status train_member(nn_cv *cv, int f, task_mem *m, int k, size_t ntr, 
     nn_train_cfg tc = nn_train_defaults();
     tc.epochs = epochs;
     tc.batch_size = s->batch_size;
-    tc.loss = s->loss;
+    tc.loss = cv->loss;
+    tc.loss.class_weight = m->cw;
     tc.optim = s->optim;
     tc.sched = s->sched;
     tc.seed = s->seed;
@@ -260,7 +307,7 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
     size_t nt = s->n_targets;
     int epochs = f < 0 ? refit_epochs(cv) : s->epochs;
     fr->history = calloc((size_t)epochs * (size_t)s->ensemble, sizeof *fr->history);
-    if (nva) m->pv = malloc(2 * nva * nt * sizeof *m->pv);
+    if (nva) m->pv = malloc(2 * nva * (size_t)cv->n_out * sizeof *m->pv);
     if (!fr->history || (nva && !m->pv))
         return nn_nomem(err, "out of memory for the training history");
     double best_sum = 0;
@@ -270,6 +317,7 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
         memset(&c, 0, sizeof c);
         c.cv = cv, c.fr = fr, c.member = k, c.hist_base = fr->n_history;
         c.xv = m->xv, c.yv = m->yv, c.pv = m->pv, c.nv = nva, c.nt = nt;
+        c.cls = m->cls_v, c.prob = m->prob_v;
         c.t0 = nn_clock_seconds();
         st = train_member(cv, f, m, k, ntr, &c, epochs, err);
         best_sum += c.best_epoch;
@@ -282,6 +330,13 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
 static nn_status score(nn_cv *cv, int f, task_mem *m, size_t nva, nn_fold_result *fr,
                        nn_error *err) {
     size_t nt = cv->spec->n_targets;
+    if (cv->labels) {
+        nn_status st = nn__cv_class_score(cv, f, m->nets, m->xv, m->va, nva, err);
+        if (st == NN_OK && cv->spec->importance_repeats > 0)
+            st = nn__cv_importance(cv, f, m->nets, m->xv, m->yv, m->va, nva,
+                                   nn_pipe_n_features(m->pipe), err);
+        return st;
+    }
     nn_status st =
         nn_ensemble_predict(m->nets, m->n_nets, m->xv, nva, m->pv, m->pv + nva * nt, err);
     if (st != NN_OK) return st;
@@ -309,7 +364,8 @@ static nn_status score(nn_cv *cv, int f, task_mem *m, size_t nva, nn_fold_result
     }
     free(col);
     if (st == NN_OK && cv->spec->importance_repeats > 0)
-        st = nn__cv_importance(cv, f, m->nets, m->xv, m->yv, nva, nn_pipe_n_features(m->pipe), err);
+        st = nn__cv_importance(cv, f, m->nets, m->xv, m->yv, m->va, nva,
+                               nn_pipe_n_features(m->pipe), err);
     return st;
 }
 
@@ -328,6 +384,7 @@ static nn_status keep_result(nn_cv *cv, int f, task_mem *m, nn_error *err) {
             free_nets(m->nets, m->n_nets);
         } else {
             st = nn_model_create_ensemble_take(copy, m->pipe, m->nets, m->n_nets, &cv->model, err);
+            if (st == NN_OK && cv->labels) st = nn_model_set_labels(cv->model, cv->labels, err);
         }
     }
     m->pipe = NULL;
@@ -360,9 +417,13 @@ void nn__cv_reset_task(nn_cv *cv, int task) {
     free(k->nets);
     free(k->drops);
     memset(k, 0, sizeof *k);
-    for (size_t i = 0; r->oof_pred && cv->fold_of && i < r->n_rows; i++)
-        if (cv->fold_of[i] == task)
-            for (size_t t = 0; t < r->n_targets; t++) r->oof_pred[i * r->n_targets + t] = NAN;
+    nn_class_metrics_free(&fr->cls);
+    for (size_t i = 0; r->oof_pred && cv->fold_of && i < r->n_rows; i++) {
+        if (cv->fold_of[i] != task) continue;
+        for (size_t t = 0; t < r->n_targets; t++) r->oof_pred[i * r->n_targets + t] = NAN;
+        for (size_t c = 0; r->oof_prob && c < r->labels->n; c++)
+            r->oof_prob[i * r->labels->n + c] = NAN;
+    }
 }
 
 nn_status nn_cv_run_task(nn_cv *cv, int task, nn_error *err) {

@@ -1,6 +1,8 @@
 /* nn_model.c — model files and prediction (see nn_model.h DESIGN). */
 #include "nn_cv_internal.h"
 
+#include "nn_loss.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@ struct nn_model {
     nn_pipe *pipe;
     nn_net **nets; /* (n_nets) */
     int n_nets;
+    nn_labels *labels; /* classification: the classes; NULL for regression */
 };
 
 nn_status nn_model_create_ensemble_take(nn_spec *spec, nn_pipe *pipe, nn_net **nets, int n,
@@ -51,7 +54,23 @@ void nn_model_destroy(nn_model *m) {
     nn_pipe_destroy(m->pipe);
     for (int i = 0; i < m->n_nets; i++) nn_net_destroy(m->nets[i]);
     free(m->nets);
+    nn_labels_destroy(m->labels);
     free(m);
+}
+
+nn_status nn_model_set_labels(nn_model *m, const nn_labels *labels, nn_error *err) {
+    nn_labels *copy = NULL;
+    nn_status st = nn_labels_clone(labels, &copy, err);
+    if (st != NN_OK) return st;
+    nn_labels_destroy(m->labels);
+    m->labels = copy;
+    return NN_OK;
+}
+
+const nn_labels *nn_model_labels(const nn_model *m) { return m->labels; }
+
+size_t nn_model_n_values(const nn_model *m) {
+    return m->labels ? m->labels->n : nn_pipe_n_targets(m->pipe);
 }
 
 const nn_spec *nn_model_spec(const nn_model *m) { return m->spec; }
@@ -73,6 +92,31 @@ nn_status nn_ensemble_predict(nn_net *const *nets, int n_nets, const nn_float *x
     }
     for (size_t i = 0; i < len; i++) y[i] = (nn_float)(y[i] / (nn_float)n_nets);
     return NN_OK;
+}
+
+nn_status nn_ensemble_probs(nn_net *const *nets, int n_nets, const nn_labels *labels,
+                            const nn_float *x, size_t n, double *prob, nn_error *err) {
+    size_t k = labels->n, no = (size_t)nn_labels_n_outputs(labels);
+    nn_float *z = malloc((n ? n : 1) * no * sizeof *z);
+    double *p = malloc((n ? n : 1) * k * sizeof *p);
+    nn_status st = z && p ? NN_OK : nn_nomem(err, "out of memory for predictions");
+    for (int m = 0; st == NN_OK && m < n_nets; m++) {
+        st = nn_net_predict(nets[m], x, n, z, err);
+        if (st != NN_OK) break;
+        nn_loss_probs(z, n, no, p);
+        for (size_t i = 0; i < n; i++) { /* the network's order into class order, summed */
+            const double *q = p + i * k;
+            double *to = prob + i * k;
+            for (size_t c = 0; c < k; c++) {
+                double v = k == 2 ? q[(int)c == labels->positive ? 1 : 0] : q[c];
+                to[c] = m == 0 ? v : to[c] + v;
+            }
+        }
+    }
+    for (size_t i = 0; st == NN_OK && n_nets > 1 && i < n * k; i++) prob[i] /= (double)n_nets;
+    free(z);
+    free(p);
+    return st;
 }
 
 static json_t *string_array(size_t n, const char *(*get)(const nn_pipe *, size_t),
@@ -117,6 +161,16 @@ static nn_status check_schema(const json_t *inputs, const nn_pipe *p, nn_error *
     return NN_OK;
 }
 
+/* "task": "classification" and the classes' keys into root (nonzero when out of memory). */
+static int add_labels(json_t *root, const nn_labels *l) {
+    json_t *o = nn_labels_to_json(l);
+    if (!o) return -1;
+    int bad = json_object_set_new(root, "task", json_string("classification"));
+    bad |= json_object_update(root, o);
+    json_decref(o);
+    return bad;
+}
+
 char *nn_model_to_json(const nn_model *m) {
     json_t *spec = nn_spec_to_json(m->spec);
     json_t *params = json_array();
@@ -132,7 +186,7 @@ char *nn_model_to_json(const nn_model *m) {
         "features", string_array(nn_pipe_n_features(m->pipe), nn_pipe_feature, m->pipe), "targets",
         string_array(nn_pipe_n_targets(m->pipe), nn_pipe_target, m->pipe), "pipeline",
         nn_pipe_to_json(m->pipe), "params", params ? params : json_null());
-    if (!root || schema_json(root, m->pipe)) {
+    if (!root || schema_json(root, m->pipe) || (m->labels && add_labels(root, m->labels))) {
         json_decref(root);
         return NULL;
     }
@@ -212,13 +266,25 @@ static nn_status build(json_t *root, nn_model **out, nn_error *err) {
         nn_pipe_destroy(pipe);
         return st;
     }
+    nn_labels *labels = NULL;
+    const char *task = json_string_value(json_object_get(root, "task"));
+    if (task && strcmp(task, "classification") == 0)
+        st = nn_labels_from_json(root, &labels, err);
+    else if (task && strcmp(task, "regression") != 0)
+        st = nn_error_set(err, NN_ERR_PARSE, "/task: unknown task");
+    if (st != NN_OK) {
+        nn_spec_destroy(spec);
+        nn_pipe_destroy(pipe);
+        return st;
+    }
     int n_nets = spec->ensemble > 0 ? spec->ensemble : 1;
+    int n_out = labels ? nn_labels_n_outputs(labels) : (int)spec->n_targets;
     nn_layer_cfg *layers = calloc((size_t)spec->n_hidden + 1, sizeof *layers);
     nn_net **nets = calloc((size_t)n_nets, sizeof(nn_net *));
     if (!layers || !nets) st = nn_nomem(err, "out of memory reading the model");
     for (int k = 0; st == NN_OK && k < n_nets; k++) {
         nn_net_cfg cfg;
-        nn_spec_net_cfg(spec, (int)nn_pipe_n_features(pipe), layers, &cfg);
+        nn_spec_net_cfg(spec, (int)nn_pipe_n_features(pipe), n_out, layers, &cfg);
         st = nn_net_create(&cfg, &nets[k], err);
     }
     free(layers);
@@ -228,9 +294,15 @@ static nn_status build(json_t *root, nn_model **out, nn_error *err) {
         nn_pipe_destroy(pipe);
         for (int k = 0; nets && k < n_nets; k++) nn_net_destroy(nets[k]);
         free(nets);
+        nn_labels_destroy(labels);
         return st;
     }
-    return nn_model_create_ensemble_take(spec, pipe, nets, n_nets, out, err);
+    st = nn_model_create_ensemble_take(spec, pipe, nets, n_nets, out, err);
+    if (st == NN_OK)
+        (*out)->labels = labels;
+    else
+        nn_labels_destroy(labels);
+    return st;
 }
 
 nn_status nn_model_from_json(const char *text, size_t len, nn_model **out, nn_error *err) {
@@ -326,15 +398,42 @@ nn_status nn__predict_rows(const nn_pipe *pipe, nn_net *const *nets, int n_nets,
     return NN_OK;
 }
 
+nn_status nn__predict_probs(const nn_pipe *pipe, nn_net *const *nets, int n_nets,
+                            const nn_labels *labels, const nn_row_set *rows, int tolerant,
+                            double *out, nn_error *err) {
+    size_t n = rows->idx ? rows->n : rows->data->n_rows, k = labels->n;
+    nn_float *x = NULL;
+    nn_status st = nn_pipe_rows_matrices(pipe, rows, &x, NULL, err);
+    if (st == NN_OK) st = nn_ensemble_probs(nets, n_nets, labels, x, n, out, err);
+    free(x);
+    if (st == NN_OK || !tolerant || st == NN_ERR_NOMEM) return st;
+    nn_error row_err; /* some row cannot be transformed: one at a time, NaN for those */
+    for (size_t i = 0; i < n; i++) {
+        size_t at = rows->idx ? rows->idx[i] : i;
+        nn_row_set one = {rows->data, &at, 1};
+        x = NULL;
+        st = nn_pipe_rows_matrices(pipe, &one, &x, NULL, &row_err);
+        if (st == NN_OK) st = nn_ensemble_probs(nets, n_nets, labels, x, 1, out + i * k, &row_err);
+        free(x);
+        if (st == NN_ERR_NOMEM) return nn_error_set(err, st, "%s", row_err.msg);
+        for (size_t c = 0; st != NN_OK && c < k; c++) out[i * k + c] = NAN;
+    }
+    nn_error_clear(err);
+    return NN_OK;
+}
+
 nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_error *err) {
-    size_t n = rows->n_rows, nt = nn_pipe_n_targets(m->pipe);
+    size_t n = rows->n_rows, nt = nn_model_n_values(m);
     nn_table *t = NULL;
     *out = NULL;
     nn_status st = nn_pipe_conform(m->pipe, rows, &t, err);
     double *pred = st == NN_OK ? malloc((n ? n : 1) * nt * sizeof *pred) : NULL;
     if (st == NN_OK && !pred) st = nn_nomem(err, "out of memory for predictions");
     nn_row_set all = {t, NULL, 0};
-    if (st == NN_OK) st = nn__predict_rows(m->pipe, m->nets, m->n_nets, &all, 0, pred, err);
+    if (st == NN_OK && m->labels)
+        st = nn__predict_probs(m->pipe, m->nets, m->n_nets, m->labels, &all, 0, pred, err);
+    else if (st == NN_OK)
+        st = nn__predict_rows(m->pipe, m->nets, m->n_nets, &all, 0, pred, err);
     nn_table_destroy(t);
     if (st != NN_OK) {
         free(pred);
@@ -361,4 +460,27 @@ nn_status nn_model_read_csv(const nn_model *m, const nn_csv_source *src, nn_tabl
     nn_status st = nn_spec_read_csv(m->spec, &with, out, err);
     free(text);
     return st;
+}
+
+void nn_model_check_labels(const nn_model *m, const nn_table *rows, const double *prob,
+                           nn_label_check *out) {
+    memset(out, 0, sizeof *out);
+    const nn_labels *l = m->labels;
+    int col = l ? nn_table_find(rows, m->spec->targets[0]) : -1;
+    if (col < 0) return;
+    out->has_target = 1;
+    const nn_column *c = &rows->cols[col];
+    for (size_t i = 0; i < rows->n_rows; i++) {
+        int cls = nn_labels_class(l, c, i);
+        if (cls >= 0) {
+            out->known++;
+            out->correct += nn_class_predict(prob + i * l->n, (int)l->n, l->positive, 0.5) == cls;
+        } else if (cls == -2 && out->unseen++ == 0) {
+            out->first_unseen = i;
+            if (c->type == NN_COL_TEXT)
+                (void)snprintf(out->first_label, sizeof out->first_label, "%s", c->text[i]);
+            else
+                (void)snprintf(out->first_label, sizeof out->first_label, "%.17g", c->num[i]);
+        }
+    }
 }

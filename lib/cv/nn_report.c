@@ -14,7 +14,7 @@ json_t *nn_report_metric(const nn_metrics *m) {
                      (json_int_t)m->n);
 }
 
-static json_t *fold_json(const nn_spec *spec, const nn_fold_result *fr) {
+static json_t *fold_json(const nn_spec *spec, const nn_cv_result *res, const nn_fold_result *fr) {
     json_t *units = json_object(), *model = json_object();
     for (size_t k = 0; k < spec->n_targets; k++) {
         json_object_set_new(units, spec->targets[k], nn_report_metric(&fr->units[k]));
@@ -24,7 +24,13 @@ static json_t *fold_json(const nn_spec *spec, const nn_fold_result *fr) {
                           "n_train", (json_int_t)fr->n_train, "n_val", (json_int_t)fr->n_val,
                           "epochs_run", fr->epochs_run, "best_epoch", fr->best_epoch, "seconds",
                           num(fr->seconds), "units", units, "model", model);
-    if (f && fr->n_val && spec->n_targets) {
+    if (f && fr->n_val && res->labels) {
+        json_t *c = nn_report_class_metric(&fr->cls, res->labels);
+        if (c) json_object_update(f, c);
+        json_decref(c);
+        json_object_del(f, "units");
+        json_object_del(f, "model");
+    } else if (f && fr->n_val && spec->n_targets) {
         json_object_set_new(f, "r2", num(fr->units[0].r2));
         json_object_set_new(f, "rmse", num(fr->units[0].rmse));
         json_object_set_new(f, "mae", num(fr->units[0].mae));
@@ -37,10 +43,12 @@ json_t *nn_report_metrics(const nn_spec *spec, const nn_cv_result *res) {
     if (!root) return NULL;
     json_object_set_new(root, "name", json_string(spec->name));
     json_object_set_new(root, "spec_hash", json_string(spec->hash));
+    json_object_set_new(root, "task", json_string(nn_task_name(res->task)));
     json_object_set_new(root, "rows", json_integer((json_int_t)res->n_rows));
     json_object_set_new(root, "rows_skipped", json_integer((json_int_t)res->n_skipped));
     json_object_set_new(root, "n_folds", json_integer(res->n_folds));
-    if (res->n_folds > 0) {
+    if (res->labels) nn_report_class_metrics(root, spec, res);
+    if (res->n_folds > 0 && !res->labels) {
         const nn_metrics *m = &res->overall[0];
         json_object_set_new(root, "r2", num(m->r2));
         json_object_set_new(root, "rmse", num(m->rmse));
@@ -56,14 +64,14 @@ json_t *nn_report_metrics(const nn_spec *spec, const nn_cv_result *res) {
         json_object_set_new(root, "mae_sd", num(res->mae_sd));
     }
     json_t *targets = json_object();
-    for (size_t k = 0; k < spec->n_targets && res->n_folds > 0; k++)
+    for (size_t k = 0; k < spec->n_targets && res->n_folds > 0 && !res->labels; k++)
         json_object_set_new(targets, spec->targets[k],
                             json_pack("{s:o, s:o}", "units", nn_report_metric(&res->overall[k]),
                                       "model", nn_report_metric(&res->overall_model[k])));
     json_object_set_new(root, "targets", targets);
     json_t *folds = json_array();
     for (int f = 0; f < res->n_folds; f++)
-        json_array_append_new(folds, fold_json(spec, &res->folds[f]));
+        json_array_append_new(folds, fold_json(spec, res, &res->folds[f]));
     json_object_set_new(root, "folds", folds);
     if (res->has_final_fit)
         json_object_set_new(root, "final_fit",
@@ -163,7 +171,8 @@ nn_status nn_report_predictions(const nn_spec *spec, const nn_table *data, const
     if (st == NN_OK) st = nn_table_add_number_take(t, "fold", fold, NULL, err), fold = NULL;
     int idc = spec->id ? nn_table_find(data, spec->id) : -1;
     if (st == NN_OK && idc >= 0) st = add_id(t, &data->cols[idc], rows, m, err);
-    for (size_t k = 0; st == NN_OK && k < spec->n_targets; k++)
+    if (st == NN_OK && res->labels) st = nn_report_class_columns(t, res, rows, m, err);
+    for (size_t k = 0; st == NN_OK && !res->labels && k < spec->n_targets; k++)
         st = add_pair(t, spec, k, res, rows, m, err);
     free(row);
     free(fold);
@@ -182,10 +191,14 @@ nn_status nn_report_history(const nn_cv_result *res, nn_table **out, nn_error *e
     if (res->has_final_fit) m += (size_t)res->final.n_history;
     static const char *const names[] = {"fold",     "member", "epoch", "train_loss",
                                         "val_loss", "val_r2", "lr",    "seconds"};
-    enum { NC = 8 };
+    static const char *const class_names[] = {"fold",         "member",   "epoch",
+                                              "train_loss",   "val_loss", "val_log_loss",
+                                              "val_accuracy", "lr",       "seconds"};
+    enum { NC = 9 };
+    int nc = res->labels ? 9 : 8;
     double *cols[NC] = {0};
     nn_status st = NN_OK;
-    for (int c = 0; c < NC; c++)
+    for (int c = 0; c < nc; c++)
         if (!(cols[c] = new_col(m))) st = nn_nomem(err, "out of memory");
     size_t i = 0;
     for (int f = -1; st == NN_OK && f < res->n_folds; f++) {
@@ -195,14 +208,17 @@ nn_status nn_report_history(const nn_cv_result *res, nn_table **out, nn_error *e
             const nn_history_row *h = &fr->history[e];
             double v[NC] = {f + 1,       h->member + 1, h->epoch, h->train_loss,
                             h->val_loss, h->val_r2,     h->lr,    h->seconds};
-            for (int c = 0; c < NC; c++) cols[c][i] = v[c];
+            double w[NC] = {f + 1,           h->member + 1,   h->epoch, h->train_loss, h->val_loss,
+                            h->val_log_loss, h->val_accuracy, h->lr,    h->seconds};
+            for (int c = 0; c < nc; c++) cols[c][i] = res->labels ? w[c] : v[c];
         }
     }
     nn_table *t = NULL;
     if (st == NN_OK) st = nn_table_create(m, &t, err);
-    for (int c = 0; c < NC; c++) {
+    for (int c = 0; c < nc; c++) {
         if (st == NN_OK)
-            st = nn_table_add_number_take(t, names[c], cols[c], NULL, err);
+            st = nn_table_add_number_take(t, res->labels ? class_names[c] : names[c], cols[c], NULL,
+                                          err);
         else
             free(cols[c]);
     }

@@ -293,6 +293,7 @@ nn_status nn__fit(nn__run *r, const nn_table *data, const size_t *train, size_t 
     if (!k) return nn_nomem(r->err, "out of memory");
     if (n) memcpy(k, train, n * sizeof *k);
     nn_status st = nn_table_select_rows(data, k, 0, &sch, r->err);
+    if (r->spec) r->p->classify = nn_spec_task(r->spec, data) == NN_TASK_CLASSIFICATION;
     if (!st) st = nn__check_columns(r, sch);
     size_t width = data->n_cols;
     for (size_t i = 0; !st && i < r->p->n_steps; i++) {

@@ -27,6 +27,7 @@
 #define NN_PIPE_H
 
 #include "nn_common.h"
+#include "nn_labels.h"
 #include "nn_spec.h"
 #include "nn_table.h"
 
@@ -38,13 +39,16 @@ typedef struct nn_pipe nn_pipe;
 typedef struct nn_plan {
     char **features; /* (n_features) input names in matrix column order, owned */
     size_t n_features;
-    size_t n_params;  /* parameters of the spec's network for this many inputs */
-    size_t n_rows;    /* rows trained and scored on: those with every target */
-    size_t n_skipped; /* rows left out because a target is missing */
-    uint64_t cells;   /* n_rows × n_features: the input matrix of every row */
-    uint64_t bytes;   /* n_rows × (n_features + targets) × sizeof(nn_float): the matrices of
-                         the final refit; a fold holds about as much (training + validation)
-                         while it trains, so a job on T threads about T times this */
+    nn_task task;      /* the spec's task on this data */
+    nn_labels *labels; /* classification: the target's classes with their row counts (and the
+                          positive class); NULL for regression; owned */
+    size_t n_params;   /* parameters of the spec's network for this many inputs */
+    size_t n_rows;     /* rows trained and scored on: those with every target */
+    size_t n_skipped;  /* rows left out because a target is missing */
+    uint64_t cells;    /* n_rows × n_features: the input matrix of every row */
+    uint64_t bytes;    /* n_rows × (n_features + targets) × sizeof(nn_float): the matrices of
+                          the final refit; a fold holds about as much (training + validation)
+                          while it trains, so a job on T threads about T times this */
 } nn_plan;
 
 /* Dry-runs spec's steps over data's columns (using data's values only where the shape depends
@@ -53,7 +57,9 @@ typedef struct nn_plan {
  * the job's tasks would refuse about this spec on this data is refused here, at its pointer:
  * unknown or mistyped columns, a step wider than NN_MAX_COLUMNS (at that step, before anything
  * that wide is built), values the network cannot take, too few rows with a target for the
- * folds, a network over NN_SPEC_MAX_PARAMS for this input width. */
+ * folds, a network over NN_SPEC_MAX_PARAMS for this input width; for a classification, a target
+ * with fewer than two classes, a class with fewer rows than folds, a "positive" or a class
+ * weight naming no class, and whatever does not fit the task (nn_spec_check_task). */
 nn_status nn_pipe_plan(const nn_spec *spec, const nn_table *data, nn_plan **out,
                        nn_spec_errors *errs);
 void nn_plan_destroy(nn_plan *plan);

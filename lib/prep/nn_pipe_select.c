@@ -7,7 +7,8 @@
  * "inputs" / "all" / "target" take the present columns of the types the op takes (the op
  * table's `takes`) in table order, never the id column; "all" skips targets for ops that may
  * not touch them (so "impute all" never invents target values), while a list or "target"
- * naming a target for such an op is an error. "except" names must exist
+ * naming a target for such an op is an error. A classification target is never touched: "all"
+ * skips it for every op, and naming it is an error. "except" names must exist
  * ("/preprocess/<i>/columns/except/<j>"). */
 #include "nn_pipe_internal.h"
 
@@ -38,6 +39,13 @@ static nn_status target_refused(nn__run *r, const char *ptr, nn_op_kind op, cons
                        nn_op_name(op));
 }
 
+static nn_status class_target_refused(nn__run *r, const char *ptr, const char *name) {
+    return nn__problem(r, NN_ERR_SPEC, ptr,
+                       "\"%s\" is the classification target: its labels are the classes, "
+                       "which no step changes",
+                       name);
+}
+
 /* Checks list entry j (column index c in t) for step op; NN_OK and *ok = 1 to select it. */
 static nn_status check_listed(nn__run *r, const nn_table *t, nn_op_kind op, size_t j, int c,
                               const int *chosen, size_t n_chosen, int *ok) {
@@ -52,6 +60,7 @@ static nn_status check_listed(nn__run *r, const nn_table *t, nn_op_kind op, size
                            name);
     for (size_t k = 0; k < n_chosen; k++)
         if (chosen[k] == c) return nn__problem(r, NN_ERR_SPEC, ptr, "\"%s\" is listed twice", name);
+    if (r->p->classify && nn__is_target(r->p, name)) return class_target_refused(r, ptr, name);
     if (!nn__op_of(op)->on_targets && nn__is_target(r->p, name))
         return target_refused(r, ptr, op, name);
     if (!takes(op, t->cols[c].type)) {
@@ -74,6 +83,14 @@ static nn_status select_broad(nn__run *r, const nn_table *t, const nn_step *cfg,
     for (size_t c = 0; c < t->n_cols; c++) {
         const char *name = t->cols[c].name;
         int target = nn__is_target(r->p, name);
+        if (target && r->p->classify && kind != NN_SEL_INPUTS) {
+            if (kind == NN_SEL_ALL) continue;
+            char ptr[PTR_MAX];
+            (void)snprintf(ptr, sizeof ptr, "/preprocess/%zu/columns", r->step);
+            nn_status st = class_target_refused(r, ptr, name);
+            if (st) return st;
+            continue;
+        }
         if (nn__is_id(r->p, name) || !takes(cfg->op, t->cols[c].type)) continue;
         if (target ? kind == NN_SEL_INPUTS : kind == NN_SEL_TARGET) continue;
         if (target && !nn__op_of(cfg->op)->on_targets) {
@@ -184,9 +201,12 @@ nn_status nn__check_columns(nn__run *r, const nn_table *t) {
         int c = nn_table_find(t, p->targets[i]);
         if (c < 0)
             st = nn__no_column(r, t, ptr, p->targets[i]);
-        else if (t->cols[c].type != NN_COL_NUMBER)
+        else if (t->cols[c].type != NN_COL_NUMBER && !p->classify)
             st = nn__problem(r, NN_ERR_SPEC, ptr,
-                             "column \"%s\" is text; the target must be numeric", p->targets[i]);
+                             "column \"%s\" is text; a regression target must be numeric (leave "
+                             "out \"task\" or set it to \"classification\" to predict its "
+                             "labels)",
+                             p->targets[i]);
     }
     if (!st && p->id && nn_table_find(t, p->id) < 0) st = nn__no_column(r, t, "/id", p->id);
     if (!st && p->id && nn__is_target(p, p->id))

@@ -28,9 +28,10 @@ static const char *const init_names[] = {NN_INIT_TABLE(NN__TEXT)};
 #undef NN__TEXT
 
 static const nn__key top_keys[] = {
-    {"name", 0},         {"seed", 0},       {"target", 0},  {"id", 0},
-    {"text_columns", 0}, {"preprocess", 0}, {"network", 0}, {"training", 0},
+    {"name", 0},     {"seed", 0},         {"target", 0},     {"id", 0},      {"task", 0},
+    {"positive", 0}, {"text_columns", 0}, {"preprocess", 0}, {"network", 0}, {"training", 0},
 };
+static const char *const task_names[] = {NN_TASK_TABLE(NN_ENUM_TEXT)};
 static const nn__key network_keys[] = {
     {"hidden", 0}, {"output", 0}, {"init", 0}, {"dropout", 0}, {"l2", 0}};
 static const nn__key layer_keys[] = {{"units", 0},   {"activation", 0}, {"repeat", 0},
@@ -253,6 +254,39 @@ static void parse_target(nn__ctx *c, const json_t *root, nn_spec *spec, json_t *
     nn__cset(c, canon, "target", nn__cnames(c, spec->targets, spec->n_targets));
 }
 
+/* "task" and "positive" (a label: a string, or a number written as its shortest decimal). */
+static void parse_task(nn__ctx *c, const json_t *root, nn_spec *spec, json_t *canon) {
+    int task = -1;
+    if (json_object_get(root, "task")) {
+        nn__get_name(c, root, "", "task", "task", task_names, NN_TASK_COUNT, NN_TASK_REGRESSION,
+                     NN__OPTIONAL, &task);
+        if (task >= 0) {
+            spec->task = (nn_task)task;
+            spec->task_given = 1;
+            nn__cset(c, canon, "task", json_string(task_names[task]));
+        }
+    }
+    const json_t *pos = json_object_get(root, "positive");
+    if (!pos) return;
+    char buf[64];
+    const char *label = NULL;
+    if (json_is_string(pos) && json_string_length(pos) > 0) {
+        label = json_string_value(pos);
+    } else if (json_is_number(pos) && isfinite(json_number_value(pos))) {
+        double v = json_number_value(pos);
+        for (int prec = 15; prec <= 17; prec++) { /* the shortest form that reads back */
+            (void)snprintf(buf, sizeof buf, "%.*g", prec, v);
+            if (strtod(buf, NULL) == v) break;
+        }
+        label = buf;
+    } else {
+        nn_spec_errors_add(c->errs, "/positive", "must be a class label (a string or a number)");
+        return;
+    }
+    spec->positive = nn__strdup(c, label);
+    nn__cset(c, canon, "positive", json_string(label));
+}
+
 /* name, seed, target, id, text_columns. */
 static void parse_header(nn__ctx *c, const json_t *root, nn_spec *spec, json_t *canon) {
     const char *name = "unnamed", *id;
@@ -289,11 +323,13 @@ static nn_status parse_root(nn__ctx *c, const json_t *root, nn_spec *spec) {
     json_t *canon = nn__cobj(c);
     nn__check_keys(c, root, "", top_keys, N_OF(top_keys), NULL);
     parse_header(c, root, spec, canon);
+    parse_task(c, root, spec, canon);
     nn__cset(c, canon, "preprocess", nn__parse_steps(c, json_object_get(root, "preprocess"), spec));
     const json_t *net = nn__get_obj(c, root, "", "network", NN__OPTIONAL);
     nn__cset(c, canon, "network", parse_network(c, net, spec));
     const json_t *tr = nn__get_obj(c, root, "", "training", NN__OPTIONAL);
     nn__cset(c, canon, "training", nn__parse_training(c, tr, spec));
+    if (spec->task_given && c->errs->n == 0) nn_spec_check_task(spec, spec->task, c->errs);
     if (c->errs->n == 0 && !c->oom) {
         spec->canonical =
             json_dumps(canon, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
@@ -396,6 +432,9 @@ void nn_spec_destroy(nn_spec *spec) {
     free(spec->name);
     nn__free_names(spec->targets, spec->n_targets);
     free(spec->id);
+    free(spec->positive);
+    nn__free_names(spec->cw_labels, spec->n_cw);
+    free(spec->cw_values);
     nn__free_names(spec->text_columns, spec->n_text_columns);
     for (size_t i = 0; i < spec->n_steps; i++) nn__free_step(&spec->steps[i]);
     free(spec->steps);
@@ -409,10 +448,11 @@ json_t *nn_spec_to_json(const nn_spec *spec) {
     return spec->canonical_json ? json_deep_copy(spec->canonical_json) : NULL;
 }
 
-void nn_spec_net_cfg(const nn_spec *spec, int n_inputs, nn_layer_cfg *layers, nn_net_cfg *cfg) {
+void nn_spec_net_cfg(const nn_spec *spec, int n_inputs, int n_outputs, nn_layer_cfg *layers,
+                     nn_net_cfg *cfg) {
     for (int i = 0; i < spec->n_hidden; i++) layers[i] = spec->hidden[i];
     layers[spec->n_hidden] = spec->output;
-    layers[spec->n_hidden].units = (int)spec->n_targets;
+    layers[spec->n_hidden].units = n_outputs;
     cfg->n_inputs = n_inputs;
     cfg->n_layers = spec->n_hidden + 1;
     cfg->layers = layers;

@@ -30,6 +30,7 @@
 #define NN_SPEC_MAX_PARAMS 50000000 /* parameters in a spec's network */
 #define NN_SPEC_MAX_K 100
 #define NN_SPEC_MAX_ENSEMBLE 32 /* networks averaged per fold and in the final model */
+#define NN_MAX_CLASSES 1024     /* classes of a classification target */
 #define NN_SPEC_MAX_L2 1e6      /* l2 is in [0, 1e6), the range a network accepts */
 
 /* One problem in a spec: where (an RFC 6901 JSON pointer, "" for the whole document) and what. */
@@ -137,8 +138,21 @@ typedef enum nn_final_kind { NN_FINAL_TABLE(NN_ENUM_ITEM) NN_FINAL_COUNT } nn_fi
 #define NN_MONITOR_TABLE(X)                                                                        \
     X(NN_MONITOR_VAL_LOSS, "val_loss")                                                             \
     X(NN_MONITOR_VAL_R2, "val_r2")                                                                 \
-    X(NN_MONITOR_TRAIN_LOSS, "train_loss")
+    X(NN_MONITOR_TRAIN_LOSS, "train_loss")                                                         \
+    X(NN_MONITOR_VAL_LOG_LOSS, "val_log_loss")                                                     \
+    X(NN_MONITOR_VAL_ACCURACY, "val_accuracy")
 typedef enum nn_monitor { NN_MONITOR_TABLE(NN_ENUM_ITEM) NN_MONITOR_COUNT } nn_monitor;
+
+/* What a spec predicts: a number (regression) or a class (classification). Without "task" the
+ * target's type decides (nn_spec_task): a text column is classification, a number column
+ * regression — a number target is never turned into classes unless the spec says so. */
+#define NN_TASK_TABLE(X)                                                                           \
+    X(NN_TASK_REGRESSION, "regression") X(NN_TASK_CLASSIFICATION, "classification")
+typedef enum nn_task { NN_TASK_TABLE(NN_ENUM_ITEM) NN_TASK_COUNT } nn_task;
+
+/* "class_weight" of a cross_entropy loss: none, "balanced" (n / (k · n_c), from each fold's
+ * training rows, as scikit-learn) or {"label": weight} (classes not named weigh 1). */
+typedef enum nn_class_weight_kind { NN_CW_NONE, NN_CW_BALANCED, NN_CW_MAP } nn_class_weight_kind;
 
 typedef struct nn_spec {
     char *name;     /* default "unnamed" */
@@ -148,6 +162,10 @@ typedef struct nn_spec {
     char *id;            /* "id": column carried through, never an input; may be NULL */
     char **text_columns; /* "text_columns": columns read as text whatever they look like */
     size_t n_text_columns;
+    nn_task task; /* "task", when task_given; else the target's type decides (nn_spec_task) */
+    int task_given;
+    char *positive; /* "positive": label of the positive class of two; NULL = the second in
+                       sorted order; owned */
     nn_step *steps; /* (n_steps) "preprocess" */
     size_t n_steps;
 
@@ -158,16 +176,25 @@ typedef struct nn_spec {
     nn_layer_cfg output; /* units = n_targets */
 
     /* "training" */
-    int epochs;             /* required, 1..NN_SPEC_MAX_EPOCHS */
-    int batch_size;         /* default 32 */
-    int ensemble;           /* networks per fold (and in the final model) trained from different
-                               seeds and averaged in model space; default 1 */
-    nn_loss loss;           /* default mse; "loss": "huber" or {"type": "huber", "delta": 1} */
+    int epochs;     /* required, 1..NN_SPEC_MAX_EPOCHS */
+    int batch_size; /* default 32 */
+    int ensemble;   /* networks per fold (and in the final model) trained from different
+                       seeds and averaged in model space; default 1 */
+    nn_loss loss;   /* default mse (cross_entropy for classification: nn_spec_loss);
+                       "loss": "huber" or {"type": "huber", "delta": 1}; the class
+                       weights are not in it (the job maps them to classes) */
+    int loss_given; /* "loss" present */
+    nn_class_weight_kind class_weight;
+    char **cw_labels;  /* (n_cw) NN_CW_MAP: labels, owned */
+    double *cw_values; /* (n_cw) their weights (> 0), owned */
+    size_t n_cw;
     nn_optim_cfg optim;     /* default adam */
     nn_sched sched;         /* default constant */
     nn_val_kind validation; /* default kfold */
     int k;                  /* kfold: 2..NN_SPEC_MAX_K, default 5 */
     double holdout;         /* holdout: validation fraction in (0, 1), default 0.2 */
+    int no_stratify;        /* "stratify": false — classification folds do not keep the class
+                               proportions (they do by default) */
     /* early stopping, off when patience == 0 */
     nn_monitor es_monitor; /* default val_loss */
     int es_patience;
@@ -192,13 +219,16 @@ typedef struct nn_spec {
  * returns NN_ERR_NOMEM with "out of memory" at pointer "".
  *
  * The canonical form: every key of the schema that has a default is written out (absent
- * "early_stopping", "reduce_on_plateau" and "id" stay absent; "importance" is always written,
- * repeats 0 when off); real-valued keys are written as reals (1 and 1.0 alike) and integer keys
- * as integers; "target" is always a list; a step's "column": "x" becomes "columns": ["x"] and
- * {"select": s} without "except" becomes s; "loss" is always {"type": ...} (with "delta" for
- * huber); optimizer, schedule and validation objects carry only their type's keys; date
- * "extract" is listed in NN_DATE_* order; each hidden entry keeps its "repeat" and gets the
- * network-level dropout/l2/init it resolves to, and the network-level keys are kept too. */
+ * "early_stopping", "reduce_on_plateau", "id", "task", "positive" and a loss's "class_weight" stay
+ * absent; "importance" is always written, repeats 0 when off); real-valued keys are written as
+ * reals (1 and 1.0 alike) and integer keys as integers; "target" is always a list; a step's
+ * "column": "x" becomes "columns": ["x"] and {"select": s} without "except" becomes s; "loss" is
+ * {"type": ...} (with "delta" for huber, "label_smoothing" for cross_entropy), and absent when
+ * neither "loss" nor "task" is given (its default then depends on the target's type, which only
+ * the data says); validation's "stratify" is written only when false; optimizer, schedule and
+ * validation objects carry only their type's keys; date "extract" is listed in NN_DATE_* order;
+ * each hidden entry keeps its "repeat" and gets the network-level dropout/l2/init it resolves to,
+ * and the network-level keys are kept too. */
 nn_status nn_spec_parse(const char *text, size_t len, nn_spec **out, nn_spec_errors *errs);
 /* The same from a JSON document already parsed (borrowed; a request body's "spec", a stored
  * canonical spec): nn_spec_parse is this after json_loadb. */
@@ -221,9 +251,21 @@ void nn_spec_destroy(nn_spec *spec);
 nn_status nn_spec_read_csv(const nn_spec *spec, const nn_csv_source *src, nn_table **out,
                            nn_error *err);
 
-/* The network config of a spec for n_inputs inputs; layers points into spec (borrowed) —
- * the caller provides storage for n_hidden + 1 layer configs in `layers`. */
-void nn_spec_net_cfg(const nn_spec *spec, int n_inputs, nn_layer_cfg *layers, nn_net_cfg *cfg);
+/* The network config of a spec for n_inputs inputs and n_outputs outputs (the number of targets
+ * for regression; 1 for two classes, k for k > 2); layers points into spec (borrowed) — the
+ * caller provides storage for n_hidden + 1 layer configs in `layers`. */
+void nn_spec_net_cfg(const nn_spec *spec, int n_inputs, int n_outputs, nn_layer_cfg *layers,
+                     nn_net_cfg *cfg);
+
+/* Classification and regression (nn_spec_task.c). The task of spec on data: "task" when given,
+ * else classification for a text target and regression otherwise. */
+nn_task nn_spec_task(const nn_spec *spec, const nn_table *data);
+/* The loss a job trains with: the spec's, or the task's default (mse; cross_entropy). */
+nn_loss nn_spec_loss(const nn_spec *spec, nn_task task);
+/* Records what does not fit the task, each at its pointer: for classification a list of targets,
+ * an output activation other than linear, a regression loss, a val_r2 monitor; for regression a
+ * cross_entropy loss, "positive", "stratify", val_log_loss/val_accuracy monitors. */
+void nn_spec_check_task(const nn_spec *spec, nn_task task, nn_spec_errors *errs);
 
 /* Names of the spec's enumerations ("one_hot", "timestamp", "zscore" …), from their tables. */
 const char *nn_op_name(nn_op_kind v);
@@ -247,5 +289,8 @@ const char *nn_final_names(void);
 const char *nn_monitor_name(nn_monitor v);
 int nn_monitor_from_name(const char *name, nn_monitor *out);
 const char *nn_monitor_names(void);
+const char *nn_task_name(nn_task v);
+int nn_task_from_name(const char *name, nn_task *out);
+const char *nn_task_names(void);
 
 #endif

@@ -42,6 +42,16 @@ nn_status nn_spec_clone(const nn_spec *spec, nn_spec **out, nn_error *err) {
     /* every pointer below is replaced before nn_spec_destroy could see the borrowed one */
     c->name = dup_or_null(spec->name, &bad);
     c->id = dup_or_null(spec->id, &bad);
+    c->positive = dup_or_null(spec->positive, &bad);
+    c->cw_labels = dup_names(spec->cw_labels, spec->n_cw, &bad);
+    c->cw_values = NULL;
+    if (spec->n_cw > 0) {
+        c->cw_values = malloc(spec->n_cw * sizeof *c->cw_values);
+        if (c->cw_values)
+            memcpy(c->cw_values, spec->cw_values, spec->n_cw * sizeof *c->cw_values);
+        else
+            bad = 1;
+    }
     c->canonical = dup_or_null(spec->canonical, &bad);
     c->targets = dup_names(spec->targets, spec->n_targets, &bad);
     c->text_columns = dup_names(spec->text_columns, spec->n_text_columns, &bad);

@@ -26,7 +26,10 @@ static const nn__key training_keys[] = {
     {"schedule", 0}, {"validation", 0}, {"early_stopping", 0}, {"reduce_on_plateau", 0},
     {"final", 0},    {"importance", 0}, {"ensemble", 0},
 };
-static const nn__key loss_keys[] = {{"type", 0}, {"delta", BIT(NN_LOSS_HUBER)}};
+static const nn__key loss_keys[] = {{"type", 0},
+                                    {"delta", BIT(NN_LOSS_HUBER)},
+                                    {"label_smoothing", BIT(NN_LOSS_CROSS_ENTROPY)},
+                                    {"class_weight", BIT(NN_LOSS_CROSS_ENTROPY)}};
 #define ADAMS (BIT(NN_OPTIM_ADAM) | BIT(NN_OPTIM_ADAMW))
 static const nn__key optim_keys[] = {
     {"type", 0},
@@ -48,20 +51,70 @@ static const nn__key sched_keys[] = {
     {"values", BIT(NN_SCHED_PIECEWISE)},
     {"min_lr", BIT(NN_SCHED_COSINE)},
 };
-static const nn__key val_keys[] = {
-    {"type", 0}, {"k", BIT(NN_VAL_KFOLD)}, {"fraction", BIT(NN_VAL_HOLDOUT)}};
+static const nn__key val_keys[] = {{"type", 0},
+                                   {"k", BIT(NN_VAL_KFOLD)},
+                                   {"fraction", BIT(NN_VAL_HOLDOUT)},
+                                   {"stratify", BIT(NN_VAL_KFOLD) | BIT(NN_VAL_HOLDOUT)}};
 static const nn__key es_keys[] = {
     {"monitor", 0}, {"patience", 0}, {"min_delta", 0}, {"restore_best", 0}};
 static const nn__key rp_keys[] = {{"monitor", 0}, {"patience", 0}, {"factor", 0}, {"min_lr", 0}};
 static const nn__key importance_keys[] = {{"repeats", 0}};
 
-static json_t *parse_loss(nn__ctx *c, const json_t *t, nn_loss *loss) {
+/* "class_weight": "balanced" or {"label": weight > 0} (at most NN_MAX_CLASSES labels). */
+static json_t *parse_class_weight(nn__ctx *c, const json_t *v, const char *ptr, nn_spec *spec) {
+    char p[NN__PTR], q[NN__PTR];
+    nn__ptr_key(p, ptr, "class_weight");
+    if (json_is_string(v) && strcmp(json_string_value(v), "balanced") == 0) {
+        spec->class_weight = NN_CW_BALANCED;
+        return json_string("balanced");
+    }
+    if (!json_is_object(v) || json_object_size(v) == 0 || json_object_size(v) > NN_MAX_CLASSES) {
+        nn_spec_errors_add(c->errs, p,
+                           "must be \"balanced\" or an object of class labels and weights, e.g. "
+                           "{\"yes\": 3}");
+        return NULL;
+    }
+    size_t n = json_object_size(v);
+    spec->cw_labels = calloc(n, sizeof *spec->cw_labels);
+    spec->cw_values = calloc(n, sizeof *spec->cw_values);
+    json_t *canon = nn__cobj(c);
+    if (!spec->cw_labels || !spec->cw_values) {
+        c->oom = 1;
+        return canon;
+    }
+    const char *label;
+    json_t *w;
+    json_object_foreach((json_t *)v, label, w) {
+        nn__ptr_key(q, p, label);
+        double x = json_number_value(w);
+        if (!json_is_number(w) || !(x > 0) || !isfinite(x)) {
+            nn_spec_errors_add(c->errs, q, "must be a number > 0");
+            continue;
+        }
+        if (!(spec->cw_labels[spec->n_cw] = nn__strdup(c, label))) return canon;
+        spec->cw_values[spec->n_cw++] = x;
+        nn__cset(c, canon, label, json_real(x));
+    }
+    spec->class_weight = NN_CW_MAP;
+    return canon;
+}
+
+/* "loss": a name or {"type", "delta" (huber), "label_smoothing", "class_weight" (cross_entropy)}.
+ * Absent, it is the task's default: canonical only when the task is given (see nn_spec.h). */
+static json_t *parse_loss(nn__ctx *c, const json_t *t, nn_spec *spec) {
     const char *ptr = "/training/loss";
     const json_t *v = json_object_get(t, "loss");
+    nn_loss *loss = &spec->loss;
     int kind = NN_LOSS_MSE;
+    memset(loss, 0, sizeof *loss);
     loss->kind = NN_LOSS_MSE;
     loss->delta = 1;
-    if (json_is_string(v) || !v) {
+    spec->loss_given = v != NULL;
+    json_t *cw = NULL;
+    if (!v) {
+        kind = spec->task_given && spec->task == NN_TASK_CLASSIFICATION ? NN_LOSS_CROSS_ENTROPY
+                                                                        : NN_LOSS_MSE;
+    } else if (json_is_string(v)) {
         nn__get_name(c, t, "/training", "loss", "loss", loss_names, NN_LOSS_COUNT, NN_LOSS_MSE,
                      NN__OPTIONAL, &kind);
     } else if (json_is_object(v)) {
@@ -71,14 +124,28 @@ static json_t *parse_loss(nn__ctx *c, const json_t *t, nn_loss *loss) {
         nn__check_keys(c, v, ptr, loss_keys, N_OF(loss_keys), &var);
         if (kind == NN_LOSS_HUBER)
             nn__get_real(c, v, ptr, "delta", POSITIVE, 1, NN__OPTIONAL, &loss->delta);
+        if (kind == NN_LOSS_CROSS_ENTROPY) {
+            nn__range smooth = {0, NN_LOSS_MAX_SMOOTHING, 0, 0};
+            nn__get_real(c, v, ptr, "label_smoothing", smooth, 0, NN__OPTIONAL,
+                         &loss->label_smoothing);
+            const json_t *w = json_object_get(v, "class_weight");
+            if (w) cw = parse_class_weight(c, w, ptr, spec);
+        }
     } else {
         nn_spec_errors_add(c->errs, ptr, "must be a loss name or {\"type\": ..., \"delta\": ...}");
     }
-    if (kind < 0) return NULL;
+    if (kind < 0) {
+        json_decref(cw);
+        return NULL;
+    }
     loss->kind = (nn_loss_kind)kind;
+    if (!v && !spec->task_given) return NULL; /* the target's type decides (nn_spec_loss) */
     json_t *canon = nn__cobj(c);
     nn__cset(c, canon, "type", json_string(loss_names[kind]));
     if (kind == NN_LOSS_HUBER) nn__cset(c, canon, "delta", json_real(loss->delta));
+    if (kind == NN_LOSS_CROSS_ENTROPY)
+        nn__cset(c, canon, "label_smoothing", json_real(loss->label_smoothing));
+    if (cw) nn__cset(c, canon, "class_weight", cw);
     return canon;
 }
 
@@ -231,6 +298,13 @@ static json_t *parse_validation(nn__ctx *c, const json_t *t, nn_spec *spec) {
         nn__get_real(c, v, ptr, "fraction", UNIT_OPEN, 0.2, NN__OPTIONAL, &spec->holdout);
         nn__cset(c, canon, "fraction", json_real(spec->holdout));
     }
+    spec->no_stratify = 0;
+    if (kind != NN_VAL_NONE) {
+        int stratify = 1;
+        nn__get_bool(c, v, ptr, "stratify", 1, &stratify);
+        spec->no_stratify = !stratify;
+        if (!stratify) nn__cset(c, canon, "stratify", json_false());
+    }
     return canon;
 }
 
@@ -313,7 +387,8 @@ json_t *nn__parse_training(nn__ctx *c, const json_t *t, nn_spec *spec) {
     nn__get_int(c, t, ptr, "ensemble", 1, NN_SPEC_MAX_ENSEMBLE, 1, NN__OPTIONAL, &n);
     spec->ensemble = (int)n;
     nn__cset(c, canon, "ensemble", json_integer(n));
-    nn__cset(c, canon, "loss", parse_loss(c, t, &spec->loss));
+    json_t *loss = parse_loss(c, t, spec);
+    if (loss) nn__cset(c, canon, "loss", loss);
     nn__cset(c, canon, "optimizer", parse_optimizer(c, t, &spec->optim));
     nn__cset(c, canon, "schedule", parse_schedule(c, t, spec->epochs, &spec->sched));
     nn__cset(c, canon, "validation", parse_validation(c, t, spec));

@@ -88,8 +88,8 @@ void srv_finish_run(const srv_job_env *env, srv_store *s, const char *run_id,
     o.model_json = res.model_json;
     json_t *ev = json_pack("{s:s}", "status", srv_run_status_name(o.status));
     if (ev && o.error) (void)json_object_set_new(ev, "error", json_string(o.error));
-    if (ev && res.metrics) { /* r2, rmse, mae: only when there were folds */
-        static const char *const keys[] = {"r2", "rmse", "mae"};
+    if (ev && res.metrics) { /* r2, rmse, mae (accuracy, log loss, AUC): only with folds */
+        static const char *const keys[] = {"r2", "rmse", "mae", "accuracy", "log_loss", "roc_auc"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
             json_t *v = json_object_get(res.metrics, keys[i]);
             if (v) (void)json_object_set(ev, keys[i], v);

@@ -20,6 +20,7 @@ struct srv_job {
     nn_cv *cv;
     int n_folds, n_tasks;
     int epoch_stride;         /* publish every stride-th epoch event */
+    int classify;             /* the run is a classification */
     srv_running_task **slots; /* (n_tasks) the running entry of each task training here */
     pthread_mutex_t evmu;     /* publish + queue of one event, so the writer sees run order */
 };
@@ -55,7 +56,11 @@ static json_t *fold_end_json(const nn_fold_result *fr, int attempt) {
                           "finished", "epochs_run", fr->epochs_run, "best_epoch", fr->best_epoch,
                           "seconds", num(fr->seconds), "n_train", (json_int_t)fr->n_train, "n_val",
                           (json_int_t)fr->n_val, "attempt", attempt);
-    if (o && fr->n_val) {
+    if (o && fr->n_val && fr->cls.k) {
+        (void)json_object_set_new(o, "accuracy", num(fr->cls.accuracy));
+        (void)json_object_set_new(o, "log_loss", num(fr->cls.log_loss));
+        (void)json_object_set_new(o, "roc_auc", num(fr->cls.roc_auc));
+    } else if (o && fr->n_val) {
         (void)json_object_set_new(o, "r2", num(fr->units[0].r2));
         (void)json_object_set_new(o, "rmse", num(fr->units[0].rmse));
         (void)json_object_set_new(o, "mae", num(fr->units[0].mae));
@@ -81,12 +86,17 @@ static void on_report(void *user, const nn_cv_event *ev) {
         if (ev->result)
             atomic_fetch_add(&j->env.ctx->counters.samples_trained, (long long)ev->result->n_train);
         if (h->epoch != 1 && h->epoch != ev->epochs && h->epoch % j->epoch_stride != 0) return;
-        srv_job_event(j, ref, "epoch",
-                      json_pack("{s:i, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o}", "fold",
-                                ev->fold + 1, "member", h->member + 1, "epoch", h->epoch, "epochs",
-                                ev->epochs, "train_loss", num(h->train_loss), "val_loss",
-                                num(h->val_loss), "val_r2", num(h->val_r2), "lr", num(h->lr),
-                                "seconds", num(h->seconds)));
+        json_t *e = json_pack("{s:i, s:i, s:i, s:i, s:o, s:o, s:o, s:o}", "fold", ev->fold + 1,
+                              "member", h->member + 1, "epoch", h->epoch, "epochs", ev->epochs,
+                              "train_loss", num(h->train_loss), "val_loss", num(h->val_loss), "lr",
+                              num(h->lr), "seconds", num(h->seconds));
+        if (e && j->classify) { /* a classification's scores in place of R² */
+            (void)json_object_set_new(e, "val_log_loss", num(h->val_log_loss));
+            (void)json_object_set_new(e, "val_accuracy", num(h->val_accuracy));
+        } else if (e) {
+            (void)json_object_set_new(e, "val_r2", num(h->val_r2));
+        }
+        srv_job_event(j, ref, "epoch", e);
     } else {
         atomic_store(&rt->epochs_done, (long long)ev->epochs * j->spec->ensemble);
         srv_job_event(j, ref, "fold", fold_end_json(ev->result, ref->attempt));
@@ -133,6 +143,7 @@ nn_status srv_job_load(const srv_job_env *env, srv_store *s, const char *run_id,
     }
     if (st == NN_OK) {
         j->n_folds = nn_cv_n_folds(j->cv);
+        j->classify = nn_cv_result_get(j->cv)->labels != NULL;
         j->n_tasks = nn_cv_n_tasks(j->cv);
         int64_t total = (int64_t)j->n_tasks * j->spec->ensemble * j->spec->epochs;
         int64_t cap = env->ctx->cfg.max_epoch_events > 0 ? env->ctx->cfg.max_epoch_events
@@ -246,15 +257,39 @@ static int stored(const nn_cv_result *res, size_t i) {
     return 0;
 }
 
+/* A classification's class probabilities of row i as a JSON array (17 significant digits, so
+ * they read back exactly); malloc'd, NULL when out of memory. */
+static char *probs_json(const nn_cv_result *res, size_t i) {
+    size_t k = res->labels->n, cap = k * 26 + 3, len = 0;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    s[len++] = '[';
+    for (size_t c = 0; c < k; c++) {
+        double p = res->oof_prob[i * k + c];
+        int w = isfinite(p) ? snprintf(s + len, cap - len, "%s%.17g", c ? "," : "", p)
+                            : snprintf(s + len, cap - len, "%snull", c ? "," : "");
+        if (w < 0 || (size_t)w >= cap - len) {
+            free(s);
+            return NULL;
+        }
+        len += (size_t)w;
+    }
+    s[len++] = ']';
+    s[len] = '\0';
+    return s;
+}
+
 /* The out-of-fold predictions as store rows, and those of rows without a target (fold 0); the
- * id column's values are copied into r->ids. */
+ * id column's values are copied into r->ids, a classification's probabilities into r->probs. */
 static nn_status prediction_rows(const srv_job *j, const nn_cv_result *res, srv_job_results *r,
                                  nn_error *err) {
     size_t nt = res->n_targets, n = 0;
     for (size_t i = 0; i < res->n_rows; i++) n += stored(res, i);
     r->preds = malloc((n ? n : 1) * nt * sizeof *r->preds);
     r->ids = calloc(n ? n : 1, sizeof *r->ids);
-    if (!r->preds || !r->ids) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    r->probs = res->labels ? calloc(n ? n : 1, sizeof *r->probs) : NULL;
+    if (!r->preds || !r->ids || (res->labels && !r->probs))
+        return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
     int idc = j->spec->id ? nn_table_find(j->data, j->spec->id) : -1;
     size_t m = 0;
     for (size_t i = 0; i < res->n_rows; i++) {
@@ -272,6 +307,12 @@ static nn_status prediction_rows(const srv_job *j, const nn_cv_result *res, srv_
             id = r->ids[r->n_ids];
             r->n_ids++;
         }
+        const char *probs = NULL;
+        if (res->labels) {
+            if (!(r->probs[r->n_probs] = probs_json(res, i)))
+                return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+            probs = r->probs[r->n_probs++];
+        }
         for (size_t k = 0; k < nt; k++) {
             srv_prediction *p = &r->preds[m++];
             p->row = (int64_t)i + 1;
@@ -280,6 +321,7 @@ static nn_status prediction_rows(const srv_job *j, const nn_cv_result *res, srv_
             p->target = (int)k;
             p->actual = res->actual[i * nt + k];
             p->predicted = res->oof_pred[i * nt + k];
+            p->probs = probs;
         }
     }
     r->n_preds = m;
@@ -315,6 +357,8 @@ void srv_job_results_free(srv_job_results *r) {
     free(r->preds);
     for (size_t i = 0; r->ids && i < r->n_ids; i++) free(r->ids[i]);
     free(r->ids);
+    for (size_t i = 0; r->probs && i < r->n_probs; i++) free(r->probs[i]);
+    free(r->probs);
     free(r->model_json);
     memset(r, 0, sizeof *r);
 }

@@ -65,6 +65,8 @@ typedef struct srv_job_results {
     size_t n_preds;
     char **ids; /* the id column's values the predictions point into, owned */
     size_t n_ids;
+    char **probs; /* a classification's probabilities (JSON) the predictions point into, owned */
+    size_t n_probs;
     char *model_json; /* NULL with "final": "none" */
 } srv_job_results;
 

@@ -2,9 +2,11 @@
 #ifndef SRV_API_H
 #define SRV_API_H
 
+#include "nn_model.h"
 #include "nn_pipe.h"
 #include "nn_spec.h"
 #include "nn_table.h"
+#include "srv_buf.h"
 #include "srv_http.h"
 #include "srv_tables.h"
 
@@ -27,6 +29,15 @@ void srv_api_run_predictions(srv_req *req, srv_resp *resp);
 void srv_api_run_model(srv_req *req, srv_resp *resp);
 void srv_api_run_predict(srv_req *req, srv_resp *resp);
 void srv_api_run_features(srv_req *req, srv_resp *resp);
+
+/* a classification run's answers (srv_api_class.c), appended to a buffer: the stored
+ * predictions' head and rows (classes: the run's metrics' "classes", k of them; first: no row
+ * before these), and the prediction of rows t by classifier m (prob: n × classes) */
+void srv_class_predictions_head(srv_buf *out, int csv, int has_id, char *const *classes, size_t k);
+void srv_class_predictions_rows(srv_buf *out, int csv, int has_id, char *const *classes, size_t k,
+                                const srv_prediction *p, size_t n, int first);
+void srv_class_predict_answer(srv_buf *b, int csv, const nn_model *m, const nn_table *t,
+                              const double *prob);
 
 /* the service (srv_api_sys.c) */
 void srv_api_healthz(srv_req *req, srv_resp *resp);

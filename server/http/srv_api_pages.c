@@ -16,6 +16,9 @@
  * cursor is the sequence number of the last event a page gave.
  * A generator runs on the thread that reads it: libmicrohttpd's, for a stream; it uses that
  * thread's store connection (srv_ctx_store).
+ * A classification's history has val_log_loss and val_accuracy where a regression's has val_r2
+ * (the CSV header follows the first epoch event of the first page); its predictions name the
+ * classes by label (srv_api_class.c formats them).
  */
 #include "srv_api.h"
 
@@ -54,7 +57,10 @@ static void json_num(srv_buf *b, double v) {
 
 static const char *const hist_cols[] = {"fold",     "member", "epoch", "train_loss",
                                         "val_loss", "val_r2", "lr",    "seconds"};
-enum { N_HIST = 8 };
+static const char *const class_hist_cols[] = {"fold",         "member",   "epoch",
+                                              "train_loss",   "val_loss", "val_log_loss",
+                                              "val_accuracy", "lr",       "seconds"};
+enum { N_HIST = 8, N_CLASS_HIST = 9 };
 
 typedef enum gen_state { GEN_HEAD, GEN_ROWS, GEN_PEEK, GEN_TAIL, GEN_END } gen_state;
 
@@ -62,6 +68,8 @@ typedef struct history_gen {
     srv_ctx *ctx;
     char run_id[SRV_ID_LEN + 1];
     int csv;
+    const char *const *cols; /* CSV columns: hist_cols or class_hist_cols */
+    int n_cols;
     int64_t start; /* rows come after this event (the last attempt's start) */
     int64_t after; /* events read up to this sequence number */
     int64_t limit; /* rows to give; -1 = all (a stream) */
@@ -83,9 +91,9 @@ static void history_done(void *cls) {
 /* One epoch event's data as a row. */
 static void history_row(history_gen *g, srv_buf *out, json_t *d) {
     if (g->csv) {
-        for (int c = 0; c < N_HIST; c++) {
+        for (int c = 0; c < g->n_cols; c++) {
             if (c) srv_bput(out, ",", 1);
-            srv_bnum(out, json_number_value(json_object_get(d, hist_cols[c])));
+            srv_bnum(out, json_number_value(json_object_get(d, g->cols[c])));
         }
         srv_bput(out, "\n", 1);
         return;
@@ -116,13 +124,29 @@ static int history_page(history_gen *g) {
     return 0;
 }
 
+/* The CSV columns: a classification's when the page's first epoch event has val_accuracy. */
+static void classify_columns(history_gen *g) {
+    g->cols = hist_cols;
+    g->n_cols = N_HIST;
+    for (size_t i = g->i; i < g->n; i++) {
+        if (strcmp(g->ev[i].type, "epoch") != 0) continue;
+        if (strstr(g->ev[i].data, "\"val_accuracy\"")) {
+            g->cols = class_hist_cols;
+            g->n_cols = N_CLASS_HIST;
+        }
+        return;
+    }
+}
+
 /* Appends the next piece of the history to out: 1, 0 at the end, -1 on an error. */
 static int history_next(void *cls, srv_buf *out) {
     history_gen *g = cls;
     switch (g->state) {
     case GEN_HEAD:
         if (g->csv) {
-            for (int c = 0; c < N_HIST; c++) srv_bprintf(out, c ? ",%s" : "%s", hist_cols[c]);
+            if (history_page(g) != 0) return -1;
+            classify_columns(g);
+            for (int c = 0; c < g->n_cols; c++) srv_bprintf(out, c ? ",%s" : "%s", g->cols[c]);
             srv_bput(out, "\n", 1);
         } else {
             srv_bprintf(out, "{\"history\":[");
@@ -261,7 +285,9 @@ typedef struct predictions_gen {
     int csv, has_id;
     size_t nt;      /* targets */
     char **targets; /* (nt) names, owned */
-    int64_t after;  /* data rows given up to this one */
+    char **classes; /* (k) a classification's labels, owned; NULL for a regression */
+    size_t k;
+    int64_t after; /* data rows given up to this one */
     gen_state state;
     int exhausted;
 } predictions_gen;
@@ -270,10 +296,16 @@ static void predictions_done(void *cls) {
     predictions_gen *g = cls;
     for (size_t k = 0; g->targets && k < g->nt; k++) free(g->targets[k]);
     free(g->targets);
+    for (size_t c = 0; g->classes && c < g->k; c++) free(g->classes[c]);
+    free(g->classes);
     free(g);
 }
 
 static void predictions_head(predictions_gen *g, srv_buf *out) {
+    if (g->classes) {
+        srv_class_predictions_head(out, g->csv, g->has_id, g->classes, g->k);
+        return;
+    }
     if (!g->csv) {
         srv_bprintf(out, "{\"predictions\":[");
         return;
@@ -295,6 +327,10 @@ static void predictions_head(predictions_gen *g, srv_buf *out) {
 /* The rows of p[0..n) (n a multiple of nt: whole data rows). */
 static void predictions_rows(predictions_gen *g, const srv_prediction *p, size_t n, srv_buf *out) {
     size_t nt = g->nt;
+    if (g->classes) {
+        srv_class_predictions_rows(out, g->csv, g->has_id, g->classes, g->k, p, n, g->after == 0);
+        return;
+    }
     for (size_t i = 0; i + nt <= n; i += nt) {
         if (g->csv) {
             srv_bprintf(out, "%lld,", (long long)p[i].row);
@@ -377,6 +413,18 @@ static int predictions_next(void *cls, srv_buf *out) {
     return out->failed ? -1 : 1;
 }
 
+/* A classification's labels (the metrics' "classes") into g; 0, or -1 when out of memory. */
+static int copy_classes(predictions_gen *g, const json_t *classes) {
+    size_t k = json_array_size(classes);
+    if (!json_is_array(classes) || k == 0) return 0;
+    if (!(g->classes = calloc(k, sizeof *g->classes))) return -1;
+    for (; g->k < k; g->k++) {
+        const char *c = json_string_value(json_array_get(classes, g->k));
+        if (!(g->classes[g->k] = strdup(c ? c : ""))) return -1;
+    }
+    return 0;
+}
+
 void srv_api_run_predictions(srv_req *req, srv_resp *resp) {
     srv_run run;
     srv_store *s = srv_api_run(req, resp, &run);
@@ -408,6 +456,12 @@ void srv_api_run_predictions(srv_req *req, srv_resp *resp) {
     memcpy(g->run_id, run.id, sizeof g->run_id);
     g->csv = wants_csv(req);
     g->has_id = json_is_string(json_object_get(run.spec, "id"));
+    if (copy_classes(g, json_object_get(run.metrics, "classes")) != 0) {
+        predictions_done(g);
+        srv_run_free(&run);
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
+        return;
+    }
     srv_run_free(&run);
     resp->status = 200;
     resp->content_type = g->csv ? "text/csv; charset=utf-8" : "application/json";

@@ -172,7 +172,10 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     atomic_fetch_add(&req->ctx->counters.rows_predicted, (long long)t->n_rows);
     srv_buf b = {0};
     int csv = srv_accepts(req, "text/csv");
-    predict_answer(&b, csv, spec, t, pred);
+    if (nn_model_labels(model)) /* a classifier: labels and class probabilities */
+        srv_class_predict_answer(&b, csv, model, t, pred);
+    else
+        predict_answer(&b, csv, spec, t, pred);
     srv_models_release(srv_engine_models(req->eng), ref);
     nn_table_destroy(t);
     free(pred);

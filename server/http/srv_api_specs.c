@@ -140,6 +140,18 @@ nn_status srv_api_table(srv_req *req, srv_store *s, const char *dataset_id, cons
     return st;
 }
 
+/* The plan's task, and a classification's classes with their rows and its positive class. */
+static void plan_task(json_t *out, const nn_plan *plan) {
+    json_object_set_new(out, "task", json_string(nn_task_name(plan->task)));
+    const nn_labels *l = plan->labels;
+    json_t *classes = l ? json_array() : NULL;
+    for (size_t c = 0; classes && c < l->n; c++)
+        json_array_append_new(classes, json_pack("{s:s, s:I}", "label", l->names[c], "rows",
+                                                 (json_int_t)l->counts[c]));
+    if (classes) json_object_set_new(out, "classes", classes);
+    if (l && l->n == 2) json_object_set_new(out, "positive", json_string(l->names[l->positive]));
+}
+
 /* Adds an error at /network and returns NN_ERR_SPEC when the planned network's parameters ×
  * ensemble exceed max_params (--max-params). */
 static nn_status check_params(int64_t max_params, const nn_spec *spec, const nn_plan *plan,
@@ -188,6 +200,7 @@ int srv_api_plan(srv_req *req, srv_store *s, const char *dataset, const nn_spec 
         json_object_set_new(out, "parameters", json_integer((json_int_t)plan->n_params));
         json_object_set_new(out, "rows", json_integer((json_int_t)t->n_rows));
         json_object_set_new(out, "rows_skipped", json_integer((json_int_t)plan->n_skipped));
+        plan_task(out, plan);
     }
     nn_plan_destroy(plan);
     srv_tables_release(req->http->tables, ref);

@@ -78,11 +78,14 @@ typedef struct srv_event {
 
 /* One out-of-fold prediction of one target. */
 typedef struct srv_prediction {
-    int64_t row;    /* 1-based data row */
-    int fold;       /* 1-based */
-    const char *id; /* the spec's id column value, or NULL */
-    int target;     /* 0-based target index */
-    double actual, predicted;
+    int64_t row;              /* 1-based data row */
+    int fold;                 /* 1-based */
+    const char *id;           /* the spec's id column value, or NULL */
+    int target;               /* 0-based target index */
+    double actual, predicted; /* a classification's: class indices (actual NaN without label) */
+    const char *probs; /* a classification's class probabilities, a JSON array in class order;
+                          NULL for a regression (owned like id: by srv_prediction_list's caller,
+                          borrowed when stored) */
 } srv_prediction;
 
 const char *srv_run_status_name(srv_run_status s);
@@ -163,8 +166,9 @@ nn_status srv_run_get_text(srv_store *s, const char *id, srv_run *out, nn_error 
  * the cursor (an opaque string from a previous page, or NULL; a malformed one is NN_ERR_INVALID
  * "invalid cursor"); limit ≤ 0 means 50, above 200 means 200. *out is a JSON array of run
  * summaries {"id","dataset","status","progress","name","spec_hash","created_at","started_at",
- * "finished_at","r2","rmse","mae"} (null where unset; r2/rmse/mae are the metrics' top-level
- * numbers) and *next_cursor (malloc'd, or NULL when this page is the last). */
+ * "finished_at","r2","rmse","mae","accuracy","log_loss","task"} (null where unset; r2, rmse, mae,
+ * accuracy, log_loss and task are the metrics' top-level values) and *next_cursor (malloc'd, or
+ * NULL when this page is the last). */
 nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char *cursor, int limit,
                        json_t **out, char **next_cursor, nn_error *err);
 /* Sets a running run's progress (0..1, else NN_ERR_INVALID); a no-op for a run in another status,

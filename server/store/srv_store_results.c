@@ -56,8 +56,8 @@ static nn_status insert_predictions(srv_store *s, const char *id, const srv_pred
     if (n == 0) return NN_OK;
     sqlite3_stmt *st;
     if (srv__prepare(s,
-                     "INSERT INTO predictions (run_id, row, target, fold, id, actual, predicted) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     "INSERT INTO predictions (run_id, row, target, fold, id, actual, predicted, "
+                     "probs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                      &st, err))
         return err ? err->code : NN_ERR_IO;
     nn_status status = NN_OK;
@@ -69,6 +69,7 @@ static nn_status insert_predictions(srv_store *s, const char *id, const srv_pred
         srv__bind_text(st, 5, p[i].id);
         sqlite3_bind_double(st, 6, p[i].actual); /* NaN is stored as NULL */
         sqlite3_bind_double(st, 7, p[i].predicted);
+        srv__bind_text(st, 8, p[i].probs);
         int rc = srv__step(st);
         if (rc != SQLITE_DONE)
             status = srv__db_error(s, rc, err, "run %s: storing the prediction of row %lld", id,
@@ -140,7 +141,10 @@ nn_status srv_run_finish(srv_store *s, const char *id, const srv_run_outcome *o,
 }
 
 void srv_predictions_free(srv_prediction *p, size_t n) {
-    for (size_t i = 0; p && i < n; i++) free((char *)p[i].id);
+    for (size_t i = 0; p && i < n; i++) {
+        free((char *)p[i].id);
+        free((char *)p[i].probs);
+    }
     free(p);
 }
 
@@ -157,7 +161,7 @@ nn_status srv_prediction_page(srv_store *s, const char *run_id, int64_t after_ro
                               srv_prediction **out, size_t *n, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s,
-                     "SELECT row, target, fold, id, actual, predicted FROM predictions "
+                     "SELECT row, target, fold, id, actual, predicted, probs FROM predictions "
                      "WHERE run_id = ?1 AND row > ?2 ORDER BY row, target LIMIT ?3",
                      &st, err))
         return err ? err->code : NN_ERR_IO;
@@ -183,7 +187,13 @@ nn_status srv_prediction_page(srv_store *s, const char *run_id, int64_t after_ro
         q->actual = column_real(st, 4);
         q->predicted = column_real(st, 5);
         q->id = srv__column_dup(st, 3);
-        if (!q->id && sqlite3_column_type(st, 3) != SQLITE_NULL) break;
+        q->probs = srv__column_dup(st, 6);
+        if ((!q->id && sqlite3_column_type(st, 3) != SQLITE_NULL) ||
+            (!q->probs && sqlite3_column_type(st, 6) != SQLITE_NULL)) {
+            free((char *)q->id);
+            free((char *)q->probs);
+            break;
+        }
         count++;
     }
     if (rc == SQLITE_ROW)

@@ -307,17 +307,18 @@ static json_t *nullable_number(sqlite3_stmt *st, int col) {
 /* A run summary from a row of the list query. */
 static const char *const summary_keys[] = {"id",          "dataset",   "status",     "progress",
                                            "name",        "spec_hash", "created_at", "started_at",
-                                           "finished_at", "r2",        "rmse",       "mae"};
+                                           "finished_at", "r2",        "rmse",       "mae",
+                                           "accuracy",    "log_loss",  "task"};
 
 static json_t *run_summary(sqlite3_stmt *st) {
     json_t *o = json_object();
-    for (int i = 0; o && i < 12; i++) {
+    for (int i = 0; o && i < 15; i++) {
         json_t *v;
         if (i == 3)
             v = json_real(sqlite3_column_double(st, i));
         else if (i >= 6 && i <= 8)
             v = nullable_int(st, i);
-        else if (i >= 9)
+        else if (i >= 9 && i <= 13)
             v = nullable_number(st, i);
         else
             v = nullable_text(st, i);
@@ -361,7 +362,10 @@ nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char
     if (srv__prepare(s,
                      "SELECT id, dataset_id, status, progress, spec_name, spec_hash, created_at, "
                      "started_at, finished_at, json_extract(metrics_json, '$.r2'), "
-                     "json_extract(metrics_json, '$.rmse'), json_extract(metrics_json, '$.mae') "
+                     "json_extract(metrics_json, '$.rmse'), json_extract(metrics_json, '$.mae'), "
+                     "json_extract(metrics_json, '$.accuracy'), "
+                     "json_extract(metrics_json, '$.log_loss'), "
+                     "json_extract(metrics_json, '$.task') "
                      "FROM runs WHERE (?1 IS NULL OR status = ?1) "
                      "AND (?2 IS NULL OR dataset_id = ?2) "
                      "AND (?3 IS NULL OR (created_at, id) < (?3, ?4)) "

@@ -274,6 +274,75 @@ try {
     await shot(page, 'compare');
   });
 
+  await test('a classification run: accuracy live, confusion, ROC, PR, reliability, classes', async () => {
+    await open(page, `${base}/#/datasets`);
+    await page.waitForSelector('#drop-zone');
+    await page.setInputFiles('#file-input', path.join(SRC, 'examples/breast_cancer.csv'));
+    await page.waitForSelector('#upload-done', { timeout: 20000 });
+    const ds = await page.evaluate(async () => (await (await fetch('/v1/datasets')).json()).datasets
+      .find((d) => d.name === 'breast_cancer').id);
+    await open(page, `${base}/#/new/${ds}`);
+    await page.waitForSelector('#spec-editor');
+    await page.waitForFunction(() => document.getElementById('spec-editor').value !== '');
+    await page.selectOption('#template-select', 'breast_cancer');
+    await page.click('#load-template');
+    await page.waitForFunction((t) => document.getElementById('spec-editor').value === t,
+      readFileSync(path.join(SRC, 'examples/breast_cancer.json'), 'utf8'), { timeout: 10000 });
+    await page.waitForSelector('#class-list', { timeout: 20000 });
+    check((await page.textContent('#task')) === 'classification', 'validate does not say classification');
+    check((await page.textContent('#class-list')).includes('benign (357)'), await page.textContent('#class-list'));
+    const spec = JSON.parse(await page.inputValue('#spec-editor'));
+    spec.name = 'bc-short';
+    spec.training.epochs = 40;
+    spec.training.ensemble = 1;
+    await page.fill('#spec-editor', JSON.stringify(spec, null, 2));
+    await page.waitForSelector('#class-list');
+    await page.click('#submit-run');
+    await page.waitForURL(/#\/run\/[0-9a-f]{32}$/);
+    const runId = page.url().split('/').pop();
+    await page.waitForFunction(() => document.getElementById('main').dataset.status === 'succeeded', null, { timeout: 120000 });
+    // live accuracy: 5 folds × 40 epochs from the stream (the refit has no validation)
+    await page.waitForFunction(() => Number(document.getElementById('acc-chart')?.dataset.points) === 5 * 40, null, { timeout: 20000 });
+    check(await page.$eval('#loss-chart', (c) => Number(c.dataset.points)) === 5 * 40 * 2 + 40, 'the log-loss chart');
+    const acc = Number(await page.textContent('#metric-accuracy'));
+    check(acc > 0.9 && acc <= 1, `accuracy ${acc}`);
+    const metrics = await page.evaluate(async (id) => (await (await fetch(`/v1/runs/${id}`)).json()).metrics, runId);
+    check(Math.abs(acc - metrics.accuracy) < 1e-3, `the page's accuracy ${acc} is not the API's ${metrics.accuracy}`);
+    check(await page.$$eval('#metrics tbody tr', (r) => r.length) === 6, 'not 5 folds and overall');
+    await page.waitForSelector('#threshold');
+    check(await page.$eval('#confusion', (c) => Number(c.dataset.cells)) === 4, 'the confusion matrix is not 2 × 2');
+    const counts = await page.$$eval('#confusion td', (t) => t.map((x) => Number(x.textContent.replace(/,/g, ''))));
+    check(counts.reduce((a, b) => a + b, 0) === 569, `confusion counts ${counts}`);
+    await page.check('#confusion-normalized');
+    const shares = await page.$$eval('#confusion td', (t) => t.map((x) => x.textContent));
+    check(shares.every((x) => x.endsWith('%')), `row-normalized: ${shares}`);
+    for (const sel of ['#roc-curve', '#pr-curve', '#reliability'])
+      check(await page.$eval(sel, (c) => Number(c.dataset.points)) > 2, `${sel} has no points`);
+    check((await page.$eval('#roc-curve', (c) => c.textContent)).includes('AUC'), 'the ROC legend has no AUC');
+    check(await page.$eval('#prob-hist', (c) => Number(c.dataset.rows)) === 569, 'the histogram does not count every row');
+    await page.selectOption('#class-select', 'benign');
+    check((await page.$eval('#prob-hist', (c) => c.textContent)).includes('actual benign (357)'), 'the histogram of benign');
+    check(await page.$$eval('#per-class tbody tr', (r) => r.length) === 2, 'the per-class table');
+    await page.waitForSelector('#box-after canvas', { timeout: 20000 });
+    check(!/\bnull\b/.test(await page.textContent('#results')), 'a stray "null" on the page');
+    await shot(page, 'run-classification');
+    // metrics to the ROC and PR curves, for the README (docs/run-page-classification.png)
+    const [y0, y1] = await page.evaluate(() => [
+      document.getElementById('metrics').getBoundingClientRect().top + window.scrollY,
+      document.getElementById('roc-curve').closest('.grid2').getBoundingClientRect().bottom + window.scrollY]);
+    await page.evaluate(() => { document.querySelector('header.top').style.position = 'static'; });
+    await page.screenshot({ path: path.join(SHOTS, 'run-classification-top.png'), clip: { x: 0, y: Math.floor(y0 - 8), width: LAPTOP.width, height: Math.ceil(y1 - y0 + 16) }, fullPage: true });
+    await page.evaluate(() => { document.querySelector('header.top').style.position = ''; });
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(400);
+    await shot(page, 'run-classification-phone');
+    await page.setViewportSize(LAPTOP);
+    await open(page, `${base}/#/runs`);
+    await page.waitForSelector(`#runs-table tr[data-id="${runId}"]`);
+    const row = await page.$eval(`#runs-table tr[data-id="${runId}"]`, (tr) => tr.textContent);
+    check(row.includes(String(metrics.accuracy.toLocaleString('en-US', { maximumSignificantDigits: 4 }))), `runs row: ${row}`);
+  });
+
   await test('a token is asked for once and sent with every call, the stream included', async () => {
     tokenServer = await startNnd('data-token', { NND_TOKEN: 's3cret-token' });
     const tp = await ctx.newPage();

@@ -61,6 +61,7 @@ struct nn_pipe {
     char **targets; /* (n_targets) owned */
     size_t n_targets;
     char *id;        /* owned, may be NULL */
+    int classify;    /* fitting: the target is a classification's (its labels are left alone) */
     char **features; /* (n_features) owned: inputs after the steps, in table order */
     size_t n_features;
     nn__input *inputs; /* (n_inputs) raw columns read, derived from the steps; owned */
