@@ -4,7 +4,7 @@
 // histogram. Everything is computed here from GET /v1/runs/{id}/predictions (labels and
 // p_<label> columns), so what the page draws a script can check against the API.
 
-import { h, clear, fmt, fmtDuration, table } from './ui.js';
+import { h, clear, fmt, fmtDuration, table, foldTable } from './ui.js';
 import { PALETTE } from './charts.js';
 
 const pct = (v) => (v === null || v === undefined || Number.isNaN(v) ? '—' : `${(100 * v).toFixed(1)}%`);
@@ -178,19 +178,12 @@ export function renderClassMetrics(box, r) {
       `The threshold that maximizes F1 out of fold is ${fmt(th.best_f1.threshold, 3)}: F1 ${fmt(th.best_f1.f1)}, `,
       `precision ${fmt(th.best_f1.precision)}, recall ${fmt(th.best_f1.recall)}, accuracy ${fmt(th.best_f1.accuracy)}.`) : null,
     h('div', { style: 'height:.8rem' }),
-    table([
-      { label: 'Fold', get: (f) => f.fold },
-      { label: 'Train rows', class: 'num', get: (f) => fmt(f.n_train) },
-      { label: 'Val rows', class: 'num', get: (f) => fmt(f.n_val) },
-      { label: 'Epochs', class: 'num', get: (f) => fmt(f.epochs_run) },
-      { label: 'Best', class: 'num', get: (f) => fmt(f.best_epoch) },
+    foldTable([
       { label: 'Accuracy', class: 'num', get: (f) => fmt(f.accuracy) },
       { label: 'Log loss', class: 'num', get: (f) => fmt(f.log_loss) },
       { label: 'ROC AUC', class: 'num', get: (f) => fmt(f.roc_auc) },
       { label: 'F1 macro', class: 'num', get: (f) => fmt(f.f1_macro) },
-      { label: 'Seconds', class: 'num', get: (f) => fmt(f.seconds, 3) },
-    ], [...folds, { fold: 'all', n_val: m.n, accuracy: m.accuracy, log_loss: m.log_loss, roc_auc: m.roc_auc, f1_macro: m.f1_macro }],
-    { caption: 'Per fold (validation) and overall' })));
+    ], [...folds, { fold: 'all', n_val: m.n, accuracy: m.accuracy, log_loss: m.log_loss, roc_auc: m.roc_auc, f1_macro: m.f1_macro }])));
 }
 
 // The classification results under the downloads: preds are GET …/predictions rows.

@@ -7,7 +7,7 @@ import { api, token, download } from './api.js';
 import { RunStream } from './stream.js';
 import { LossChart, PALETTE, scatter, histogram, boxPlots, errorMap } from './charts.js';
 import { renderClassMetrics, renderClassResults } from './classify.js';
-import { h, clear, fmt, fmtDuration, fmtTime, statusBadge, table, errorBox, parseCsv, numericColumns, quantiles } from './ui.js';
+import { h, clear, fmt, fmtDuration, fmtTime, statusBadge, table, foldTable, errorBox, parseCsv, numericColumns, quantiles } from './ui.js';
 
 const ACTIVE = new Set(['queued', 'running']);
 
@@ -260,17 +260,11 @@ function renderMetrics(box, r) {
       kv(m.mape, 'MAPE %'), h('div', {}, h('b', {}, `${fmt(m.r2_mean, 3)} ± ${fmt(m.r2_sd, 2)}`), h('span', {}, 'R² per fold, mean ± sd')),
       kv(m.r2_model, 'R² on model scale'), kv(m.rows, 'rows'), h('div', {}, h('b', {}, fmtDuration(r.duration_ms)), h('span', {}, 'duration'))),
     h('div', { style: 'height:.8rem' }),
-    table([
-      { label: 'Fold', get: (f) => f.fold },
-      { label: 'Train rows', class: 'num', get: (f) => fmt(f.n_train) },
-      { label: 'Val rows', class: 'num', get: (f) => fmt(f.n_val) },
-      { label: 'Epochs', class: 'num', get: (f) => fmt(f.epochs_run) },
-      { label: 'Best', class: 'num', get: (f) => fmt(f.best_epoch) },
+    foldTable([
       { label: 'R²', class: 'num', get: (f) => fmt(f.r2) },
       { label: 'RMSE', class: 'num', get: (f) => fmt(f.rmse) },
       { label: 'MAE', class: 'num', get: (f) => fmt(f.mae) },
-      { label: 'Seconds', class: 'num', get: (f) => fmt(f.seconds, 3) },
-    ], [...folds, { fold: 'all', n_val: m.rows, r2: m.r2, rmse: m.rmse, mae: m.mae }], { caption: 'Per fold (validation) and overall' })));
+    ], [...folds, { fold: 'all', n_val: m.rows, r2: m.r2, rmse: m.rmse, mae: m.mae }])));
 }
 
 function downloadLink(label, path, filename) {

@@ -168,3 +168,17 @@ export function quantiles(values) {
   };
   return { min: v[0], q1: q(0.25), median: q(0.5), q3: q(0.75), max: v[v.length - 1], n: v.length };
 }
+
+// The per-fold table of a run's metrics: fold, rows, epochs, the given metric columns and
+// seconds; one row a fold, the last for all of them.
+export function foldTable(metrics, rows) {
+  return table([
+    { label: 'Fold', get: (f) => f.fold },
+    { label: 'Train rows', class: 'num', get: (f) => fmt(f.n_train) },
+    { label: 'Val rows', class: 'num', get: (f) => fmt(f.n_val) },
+    { label: 'Epochs', class: 'num', get: (f) => fmt(f.epochs_run) },
+    { label: 'Best', class: 'num', get: (f) => fmt(f.best_epoch) },
+    ...metrics,
+    { label: 'Seconds', class: 'num', get: (f) => fmt(f.seconds, 3) },
+  ], rows, { caption: 'Per fold (validation) and overall' });
+}

@@ -149,14 +149,24 @@ static json_t *parse_loss(nn__ctx *c, const json_t *t, nn_spec *spec) {
     return canon;
 }
 
+/* The object /training/<key> with a "type" among names (def when absent): its keys are checked
+ * against keys for that type. Returns the object (NULL when absent) and the type in *kind (< 0
+ * when wrong). */
+static const json_t *typed_object(nn__ctx *c, const json_t *t, const char *ptr, const char *what,
+                                  const char *const *names, int count, int def,
+                                  const nn__key *keys, size_t n_keys, int *kind) {
+    const json_t *v = nn__get_obj(c, t, "/training", ptr + strlen("/training/"), NN__OPTIONAL);
+    nn__get_name(c, v, ptr, "type", what, names, count, def, NN__OPTIONAL, kind);
+    nn__variant var = {"type", names, count, *kind};
+    nn__check_keys(c, v, ptr, keys, n_keys, &var);
+    return v;
+}
+
 static json_t *parse_optimizer(nn__ctx *c, const json_t *t, nn_optim_cfg *o) {
     const char *ptr = "/training/optimizer";
-    const json_t *v = nn__get_obj(c, t, "/training", "optimizer", NN__OPTIONAL);
     int kind;
-    nn__get_name(c, v, ptr, "type", "optimizer", optim_names, NN_OPTIM_COUNT, NN_OPTIM_ADAM,
-                 NN__OPTIONAL, &kind);
-    nn__variant var = {"type", optim_names, NN_OPTIM_COUNT, kind};
-    nn__check_keys(c, v, ptr, optim_keys, N_OF(optim_keys), &var);
+    const json_t *v = typed_object(c, t, ptr, "optimizer", optim_names, NN_OPTIM_COUNT,
+                                   NN_OPTIM_ADAM, optim_keys, N_OF(optim_keys), &kind);
     if (kind < 0) return NULL;
     *o = nn_optim_defaults((nn_optim_kind)kind);
     json_t *canon = nn__cobj(c);
@@ -245,12 +255,9 @@ static void parse_piecewise(nn__ctx *c, const json_t *v, const char *ptr, nn_sch
 
 static json_t *parse_schedule(nn__ctx *c, const json_t *t, int epochs, nn_sched *s) {
     const char *ptr = "/training/schedule";
-    const json_t *v = nn__get_obj(c, t, "/training", "schedule", NN__OPTIONAL);
     int kind;
-    nn__get_name(c, v, ptr, "type", "schedule", sched_names, NN_SCHED_COUNT, NN_SCHED_CONSTANT,
-                 NN__OPTIONAL, &kind);
-    nn__variant var = {"type", sched_names, NN_SCHED_COUNT, kind};
-    nn__check_keys(c, v, ptr, sched_keys, N_OF(sched_keys), &var);
+    const json_t *v = typed_object(c, t, ptr, "schedule", sched_names, NN_SCHED_COUNT,
+                                   NN_SCHED_CONSTANT, sched_keys, N_OF(sched_keys), &kind);
     *s = nn_sched_constant();
     if (kind < 0) return NULL;
     s->kind = (nn_sched_kind)kind;
@@ -277,12 +284,10 @@ static json_t *parse_schedule(nn__ctx *c, const json_t *t, int epochs, nn_sched 
 
 static json_t *parse_validation(nn__ctx *c, const json_t *t, nn_spec *spec) {
     const char *ptr = "/training/validation";
-    const json_t *v = nn__get_obj(c, t, "/training", "validation", NN__OPTIONAL);
     int kind;
-    nn__get_name(c, v, ptr, "type", "validation type", nn_val__texts, N_OF(nn_val__texts),
-                 NN_VAL_KFOLD, NN__OPTIONAL, &kind);
-    nn__variant var = {"type", nn_val__texts, N_OF(nn_val__texts), kind};
-    nn__check_keys(c, v, ptr, val_keys, N_OF(val_keys), &var);
+    const json_t *v = typed_object(c, t, ptr, "validation type", nn_val__texts,
+                                   N_OF(nn_val__texts), NN_VAL_KFOLD, val_keys, N_OF(val_keys),
+                                   &kind);
     spec->k = 5;
     spec->holdout = 0.2;
     if (kind < 0) return NULL;

@@ -191,35 +191,33 @@ static enum MHD_Result send_resp(srv_req *req, srv_resp *resp) {
     return ok;
 }
 
+/* Sends a refusal made by one of the answer_* below: the request is answered and its body
+ * (if any arrives) is dropped. */
+static enum MHD_Result send_refusal(srv_req *req, srv_resp *resp) {
+    req->rejected = 1;
+    req->answered = 1;
+    enum MHD_Result ok = send_resp(req, resp);
+    free(resp->body);
+    return ok;
+}
+
 static enum MHD_Result answer_problem(srv_req *req, int status, const char *detail) {
     srv_resp resp = {.fd = -1};
     srv_problem(&resp, status, "%s", detail);
-    req->rejected = 1;
-    req->answered = 1;
-    enum MHD_Result ok = send_resp(req, &resp);
-    free(resp.body);
-    return ok;
+    return send_refusal(req, &resp);
 }
 
 /* A problem and Connection: close (a request whose framing cannot be trusted). */
 static enum MHD_Result answer_close(srv_req *req, int status, const char *detail) {
     srv_resp resp = {.fd = -1, .close = 1};
     srv_problem(&resp, status, "%s", detail);
-    req->rejected = 1;
-    req->answered = 1;
-    enum MHD_Result ok = send_resp(req, &resp);
-    free(resp.body);
-    return ok;
+    return send_refusal(req, &resp);
 }
 
 static enum MHD_Result answer_code(srv_req *req, nn_status code, const char *detail) {
     srv_resp resp = {.fd = -1};
     srv_problem_code(&resp, code, "%s", detail);
-    req->rejected = 1;
-    req->answered = 1;
-    enum MHD_Result ok = send_resp(req, &resp);
-    free(resp.body);
-    return ok;
+    return send_refusal(req, &resp);
 }
 
 /* ---- bodies ---- */
