@@ -33,9 +33,6 @@ void srv_api_run_features(srv_req *req, srv_resp *resp);
 /* a classification run's answers (srv_api_class.c), appended to a buffer: the stored
  * predictions' head and rows (classes: the run's metrics' "classes", k of them; first: no row
  * before these), and the prediction of rows t by classifier m (prob: n × classes) */
-/* Appends row's value of the id column c and a comma: text always quoted (an identifier), a
- * number as it reads back. */
-void srv_api_csv_id_cell(srv_buf *b, const nn_column *c, size_t row);
 void srv_class_predictions_head(srv_buf *out, int csv, int has_id, char *const *classes, size_t k);
 void srv_class_predictions_rows(srv_buf *out, int csv, int has_id, char *const *classes, size_t k,
                                 const srv_prediction *p, size_t n, int first);

@@ -149,7 +149,7 @@ void srv_class_predict_answer(srv_buf *b, int csv, const nn_model *m, const nn_t
         const double *p = prob + i * k;
         const char *label = l->names[nn_class_predict(p, (int)k, l->positive, 0.5)];
         if (csv) {
-            if (idc >= 0) srv_api_csv_id_cell(b, &t->cols[idc], i);
+            if (idc >= 0) srv_bcsv_cell(b, &t->cols[idc], i);
             srv_bcsv(b, label);
             for (size_t c = 0; c < k; c++) {
                 srv_bput(b, ",", 1);

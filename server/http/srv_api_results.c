@@ -14,14 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void srv_api_csv_id_cell(srv_buf *b, const nn_column *c, size_t row) {
-    if (c->type == NN_COL_TEXT)
-        srv_bcsv_id(b, c->text[row]);
-    else
-        srv_bnum(b, c->num[row]);
-    srv_bput(b, ",", 1);
-}
-
 void srv_api_no_model(srv_req *req, srv_resp *resp, srv_store *s, const nn_error *err) {
     if (err->code != NN_ERR_NOT_FOUND) {
         srv_problem_from(resp, err);
@@ -118,7 +110,7 @@ static void predict_answer(srv_buf *b, int csv, const nn_spec *spec, const nn_ta
     }
     for (size_t i = 0; i < n; i++) {
         if (csv) {
-            if (idc >= 0) srv_api_csv_id_cell(b, &t->cols[idc], i);
+            if (idc >= 0) srv_bcsv_cell(b, &t->cols[idc], i);
             for (size_t k = 0; k < nt; k++) {
                 if (k) srv_bprintf(b, ",");
                 srv_bnum(b, pred[i * nt + k]);

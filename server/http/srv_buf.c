@@ -77,6 +77,14 @@ void srv_bcsv(srv_buf *b, const char *text) { csv_field(b, text, 0); }
 
 void srv_bcsv_id(srv_buf *b, const char *text) { csv_field(b, text, 1); }
 
+void srv_bcsv_cell(srv_buf *b, const nn_column *c, size_t row) {
+    if (c->type == NN_COL_TEXT)
+        srv_bcsv_id(b, c->text[row]);
+    else
+        srv_bnum(b, c->num[row]);
+    srv_bput(b, ",", 1);
+}
+
 void srv_bcsv_name(srv_buf *b, const char *prefix, const char *name) {
     size_t np = strlen(prefix), nn = name ? strlen(name) : 0;
     char *field = malloc(np + nn + 1);

@@ -7,6 +7,8 @@
 #ifndef SRV_BUF_H
 #define SRV_BUF_H
 
+#include "nn_table.h"
+
 #include <stddef.h>
 
 #define SRV_BUF_MAX ((size_t)1 << 30) /* the default cap: 1 GiB */
@@ -26,6 +28,9 @@ void srv_bput(srv_buf *b, const char *s, size_t n);
 void srv_bcsv(srv_buf *b, const char *text);
 /* The same, always quoted: an identifier ("0322059210") a reader must keep as text. */
 void srv_bcsv_id(srv_buf *b, const char *text);
+/* Appends row's value of the id column c and a comma: text always quoted (an identifier), a
+ * number as it reads back. */
+void srv_bcsv_cell(srv_buf *b, const nn_column *c, size_t row);
 /* Appends prefix followed by name as one CSV field ("actual_" and "c,d" give "actual_c,d" in
  * quotes): a column's name may hold anything but NUL. */
 void srv_bcsv_name(srv_buf *b, const char *prefix, const char *name);
