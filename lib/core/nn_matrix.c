@@ -55,6 +55,12 @@ typedef libxsmm_smmfunction xsmm_fn;
 #define xsmm_dispatch libxsmm_smmdispatch
 #endif
 
+/* libxsmm initialized when the program loads, not at its first kernel: its exit handler (which
+ * unmaps the generated code) is then registered before any of the program's own, so it runs
+ * after them — a program whose atexit handler stops its training threads never has a thread
+ * running a kernel that is already gone (as the HTTP fuzz harness did, now and then). */
+__attribute__((constructor)) static void xsmm_init_at_load(void) { libxsmm_init(); }
+
 /* The libxsmm kernel for the row-major product, or NULL when libxsmm does not serve it. */
 static void (*xsmm_kernel(int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc,
                           int accumulate))(void) {
