@@ -72,6 +72,19 @@ def kc_slice(rows=2000):
     return b"".join(lines)
 
 
+def files_settled(data_dir, sub, want, timeout=10):
+    """The sorted names in data_dir/sub once they equal want, or as they are after timeout × SLOW
+    seconds: a refused upload's temporary file is removed when libmicrohttpd reports the request
+    completed, which may come a moment after its answer reached the client."""
+    p = os.path.join(data_dir, sub)
+    deadline = time.time() + timeout * SLOW
+    while True:
+        got = sorted(os.listdir(p)) if os.path.isdir(p) else []
+        if got == sorted(want) or time.time() >= deadline:
+            return got
+        time.sleep(0.02)
+
+
 def parse_csv(data):
     """bytes → (header, list of rows as lists of str)."""
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))

@@ -8,7 +8,7 @@ import json
 import os
 import time
 
-from nndtest import Suite, kc_slice, seed_spec
+from nndtest import Suite, files_settled, kc_slice, seed_spec
 
 T = Suite("errors")
 
@@ -61,8 +61,7 @@ def test_routing_and_bodies():
     kept = os.listdir(os.path.join(d.data_dir, "datasets")) if os.path.isdir(
         os.path.join(d.data_dir, "datasets")) else []
     T.eq(kept, [], "no dataset files kept")
-    tmp = os.path.join(d.data_dir, "tmp")
-    T.eq(os.listdir(tmp) if os.path.isdir(tmp) else [], [], "no temporary upload files left")
+    T.eq(files_settled(d.data_dir, "tmp", []), [], "no temporary upload files left")
     T.check(d.get("/healthz").status == 200, "nnd still healthy after refused uploads")
     T.stop_daemon(d)
 

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 
-from nndtest import SLOW, Daemon, Suite, kc_slice, seed_spec
+from nndtest import SLOW, Daemon, Suite, files_settled, kc_slice, seed_spec
 
 T = Suite("faults")
 SEED = int(os.environ.get("NND_FAULT_SEED", "2024"))
@@ -313,7 +313,7 @@ def test_full_disk():
         T.status(d.get("/healthz"), 200, "healthz on a full disk")
         T.eq(sorted(os.listdir(os.path.join(data_dir, "datasets"))), files_before,
              "no partial dataset file")
-        T.eq(os.listdir(os.path.join(data_dir, "tmp")), [], "no partial temporary file")
+        T.eq(files_settled(data_dir, "tmp", []), [], "no partial temporary file")
         os.unlink(filler)
         r = d.upload(big, name="after")
         T.status(r, 201, "upload once space is freed")

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 
-from nndtest import SLOW, Suite, kc_slice, seed_spec
+from nndtest import SLOW, Suite, files_settled, kc_slice, seed_spec
 
 T = Suite("hostile")
 JSON = {"Content-Type": "application/json"}
@@ -55,7 +55,8 @@ class Snapshot:
         ok = (h.status == 200 and d.get("/v1/datasets").json()["datasets"] == self.datasets
               and [r["id"] for r in d.get("/v1/runs").json()["runs"]] ==
               [r["id"] for r in self.runs]
-              and files(d, "tmp") == self.tmp and files(d, "datasets") == self.ds_files)
+              and files_settled(d.data_dir, "tmp", self.tmp) == self.tmp
+              and files(d, "datasets") == self.ds_files)
         T.check(ok, "after %s: healthy and unchanged (lists, tmp/, datasets/)" % what,
                 "healthz %d, tmp %s, datasets %s" % (h.status, files(d, "tmp"),
                                                      files(d, "datasets")))
@@ -437,8 +438,7 @@ def test_slow_bodies():
     T.check(m.get("nnd_slow_connections_dropped_total{part=\"body\"}", 0) >= 16 + n_json,
             "/metrics counts the dropped slow bodies",
             m.get("nnd_slow_connections_dropped_total{part=\"body\"}"))
-    time.sleep(0.5)
-    T.eq(files(d, "tmp"), [], "no temporary upload file is left")
+    T.eq(files_settled(d.data_dir, "tmp", []), [], "no temporary upload file is left")
     r = d.upload(b"a,b\n1,2\n3,4\n", name="after")
     T.status(r, 201, "an upload at a normal speed works afterwards")
     T.stop_daemon(d)
