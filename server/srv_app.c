@@ -56,11 +56,12 @@ nn_status srv_app_start(srv_app *app, int *requeued, int *failed, nn_error *err)
     srv_ctx *ctx = &app->ctx;
     ctx->started_at = srv_now_ms();
     if (srv_random_hex(ctx->node, SRV_NODE_LEN, err) != NN_OK) return failed_in("node id", err);
-    if (srv_store_migrate(ctx->cfg.data_dir, err) != NN_OK) return failed_in("storage", err);
+    if (srv_store_migrate(ctx->cfg.db, ctx->cfg.data_dir, err) != NN_OK)
+        return failed_in("storage", err);
     if (srv_store_lock_dir(ctx->cfg.data_dir, &app->lock_fd, err) != NN_OK)
         return failed_in("storage", err);
     (void)remove_stale_uploads(ctx->cfg.data_dir);
-    if (srv_stores_create(ctx->cfg.data_dir, &ctx->stores, err) != NN_OK)
+    if (srv_stores_create(ctx->cfg.db, ctx->cfg.data_dir, &ctx->stores, err) != NN_OK)
         return failed_in("storage", err);
     if (srv_engine_start(ctx, &app->eng, requeued, failed, err) != NN_OK)
         return failed_in("engine", err);

@@ -78,8 +78,9 @@ static nn_status store_batch(srv_evwriter *w, item *batch, size_t n, size_t *dro
     for (size_t i = 0; i < n; i++) {
         const item *it = v[i];
         if (it->fenced && (i == 0 || !same_fence(v[i - 1], it))) group = &it->fence;
-        ev[i] = (srv_event_put){
-            it->run_id, it->seq, it->type, it->data, it->fenced ? group : NULL, it->epochs_done};
+        ev[i] =
+            (srv_event_put){it->run_id,      it->seq, it->type, it->data, it->fenced ? group : NULL,
+                            it->epochs_done, it->gen};
     }
     nn_status st = NN_ERR_IO;
     srv_store *s = srv_ctx_store(w->ctx, err);

@@ -107,8 +107,9 @@ static nn_status read_data(srv_job *j, srv_store *s, const char *dataset_id, nn_
     memset(&ds, 0, sizeof ds);
     if (srv_dataset_get(s, dataset_id, &ds, err) != NN_OK) return err->code;
     char path[1400];
-    srv_dataset_path(s, ds.sha256, path, sizeof path);
+    nn_status st = srv_dataset_file(s, ds.sha256, path, sizeof path, err);
     srv_dataset_free(&ds);
+    if (st != NN_OK) return st;
     nn_csv_source src = {.path = path, .name = "dataset"};
     return nn_spec_read_csv(j->spec, &src, &j->data, err);
 }
