@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
     if (srv_queue_claim(s, &cfg, &ref, &found, &started, &err) != NN_OK || !found)
         return die("claim", &err);
     srv_evwriter *w = NULL;
-    if (srv_evwriter_create(&ctx, &w, &err) != NN_OK) return die("writer", &err);
+    if (srv_evwriter_create(&ctx, NULL, &w, &err) != NN_OK) return die("writer", &err);
     double t0 = nn_clock_seconds();
     for (long i = 1; i <= n; i++) {
         char data[256];

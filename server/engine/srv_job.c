@@ -19,6 +19,7 @@ struct srv_job {
     nn_table *data;
     nn_cv *cv;
     int n_folds, n_tasks;
+    int shared;               /* the store numbers events (several nodes write them) */
     int epoch_stride;         /* publish every stride-th epoch event */
     srv_running_task **slots; /* (n_tasks) the running entry of each task training here */
     pthread_mutex_t evmu;     /* publish + queue of one event, so the writer sees run order */
@@ -38,8 +39,9 @@ void srv_job_event(srv_job *j, const srv_task_ref *fence, const char *type, json
     const srv_running_task *rt = fence ? j->slots[fence->task] : NULL;
     int64_t epochs = rt && rt->ref.attempt == fence->attempt ? atomic_load(&rt->epochs_done) : -1;
     pthread_mutex_lock(&j->evmu);
-    int64_t seq = srv_hub_publish(j->env.hub, j->run_id, type, text);
-    if (seq > 0)
+    /* a shared store numbers events when it stores them; the hub, when this node alone does */
+    int64_t seq = j->shared ? 0 : srv_hub_publish(j->env.hub, j->run_id, type, text);
+    if (seq > 0 || j->shared)
         srv_evwriter_put(j->env.writer, j->run_id, seq, type, text, fence, epochs);
     else
         free(text);
@@ -144,12 +146,13 @@ nn_status srv_job_load(const srv_job_env *env, srv_store *s, const char *run_id,
         if (!j->slots) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory loading a run");
     }
     int64_t last = 0;
-    if (st == NN_OK) st = srv_event_last_seq(s, run_id, &last, err);
+    j->shared = srv_store_shared(s);
+    if (st == NN_OK && !j->shared) st = srv_event_last_seq(s, run_id, &last, err);
     if (st != NN_OK) {
         srv_job_destroy(j);
         return st;
     }
-    srv_hub_open_run(env->hub, run_id, last);
+    if (!j->shared) srv_hub_open_run(env->hub, run_id, last);
     *out = j;
     return NN_OK;
 }

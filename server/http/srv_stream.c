@@ -29,6 +29,7 @@ struct srv_stream {
 
 struct srv_streams {
     srv_hub *hub;
+    int poll_ms; /* between wake-ups of every armed stream */
     pthread_mutex_t mu;
     pthread_cond_t cond;
     pthread_t thread;
@@ -43,7 +44,9 @@ static void *tick_main(void *arg) {
     while (!ss->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += SRV_STREAM_TICK;
+        ts.tv_sec += ss->poll_ms / 1000;
+        ts.tv_nsec += (long)(ss->poll_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         (void)pthread_cond_timedwait(&ss->cond, &ss->mu, &ts);
         if (!ss->stop) srv_hub_wake_all(ss->hub);
     }
@@ -51,10 +54,11 @@ static void *tick_main(void *arg) {
     return NULL;
 }
 
-nn_status srv_streams_create(srv_hub *hub, srv_streams **out, nn_error *err) {
+nn_status srv_streams_create(srv_hub *hub, int poll_ms, srv_streams **out, nn_error *err) {
     srv_streams *ss = calloc(1, sizeof *ss);
     if (!ss) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the stream ticker");
     ss->hub = hub;
+    ss->poll_ms = poll_ms > 0 ? poll_ms : SRV_STREAM_TICK * 1000;
     pthread_mutex_init(&ss->mu, NULL);
     pthread_cond_init(&ss->cond, NULL);
     if (pthread_create(&ss->thread, NULL, tick_main, ss) != 0) {

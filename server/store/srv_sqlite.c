@@ -200,7 +200,7 @@ static nn_status user_version(srv_store *s, int *version, nn_error *err) {
 }
 
 static int latest_migration(void) {
-    return srv_migration_count ? srv_migrations[srv_migration_count - 1].number : 0;
+    return srv_migrations_count ? srv_migrations[srv_migrations_count - 1].number : 0;
 }
 
 int srv_store_schema_version(void) { return latest_migration(); }
@@ -222,7 +222,7 @@ static nn_status apply_pending(srv_store *s, nn_error *err) {
     /* read inside the write transaction: another process may have migrated meanwhile */
     status = user_version(s, &version, err);
     if (!status) status = check_not_newer(version, err);
-    for (int i = 0; !status && i < srv_migration_count; i++) {
+    for (int i = 0; !status && i < srv_migrations_count; i++) {
         const srv_migration *m = &srv_migrations[i];
         if (m->number <= version) continue;
         char *msg = NULL;
@@ -264,7 +264,7 @@ static nn_status set_wal(srv_store *s, nn_error *err) {
 }
 
 nn_status srv__sqlite_migrate(const char *data_dir, nn_error *err) {
-    for (int i = 1; i < srv_migration_count; i++)
+    for (int i = 1; i < srv_migrations_count; i++)
         if (srv_migrations[i].number <= srv_migrations[i - 1].number)
             return nn_error_set(err, NN_ERR_INVALID, "migration %s is out of order",
                                 srv_migrations[i].name);

@@ -531,9 +531,9 @@ static nn_status reclaim_one(srv_store *s, srv_reclaimed *x, int restart, nn_err
     return status;
 }
 
-nn_status srv__sq_queue_reclaim(srv_store *s, int all, int64_t lease_ms, srv_reclaimed **out,
+nn_status srv__sq_queue_reclaim(srv_store *s, const srv_reclaim_cfg *cfg, srv_reclaimed **out,
                                 size_t *n, nn_error *err) {
-    (void)lease_ms; /* the only process: a restart sweeps every unfinished run */
+    int all = cfg->restart; /* the only process: every running task is a dead process's */
     *out = NULL;
     *n = 0;
     nn_status status = srv__begin(s, err);

@@ -250,11 +250,11 @@ nn_status srv_queue_release(srv_store *s, const char *node, int *released, nn_er
     return s->ops->queue_release(s, node, released, err);
 }
 
-nn_status srv_queue_reclaim(srv_store *s, int all, int64_t lease_ms, srv_reclaimed **out, size_t *n,
-                            nn_error *err) {
+nn_status srv_queue_reclaim(srv_store *s, const srv_reclaim_cfg *cfg, srv_reclaimed **out,
+                            size_t *n, nn_error *err) {
     *out = NULL;
     *n = 0;
-    return s->ops->queue_reclaim(s, all, lease_ms, out, n, err);
+    return s->ops->queue_reclaim(s, cfg, out, n, err);
 }
 
 nn_status srv_queue_depth(srv_store *s, int64_t *queued, int64_t *active, nn_error *err) {

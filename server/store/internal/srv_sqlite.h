@@ -94,7 +94,7 @@ nn_status srv__sq_queue_end_task(srv_store *s, const char *node, const srv_task_
 nn_status srv__sq_queue_cancel_run(srv_store *s, const char *run_id, srv_run_status *was,
                                    srv_task_end *end, nn_error *err);
 nn_status srv__sq_queue_release(srv_store *s, const char *node, int *released, nn_error *err);
-nn_status srv__sq_queue_reclaim(srv_store *s, int all, int64_t lease_ms, srv_reclaimed **out,
+nn_status srv__sq_queue_reclaim(srv_store *s, const srv_reclaim_cfg *cfg, srv_reclaimed **out,
                                 size_t *n, nn_error *err);
 nn_status srv__sq_queue_depth(srv_store *s, int64_t *queued, int64_t *active, nn_error *err);
 nn_status srv__sq_queue_done_tasks(srv_store *s, const char *run_id, int **out, size_t *n,
