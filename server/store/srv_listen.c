@@ -35,6 +35,7 @@ static PGconn *connect_listen(const char *url) {
     const char *keys[12], *values[12];
     srv__pg_conninfo(url, keys, values);
     PGconn *c = PQconnectdbParams(keys, values, 1);
+    srv__pg_quiet(c);
     if (c && PQstatus(c) == CONNECTION_OK) {
         PGresult *r = PQexec(c, "LISTEN " SRV_PG_CHANNEL_EVENTS "; LISTEN " SRV_PG_CHANNEL_TASKS);
         int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;

@@ -205,6 +205,17 @@ void srv__pg_conninfo(const char *url, const char *keys[12], const char *values[
     for (int i = 0; i < 11; i++) keys[i] = k[i], values[i] = v[i];
 }
 
+/* The server's notices ("terminating connection due to immediate shutdown command") are not
+ * errors of nnd's: what they mean reaches the caller as a status. */
+static void ignore_notice(void *arg, const char *message) {
+    (void)arg;
+    (void)message;
+}
+
+void srv__pg_quiet(PGconn *conn) {
+    if (conn) (void)PQsetNoticeProcessor(conn, ignore_notice, NULL);
+}
+
 static nn_status connect_now(srv_store *s, nn_error *err) {
     struct srv_pg *pg = s->pg;
     if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) return NN_OK;
@@ -214,6 +225,7 @@ static nn_status connect_now(srv_store *s, nn_error *err) {
         const char *keys[12], *values[12];
         srv__pg_conninfo(pg->url, keys, values);
         pg->conn = PQconnectdbParams(keys, values, 1);
+        srv__pg_quiet(pg->conn);
     }
     if (!pg->conn) return nn_error_set(err, NN_ERR_NOMEM, "out of memory connecting");
     if (PQstatus(pg->conn) == CONNECTION_OK) return NN_OK;
@@ -240,12 +252,11 @@ static nn_status exec_as(srv_store *s, const char *sql, const srv_pgq *q, int bi
     if (out) *out = NULL;
     struct srv_pg *pg = s->pg;
     if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
-        if (pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
-            return srv__pg_error(s, NULL, what, err); /* a transaction died with it */
+        if (pg->in_tx) return srv__pg_error(s, NULL, what, err); /* the transaction died */
         nn_status st = connect_now(s, err);
         if (st) return st;
     }
-    int outside = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
+    int outside = !pg->in_tx;
     for (int attempt = 0;; attempt++) {
         PGresult *r = PQexecParams(pg->conn, sql, q ? q->n : 0, NULL, q ? q->v : NULL,
                                    q ? q->len : NULL, q ? q->fmt : NULL, binary);
@@ -360,8 +371,10 @@ static nn_status run_tx(srv_store *s, const char *begin, srv_pg_body body, void 
         pg->notify_any[0] = pg->notify_any[1] = 0;
         st = srv__pg_cmd(s, begin, NULL, NULL, "BEGIN", err);
         if (st) break;
+        pg->in_tx = 1;
         st = body(s, arg, err);
         if (st == NN_OK) st = srv__pg_cmd(s, "COMMIT", NULL, NULL, "COMMIT", err);
+        pg->in_tx = 0;
         if (st == NN_OK) {
             send_notifies(s);
             return NN_OK;

@@ -44,6 +44,7 @@ struct srv_pg {
     PGconn *conn;
     char *url;        /* owned */
     char sqlstate[6]; /* of the last error ("" when none) */
+    int in_tx;        /* between srv__pg_tx's BEGIN and its end */
     /* NOTIFYs asked for in the open transaction, sent after its COMMIT: (n_notify) channel kind
        and run id; past SRV_PG_NOTIFY_MAX one NOTIFY with an empty payload ("any run") */
     int notify_kind[SRV_PG_NOTIFY_MAX];
@@ -130,6 +131,8 @@ nn_status srv__pg_connect(const char *url, const char *data_dir, srv_store **out
 nn_status srv__pg_check_version(srv_store *s, nn_error *err);
 nn_status srv__pg_do_migrate(srv_store *s, nn_error *err);
 void srv__pg_close(srv_store *s);
+/* Drops the server's notices (libpq prints them on stderr otherwise). */
+void srv__pg_quiet(PGconn *conn);
 /* libpq connection keywords and values for url (NULL-terminated, static; url last). */
 void srv__pg_conninfo(const char *url, const char *keys[12], const char *values[12]);
 
