@@ -385,8 +385,9 @@ class Failed(Exception):
 
 
 class Suite:
-    def __init__(self, name):
+    def __init__(self, name, needs_pg=False):
         self.name = name
+        self.needs_pg = needs_pg or DB == "pg"  # skipped (exit 77) without PostgreSQL
         self.tests = []
         self.passed = 0
         self.failed = 0
@@ -519,6 +520,13 @@ class Suite:
 
     def main(self):
         t_start = time.time()
+        if self.needs_pg:
+            import pgtest
+            try:
+                pgtest.pg_bin()
+            except RuntimeError as e:
+                print("# skipped: %s" % e)
+                sys.exit(77)  # ctest's SKIP_RETURN_CODE
         self.tmp = tempfile.mkdtemp(prefix="nnd-%s-" % self.name)
         only = sys.argv[1:]
         try:
