@@ -247,7 +247,7 @@ static nn_status verify(const char *path, const char *sha256, int64_t bytes, nn_
     unsigned char d[32];
     nn_sha256_final(&h, d);
     char hex[65];
-    for (int i = 0; i < 32; i++) (void)snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    for (size_t i = 0; i < 32; i++) (void)snprintf(hex + 2 * i, 3, "%02x", d[i]);
     if (k < 0 || total != bytes || strcmp(hex, sha256) != 0)
         return nn_error_set(err, NN_ERR_IO,
                             "the stored file of dataset content %.12s… is damaged (%lld bytes, "

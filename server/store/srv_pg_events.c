@@ -134,6 +134,7 @@ static int cmp_str(const void *x, const void *y) {
 /* Numbers the kept events run by run (in run id order, the order every writer locks runs in)
  * and updates each run's progress. */
 static nn_status number_events(srv_store *s, put_arg *a, nn_error *err) {
+    if (a->n == 0) return NN_OK;
     const char **runs = malloc(a->n * sizeof *runs);
     if (!runs) return nn_error_set(err, NN_ERR_NOMEM, "out of memory storing events");
     size_t nr = 0;
@@ -226,6 +227,8 @@ nn_status srv__pg_events_put(srv_store *s, const char *node, const srv_event_put
                                 "run %s: a shared store numbers its events itself (seq 0)",
                                 ev[i].run_id);
     }
+    *dropped = 0;
+    if (n == 0) return NN_OK;
     put_arg a = {node, ev, n, 0, calloc(n, sizeof(int64_t))};
     if (!a.seq) return nn_error_set(err, NN_ERR_NOMEM, "out of memory storing events");
     nn_status st = srv__pg_tx(s, put_body, &a, err);
