@@ -5,21 +5,25 @@ its lease and resumed (its late writes land nowhere), many short runs whose fold
 on different nodes (each final fit promoted exactly once), `pg_ctl restart -m immediate` under
 load (503 with Retry-After meanwhile, nothing lost), a stream on node A while B and C train,
 A killed and the stream resumed on C with Last-Event-ID, a poisoned task failing only its run,
-random SIGKILLs across the nodes (seeded), an upload to one node used by the others.
+random SIGKILLs across the nodes (seeded), an upload to one node used by the others, three
+nodes starting at once on an empty database (the migration waits for its advisory lock and is
+applied once), a database newer than nnd refused.
 
 After each test: every run terminal; every run's events contiguous from 1 with a terminal status
 last; each fold and final fit finished, each attempt of it once (one checkpoint per finished
-task while a run trains, none left after); nothing left running or queued; metrics and predictions bit-identical to the
-same run on one node (an SQLite nnd, started once). Every wait is bounded by counts and by
+task while a run trains, none left after); nothing left running or queued; metrics and
+predictions bit-identical to the same run on one node (an SQLite nnd, started once). Every wait is bounded by counts and by
 deadlines scaled by NND_TEST_SLOW, never by the machine's speed.
 
-Environment: NND_MULTINODE_QUICK=1 runs a subset (sanitizer builds), NND_FAULT_SEED (default
-2024) the random kills."""
+Environment: NND_MULTINODE_QUICK=1 runs a subset (sanitizer builds), NND_MULTINODE_EPOCHS and
+NND_MULTINODE_LEASE (see below) fit the folds and leases to a slow build, NND_FAULT_SEED (default
+2024) seeds the random kills."""
 
 import json
 import os
 import random
 import signal
+import subprocess
 import threading
 import time
 
@@ -28,11 +32,16 @@ from nndtest import SLOW, Suite, kc_slice, read_events, seed_spec, without_timin
 T = Suite("multinode", needs_pg=True)
 QUICK = os.environ.get("NND_MULTINODE_QUICK") == "1"
 SEED = int(os.environ.get("NND_FAULT_SEED", "2024"))
-LEASE = max(3, int(round(3 * SLOW)))  # seconds; a dead node's task trains again after it
+# seconds; a dead node's task trains again after it (NND_MULTINODE_LEASE: ThreadSanitizer's
+# builds, whose heartbeats are late under load, take longer ones)
+LEASE = int(os.environ.get("NND_MULTINODE_LEASE", "0")) or max(3, int(round(3 * SLOW)))
 TERMINAL = ("succeeded", "failed", "cancelled")
 DATA = kc_slice(600)
-LONG = 20000  # epochs: a fold of a few seconds on this data (about 0.1 ms an epoch)
+# epochs: a fold of a few seconds on this data (about 0.1 ms an epoch; NND_MULTINODE_EPOCHS
+# fewer where an epoch is much slower, ThreadSanitizer's build: about 10 ms)
+LONG = int(os.environ.get("NND_MULTINODE_EPOCHS", "20000"))
 EVENTS = ["--max-epoch-events", "3000"]  # long folds, few stored epochs
+MIGRATE_LOCK = 7262367001  # the migration's pg_advisory_xact_lock key (server/store/srv_pg.c)
 
 
 def spec(epochs, k=3, units=8):
@@ -313,12 +322,12 @@ def test_folds_finishing_at_once():
     n.stop()
 
 
-@full
+@T.test
 def test_postgres_restart_under_load():
     n = Nodes(3)
     ds = upload(n)
     for i in range(6):
-        n.create(n.nodes[i % 3], ds, spec(6000 if i % 2 else 2000, k=3))
+        n.create(n.nodes[i % 3], ds, spec(LONG * 3 // 10 if i % 2 else LONG // 10, k=3))
     wait_for(lambda: int(n.one("SELECT count(*) FROM tasks WHERE state = 'running'") or 0) >= 2,
              60, "tasks train")
     answers = {"503": 0, "retry_after": 0, "5xx_other": 0, "ok": 0}
@@ -431,7 +440,58 @@ def test_random_kills_across_nodes():
     n.stop()
 
 
-@full
+@T.test
+def test_migrations_under_an_advisory_lock():
+    """Nodes starting at once on an empty database: each migration applied once, every node up;
+    the migration waits for its advisory lock (held here by a psql session meanwhile)."""
+    n = Nodes(0)  # a fresh database, no node yet
+    url, db, pg = n.url, n.dbname, T.cluster()
+    holder = subprocess.Popen([os.path.join(pg.bin, "psql"), "-h", "127.0.0.1", "-p",
+                               str(pg.port), "-U", "nnd", "-d", db, "-At", "-q"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdin.write("SELECT pg_advisory_lock(%d);\nSELECT 'held';\n" % MIGRATE_LOCK)
+        holder.stdin.flush()
+        T.eq(holder.stdout.readline().strip(), "", "psql takes the migration's advisory lock")
+        T.eq(holder.stdout.readline().strip(), "held", "and holds it")
+        args = ["--db", url, "--workers", "1", "--lease", str(LEASE)]
+        started, errors = [], []
+
+        def start():
+            try:
+                started.append(T.start_daemon(args))
+            except Exception as e:  # noqa: BLE001 — reported below
+                errors.append(e)
+        threads = [threading.Thread(target=start) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(1.5 * SLOW)
+        T.eq(started, [], "no node starts while the lock is held")
+        T.eq(n.one("SELECT to_regclass('runs') IS NULL"), "t",
+             "and no migration is applied meanwhile")
+        holder.stdin.write("SELECT pg_advisory_unlock(%d);\n" % MIGRATE_LOCK)
+        holder.stdin.flush()
+        T.eq(holder.stdout.readline().strip(), "t", "psql lets the lock go")
+        for t in threads:
+            t.join(60 * SLOW)
+        T.eq((len(started), errors), (3, []), "then the three nodes start together")
+    finally:
+        holder.stdin.close()
+        holder.wait(30)
+    rows = n.sql("SELECT version, count(*) FROM nnd_schema GROUP BY version ORDER BY version")
+    versions = [int(v) for v, _ in rows]
+    T.check(versions == list(range(1, len(versions) + 1)) and len(versions) >= 3 and
+            all(c == "1" for _, c in rows), "each migration recorded once, 1..n", rows)
+    ds = upload(n, started[0]) if started else None
+    if ds:
+        n.nodes = started
+        n.create(started[-1], ds, spec(5, k=2))
+        n.check_end()
+    for d in started:
+        T.stop_daemon(d)
+
+
+@T.test
 def test_newer_schema_is_refused():
     n = Nodes(1)
     n.stop()
