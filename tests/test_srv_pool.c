@@ -230,6 +230,7 @@ static void test_engine_lost_lease_trains_again(void) {
     (void)snprintf(path, sizeof path, "%s/nnd.db", f.data);
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 30000); /* the engine writes events meanwhile */
     CHECK(sqlite3_exec(db, "UPDATE tasks SET owner = 'thief' WHERE task = 0 AND state = 'running'",
                        NULL, NULL, NULL) == SQLITE_OK);
     CHECK(sqlite3_changes(db) == 1); /* taken while it trains */
