@@ -14,7 +14,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config \
-        libopenblas-dev libjansson-dev libcsv-dev libsqlite3-dev libmicrohttpd-dev \
+        libopenblas-dev libjansson-dev libcsv-dev libsqlite3-dev libmicrohttpd-dev libpq-dev \
         $([ "$(dpkg --print-architecture)" = amd64 ] && echo libxsmm-dev) \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /src
@@ -33,7 +33,7 @@ RUN printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-exclude /usr/share/man/*
         > /etc/dpkg/dpkg.cfg.d/nnd-nodoc \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libopenblas0-pthread libjansson4 libcsv3 libsqlite3-0 libmicrohttpd12 \
+        libopenblas0-pthread libjansson4 libcsv3 libsqlite3-0 libmicrohttpd12 libpq5 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb \
         /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 nnd \

@@ -38,8 +38,9 @@ int main(int argc, char **argv) {
     (void)snprintf(ctx.cfg.data_dir, sizeof ctx.cfg.data_dir, "%s/data", root);
     nn_error err = {0};
     if (srv_random_hex(ctx.node, SRV_NODE_LEN, &err) != NN_OK) return die("node", &err);
-    if (srv_store_migrate(ctx.cfg.data_dir, &err) != NN_OK) return die("migrate", &err);
-    if (srv_stores_create(ctx.cfg.data_dir, &ctx.stores, &err) != NN_OK) return die("stores", &err);
+    if (srv_store_migrate(NULL, ctx.cfg.data_dir, &err) != NN_OK) return die("migrate", &err);
+    if (srv_stores_create(NULL, ctx.cfg.data_dir, &ctx.stores, &err) != NN_OK)
+        return die("stores", &err);
     srv_store *s = srv_ctx_store(&ctx, &err);
     if (!s) return die("open", &err);
     srv_run run;
@@ -57,7 +58,7 @@ int main(int argc, char **argv) {
     if (srv_queue_claim(s, &cfg, &ref, &found, &started, &err) != NN_OK || !found)
         return die("claim", &err);
     srv_evwriter *w = NULL;
-    if (srv_evwriter_create(&ctx, &w, &err) != NN_OK) return die("writer", &err);
+    if (srv_evwriter_create(&ctx, NULL, &w, &err) != NN_OK) return die("writer", &err);
     double t0 = nn_clock_seconds();
     for (long i = 1; i <= n; i++) {
         char data[256];

@@ -1,13 +1,14 @@
 #!/bin/sh
 # deps.sh — installs the Debian packages nnd needs to build, test and run, if any is missing
-# (chromium and node for the dashboard's browser tests).
+# (chromium and node for the dashboard's browser tests; postgresql-15 for the tests on PostgreSQL,
+# which start throwaway clusters of their own: the packaged service is not needed).
 # Idempotent; needs root (or sudo) only when something is missing.
 #   scripts/deps.sh            build + test dependencies
 #   scripts/deps.sh --bench    also the benchmark peers (python3-torch, python3-pandas, wrk)
 set -eu
 pkgs="build-essential cmake pkg-config libopenblas-dev libjansson-dev libcsv-dev libsqlite3-dev
-libmicrohttpd-dev libcurl4-openssl-dev curl ca-certificates python3 wrk chromium fonts-dejavu-core
-clang-tidy"
+libmicrohttpd-dev libcurl4-openssl-dev libpq-dev postgresql-15 curl ca-certificates python3 wrk
+chromium fonts-dejavu-core clang-tidy"
 # libxsmm generates the small matrix kernels (lib/core/nn_matrix.c); nnd uses it on x86-64 only
 [ "$(dpkg --print-architecture)" = amd64 ] && pkgs="$pkgs libxsmm-dev"
 # The browser tests need node and npm; a node installed otherwise (newer than Debian's) will do.

@@ -50,18 +50,45 @@ static int remove_stale_uploads(const char *data_dir) {
     return removed;
 }
 
+/* With a shared store the node id begins with SRV_NODE_STABLE characters kept in
+ * data_dir/node-id: a restarted node knows its earlier process's tasks (nnd.lock, taken before
+ * this, proves that process dead) and reclaims them at once instead of waiting for their
+ * leases to expire. The rest is random: every start is a new owner, so the old one's fences
+ * fail. */
+static nn_status node_id(const srv_ctx *ctx, char node[SRV_NODE_LEN + 1], nn_error *err) {
+    if (srv_random_hex(node, SRV_NODE_LEN, err) != NN_OK) return err->code;
+    if (!srv_stores_shared(ctx->stores)) return NN_OK;
+    char path[1100], stable[SRV_NODE_STABLE + 2] = "";
+    (void)snprintf(path, sizeof path, "%s/node-id", ctx->cfg.data_dir);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(stable, 1, SRV_NODE_STABLE, f) : 0;
+    if (f) (void)fclose(f);
+    stable[n] = '\0';
+    if (n != SRV_NODE_STABLE || strspn(stable, "0123456789abcdef") != SRV_NODE_STABLE) {
+        memcpy(stable, node, SRV_NODE_STABLE); /* a new data dir: keep this start's */
+        stable[SRV_NODE_STABLE] = '\n';
+        f = fopen(path, "w");
+        int ok = f && fwrite(stable, 1, SRV_NODE_STABLE + 1, f) == SRV_NODE_STABLE + 1;
+        if (f && fclose(f) != 0) ok = 0;
+        if (!ok) return nn_error_set(err, NN_ERR_IO, "cannot write %s", path);
+    }
+    memcpy(node, stable, SRV_NODE_STABLE);
+    return NN_OK;
+}
+
 nn_status srv_app_start(srv_app *app, int *requeued, int *failed, nn_error *err) {
     *requeued = *failed = 0;
     app->lock_fd = -1;
     srv_ctx *ctx = &app->ctx;
     ctx->started_at = srv_now_ms();
-    if (srv_random_hex(ctx->node, SRV_NODE_LEN, err) != NN_OK) return failed_in("node id", err);
-    if (srv_store_migrate(ctx->cfg.data_dir, err) != NN_OK) return failed_in("storage", err);
+    if (srv_store_migrate(ctx->cfg.db, ctx->cfg.data_dir, err) != NN_OK)
+        return failed_in("storage", err);
     if (srv_store_lock_dir(ctx->cfg.data_dir, &app->lock_fd, err) != NN_OK)
         return failed_in("storage", err);
     (void)remove_stale_uploads(ctx->cfg.data_dir);
-    if (srv_stores_create(ctx->cfg.data_dir, &ctx->stores, err) != NN_OK)
+    if (srv_stores_create(ctx->cfg.db, ctx->cfg.data_dir, &ctx->stores, err) != NN_OK)
         return failed_in("storage", err);
+    if (node_id(ctx, ctx->node, err) != NN_OK) return failed_in("node id", err);
     if (srv_engine_start(ctx, &app->eng, requeued, failed, err) != NN_OK)
         return failed_in("engine", err);
     app->http.ctx = ctx;

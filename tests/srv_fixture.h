@@ -47,7 +47,8 @@ static inline int fixture_dirs(char root[64], char data[80]) {
 static inline srv_store *fixture_open(const char *data) {
     nn_error err = {0};
     srv_store *s = NULL;
-    if (srv_store_migrate(data, &err) != NN_OK || srv_store_open(data, &s, &err) != NN_OK) {
+    if (srv_store_migrate(NULL, data, &err) != NN_OK ||
+        srv_store_open(NULL, data, &s, &err) != NN_OK) {
         fprintf(stderr, "fixture_open: %s\n", err.msg);
         return NULL;
     }

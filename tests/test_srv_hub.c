@@ -121,10 +121,37 @@ static void test_hub_per_client_limit(void) {
     srv_hub_destroy(hub);
 }
 
+/* A shared store: runs are never open here, readers read the store and the hub only wakes
+ * them; a wake between a read and the wait is not lost. */
+static void test_hub_wake_run_is_not_lost(void) {
+    srv_hub *hub = NULL;
+    nn_error err = {0};
+    CHECK(srv_hub_create(&hub, &err) == NN_OK);
+    sub_state a = {0}, other = {0};
+    int refused = 0, served = -1;
+    srv_hub_sub *sa = srv_hub_subscribe(hub, "r", "x", 4, on_wake, &a, &refused);
+    srv_hub_sub *so = srv_hub_subscribe(hub, "q", "y", 4, on_wake, &other, &refused);
+    CHECK(srv_hub_read(hub, sa, 1, on_event, &a, &served) == 0 && served == 0); /* the store */
+    srv_hub_wake_run(hub, "r"); /* events stored after that read, before the wait */
+    CHECK(srv_hub_wait(hub, sa, 1, on_sleep) == 0 && a.sleeps == 0); /* read again */
+    CHECK(srv_hub_read(hub, sa, 1, on_event, &a, &served) == 0 && served == 0);
+    CHECK(srv_hub_wait(hub, sa, 1, on_sleep) == 1 && a.sleeps == 1); /* nothing new: armed */
+    CHECK(srv_hub_wait(hub, so, 1, on_sleep) == 1);
+    srv_hub_wake_run(hub, "r");
+    CHECK(a.wakes == 1 && other.wakes == 0); /* that run's readers only */
+    srv_hub_wake_run(hub, "nobody");         /* a run without readers: nothing to do */
+    srv_hub_wake_run(hub, NULL);             /* some run (a lost notification): everyone */
+    CHECK(other.wakes == 1);
+    srv_hub_unsubscribe(hub, sa);
+    srv_hub_unsubscribe(hub, so);
+    srv_hub_destroy(hub);
+}
+
 int main(void) {
     RUN(test_hub_numbers_after_the_store);
     RUN(test_hub_wakes_and_replays);
     RUN(test_hub_memory_is_bounded);
     RUN(test_hub_per_client_limit);
+    RUN(test_hub_wake_run_is_not_lost);
     return check_summary();
 }

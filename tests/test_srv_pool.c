@@ -69,7 +69,7 @@ static int start_with(engine_fixture *f, int workers, int max_active, int lease_
     f->ctx.cfg.lease_seconds = lease_seconds;
     f->ctx.cfg.max_epoch_events = max_epoch_events;
     CHECK(srv_random_hex(f->ctx.node, SRV_NODE_LEN, &err) == NN_OK);
-    CHECK(srv_stores_create(f->data, &f->ctx.stores, &err) == NN_OK);
+    CHECK(srv_stores_create(NULL, f->data, &f->ctx.stores, &err) == NN_OK);
     int requeued = 0, failed = 0;
     CHECK(srv_engine_start(&f->ctx, &f->eng, &requeued, &failed, &err) == NN_OK);
     return f->eng != NULL;

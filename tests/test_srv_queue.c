@@ -144,7 +144,7 @@ static void *claim_all(void *arg) {
     claimer *c = arg;
     srv_store *s = NULL;
     nn_error err = {0};
-    if (srv_store_open(c->data, &s, &err) != NN_OK) return NULL;
+    if (srv_store_open(NULL, c->data, &s, &err) != NN_OK) return NULL;
     srv_claim_cfg cfg = cfg_of(c->node, 100, 100);
     for (;;) {
         srv_task_ref t;
@@ -205,15 +205,17 @@ static void test_queue_leases_and_fences(void) {
     (void)nanosleep(&five_ms, NULL);
     srv_reclaimed *r = NULL;
     size_t n = 0;
-    CHECK(srv_queue_reclaim(s, 0, &r, &n, &err) == NN_OK && n == 1); /* t0 only: t1 renewed */
+    CHECK(srv_queue_reclaim(s, &(srv_reclaim_cfg){0, FIXTURE_NODE, 60000}, &r, &n, &err) == NN_OK &&
+          n == 1); /* t0 only: t1 renewed */
     if (n == 1) CHECK(r[0].task.task == 0 && r[0].to == SRV_TASK_DONE && !r[0].end.run_over);
     free(r);
-    CHECK(srv_queue_reclaim(s, 0, &r, &n, &err) == NN_OK && n == 0); /* idempotent */
+    CHECK(srv_queue_reclaim(s, &(srv_reclaim_cfg){0, FIXTURE_NODE, 60000}, &r, &n, &err) == NN_OK &&
+          n == 0); /* idempotent */
     free(r);
     CHECK(srv_queue_renew(s, "n1", &t0, 60000, 1, &ls, &err) == NN_OK && ls == SRV_LEASE_LOST);
     /* its late events become stand-ins, its end is not kept */
-    srv_event_put ev[2] = {{a, 1, "epoch", "{\"e\":1}", &t0, 3},
-                           {a, 2, "epoch", "{\"e\":2}", &t1, 3}};
+    srv_event_put ev[2] = {{a, 1, "epoch", "{\"e\":1}", &t0, 3, 0},
+                           {a, 2, "epoch", "{\"e\":2}", &t1, 3, 0}};
     size_t dropped = 0;
     CHECK(srv_events_put(s, "n1", ev, 2, &dropped, &err) == NN_OK && dropped == 1);
     srv_event *got = NULL;
@@ -307,7 +309,9 @@ static void test_queue_cancel_release_reclaim(void) {
         CHECK(claim(s, &c, &t0, NULL) && t0.attempt == i);
         srv_reclaimed *r = NULL;
         size_t n = 0;
-        CHECK(srv_queue_reclaim(s, 1, &r, &n, &err) == NN_OK && n == 1);
+        CHECK(srv_queue_reclaim(s, &(srv_reclaim_cfg){1, FIXTURE_NODE, 60000}, &r, &n, &err) ==
+                  NN_OK &&
+              n == 1);
         if (n == 1 && i < SRV_QUEUE_MAX_ATTEMPTS) CHECK(r[0].to == SRV_TASK_DONE);
         if (n == 1 && i == SRV_QUEUE_MAX_ATTEMPTS) {
             CHECK(r[0].to == SRV_TASK_FAILED && r[0].end.run_over);
@@ -367,7 +371,7 @@ static void *submitter_main(void *arg) {
     struct submitter *c = arg;
     srv_store *s = NULL;
     nn_error err = {0};
-    if (srv_store_open(c->data, &s, &err) != NN_OK) {
+    if (srv_store_open(NULL, c->data, &s, &err) != NN_OK) {
         c->failures++;
         return NULL;
     }
@@ -458,7 +462,8 @@ static void test_queue_restart_sweeps_unfinished_runs(void) {
     CHECK(srv_queue_release(s, "n1", &released, &err) == NN_OK && released == 1);
     srv_reclaimed *r = NULL;
     size_t n = 0;
-    CHECK(srv_queue_reclaim(s, 1, &r, &n, &err) == NN_OK && n == 1);
+    CHECK(srv_queue_reclaim(s, &(srv_reclaim_cfg){1, FIXTURE_NODE, 60000}, &r, &n, &err) == NN_OK &&
+          n == 1);
     if (n == 1) {
         CHECK_STR(r[0].task.run_id, a);
         CHECK(r[0].end.run_over && r[0].end.outcome == SRV_RUN_FAILED);
@@ -475,7 +480,8 @@ static void test_queue_restart_sweeps_unfinished_runs(void) {
     CHECK(claim(s, &c, &t[2], NULL) && t[2].task == 2);
     e = end_task(s, "n1", &t[2], SRV_TASK_DONE, NULL, NULL);
     CHECK(e.run_over && e.outcome == SRV_RUN_SUCCEEDED); /* … and the process dies here */
-    CHECK(srv_queue_reclaim(s, 1, &r, &n, &err) == NN_OK && n == 0);
+    CHECK(srv_queue_reclaim(s, &(srv_reclaim_cfg){1, FIXTURE_NODE, 60000}, &r, &n, &err) == NN_OK &&
+          n == 0);
     free(r);
     srv_task_ref again;
     CHECK(claim(s, &c, &again, NULL) && again.task == 2 && again.attempt == 2);

@@ -49,10 +49,10 @@ static void test_store_migrate_is_idempotent(void) {
     CHECK(fixture_dirs(root, data));
     nn_error err = {0};
     srv_store *s = NULL;
-    CHECK(srv_store_open(data, &s, &err) != NN_OK); /* nothing migrated yet */
+    CHECK(srv_store_open(NULL, data, &s, &err) != NN_OK); /* nothing migrated yet */
     CHECK(s == NULL);
-    CHECK(srv_store_migrate(data, &err) == NN_OK);
-    CHECK(srv_store_migrate(data, &err) == NN_OK);
+    CHECK(srv_store_migrate(NULL, data, &err) == NN_OK);
+    CHECK(srv_store_migrate(NULL, data, &err) == NN_OK);
     /* every migration applied: datasets, runs, events, predictions, models, checkpoints, tasks */
     CHECK(query_int(data, "PRAGMA user_version") == srv_store_schema_version());
     CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 7);
@@ -61,7 +61,7 @@ static void test_store_migrate_is_idempotent(void) {
     struct stat st;
     CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
     CHECK(stat(data, &st) == 0 && (st.st_mode & 0777) == 0700);
-    CHECK(srv_store_open(data, &s, &err) == NN_OK);
+    CHECK(srv_store_open(NULL, data, &s, &err) == NN_OK);
     CHECK_STR(srv_store_data_dir(s), data);
     char buf[256];
     srv_dataset_path(s, "abc", buf, sizeof buf);
@@ -77,16 +77,16 @@ static void test_store_refuses_newer_schema(void) {
     char root[64], data[80];
     CHECK(fixture_dirs(root, data));
     nn_error err = {0};
-    CHECK(srv_store_migrate(data, &err) == NN_OK);
+    CHECK(srv_store_migrate(NULL, data, &err) == NN_OK);
     exec_sql(data, "PRAGMA user_version = 999");
-    CHECK(srv_store_migrate(data, &err) == NN_ERR_INVALID);
+    CHECK(srv_store_migrate(NULL, data, &err) == NN_ERR_INVALID);
     char want[128];
     (void)snprintf(want, sizeof want,
                    "nnd.db is at schema version 999 but this nnd knows only up to %d: upgrade nnd",
                    srv_store_schema_version());
     CHECK_STR(err.msg, want);
     srv_store *s = NULL;
-    CHECK(srv_store_open(data, &s, &err) == NN_ERR_INVALID);
+    CHECK(srv_store_open(NULL, data, &s, &err) == NN_ERR_INVALID);
     CHECK_CONTAINS(err.msg, "upgrade nnd");
     CHECK(query_int(data, "PRAGMA user_version") == 999);
     fixture_rm_tree(root);
@@ -530,7 +530,7 @@ struct writer {
 static void *writer_main(void *arg) {
     struct writer *w = arg;
     srv_store *s = NULL;
-    if (srv_store_open(w->data, &s, &w->err) != NN_OK) {
+    if (srv_store_open(NULL, w->data, &s, &w->err) != NN_OK) {
         w->failures = WRITER_EVENTS;
         return NULL;
     }
@@ -583,7 +583,7 @@ static void test_store_failed_migration_rolls_back(void) {
     CHECK(sqlite3_exec(db, "CREATE TABLE models (x)", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     nn_error err = {0};
-    CHECK(srv_store_migrate(data, &err) == NN_ERR_IO);
+    CHECK(srv_store_migrate(NULL, data, &err) == NN_ERR_IO);
     CHECK_CONTAINS(err.msg, "migration 0001_init.sql failed");
     CHECK_CONTAINS(err.msg, "already exists");
     CHECK(query_int(data, "PRAGMA user_version") == 0);

@@ -142,7 +142,7 @@ static void *reader_main(void *arg) {
     struct reader *r = arg;
     srv_store *s = NULL;
     nn_error err = {0};
-    if (srv_store_open(r->data, &s, &err) != NN_OK) {
+    if (srv_store_open(NULL, r->data, &s, &err) != NN_OK) {
         r->failures++;
         return NULL;
     }

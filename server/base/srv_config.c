@@ -17,7 +17,11 @@ static const char usage[] =
     "options (each also as an environment variable; flags win):\n"
     "  --listen HOST:PORT   address to listen on (NND_LISTEN, default 127.0.0.1:8080;\n"
     "                       0.0.0.0:8080 for every interface)\n"
-    "  --data-dir DIR       database and uploaded files (NND_DATA_DIR, default ./nnd-data)\n"
+    "  --data-dir DIR       database and uploaded files (NND_DATA_DIR, default ./nnd-data);\n"
+    "                       with --db, this node's cache of dataset files\n"
+    "  --db URL             a PostgreSQL database shared by several nnd nodes,\n"
+    "                       postgres://USER@HOST:PORT/DB (NND_DB, default: SQLite in\n"
+    "                       --data-dir)\n"
     "  --web-dir DIR        dashboard files (NND_WEB_DIR, default the build's web/)\n"
     "  --workers N          training threads a run uses (NND_WORKERS, default the number of\n"
     "                       cores)\n"
@@ -117,6 +121,8 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
         st = parse_listen(cfg, v, err);
     else if (!strcmp(name, "data-dir"))
         st = copy_str(cfg->data_dir, sizeof cfg->data_dir, name, v, err);
+    else if (!strcmp(name, "db"))
+        st = copy_str(cfg->db, sizeof cfg->db, name, v, err);
     else if (!strcmp(name, "web-dir"))
         st = copy_str(cfg->web_dir, sizeof cfg->web_dir, name, v, err);
     else if (!strcmp(name, "cors-origin"))
@@ -186,6 +192,7 @@ static nn_status apply(srv_config *cfg, const char *name, const char *v, nn_erro
 static const char *const env_names[][2] = {
     {"NND_LISTEN", "listen"},
     {"NND_DATA_DIR", "data-dir"},
+    {"NND_DB", "db"},
     {"NND_WEB_DIR", "web-dir"},
     {"NND_WORKERS", "workers"},
     {"NND_MAX_ACTIVE_RUNS", "max-active-runs"},

@@ -10,6 +10,7 @@ typedef struct srv_config {
     char listen_host[64]; /* --listen HOST:PORT, NND_LISTEN; default 127.0.0.1:8080 */
     int port;
     char data_dir[1024]; /* --data-dir, NND_DATA_DIR; default ./nnd-data */
+    char db[1024];       /* --db, NND_DB: a PostgreSQL URL; empty = SQLite in data_dir */
     char web_dir[1024];  /* --web-dir, NND_WEB_DIR; default: web/ next to the binary's source */
     int workers;         /* --workers, NND_WORKERS; default: number of cores */
     int max_active;      /* --max-active-runs, NND_MAX_ACTIVE_RUNS: runs training at once;

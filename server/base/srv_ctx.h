@@ -18,8 +18,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define SRV_ID_LEN 32   /* ids are 32 lowercase hex characters */
-#define SRV_NODE_LEN 32 /* a node id: 32 lowercase hex characters, new at every start */
+#define SRV_ID_LEN 32      /* ids are 32 lowercase hex characters */
+#define SRV_NODE_LEN 32    /* a node id: 32 lowercase hex characters, new at every start */
+#define SRV_NODE_STABLE 16 /* with a shared store its first 16 are the data dir's (node-id) */
 
 typedef struct srv_stores srv_stores; /* per-thread storage connections (store/srv_store.h) */
 
@@ -38,7 +39,8 @@ typedef struct srv_ctx {
     srv_counters counters;
     atomic_int stopping;         /* set first at shutdown: streams end, loops exit */
     int64_t started_at;          /* ms since the epoch */
-    char node[SRV_NODE_LEN + 1]; /* who owns a claimed task (tasks.owner) */
+    char node[SRV_NODE_LEN + 1]; /* who owns a claimed task (tasks.owner); with a shared store
+                                    the data dir's SRV_NODE_STABLE characters, then random */
     srv_stores *stores;          /* the storage connections (store layer) */
 } srv_ctx;
 

@@ -3,6 +3,7 @@
 
 #include "srv_finish.h"
 #include "srv_lease.h"
+#include "srv_listen.h"
 #include "srv_pool.h"
 #include "srv_queue.h"
 
@@ -20,11 +21,21 @@ struct srv_engine {
     srv_pool *pool;
     srv_lease *lease;
     srv_models *models;
+    srv_listener *listener; /* other nodes' notifications (shared stores only) */
 };
 
 static void wake_pool(void *user) {
     srv_engine *e = user;
     if (e->pool) srv_pool_wake(e->pool);
+}
+
+/* A notification from another node (or this one) through the shared store: streams of the
+ * run read it again, workers look for tasks; after a reconnect, everyone. */
+static void on_notify(void *user, srv_listen_what what, const char *run_id) {
+    srv_engine *e = user;
+    if (what != SRV_LISTEN_TASKS)
+        srv_hub_wake_run(e->hub, what == SRV_LISTEN_RESET ? NULL : run_id);
+    if (what != SRV_LISTEN_EVENTS) wake_pool(e);
 }
 
 nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *failed,
@@ -34,18 +45,21 @@ nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *f
     if (!e) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the engine");
     e->ctx = ctx;
     nn_status st = srv_hub_create(&e->hub, err);
-    if (st == NN_OK) st = srv_evwriter_create(ctx, &e->writer, err);
+    if (st == NN_OK) st = srv_evwriter_create(ctx, e->hub, &e->writer, err);
     if (st == NN_OK) st = srv_running_create(&e->running, err);
     if (st == NN_OK) st = srv_models_create(&e->models, err);
     e->env = (srv_job_env){ctx, e->hub, e->writer};
     srv_store *s = st == NN_OK ? srv_ctx_store(ctx, err) : NULL;
     if (st == NN_OK && !s) st = err->code ? err->code : NN_ERR_IO;
+    /* what this data dir's earlier processes left running: everything for SQLite (the only
+       process); with a shared store their tasks and the expired leases (the others live) */
     if (st == NN_OK) st = srv_lease_recover(&e->env, s, 1, requeued, failed, err);
     int64_t lease_ms = (int64_t)ctx->cfg.lease_seconds * 1000;
     srv_pool_cfg pc = {ctx->cfg.workers, ctx->cfg.max_active, lease_ms};
     if (st == NN_OK) st = srv_pool_create(&e->env, e->running, &pc, &e->pool, err);
     if (st == NN_OK)
         st = srv_lease_create(&e->env, e->running, lease_ms, wake_pool, e, &e->lease, err);
+    if (st == NN_OK) st = srv_listener_create(ctx->cfg.db, on_notify, e, &e->listener, err);
     if (st != NN_OK) {
         srv_engine_stop_training(e);
         srv_engine_destroy(e);
@@ -57,6 +71,8 @@ nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *f
 
 void srv_engine_stop_training(srv_engine *e) {
     if (!e) return;
+    srv_listener_destroy(e->listener);
+    e->listener = NULL;
     srv_pool_destroy(e->pool); /* tasks stop within a batch; threads joined */
     e->pool = NULL;
     srv_lease_destroy(e->lease);

@@ -2,8 +2,10 @@
  * heartbeat, the model cache. The HTTP layer talks to runs only through this header (and the
  * store); srv_app composes the engine with the HTTP daemon.
  *
- * Start: recover (every task a dead process left running is reclaimed; runs it ended are
- * finished), then the writer, the pool and the heartbeat. Stop, in two steps so the HTTP
+ * Start: recover (every task a dead process left running is reclaimed, or with a shared store
+ * the expired leases only; runs it ended are finished), then the writer, the pool, the
+ * heartbeat and — with a shared store — the listener that turns other nodes' notifications into
+ * wake-ups of streams and workers (srv_listen.h). Stop, in two steps so the HTTP
  * daemon can stop in between: srv_engine_stop_training stops the tasks (within a batch), lets
  * the writer store what is queued and releases this node's tasks without counting their
  * attempt; srv_engine_destroy frees the rest (the hub last: streams hold subscriptions).

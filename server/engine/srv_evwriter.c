@@ -23,6 +23,8 @@ typedef struct item {
 
 struct srv_evwriter {
     srv_ctx *ctx;
+    srv_hub *hub; /* woken after a batch is stored (shared stores; may be NULL) */
+    int shared;   /* the store numbers events: keep put order, wake the hub after storing */
     pthread_mutex_t mu;
     pthread_cond_t work; /* items arrived, or stop */
     pthread_cond_t done; /* a batch was stored, or room freed */
@@ -61,7 +63,9 @@ static int same_fence(const item *a, const item *b) {
            a->fence.task == b->fence.task && a->fence.attempt == b->fence.attempt;
 }
 
-/* Stores the batch (a list of n items) in one transaction, grouped by fence. */
+/* Stores the batch (a list of n items) in one transaction. Numbered events (SQLite) are
+ * grouped by fence, so the lease fence is checked once per task; unnumbered ones (a shared
+ * store) keep their put order, which is the order their numbers are given in. */
 static nn_status store_batch(srv_evwriter *w, item *batch, size_t n, size_t *dropped,
                              nn_error *err) {
     item **v = malloc(n * sizeof(item *));
@@ -73,13 +77,14 @@ static nn_status store_batch(srv_evwriter *w, item *batch, size_t n, size_t *dro
     }
     size_t k = 0;
     for (item *it = batch; it; it = it->next) v[k++] = it;
-    qsort(v, n, sizeof(item *), cmp_items);
+    if (!w->shared) qsort(v, n, sizeof(item *), cmp_items);
     const srv_task_ref *group = NULL; /* one fence pointer per task, so it is checked once */
     for (size_t i = 0; i < n; i++) {
         const item *it = v[i];
-        if (it->fenced && (i == 0 || !same_fence(v[i - 1], it))) group = &it->fence;
-        ev[i] = (srv_event_put){
-            it->run_id, it->seq, it->type, it->data, it->fenced ? group : NULL, it->epochs_done};
+        if (it->fenced && (w->shared || i == 0 || !same_fence(v[i - 1], it))) group = &it->fence;
+        ev[i] =
+            (srv_event_put){it->run_id,      it->seq, it->type, it->data, it->fenced ? group : NULL,
+                            it->epochs_done, it->gen};
     }
     nn_status st = NN_ERR_IO;
     srv_store *s = srv_ctx_store(w->ctx, err);
@@ -87,6 +92,18 @@ static nn_status store_batch(srv_evwriter *w, item *batch, size_t n, size_t *dro
     free(v);
     free(ev);
     return st;
+}
+
+/* After a batch of a shared store was stored: this node's streams of its runs read again
+ * (other nodes' learn it from the store's NOTIFY). */
+static void wake_readers(srv_evwriter *w, const item *batch) {
+    if (!w->shared || !w->hub) return;
+    const char *last = NULL;
+    for (const item *it = batch; it; it = it->next) {
+        if (last && strcmp(last, it->run_id) == 0) continue;
+        srv_hub_wake_run(w->hub, it->run_id);
+        last = it->run_id;
+    }
 }
 
 static void pause_ms(long ms) {
@@ -136,6 +153,7 @@ static void *writer_main(void *arg) {
             backoff = 0;
             pthread_cond_broadcast(&w->done);
             pthread_mutex_unlock(&w->mu);
+            if (st == NN_OK) wake_readers(w, batch);
             free_items(batch);
             pthread_mutex_lock(&w->mu);
             continue;
@@ -165,10 +183,12 @@ static void *writer_main(void *arg) {
     return NULL;
 }
 
-nn_status srv_evwriter_create(srv_ctx *ctx, srv_evwriter **out, nn_error *err) {
+nn_status srv_evwriter_create(srv_ctx *ctx, srv_hub *hub, srv_evwriter **out, nn_error *err) {
     srv_evwriter *w = calloc(1, sizeof *w);
     if (!w) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the event writer");
     w->ctx = ctx;
+    w->hub = hub;
+    w->shared = ctx->stores && srv_stores_shared(ctx->stores);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->done, NULL);

@@ -13,10 +13,17 @@
  * run's final status are written only after their events. The queue holds at most
  * SRV_EVWRITER_MAX_QUEUED events; beyond that srv_evwriter_put waits (back-pressure is the only
  * way training can wait for the disk, and only after that many events are pending).
+ *
+ * With a shared store (PostgreSQL) events are queued unnumbered (seq 0) and in the order they
+ * happened; the store numbers them in the transaction that inserts them, and after each stored
+ * batch the writer wakes this node's streams of its runs (srv_hub_wake_run). A batch whose
+ * commit was not acknowledged is retried like any other: the store recognizes it by the
+ * writer's numbers of its events (srv_event_put.gen) and does not store it twice.
  */
 #ifndef SRV_EVWRITER_H
 #define SRV_EVWRITER_H
 
+#include "srv_hub.h"
 #include "srv_store.h"
 
 #define SRV_EVWRITER_MAX_QUEUED 1000000
@@ -33,15 +40,16 @@ typedef struct srv_evwriter_stats {
     int64_t retries; /* batches that had to wait for the store */
 } srv_evwriter_stats;
 
-/* Starts the writer thread; it stores through its own connection from ctx->stores. */
-nn_status srv_evwriter_create(srv_ctx *ctx, srv_evwriter **out, nn_error *err);
+/* Starts the writer thread; it stores through its own connection from ctx->stores and wakes
+ * hub's subscribers after storing events of a shared store (hub may be NULL). */
+nn_status srv_evwriter_create(srv_ctx *ctx, srv_hub *hub, srv_evwriter **out, nn_error *err);
 /* Stores what is queued (waiting at most wait_ms for a store that does not answer), stops the
  * thread and frees the writer. */
 void srv_evwriter_destroy(srv_evwriter *w, int wait_ms);
 
-/* Queues an event of run_id numbered seq (data_take: malloc'd JSON text, consumed). fence: the
- * task that published it (copied; NULL for an event of the run itself); epochs_done its
- * progress (< 0: none). */
+/* Queues an event of run_id numbered seq (0 for a shared store; data_take: malloc'd JSON text,
+ * consumed). fence: the task that published it (copied; NULL for an event of the run itself);
+ * epochs_done its progress (< 0: none). */
 void srv_evwriter_put(srv_evwriter *w, const char *run_id, int64_t seq, const char *type,
                       char *data_take, const srv_task_ref *fence, int64_t epochs_done);
 /* Waits until every event queued before the call is stored: NN_OK, or NN_ERR_IO when wait_ms

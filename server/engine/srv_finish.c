@@ -24,9 +24,10 @@ static void flush_all(const srv_job_env *env) {
     }
 }
 
-/* Opens run_id in the hub after its stored events, if this process does not publish it. */
+/* Opens run_id in the hub after its stored events, if this process does not publish it (and
+ * numbers events: not with a shared store). */
 static void ensure_open(const srv_job_env *env, srv_store *s, const char *run_id) {
-    if (srv_hub_is_open(env->hub, run_id)) return;
+    if (srv_store_shared(s) || srv_hub_is_open(env->hub, run_id)) return;
     flush_all(env);
     int64_t last = 0;
     nn_error err = {0};
@@ -42,8 +43,9 @@ void srv_run_event(const srv_job_env *env, srv_store *s, const char *run_id, con
     json_decref(data_take);
     if (!text) return;
     ensure_open(env, s, run_id);
-    int64_t seq = srv_hub_publish(env->hub, run_id, type, text);
-    if (seq > 0)
+    int shared = srv_store_shared(s); /* the store numbers it */
+    int64_t seq = shared ? 0 : srv_hub_publish(env->hub, run_id, type, text);
+    if (seq > 0 || shared)
         srv_evwriter_put(env->writer, run_id, seq, type, text, NULL, -1);
     else
         free(text);
@@ -101,11 +103,14 @@ void srv_finish_run(const srv_job_env *env, srv_store *s, const char *run_id,
     srv_event final = {0};
     (void)snprintf(final.type, sizeof final.type, "status");
     final.data = text;
-    final.seq = text ? srv_hub_publish(env->hub, run_id, "status", text) : 0;
-    o.final_event = final.seq > 0 ? &final : NULL;
+    int shared = srv_store_shared(s); /* numbered by the store, in the finishing transaction */
+    final.seq = text && !shared ? srv_hub_publish(env->hub, run_id, "status", text) : 0;
+    o.final_event = final.seq > 0 || (text && shared) ? &final : NULL;
     nn_status st = NN_ERR_IO;
     for (int i = 0; i < FINISH_TRIES; i++) {
         st = srv_run_finish(s, run_id, &o, &err);
+        /* finished already after a try whose answer was lost (a broken connection): ours */
+        if (st == NN_ERR_CONFLICT && i > 0) st = NN_OK;
         if (st == NN_OK || !srv_store_transient(st) || atomic_load(&env->ctx->stopping)) break;
         pause_ms(100L * (i + 1));
     }
@@ -114,4 +119,5 @@ void srv_finish_run(const srv_job_env *env, srv_store *s, const char *run_id,
     free(text);
     srv_job_results_free(&res);
     srv_hub_close_run(env->hub, run_id);
+    if (shared) srv_hub_wake_run(env->hub, run_id); /* its streams read the end */
 }

@@ -21,7 +21,8 @@ typedef struct hub_run {
     int64_t first_seq; /* seq of events[0] */
     mem_event *events; /* (n) */
     size_t n, cap;
-    int subs; /* subscriptions of this run */
+    int subs;     /* subscriptions of this run */
+    uint64_t gen; /* srv_hub_wake_run calls of this run so far */
     struct hub_run *next;
 } hub_run;
 
@@ -31,6 +32,7 @@ struct srv_hub_sub {
     srv_hub_fn wake;
     void *user;
     int armed;
+    uint64_t seen_gen;        /* the run's gen at the subscriber's last read */
     srv_hub_sub *next, *prev; /* every subscription */
 };
 
@@ -220,11 +222,12 @@ void srv_hub_unsubscribe(srv_hub *hub, srv_hub_sub *sub) {
 /* Whether memory can serve seq `from` of r (it may not have arrived yet). */
 static int serves(const hub_run *r, int64_t from) { return r->open && from >= r->first_seq; }
 
-size_t srv_hub_read(srv_hub *hub, const srv_hub_sub *sub, int64_t from, srv_hub_event_fn fn,
-                    void *user, int *served) {
+size_t srv_hub_read(srv_hub *hub, srv_hub_sub *sub, int64_t from, srv_hub_event_fn fn, void *user,
+                    int *served) {
     size_t taken = 0;
     pthread_mutex_lock(&hub->mu);
     const hub_run *r = sub->run;
+    sub->seen_gen = r->gen;
     *served = serves(r, from);
     if (*served) {
         for (int64_t q = from; q < r->first_seq + (int64_t)r->n; q++) {
@@ -240,13 +243,28 @@ size_t srv_hub_read(srv_hub *hub, const srv_hub_sub *sub, int64_t from, srv_hub_
 int srv_hub_wait(srv_hub *hub, srv_hub_sub *sub, int64_t from, srv_hub_fn sleep) {
     pthread_mutex_lock(&hub->mu);
     const hub_run *r = sub->run;
-    int ready = serves(r, from) && from < r->first_seq + (int64_t)r->n;
+    int ready = (serves(r, from) && from < r->first_seq + (int64_t)r->n) || sub->seen_gen != r->gen;
     if (!ready) {
         sub->armed = 1;
         sleep(sub->user);
     }
     pthread_mutex_unlock(&hub->mu);
     return !ready;
+}
+
+void srv_hub_wake_run(srv_hub *hub, const char *run_id) {
+    pthread_mutex_lock(&hub->mu);
+    if (!run_id) {
+        for (hub_run *r = hub->runs; r; r = r->next) r->gen++;
+        wake(hub, NULL);
+    } else {
+        hub_run *r = find_run(hub, run_id, 0);
+        if (r) { /* no subscriber, no memory: nobody to tell */
+            r->gen++;
+            wake(hub, r);
+        }
+    }
+    pthread_mutex_unlock(&hub->mu);
 }
 
 void srv_hub_wake_all(srv_hub *hub) {

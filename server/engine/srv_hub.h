@@ -12,6 +12,15 @@
  * so no publish falls between looking and sleeping. Events the hub no longer holds, and runs
  * trained elsewhere, come from the store. Callbacks run under the hub's lock: they may only
  * suspend or resume, never call back into the hub.
+ *
+ * With a shared store (PostgreSQL: several nodes write events of one run) the hub numbers
+ * nothing and holds no events: numbers come from the store, runs are never open here, and every
+ * subscriber reads the store. The hub is then only where subscribers sleep: srv_hub_wake_run
+ * wakes a run's subscribers after this node's event writer stored events of it, or when another
+ * node's NOTIFY says it did (srv_listen.h). A wake that comes between a subscriber's read of the
+ * store and its srv_hub_wait is not lost: each srv_hub_wake_run counts a generation of the run,
+ * srv_hub_read records the generation the subscriber read at, and srv_hub_wait does not sleep
+ * when it moved.
  */
 #ifndef SRV_HUB_H
 #define SRV_HUB_H
@@ -21,8 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRV_HUB_MAX_EVENTS 50000 /* events kept in memory per run; older ones come from the store  \
-                                  */
+#define SRV_HUB_MAX_EVENTS                                                                         \
+    50000 /* events kept in memory per run; older ones come from the store                         \
+           */
 
 typedef struct srv_hub srv_hub;
 typedef struct srv_hub_sub srv_hub_sub;
@@ -57,13 +67,17 @@ void srv_hub_unsubscribe(srv_hub *hub, srv_hub_sub *sub);
 /* Calls fn for the events of sub's run from seq `from` on that memory holds, in order, until fn
  * returns nonzero; returns how many fn accepted. *served = 0 when memory cannot serve `from`
  * (the run is not open here, or `from` is older than what it keeps): read the store. */
-size_t srv_hub_read(srv_hub *hub, const srv_hub_sub *sub, int64_t from, srv_hub_event_fn fn,
-                    void *user, int *served);
-/* Arms sub for the next publish or close of its run, unless memory already has an event from
- * seq `from` on (returns 0: read again). When it arms (returns 1), sleep(user) has been called
- * under the lock, before any wake can come. Armed subscriptions are also woken by
- * srv_hub_wake_all. */
+size_t srv_hub_read(srv_hub *hub, srv_hub_sub *sub, int64_t from, srv_hub_event_fn fn, void *user,
+                    int *served);
+/* Arms sub for the next publish, close or wake of its run, unless memory already has an event
+ * from seq `from` on or srv_hub_wake_run woke the run since sub's last srv_hub_read (returns 0:
+ * read again).
+ * When it arms (returns 1), sleep(user) has been called under the lock, before any wake can
+ * come. Armed subscriptions are also woken by srv_hub_wake_all. */
 int srv_hub_wait(srv_hub *hub, srv_hub_sub *sub, int64_t from, srv_hub_fn sleep);
+/* The run has new events in the store (run_id NULL: some run, maybe several): its subscribers
+ * read again. */
+void srv_hub_wake_run(srv_hub *hub, const char *run_id);
 /* Wakes every armed subscription (keep-alive ticks, shutdown). */
 void srv_hub_wake_all(srv_hub *hub);
 /* Subscriptions open. */

@@ -19,6 +19,7 @@ struct srv_job {
     nn_table *data;
     nn_cv *cv;
     int n_folds, n_tasks;
+    int shared;               /* the store numbers events (several nodes write them) */
     int epoch_stride;         /* publish every stride-th epoch event */
     int classify;             /* the run is a classification */
     srv_running_task **slots; /* (n_tasks) the running entry of each task training here */
@@ -39,8 +40,9 @@ void srv_job_event(srv_job *j, const srv_task_ref *fence, const char *type, json
     const srv_running_task *rt = fence ? j->slots[fence->task] : NULL;
     int64_t epochs = rt && rt->ref.attempt == fence->attempt ? atomic_load(&rt->epochs_done) : -1;
     pthread_mutex_lock(&j->evmu);
-    int64_t seq = srv_hub_publish(j->env.hub, j->run_id, type, text);
-    if (seq > 0)
+    /* a shared store numbers events when it stores them; the hub, when this node alone does */
+    int64_t seq = j->shared ? 0 : srv_hub_publish(j->env.hub, j->run_id, type, text);
+    if (seq > 0 || j->shared)
         srv_evwriter_put(j->env.writer, j->run_id, seq, type, text, fence, epochs);
     else
         free(text);
@@ -117,8 +119,9 @@ static nn_status read_data(srv_job *j, srv_store *s, const char *dataset_id, nn_
     memset(&ds, 0, sizeof ds);
     if (srv_dataset_get(s, dataset_id, &ds, err) != NN_OK) return err->code;
     char path[1400];
-    srv_dataset_path(s, ds.sha256, path, sizeof path);
+    nn_status st = srv_dataset_file(s, ds.sha256, path, sizeof path, err);
     srv_dataset_free(&ds);
+    if (st != NN_OK) return st;
     nn_csv_source src = {.path = path, .name = "dataset"};
     return nn_spec_read_csv(j->spec, &src, &j->data, err);
 }
@@ -154,12 +157,13 @@ nn_status srv_job_load(const srv_job_env *env, srv_store *s, const char *run_id,
         if (!j->slots) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory loading a run");
     }
     int64_t last = 0;
-    if (st == NN_OK) st = srv_event_last_seq(s, run_id, &last, err);
+    j->shared = srv_store_shared(s);
+    if (st == NN_OK && !j->shared) st = srv_event_last_seq(s, run_id, &last, err);
     if (st != NN_OK) {
         srv_job_destroy(j);
         return st;
     }
-    srv_hub_open_run(env->hub, run_id, last);
+    if (!j->shared) srv_hub_open_run(env->hub, run_id, last);
     *out = j;
     return NN_OK;
 }

@@ -10,7 +10,9 @@
  * Epoch events are thinned to about --max-epoch-events per run (every stride-th epoch, and the
  * first and last of each network); fold, status and log events are all kept. A job
  * restores the folds it does not hold from their checkpoints before the final fit and before
- * the results (those folds may have trained in an earlier process).
+ * the results (those folds may have trained in an earlier process, or on another node).
+ * With a shared store events are queued unnumbered (the store numbers them) and the run is not
+ * opened in the hub.
  */
 #ifndef SRV_JOB_H
 #define SRV_JOB_H
@@ -32,8 +34,9 @@ typedef struct srv_job_env {
     srv_evwriter *writer;
 } srv_job_env;
 
-/* Loads run_id: its stored spec and dataset, its nn_cv job; opens the run in the hub after its
- * stored events. A spec or dataset that cannot be read is an error naming it. */
+/* Loads run_id: its stored spec and dataset (fetched from a shared store into this node's cache
+ * when missing), its nn_cv job; opens the run in the hub after its stored events (unless the
+ * store is shared). A spec or dataset that cannot be read is an error naming it. */
 nn_status srv_job_load(const srv_job_env *env, srv_store *s, const char *run_id, srv_job **out,
                        nn_error *err);
 void srv_job_destroy(srv_job *j);

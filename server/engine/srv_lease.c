@@ -29,7 +29,8 @@ nn_status srv_lease_recover(const srv_job_env *env, srv_store *s, int all, int *
     *readied = *ended = 0;
     srv_reclaimed *r = NULL;
     size_t n = 0;
-    nn_status st = srv_queue_reclaim(s, all, &r, &n, err);
+    srv_reclaim_cfg cfg = {all, env->ctx->node, (int64_t)env->ctx->cfg.lease_seconds * 1000};
+    nn_status st = srv_queue_reclaim(s, &cfg, &r, &n, err);
     if (st != NN_OK) return st;
     for (size_t i = 0; i < n; i++) {
         const srv_reclaimed *x = &r[i];

@@ -7,8 +7,9 @@
  * stopped as lost, since another node may have reclaimed it by now. Then it reclaims expired
  * leases (srv_queue_reclaim): such tasks are ready again after a backoff (a `log` event of the
  * run says so), or fail past their attempts; a reclaim that ends a run finishes it
- * (srv_finish.h). srv_lease_recover does the same at start-up for every running task at once
- * (the only process of an SQLite store: whatever was running belonged to a dead process).
+ * (srv_finish.h). srv_lease_recover does the same at start-up for every task a dead process
+ * of this data dir left running, at once: every running task of an SQLite store (the only
+ * process), or of a shared store those of this data dir's earlier processes and the expired.
  */
 #ifndef SRV_LEASE_H
 #define SRV_LEASE_H
@@ -26,8 +27,9 @@ nn_status srv_lease_create(const srv_job_env *env, srv_running *running, int64_t
                            srv_lease_wake_fn wake, void *user, srv_lease **out, nn_error *err);
 void srv_lease_destroy(srv_lease *l);
 
-/* Reclaims every running task (all = 1) or the expired ones (all = 0) now; *readied and *ended
- * count the runs that have tasks ready again and the runs this ended. */
+/* Reclaims the expired leases now, and at a restart (all = 1) what this data dir's earlier
+ * processes left running (srv_queue_reclaim); *readied and *ended count the runs that have
+ * tasks ready again and the runs this ended. */
 nn_status srv_lease_recover(const srv_job_env *env, srv_store *s, int all, int *readied, int *ended,
                             nn_error *err);
 

@@ -166,8 +166,13 @@ static int end_task(srv_pool *p, srv_store *s, srv_job *job, const srv_task_ref 
     srv_task_end end;
     nn_status st = NN_ERR_IO;
     for (int i = 0; i < END_TRIES && st != NN_OK; i++) {
+        if (i > 0) { /* a busy or restarting database: a growing pause, 5.5 s in all */
+            struct timespec ts = {0, 100000000L * i};
+            while (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+            (void)nanosleep(&ts, NULL);
+        }
         st = srv_queue_end_task(s, p->env.ctx->node, ref, result, checkpoint, error, &end, &err);
-        if (st != NN_OK && atomic_load(&p->env.ctx->stopping)) break;
+        if (st != NN_OK && (atomic_load(&p->env.ctx->stopping) || !srv_store_transient(st))) break;
     }
     free(checkpoint);
     if (st != NN_OK) { /* its lease runs out and another attempt trains it */

@@ -180,22 +180,9 @@ static void upload_parse(srv_req *req, srv_resp *resp) {
     ds.columns = column_stats(t);
     nn_table_destroy(t);
     int created = 0;
-    if (srv_dataset_put(s, &ds, &created, &err) != NN_OK) {
+    if (srv_dataset_put_file(s, &ds, req->upload_path, &created, &err) != NN_OK) {
         srv_dataset_free(&ds);
         srv_problem_from(resp, &err);
-        return;
-    }
-    char path[1400];
-    srv_dataset_path(s, ds.sha256, path, sizeof path);
-    struct stat sb;
-    if (stat(path, &sb) != 0 && rename(req->upload_path, path) != 0) {
-        int e = errno;
-        (void)srv_dataset_delete(s, ds.id, &err);
-        srv_dataset_free(&ds);
-        char why[128];
-        srv_problem_code(resp, e == ENOSPC || e == EDQUOT ? NN_ERR_FULL : NN_ERR_IO,
-                         "cannot keep the upload: %s",
-                         strerror_r(e, why, sizeof why) == 0 ? why : "error");
         return;
     }
     (void)snprintf(resp->location, sizeof resp->location, "/v1/datasets/%s", ds.id);
@@ -241,8 +228,13 @@ void srv_api_dataset_csv(srv_req *req, srv_resp *resp) {
     srv_store *s = path_dataset(req, resp, &ds);
     if (!s) return;
     char path[1400];
-    srv_dataset_path(s, ds.sha256, path, sizeof path);
+    nn_error err = {0};
+    nn_status st = srv_dataset_file(s, ds.sha256, path, sizeof path, &err);
     srv_dataset_free(&ds);
+    if (st != NN_OK) {
+        srv_problem_from(resp, &err);
+        return;
+    }
     /* the descriptor keeps the file readable if the dataset is deleted while it is sent */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;

@@ -504,7 +504,9 @@ nn_status srv_http_start(srv_http *h, nn_error *err) {
     if (!h->guard &&
         srv_guard_create(app->cfg.timeout, app->cfg.min_body_rate, &h->guard, err) != NN_OK)
         return err->code;
-    if (!h->streams && srv_streams_create(srv_engine_hub(h->eng), &h->streams, err) != NN_OK)
+    int poll_ms = app->stores && srv_stores_shared(app->stores) ? SRV_STREAM_POLL_MS : 0;
+    if (!h->streams &&
+        srv_streams_create(srv_engine_hub(h->eng), poll_ms, &h->streams, err) != NN_OK)
         return err->code;
     if (!h->tables && srv_tables_create(app->cfg.table_cache, &h->tables, err) != NN_OK)
         return err->code;

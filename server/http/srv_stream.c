@@ -29,6 +29,7 @@ struct srv_stream {
 
 struct srv_streams {
     srv_hub *hub;
+    int poll_ms; /* between wake-ups of every armed stream */
     pthread_mutex_t mu;
     pthread_cond_t cond;
     pthread_t thread;
@@ -43,7 +44,9 @@ static void *tick_main(void *arg) {
     while (!ss->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += SRV_STREAM_TICK;
+        ts.tv_sec += ss->poll_ms / 1000;
+        ts.tv_nsec += (long)(ss->poll_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         (void)pthread_cond_timedwait(&ss->cond, &ss->mu, &ts);
         if (!ss->stop) srv_hub_wake_all(ss->hub);
     }
@@ -51,10 +54,11 @@ static void *tick_main(void *arg) {
     return NULL;
 }
 
-nn_status srv_streams_create(srv_hub *hub, srv_streams **out, nn_error *err) {
+nn_status srv_streams_create(srv_hub *hub, int poll_ms, srv_streams **out, nn_error *err) {
     srv_streams *ss = calloc(1, sizeof *ss);
     if (!ss) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the stream ticker");
     ss->hub = hub;
+    ss->poll_ms = poll_ms > 0 ? poll_ms : SRV_STREAM_TICK * 1000;
     pthread_mutex_init(&ss->mu, NULL);
     pthread_cond_init(&ss->cond, NULL);
     if (pthread_create(&ss->thread, NULL, tick_main, ss) != 0) {
@@ -157,12 +161,10 @@ static int format_event(void *user, int64_t seq, const char *type, const char *d
     return 0;
 }
 
-/* Formats events from the store; returns how many, or -1 on errors; *finished tells whether
- * the run has ended (only looked at when there were none). */
-static int fill_from_store(srv_stream *st, int *finished) {
+/* Formats the events after next_seq - 1 from the store (a page); returns how many, or -1 on
+ * errors. */
+static int page_from_store(srv_stream *st, srv_store *s) {
     nn_error err = {0};
-    srv_store *s = srv_ctx_store(st->ctx, &err);
-    if (!s) return -1;
     srv_event *ev = NULL;
     size_t n = 0;
     if (srv_event_list(s, st->run_id, st->next_seq - 1, STORE_PAGE, &ev, &n, &err) != NN_OK)
@@ -173,13 +175,28 @@ static int fill_from_store(srv_stream *st, int *finished) {
         taken++;
     }
     srv_events_free(ev, n);
-    if (n > 0) return taken > 0 ? taken : -1;
+    return n > 0 && taken == 0 ? -1 : taken;
+}
+
+/* Formats events from the store; returns how many, or -1 on errors; *finished tells whether
+ * the run has ended with every event sent. The run's end commits with its last events, but
+ * another node may commit it between the read of the events and the read of the status: a run
+ * seen ended is read once more, so its last events are not lost to that race. */
+static int fill_from_store(srv_stream *st, int *finished) {
+    nn_error err = {0};
+    srv_store *s = srv_ctx_store(st->ctx, &err);
+    if (!s) return -1;
+    int got = page_from_store(st, s);
+    if (got != 0) return got;
     srv_run run;
     memset(&run, 0, sizeof run);
     if (srv_run_get(s, st->run_id, &run, &err) != NN_OK) return -1;
-    *finished = run.status != SRV_RUN_QUEUED && run.status != SRV_RUN_RUNNING;
+    int ended = run.status != SRV_RUN_QUEUED && run.status != SRV_RUN_RUNNING;
     srv_run_free(&run);
-    return 0;
+    if (!ended) return 0;
+    got = page_from_store(st, s); /* read after the end was seen: everything is there */
+    *finished = got == 0;
+    return got;
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {

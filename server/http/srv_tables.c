@@ -168,8 +168,9 @@ static nn_status load(srv_store *s, const char *dataset, const nn_spec *spec, nn
     nn_status st = srv_dataset_get(s, dataset, &ds, err);
     if (st != NN_OK) return st;
     char path[1400];
-    srv_dataset_path(s, ds.sha256, path, sizeof path);
+    st = srv_dataset_file(s, ds.sha256, path, sizeof path, err);
     srv_dataset_free(&ds);
+    if (st != NN_OK) return st;
     nn_csv_source src = {.path = path, .name = "dataset"};
     st = spec ? nn_spec_read_csv(spec, &src, out, err) : nn_csv_read_source(&src, out, err);
     /* the file goes only with its dataset (srv_dataset_delete removes it in its transaction) */

@@ -1,6 +1,10 @@
-# Writes OUT: a C file holding every migration file (FILES, sorted) as a string, with its number.
+# Writes OUT: a C file holding every migration file (FILES, sorted) as a string, with its number,
+# in the array NAME (default srv_migrations) and its length NAME_count.
 separate_arguments(FILES)
-set(body "/* generated from the migrations/ files by embed_migrations.cmake; do not edit */\n#include \"srv_migrations.h\"\n\nconst srv_migration srv_migrations[] = {\n")
+if(NOT NAME)
+  set(NAME srv_migrations)
+endif()
+set(body "/* generated from the migrations/ files by embed_migrations.cmake; do not edit */\n#include \"srv_migrations.h\"\n\nconst srv_migration ${NAME}[] = {\n")
 set(count 0)
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME)
@@ -13,5 +17,5 @@ foreach(f ${FILES})
   string(APPEND body "  {${num}, \"${name}\",\n    \"${sql}\"},\n")
   math(EXPR count "${count} + 1")
 endforeach()
-string(APPEND body "};\nconst int srv_migration_count = ${count};\n")
+string(APPEND body "};\nconst int ${NAME}_count = ${count};\n")
 file(WRITE ${OUT} "${body}")

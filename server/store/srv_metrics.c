@@ -1,8 +1,6 @@
 /* srv_metrics.c — cached run counts for /metrics (see srv_metrics.h DESIGN). */
 #include "srv_metrics.h"
 
-#include "srv_store_internal.h"
-
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,24 +33,6 @@ void srv_metrics_destroy(srv_metrics *m) {
     free(m);
 }
 
-/* One pass over the status index. */
-static nn_status count_runs(srv_store *s, long long counts[5], nn_error *err) {
-    sqlite3_stmt *st;
-    if (srv__prepare(s, "SELECT status, count(*) FROM runs GROUP BY status", &st, err))
-        return err ? err->code : NN_ERR_IO;
-    memset(counts, 0, 5 * sizeof *counts);
-    int rc = srv__step(st);
-    for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
-        srv_run_status status;
-        if (srv_run_status_from_name((const char *)sqlite3_column_text(st, 0), &status))
-            counts[status] = sqlite3_column_int64(st, 1);
-    }
-    nn_status result = NN_OK;
-    if (rc != SQLITE_DONE) result = srv__db_error(s, rc, err, "counting runs");
-    sqlite3_finalize(st);
-    return result;
-}
-
 nn_status srv_metrics_run_counts(srv_metrics *m, srv_store *s, long long counts[5], int64_t *age_ms,
                                  nn_error *err) {
     nn_status st = NN_OK;
@@ -60,7 +40,7 @@ nn_status srv_metrics_run_counts(srv_metrics *m, srv_store *s, long long counts[
     int64_t now = mono_ms();
     if (!m->at_ms || now - m->at_ms >= SRV_METRICS_REFRESH_MS) {
         long long fresh[5];
-        st = count_runs(s, fresh, err);
+        st = srv_run_counts(s, fresh, err);
         if (st == NN_OK) {
             memcpy(m->counts, fresh, sizeof fresh);
             m->at_ms = now;

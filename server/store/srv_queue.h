@@ -14,8 +14,16 @@
  * caller gets it, whoever ended last. Leases that expire are reclaimed by any node
  * (srv_queue_reclaim, idempotent): the task is ready again after a backoff until it has been
  * claimed SRV_QUEUE_MAX_ATTEMPTS times, then it fails and fails its run. A clean shutdown
- * releases its tasks without counting the attempt (srv_queue_release). The SQL is plain enough
- * for PostgreSQL to run it with FOR UPDATE SKIP LOCKED in the inner SELECT.
+ * releases its tasks without counting the attempt (srv_queue_release).
+ *
+ * PostgreSQL (several nodes, READ COMMITTED): the claim's inner SELECT takes the task row FOR
+ * UPDATE SKIP LOCKED, so concurrent claims never wait for or take the same row, and one node's
+ * claims are serialized by a transaction-scoped advisory lock (its per-run and per-node limits
+ * hold); leases are in the database's clock (clock_timestamp(), as ms), and the fence also
+ * requires lease_until ≥ now, so a lease that expired can write nothing even before another
+ * node reclaims it; reclaims lock the expired rows FOR UPDATE SKIP LOCKED, so each expired
+ * task is reclaimed by exactly one node. Every transaction locks a run's task rows before its
+ * run row, and one that still meets a deadlock or serialization failure is retried whole.
  */
 #ifndef SRV_QUEUE_H
 #define SRV_QUEUE_H
@@ -85,12 +93,24 @@ typedef struct srv_reclaimed {
     srv_task_end end;   /* end.run_over: this reclaim ended the run (the caller finishes it) */
 } srv_reclaimed;
 
-/* Reclaims running tasks whose lease has expired — every running task when all = 1 (at the
- * start of the only process using an SQLite store: then without a backoff, and runs left with
- * nothing running go back to queued, so their next start is counted). *out (malloc'd, *n of
+/* How srv_queue_reclaim looks. */
+typedef struct srv_reclaim_cfg {
+    int restart;      /* at this process's start, before it claims anything */
+    const char *node; /* this process's node id (srv_ctx.node) */
+    int64_t lease_ms; /* the lease */
+} srv_reclaim_cfg;
+
+/* Reclaims running tasks whose lease has expired. At a restart it also reclaims, at once and
+ * without a backoff, the tasks of this data dir's earlier processes: every running task for
+ * SQLite (the only process), for a shared store those whose owner begins with the same
+ * SRV_NODE_STABLE characters as cfg->node (nnd.lock proves that process dead); runs left with
+ * nothing running then go back to queued, so their next start is counted. *out (malloc'd, *n of
  * them, NULL when none) lists what happened to each. Idempotent: a task is reclaimed by one
- * caller. */
-nn_status srv_queue_reclaim(srv_store *s, int all, srv_reclaimed **out, size_t *n, nn_error *err);
+ * caller. A shared store also gives back their last task to runs whose every task ended more
+ * than 2 × lease_ms ago without being finished (the node that was to finish them is gone), as
+ * SQLite does for all of them at a restart. */
+nn_status srv_queue_reclaim(srv_store *s, const srv_reclaim_cfg *cfg, srv_reclaimed **out,
+                            size_t *n, nn_error *err);
 
 /* Number of queued runs (not started), and of runs queued or running. */
 nn_status srv_queue_depth(srv_store *s, int64_t *queued, int64_t *active, nn_error *err);

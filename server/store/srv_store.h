@@ -1,16 +1,25 @@
 /* srv_store.h — nnd's storage: datasets, runs, events, predictions and models.
  *
- * DESIGN: storage sits behind this one interface so that a second backend (PostgreSQL, for
- * several nnd processes sharing one database) is an addition, not a rewrite. The embedded
- * backend is SQLite: one database file `nnd.db` in the data dir, WAL mode, foreign keys on, a
- * busy timeout with bounded retries, and one connection (srv_store handle) per thread — a handle
- * is never shared between threads. Schema changes are the numbered files in migrations/,
- * compiled into the binary and applied in order inside one transaction at start-up by
- * srv_store_migrate; PRAGMA user_version records the last applied number, and a database newer
- * than the binary is refused. Uploaded CSV files live next to the database as
- * datasets/<sha256>.csv; the database holds their metadata. Every multi-row write (a batch of
- * events, a run's results) is one transaction, so a crash leaves either all of it or none.
- * Times are milliseconds since the Unix epoch; ids are 32 lowercase hex characters.
+ * DESIGN: one interface, two backends chosen at run time by the database location (--db):
+ *
+ * - SQLite (the default, embedded): one database file `nnd.db` in the data dir, WAL mode, foreign
+ *   keys on, a busy timeout with bounded retries; one nnd process per data dir (nnd.lock).
+ *   Uploaded CSV files live next to the database as datasets/<sha256>.csv.
+ * - PostgreSQL (`postgres://USER@HOST:PORT/DB`): several nnd processes ("nodes") on several
+ *   machines share one database, each serving the whole API and training tasks. Uploaded CSV
+ *   files are stored in the database (chunked bytea, committed with their row) and cached by
+ *   each node in its data dir as datasets/<sha256>.csv, verified by their SHA-256 when fetched.
+ *   Leases are in the database's clock; event numbers are allocated by the inserting
+ *   transaction (srv_events_put), so several nodes can write events of one run.
+ *
+ * Either way a connection (srv_store handle) belongs to one thread at a time; srv_stores keeps
+ * one per thread, opened on first use — for PostgreSQL that is the node's connection pool. Schema
+ * changes are the numbered files in migrations/ (SQLite) and migrations/pg/ (PostgreSQL, the
+ * same numbers), compiled into the binary and applied in order inside one transaction at
+ * start-up by srv_store_migrate; a database newer than the binary is refused. Every multi-row
+ * write (a batch of events, a run's results) is one transaction, so a crash leaves either all of
+ * it or none. Times are milliseconds since the Unix epoch; ids are 32 lowercase hex characters.
+ * Backends implement internal/srv_store_internal.h's table; this header is the contract.
  */
 #ifndef SRV_STORE_H
 #define SRV_STORE_H
@@ -92,44 +101,74 @@ const char *srv_run_status_name(srv_run_status s);
 /* 1 and *out set when name is a status, 0 otherwise. */
 int srv_run_status_from_name(const char *name, srv_run_status *out);
 
-/* Creates the data dir layout if missing and applies pending migrations. Refuses a database
- * whose user_version is newer than the binary's last migration. */
-nn_status srv_store_migrate(const char *data_dir, nn_error *err);
+/* Where a store lives: db is NULL or "" for SQLite in data_dir/nnd.db, or a PostgreSQL URL
+ * (postgres://USER@HOST:PORT/DB, or postgresql://; libpq's query parameters allowed); data_dir
+ * holds the SQLite file or the PostgreSQL node's cache of dataset files, and uploads in tmp/. */
+
+/* Creates the data dir layout if missing and applies pending migrations (PostgreSQL: in one
+ * transaction under an advisory lock, so nodes starting together migrate once). Refuses a
+ * database whose schema is newer than the binary's last migration. */
+nn_status srv_store_migrate(const char *db, const char *data_dir, nn_error *err);
 /* The schema version this nnd migrates to (the number of its last migration). */
 int srv_store_schema_version(void);
 /* Whether a store call that failed with st may succeed when tried again — a busy database, a
  * full disk, an I/O error, out of memory — rather than never (invalid, not found, a conflict
  * with what is stored). Retry loops decide by this, not by a message. */
 int srv_store_transient(nn_status st);
-/* Opens a connection for the calling thread; *out owned by the caller. */
-nn_status srv_store_open(const char *data_dir, srv_store **out, nn_error *err);
+/* Opens a connection for the calling thread; *out owned by the caller. A PostgreSQL connection
+ * sets keepalives, statement_timeout, lock_timeout and idle_in_transaction_session_timeout, and
+ * is reset on its next use when it broke; while the server cannot be reached its calls fail with
+ * NN_ERR_UNAVAILABLE (503 + Retry-After). */
+nn_status srv_store_open(const char *db, const char *data_dir, srv_store **out, nn_error *err);
 void srv_store_close(srv_store *s);
+/* Whether several nnd processes may share the store (PostgreSQL): then event numbers come from
+ * the store (srv_events_put), a node reclaims only expired leases at start-up, and streams learn
+ * of other nodes' events through srv_listen.h. */
+int srv_store_shared(const srv_store *s);
+/* The backend's name: "sqlite" or "postgresql". */
+const char *srv_store_backend(const srv_store *s);
 
 /* Per-thread connections: srv_stores_get returns the calling thread's connection, opened on
  * first use and closed when the thread exits (or by srv_stores_destroy for the thread that
  * calls it). A connection is never shared between threads. */
-nn_status srv_stores_create(const char *data_dir, srv_stores **out, nn_error *err);
+nn_status srv_stores_create(const char *db, const char *data_dir, srv_stores **out, nn_error *err);
 srv_store *srv_stores_get(srv_stores *st, nn_error *err);
 void srv_stores_destroy(srv_stores *st);
+/* srv_store_shared of the stores' backend. */
+int srv_stores_shared(const srv_stores *st);
 /* The calling thread's connection of ctx->stores; NULL with err set on failure. */
 srv_store *srv_ctx_store(srv_ctx *ctx, nn_error *err);
 
-/* Takes the data dir's lock file (nnd.lock) for this process: one nnd per SQLite data dir.
+/* Takes the data dir's lock file (nnd.lock) for this process: one nnd per data dir (the SQLite
+ * database, or a PostgreSQL node's dataset cache and uploads).
  * NN_ERR_IO "… is used by another nnd (pid N)" when another process holds it. *fd is kept open
  * for the process's life (the lock goes with it). */
 nn_status srv_store_lock_dir(const char *data_dir, int *fd, nn_error *err);
 /* A fresh random id (32 hex chars from /dev/urandom). */
 nn_status srv_new_id(char out[SRV_ID_LEN + 1], nn_error *err);
-/* The path of a dataset's CSV file for sha256 (caller's buffer). */
+/* The path of a dataset's CSV file for sha256 in this node's data dir (caller's buffer); the
+ * file may be absent on a PostgreSQL node that has not needed it yet: see srv_dataset_file. */
 void srv_dataset_path(const srv_store *s, const char *sha256, char *buf, size_t size);
 const char *srv_store_data_dir(const srv_store *s);
 
 /* datasets */
 /* Inserts ds, or finds the dataset with the same sha256: *created tells which; ds is filled from
  * the stored row either way (its columns replaced). An empty ds->id gets a fresh id, a zero
- * created_at the current time. The caller moves the CSV file to srv_dataset_path() after this
- * returns, created or not (same content), so that a concurrent delete cannot remove it. */
+ * created_at the current time. Stores the metadata only (tests): see srv_dataset_put_file. */
 nn_status srv_dataset_put(srv_store *s, srv_dataset *ds, int *created, nn_error *err);
+/* The same with the dataset's content, the file at `file` (ds->sha256 must be its SHA-256): for
+ * SQLite it is renamed to srv_dataset_path after the row is stored (a concurrent delete of the
+ * same content waits for the insert, so it cannot remove the file); for PostgreSQL it is stored
+ * in the database with the row, in one transaction (never half visible), then kept as this
+ * node's cached copy. `file` is consumed (renamed or removed) whatever the outcome. */
+nn_status srv_dataset_put_file(srv_store *s, srv_dataset *ds, const char *file, int *created,
+                               nn_error *err);
+/* The dataset file of sha256 in this node's data dir, its path in path[size]: for PostgreSQL
+ * fetched from the database into the cache when missing there (written to a temporary file,
+ * its SHA-256 checked, then renamed into place). NN_ERR_NOT_FOUND when no stored dataset has
+ * that content. */
+nn_status srv_dataset_file(srv_store *s, const char *sha256, char *path, size_t size,
+                           nn_error *err);
 /* NN_ERR_NOT_FOUND when absent. */
 nn_status srv_dataset_get(srv_store *s, const char *id, srv_dataset *out, nn_error *err);
 /* Newest first; a JSON array (new reference) of dataset summaries without columns. */
@@ -171,9 +210,6 @@ nn_status srv_run_get_text(srv_store *s, const char *id, srv_run *out, nn_error 
  * NULL when this page is the last). */
 nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char *cursor, int limit,
                        json_t **out, char **next_cursor, nn_error *err);
-/* Sets a running run's progress (0..1, else NN_ERR_INVALID); a no-op for a run in another status,
- * so a late report after a cancel is harmless; "run <id> not found" for an unknown run. */
-nn_status srv_run_set_progress(srv_store *s, const char *id, double progress, nn_error *err);
 /* How a run ended, for srv_run_finish. */
 typedef struct srv_run_outcome {
     srv_run_status status;       /* succeeded, failed or cancelled */
@@ -186,19 +222,20 @@ typedef struct srv_run_outcome {
 } srv_run_outcome;
 
 /* Marks a queued or running run finished with its outcome, atomically with its predictions,
- * model and final event, and deletes its task rows and checkpoints; finished_at is now,
+ * model and final event (numbered by the store when its seq is 0: shared stores), and deletes
+ * its task rows and checkpoints; finished_at is now,
  * progress becomes 1 on success. A run that has already finished is NN_ERR_CONFLICT ("… has
  * already finished (status …)"), an unknown run NN_ERR_NOT_FOUND, and nothing is written. */
 nn_status srv_run_finish(srv_store *s, const char *id, const srv_run_outcome *o, nn_error *err);
-/* Sets cancel_requested; a queued run is cancelled at once (*now_cancelled = 1, error "cancelled
- * before it started"); a finished run is left alone (NN_OK, *now_cancelled = 0). */
-nn_status srv_run_request_cancel(srv_store *s, const char *id, int *now_cancelled, nn_error *err);
+/* Runs by status (indexed by srv_run_status). */
+nn_status srv_run_counts(srv_store *s, long long counts[5], nn_error *err);
 void srv_run_free(srv_run *run);
 
 /* events */
-/* One event to store: its run and sequence number, type and JSON data, and the task of node
- * that published it (fence; NULL for an event of the run itself) with that task's progress
- * (epochs_done; < 0 when the event says nothing about it). */
+/* One event to store: its run and sequence number (0 in a shared store: numbered when stored),
+ * type and JSON data, and the task of node that published it (fence; NULL for an event of the
+ * run itself) with that task's progress (epochs_done; < 0 when the event says nothing about
+ * it). */
 typedef struct srv_event_put {
     const char *run_id;
     int64_t seq;
@@ -206,13 +243,18 @@ typedef struct srv_event_put {
     const char *data;
     const srv_task_ref *fence;
     int64_t epochs_done;
+    int64_t gen; /* the writer's number of the event: increasing per node, 0 = none; a shared
+                    store keeps the node's highest stored, so a batch retried after a commit that
+                    was not acknowledged (the connection broke) is not stored twice */
 } srv_event_put;
 
 /* Stores events in one transaction, with the progress they carry (the task's epochs_done and
- * the run's progress). An event whose task no longer holds its lease is stored as a `log`
- * event saying it was dropped, so a run's sequence numbers stay contiguous while a task that
- * lost its lease writes nothing of its own; *dropped counts them. A sequence number already
- * stored is NN_ERR_INVALID and nothing of the batch is written. */
+ * the run's progress). An event whose task no longer holds its lease writes nothing of its own:
+ * with numbers given (SQLite) it is stored as a `log` event saying it was dropped, so a run's
+ * sequence numbers stay contiguous; unnumbered (shared stores) it is left out and the others
+ * get the next numbers of their runs, allocated in this transaction (commit order is number
+ * order), after which other nodes are notified (srv_listen.h). *dropped counts them. A sequence
+ * number already stored is NN_ERR_INVALID and nothing of the batch is written. */
 nn_status srv_events_put(srv_store *s, const char *node, const srv_event_put *ev, size_t n,
                          size_t *dropped, nn_error *err);
 /* Appends unfenced events to a run in one transaction; seq numbers must continue the run's

@@ -12,7 +12,10 @@ Checks count one each: the file ends with "N passed, M failed" and exits 1 when 
 exception in a test counts as one failure and the test's remaining checks are skipped.
 
 Environment: NND_BIN (the nnd binary), NN_CLI (the nn binary, optional), NN_SOURCE_DIR (the
-repository, for examples/kc_house_data.csv and kc_house_seed.json).
+repository, for examples/kc_house_data.csv and kc_house_seed.json), NND_TEST_DB (`sqlite`, the
+default, or `pg`: the suite starts a throwaway PostgreSQL cluster (pgtest.py) and every daemon of
+start_daemon gets `--db` with a database of its own, one per data dir, so a restarted daemon
+finds its database again; T.db_row and T.integrity read the store either way).
 """
 
 import atexit
@@ -39,6 +42,8 @@ KC_SEED = os.path.join(SOURCE_DIR, "examples", "kc_house_seed.json")
 
 # Sanitizer builds are several times slower: every wait below scales with this.
 SLOW = float(os.environ.get("NND_TEST_SLOW", "1"))
+# The store the daemons use: "sqlite" (in the data dir) or "pg" (a throwaway cluster).
+DB = os.environ.get("NND_TEST_DB", "sqlite")
 
 _live = []  # daemons still running, for atexit
 
@@ -393,13 +398,16 @@ class Failed(Exception):
 
 
 class Suite:
-    def __init__(self, name):
+    def __init__(self, name, needs_pg=False):
         self.name = name
+        self.needs_pg = needs_pg or DB == "pg"  # skipped (exit 77) without PostgreSQL
         self.tests = []
         self.passed = 0
         self.failed = 0
         self.daemons = []
         self.tmp = None
+        self.pg = None  # pgtest.Cluster when DB == "pg"
+        self.pg_dbs = {}  # data dir → database URL
 
     def test(self, fn):
         self.tests.append(fn)
@@ -447,9 +455,68 @@ class Suite:
                    "got %d %s %s" % (r.status, r.ctype, r.body[:400]))
         return body
 
+    # -- the store --
+
+    def cluster(self):
+        """The suite's PostgreSQL cluster, started on first use."""
+        if self.pg is None:
+            import pgtest
+            self.pg = pgtest.Cluster()
+        return self.pg
+
+    def db_url(self, key):
+        """A database of its own for key (a data dir), created on first use."""
+        if key not in self.pg_dbs:
+            name = "nnd_%d" % (len(self.pg_dbs) + 1)
+            self.cluster().psql("CREATE DATABASE %s" % name)
+            self.pg_dbs[key] = self.cluster().url().rsplit("/", 1)[0] + "/" + name
+        return self.pg_dbs[key]
+
+    def db_row(self, d, sql, params=()):
+        """One row of a query on d's store (None when there is none): SQLite's values, or
+        psql's text turned into int, float or None (params are substituted as SQL literals)."""
+        if DB != "pg":
+            import sqlite3
+            db = sqlite3.connect("file:%s?mode=ro" % os.path.join(d.data_dir, "nnd.db"), uri=True)
+            try:
+                return db.execute(sql, params).fetchone()
+            finally:
+                db.close()
+        for p in params:
+            lit = "NULL" if p is None else str(p) if isinstance(p, (int, float)) else \
+                "'" + str(p).replace("'", "''") + "'"
+            sql = sql.replace("?", lit, 1)
+        db = self.pg_dbs[d.data_dir].rsplit("/", 1)[1]
+        out = self.cluster()._run(["psql", "-h", "127.0.0.1", "-p", str(self.pg.port), "-U",
+                                   "nnd", "-d", db, "-At", "-F", "\x1f", "-P", "null=\x1e",
+                                   "-v", "ON_ERROR_STOP=1", "-c", sql]).stdout
+        if not out.strip("\n"):
+            return None
+
+        def conv(v):
+            if v == "\x1e":
+                return None
+            for f in (int, float):
+                try:
+                    return f(v)
+                except ValueError:
+                    pass
+            return v
+        return tuple(conv(v) for v in out.split("\n")[0].split("\x1f"))
+
+    def integrity(self, d):
+        """PRAGMA integrity_check of d's SQLite file ("ok" when sound); for PostgreSQL, whose
+        crash safety is its own, "ok" when its tables answer."""
+        if DB == "pg":
+            return "ok" if self.db_row(d, "SELECT count(*) FROM runs") is not None else "broken"
+        return self.db_row(d, "PRAGMA integrity_check")[0]
+
     def start_daemon(self, args=(), token=None, env=None, data_dir=None, quiet=True):
         if data_dir is None:
             data_dir = tempfile.mkdtemp(prefix="data-", dir=self.tmp)
+        args = list(args)
+        if DB == "pg" and "--db" not in args:
+            args += ["--db", self.db_url(data_dir)]
         d = Daemon(data_dir, args=args, token=token, env=env, quiet=quiet)
         self.daemons.append(d)
         return d.start()
@@ -466,6 +533,13 @@ class Suite:
 
     def main(self):
         t_start = time.time()
+        if self.needs_pg:
+            import pgtest
+            try:
+                pgtest.pg_bin()
+            except RuntimeError as e:
+                print("# skipped: %s" % e)
+                sys.exit(77)  # ctest's SKIP_RETURN_CODE
         self.tmp = tempfile.mkdtemp(prefix="nnd-%s-" % self.name)
         only = sys.argv[1:]
         try:
@@ -490,11 +564,13 @@ class Suite:
                 print("# %s: %.1fs" % (fn.__name__, time.time() - t0))
         finally:
             _kill_all()
+            if self.pg is not None:
+                self.pg.stop()
             if self.failed == 0 or not os.environ.get("NND_TEST_KEEP"):
                 shutil.rmtree(self.tmp, ignore_errors=True)
             else:
                 print("# kept " + self.tmp)
-        print("# %s: %.1fs" % (self.name, time.time() - t_start))
+        print("# %s (%s): %.1fs" % (self.name, DB, time.time() - t_start))
         print("%d passed, %d failed" % (self.passed, self.failed))
         sys.stdout.flush()
         sys.exit(1 if self.failed else 0)
@@ -533,4 +609,4 @@ def sse_reader_thread(daemon, run_id, ndjson=False, query="", headers=None, on_e
 
 __all__ = ["Suite", "Daemon", "Resp", "kc_slice", "parse_csv", "seed_spec", "without_timings",
            "rel_close", "read_events", "sse_reader_thread", "NN_CLI", "SOURCE_DIR", "KC_CSV",
-           "SLOW"]
+           "SLOW", "DB"]

@@ -4,8 +4,6 @@ queues the interrupted run again and finishes it with the numbers of an uninterr
 events continuing without duplicate ids, earlier results intact and the database sound; after
 SIGTERM nnd exits 0 promptly and the run goes back to the queue."""
 
-import os
-import sqlite3
 import time
 
 from nndtest import SLOW, Suite, kc_slice, seed_spec, without_timings
@@ -14,21 +12,9 @@ T = Suite("recovery")
 LONG_EPOCHS = 250  # a few seconds of training: long enough to interrupt, short enough to rerun
 
 
-def integrity(data_dir):
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(data_dir, "nnd.db"), uri=True)
-    try:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        db.close()
-
-
-def db_run(data_dir, run_id):
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(data_dir, "nnd.db"), uri=True)
-    try:
-        return db.execute("SELECT status, attempts, progress, started_at FROM runs WHERE id = ?",
-                          (run_id,)).fetchone()
-    finally:
-        db.close()
+def db_run(d, run_id):
+    return T.db_row(d, "SELECT status, attempts, progress, started_at FROM runs WHERE id = ?",
+                    (run_id,))
 
 
 def wait_stored_events(d, run_id, n, timeout=60):
@@ -65,10 +51,10 @@ def test_sigkill_mid_training():
     long_id = d.create_run(ds, spec).json()["id"]
     wait_stored_events(d, long_id, 0.15)
     d.kill()  # SIGKILL mid-training
-    status, attempts, progress, _ = db_run(d.data_dir, long_id)
+    status, attempts, progress, _ = db_run(d, long_id)
     T.eq(status, "running", "the killed run is left running in the database")
     T.check(0 < progress < 1, "it had made progress", progress)
-    T.eq(integrity(d.data_dir), "ok", "integrity_check after SIGKILL")
+    T.eq(T.integrity(d), "ok", "integrity_check after SIGKILL")
 
     d.start()
     T.check("1 interrupted run(s) queued again" in d.read_log(), "restart reports the re-queued run",
@@ -110,7 +96,7 @@ def test_sigkill_mid_training():
     T.check(d.get("/v1/runs/%s/model" % short).body == before["model"], "its model is intact")
     T.eq(d.get("/v1/datasets/%s/csv" % ds).body, kc_slice(2000), "the dataset is intact")
     T.stop_daemon(d)
-    T.eq(integrity(d.data_dir), "ok", "PRAGMA integrity_check after the stop")
+    T.eq(T.integrity(d), "ok", "PRAGMA integrity_check after the stop")
 
 
 @T.test
@@ -120,10 +106,10 @@ def test_sigterm_mid_training():
     run_id = d.create_run(ds, seed_spec(epochs=LONG_EPOCHS * 40, k=3)).json()["id"]
     wait_stored_events(d, run_id, 0.001)
     _, took = T.stop_daemon(d, "nnd exits 0 after SIGTERM during training", max_seconds=10)
-    status, attempts, progress, started = db_run(d.data_dir, run_id)
+    status, attempts, progress, started = db_run(d, run_id)
     T.eq((status, attempts, progress, started), ("queued", 0, 0.0, None),
          "the run went back to the queue (attempt not counted)")
-    T.eq(integrity(d.data_dir), "ok", "integrity_check after SIGTERM")
+    T.eq(T.integrity(d), "ok", "integrity_check after SIGTERM")
 
     d.start()
     T.check("interrupted" not in d.read_log(), "a clean stop leaves nothing to recover")
@@ -140,7 +126,7 @@ def test_sigterm_mid_training():
     short = d.create_run(ds, seed_spec(epochs=LONG_EPOCHS, k=3)).json()["id"]
     wait_stored_events(d, short, 0.05)
     T.stop_daemon(d, "nnd exits 0 after a second SIGTERM", max_seconds=10)
-    T.eq(db_run(d.data_dir, short)[0], "queued", "the second run is queued again")
+    T.eq(db_run(d, short)[0], "queued", "the second run is queued again")
     d.start()
     run = d.wait_run(short, timeout=120)
     T.eq((run["status"], run["attempts"]), ("succeeded", 1), "it succeeds after the restart")
@@ -149,7 +135,7 @@ def test_sigterm_mid_training():
     T.eq(len(d.get("/v1/runs/%s/history" % short).json()["history"]), 4 * LONG_EPOCHS,
          "its history holds the finished attempt's epochs")
     T.stop_daemon(d)
-    T.eq(integrity(d.data_dir), "ok", "integrity_check at the end")
+    T.eq(T.integrity(d), "ok", "integrity_check at the end")
 
 
 @T.test
@@ -171,7 +157,7 @@ def test_gives_up_after_three_attempts():
     evs, _ = d.events(run_id)
     check_ids(evs, "events over three attempts")
     T.stop_daemon(d)
-    T.eq(integrity(d.data_dir), "ok", "integrity_check after three kills")
+    T.eq(T.integrity(d), "ok", "integrity_check after three kills")
 
 
 if __name__ == "__main__":

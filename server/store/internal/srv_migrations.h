@@ -1,5 +1,6 @@
 /* srv_migrations.h — the migrations compiled into nnd (generated from migrations/NNNN_name.sql
- * files). */
+ * for SQLite and migrations/pg/NNNN_name.sql for PostgreSQL: the same numbers, one schema
+ * version for both). */
 #ifndef SRV_MIGRATIONS_H
 #define SRV_MIGRATIONS_H
 
@@ -10,6 +11,8 @@ typedef struct srv_migration {
 } srv_migration;
 
 extern const srv_migration srv_migrations[];
-extern const int srv_migration_count;
+extern const int srv_migrations_count;
+extern const srv_migration srv_pg_migrations[];
+extern const int srv_pg_migrations_count;
 
 #endif

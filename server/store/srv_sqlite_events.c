@@ -1,18 +1,13 @@
-/* srv_store_events.c — a run's event stream in the events table (see srv_store.h): fenced puts
- * from the event writer, unfenced appends, reads. */
-#include "srv_store_internal.h"
+/* srv_sqlite_events.c — a run's event stream in the events table (see srv_store.h): fenced puts
+ * from the event writer, unfenced appends, reads (SQLite backend). */
+#include "srv_sqlite.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void srv_events_free(srv_event *events, size_t n) {
-    for (size_t i = 0; events && i < n; i++) free(events[i].data);
-    free(events);
-}
-
-nn_status srv_event_last_seq(srv_store *s, const char *run_id, int64_t *seq, nn_error *err) {
+nn_status srv__sq_event_last_seq(srv_store *s, const char *run_id, int64_t *seq, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s, "SELECT coalesce(max(seq), 0) FROM events WHERE run_id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
@@ -67,7 +62,7 @@ nn_status srv__insert_event(srv_store *s, const char *run_id, const srv_event *e
 static nn_status insert_events(srv_store *s, const char *run_id, const srv_event *events, size_t n,
                                nn_error *err) {
     int64_t last = 0;
-    nn_status status = srv_event_last_seq(s, run_id, &last, err);
+    nn_status status = srv__sq_event_last_seq(s, run_id, &last, err);
     sqlite3_stmt *st;
     if (status || srv__prepare(s,
                                "INSERT INTO events (run_id, seq, type, data, created_at) "
@@ -94,9 +89,8 @@ static nn_status insert_events(srv_store *s, const char *run_id, const srv_event
     return status;
 }
 
-nn_status srv_event_append(srv_store *s, const char *run_id, const srv_event *events, size_t n,
-                           nn_error *err) {
-    if (n == 0) return NN_OK;
+nn_status srv__sq_event_append(srv_store *s, const char *run_id, const srv_event *events, size_t n,
+                               nn_error *err) {
     nn_status status = srv__begin(s, err);
     if (status) return status;
     status = insert_events(s, run_id, events, n, err);
@@ -107,9 +101,8 @@ nn_status srv_event_append(srv_store *s, const char *run_id, const srv_event *ev
     return srv__commit(s, err);
 }
 
-nn_status srv_event_list(srv_store *s, const char *run_id, int64_t after, int limit,
-                         srv_event **out, size_t *n, nn_error *err) {
-    if (limit <= 0 || limit > SRV_MAX_EVENT_PAGE) limit = SRV_MAX_EVENT_PAGE;
+nn_status srv__sq_event_list(srv_store *s, const char *run_id, int64_t after, int limit,
+                             srv_event **out, size_t *n, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s,
                      "SELECT seq, type, data FROM events WHERE run_id = ? AND seq > ? "
@@ -267,10 +260,8 @@ static nn_status put_locked(srv_store *s, const char *node, const srv_event_put 
     return status;
 }
 
-nn_status srv_events_put(srv_store *s, const char *node, const srv_event_put *ev, size_t n,
-                         size_t *dropped, nn_error *err) {
-    *dropped = 0;
-    if (n == 0) return NN_OK;
+nn_status srv__sq_events_put(srv_store *s, const char *node, const srv_event_put *ev, size_t n,
+                             size_t *dropped, nn_error *err) {
     nn_status status = srv__begin(s, err);
     if (status) return status;
     status = put_locked(s, node, ev, n, dropped, err);

@@ -1,7 +1,7 @@
-/* srv_store_results.c — what a run leaves when it ends: its status, metrics, predictions, model
+/* srv_sqlite_results.c — what a run leaves when it ends: its status, metrics, predictions, model
  * and final event, written in one transaction that also drops its task rows and checkpoints
- * (see srv_store.h). */
-#include "srv_store_internal.h"
+ * (SQLite backend; see srv_store.h). */
+#include "srv_sqlite.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -117,11 +117,8 @@ static nn_status drop_tasks(srv_store *s, const char *id, nn_error *err) {
     return status;
 }
 
-nn_status srv_run_finish(srv_store *s, const char *id, const srv_run_outcome *o, nn_error *err) {
-    if (o->status != SRV_RUN_SUCCEEDED && o->status != SRV_RUN_FAILED &&
-        o->status != SRV_RUN_CANCELLED)
-        return nn_error_set(err, NN_ERR_INVALID, "run %s: %s is not a final status", id,
-                            srv_run_status_name(o->status));
+nn_status srv__sq_run_finish(srv_store *s, const char *id, const srv_run_outcome *o,
+                             nn_error *err) {
     char *metrics_text = NULL;
     if (o->metrics && !(metrics_text = json_dumps(o->metrics, JSON_COMPACT | JSON_ENCODE_ANY)))
         return nn_error_set(err, NN_ERR_NOMEM, "out of memory storing run %s", id);
@@ -140,25 +137,12 @@ nn_status srv_run_finish(srv_store *s, const char *id, const srv_run_outcome *o,
     return srv__commit(s, err);
 }
 
-void srv_predictions_free(srv_prediction *p, size_t n) {
-    for (size_t i = 0; p && i < n; i++) {
-        free((char *)p[i].id);
-        free((char *)p[i].probs);
-    }
-    free(p);
-}
-
 static double column_real(sqlite3_stmt *st, int col) {
     return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
 }
 
-nn_status srv_prediction_list(srv_store *s, const char *run_id, srv_prediction **out, size_t *n,
-                              nn_error *err) {
-    return srv_prediction_page(s, run_id, 0, -1, out, n, err);
-}
-
-nn_status srv_prediction_page(srv_store *s, const char *run_id, int64_t after_row, int64_t limit,
-                              srv_prediction **out, size_t *n, nn_error *err) {
+nn_status srv__sq_prediction_page(srv_store *s, const char *run_id, int64_t after_row,
+                                  int64_t limit, srv_prediction **out, size_t *n, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s,
                      "SELECT row, target, fold, id, actual, predicted, probs FROM predictions "
@@ -210,7 +194,7 @@ nn_status srv_prediction_page(srv_store *s, const char *run_id, int64_t after_ro
     return NN_OK;
 }
 
-nn_status srv_model_get(srv_store *s, const char *run_id, char **json_text, nn_error *err) {
+nn_status srv__sq_model_get(srv_store *s, const char *run_id, char **json_text, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s, "SELECT json FROM models WHERE run_id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
@@ -229,7 +213,7 @@ nn_status srv_model_get(srv_store *s, const char *run_id, char **json_text, nn_e
     return status;
 }
 
-nn_status srv_history_start(srv_store *s, const char *run_id, int64_t *seq, nn_error *err) {
+nn_status srv__sq_history_start(srv_store *s, const char *run_id, int64_t *seq, nn_error *err) {
     sqlite3_stmt *st;
     /* on the (run_id, seq) key; the JSON is read only for the run's few status events */
     if (srv__prepare(s,

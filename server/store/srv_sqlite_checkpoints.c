@@ -1,12 +1,12 @@
-/* srv_store_checkpoints.c — reading the finished folds of runs still training (SQLite backend;
+/* srv_sqlite_checkpoints.c — reading the finished folds of runs still training (SQLite backend;
  * a checkpoint is written with its task's end, srv_queue_end_task). */
-#include "srv_store_internal.h"
+#include "srv_sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-nn_status srv_checkpoint_list(srv_store *s, const char *run_id, srv_checkpoint **out, size_t *n,
-                              nn_error *err) {
+nn_status srv__sq_checkpoint_list(srv_store *s, const char *run_id, srv_checkpoint **out, size_t *n,
+                                  nn_error *err) {
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st;
@@ -47,9 +47,4 @@ nn_status srv_checkpoint_list(srv_store *s, const char *run_id, srv_checkpoint *
     *out = c;
     *n = count;
     return NN_OK;
-}
-
-void srv_checkpoints_free(srv_checkpoint *c, size_t n) {
-    for (size_t i = 0; c && i < n; i++) free(c[i].json);
-    free(c);
 }

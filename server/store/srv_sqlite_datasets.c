@@ -1,18 +1,14 @@
-/* srv_store_datasets.c — the datasets table and the CSV files next to it (see srv_store.h). */
-#include "srv_store_internal.h"
+/* srv_sqlite_datasets.c — the datasets table and the CSV files next to it (SQLite backend; see
+ * srv_store.h). */
+#include "srv_sqlite.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DATASET_COLUMNS "id, name, sha256, rows, bytes, columns_json, created_at"
-
-void srv_dataset_free(srv_dataset *ds) {
-    if (!ds) return;
-    json_decref(ds->columns);
-    ds->columns = NULL;
-}
 
 /* Fills out from a row of DATASET_COLUMNS. */
 static nn_status read_dataset(sqlite3_stmt *st, srv_dataset *out, nn_error *err) {
@@ -52,7 +48,7 @@ static nn_status fetch_dataset(srv_store *s, int by_sha, const char *key, srv_da
     return status;
 }
 
-nn_status srv_dataset_get(srv_store *s, const char *id, srv_dataset *out, nn_error *err) {
+nn_status srv__sq_dataset_get(srv_store *s, const char *id, srv_dataset *out, nn_error *err) {
     srv_dataset tmp = {0};
     nn_status status = fetch_dataset(s, 0, id, &tmp, err);
     if (status) {
@@ -93,7 +89,8 @@ static nn_status insert_dataset(srv_store *s, const srv_dataset *ds, int *create
     return status;
 }
 
-nn_status srv_dataset_put(srv_store *s, srv_dataset *ds, int *created, nn_error *err) {
+/* Stores the row (or finds the same content's); ds filled from the stored row. */
+static nn_status put_row(srv_store *s, srv_dataset *ds, int *created, nn_error *err) {
     if (strlen(ds->sha256) != 64)
         return nn_error_set(err, NN_ERR_INVALID, "dataset sha256 must be 64 hex characters");
     if (!ds->id[0] && srv_new_id(ds->id, err)) return err ? err->code : NN_ERR_IO;
@@ -120,7 +117,42 @@ nn_status srv_dataset_put(srv_store *s, srv_dataset *ds, int *created, nn_error 
     return NN_OK;
 }
 
-nn_status srv_dataset_list(srv_store *s, json_t **out, nn_error *err) {
+/* The row first, then the file renamed into place (unless the same content is there already):
+ * a concurrent delete of the same content takes the write lock first or after us, so it cannot
+ * remove the file our caller is told is kept. */
+nn_status srv__sq_dataset_put(srv_store *s, srv_dataset *ds, const char *file, int *created,
+                              nn_error *err) {
+    nn_status status = put_row(s, ds, created, err);
+    if (status || !file) {
+        if (file) (void)unlink(file);
+        return status;
+    }
+    char path[4200];
+    srv_dataset_path(s, ds->sha256, path, sizeof path);
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        (void)unlink(file); /* the same content is kept already */
+        return NN_OK;
+    }
+    if (rename(file, path) == 0) return NN_OK;
+    int e = errno;
+    (void)unlink(file);
+    nn_error ignored = {0};
+    if (*created) (void)srv__sq_dataset_delete(s, ds->id, &ignored);
+    char why[128];
+    return nn_error_set(err, e == ENOSPC || e == EDQUOT ? NN_ERR_FULL : NN_ERR_IO,
+                        "cannot keep the upload: %s",
+                        strerror_r(e, why, sizeof why) == 0 ? why : "error");
+}
+
+nn_status srv__sq_dataset_file(srv_store *s, const char *sha256, char *path, size_t size,
+                               nn_error *err) {
+    (void)err; /* the file goes only with its row (srv__sq_dataset_delete) */
+    srv_dataset_path(s, sha256, path, size);
+    return NN_OK;
+}
+
+nn_status srv__sq_dataset_list(srv_store *s, json_t **out, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s,
                      "SELECT id, name, sha256, rows, bytes, created_at FROM datasets "
@@ -188,7 +220,7 @@ static nn_status delete_row(srv_store *s, const char *id, nn_error *err) {
 /* The file is unlinked inside the transaction, before COMMIT: a concurrent srv_dataset_put of the
  * same content waits for our write lock, so the file its caller moves into place afterwards (see
  * srv_dataset_put) cannot be removed by this delete. */
-nn_status srv_dataset_delete(srv_store *s, const char *id, nn_error *err) {
+nn_status srv__sq_dataset_delete(srv_store *s, const char *id, nn_error *err) {
     nn_status status = srv__begin(s, err);
     if (status) return status;
     srv_dataset ds = {0};

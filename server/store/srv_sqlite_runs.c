@@ -1,13 +1,13 @@
-/* srv_store_runs.c — the runs table: creation with idempotency keys and task rows, reads, the
- * paginated list (see srv_store.h; the task rows are srv_queue.c's, results srv_store_results.c's
- * and events srv_store_events.c's).
+/* srv_sqlite_runs.c — the runs table (SQLite backend): creation with idempotency keys and task
+ * rows, reads, the paginated list (see srv_store.h; the task rows are srv_sqlite_queue.c's, results
+ * srv_sqlite_results.c's and events srv_sqlite_events.c's).
  *
  * DESIGN: the run list is paginated by keyset, not offset: rows are ordered newest first by
  * (created_at, id), and the cursor names the last row of the previous page as
  * "<created_at>.<id>", so the next page is the rows strictly below it in that order. Runs created
  * or deleted between two pages cause neither gaps nor duplicates.
  */
-#include "srv_store_internal.h"
+#include "srv_sqlite.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,18 +22,6 @@
 #define RUN_LIST_DEFAULT 50
 #define RUN_LIST_MAX 200
 #define CURSOR_MAX 64 /* 20 digits, '.', 32 hex, '\0' */
-
-void srv_run_free(srv_run *run) {
-    if (!run) return;
-    json_decref(run->spec);
-    json_decref(run->metrics);
-    free(run->spec_name);
-    free(run->error);
-    free(run->spec_text);
-    free(run->metrics_text);
-    run->spec = run->metrics = NULL;
-    run->spec_name = run->error = run->spec_text = run->metrics_text = NULL;
-}
 
 static json_t *load_json(sqlite3_stmt *st, int col) {
     const char *text = (const char *)sqlite3_column_text(st, col);
@@ -75,7 +63,7 @@ static nn_status read_run(sqlite3_stmt *st, srv_run *out, int as_text, nn_error 
     return NN_OK;
 }
 
-static nn_status get_run(srv_store *s, const char *id, srv_run *out, int as_text, nn_error *err) {
+nn_status srv__sq_run_get(srv_store *s, const char *id, srv_run *out, int as_text, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s, "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?", &st, err))
         return err ? err->code : NN_ERR_IO;
@@ -96,14 +84,6 @@ static nn_status get_run(srv_store *s, const char *id, srv_run *out, int as_text
     }
     *out = tmp;
     return NN_OK;
-}
-
-nn_status srv_run_get(srv_store *s, const char *id, srv_run *out, nn_error *err) {
-    return get_run(s, id, out, 0, err);
-}
-
-nn_status srv_run_get_text(srv_store *s, const char *id, srv_run *out, nn_error *err) {
-    return get_run(s, id, out, 1, err);
 }
 
 /* Looks up idem_key: *existing gets the run's id ("" when the key is new). */
@@ -222,7 +202,7 @@ static nn_status create_locked(srv_store *s, srv_run *run, const char *spec_text
     if (status) return status;
     if (id[0]) {
         *found = 1;
-        return srv_run_get(s, id, existing, err);
+        return srv__sq_run_get(s, id, existing, 0, err);
     }
     if (run->dataset_id[0] && (status = check_dataset(s, run->dataset_id, err))) return status;
     if (run->n_tasks < 1 || run->n_folds < 0 || run->n_tasks > run->n_folds + 1)
@@ -231,14 +211,8 @@ static nn_status create_locked(srv_store *s, srv_run *run, const char *spec_text
     return insert_run(s, run, spec_text, idem_key, req_hash, err);
 }
 
-nn_status srv_run_create(srv_store *s, srv_run *run, const char *idem_key, const char *req_hash,
-                         int *created, nn_error *err) {
-    return srv_run_create_queued(s, run, idem_key, req_hash, 0, created, err);
-}
-
-nn_status srv_run_create_queued(srv_store *s, srv_run *run, const char *idem_key,
-                                const char *req_hash, int64_t max_queued, int *created,
-                                nn_error *err) {
+nn_status srv__sq_run_create(srv_store *s, srv_run *run, const char *idem_key, const char *req_hash,
+                             int64_t max_queued, int *created, nn_error *err) {
     if (!run->spec) return nn_error_set(err, NN_ERR_INVALID, "a run needs a spec");
     if (!run->id[0] && srv_new_id(run->id, err)) return err ? err->code : NN_ERR_IO;
     if (!run->created_at) run->created_at = srv__now_ms();
@@ -354,8 +328,8 @@ static char *make_cursor(int64_t created_at, const char *id) {
     return c;
 }
 
-nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char *cursor, int limit,
-                       json_t **out, char **next_cursor, nn_error *err) {
+nn_status srv__sq_run_list(srv_store *s, int status, const char *dataset, const char *cursor,
+                           int limit, json_t **out, char **next_cursor, nn_error *err) {
     if (limit <= 0) limit = RUN_LIST_DEFAULT;
     if (limit > RUN_LIST_MAX) limit = RUN_LIST_MAX;
     sqlite3_stmt *st;
@@ -399,4 +373,22 @@ nn_status srv_run_list(srv_store *s, int status, const char *dataset, const char
     *out = list;
     *next_cursor = next;
     return NN_OK;
+}
+
+/* One pass over the status index. */
+nn_status srv__sq_run_counts(srv_store *s, long long counts[5], nn_error *err) {
+    sqlite3_stmt *st;
+    if (srv__prepare(s, "SELECT status, count(*) FROM runs GROUP BY status", &st, err))
+        return err ? err->code : NN_ERR_IO;
+    memset(counts, 0, 5 * sizeof *counts);
+    int rc = srv__step(st);
+    for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+        srv_run_status status;
+        if (srv_run_status_from_name((const char *)sqlite3_column_text(st, 0), &status))
+            counts[status] = sqlite3_column_int64(st, 1);
+    }
+    nn_status result = NN_OK;
+    if (rc != SQLITE_DONE) result = srv__db_error(s, rc, err, "counting runs");
+    sqlite3_finalize(st);
+    return result;
 }

@@ -1,6 +1,6 @@
-/* srv_queue.c — the task queue on the tasks table (see srv_queue.h DESIGN). */
-#include "srv_queue.h"
-#include "srv_store_internal.h"
+/* srv_sqlite_queue.c — the task queue on the tasks table (SQLite backend; see srv_queue.h
+ * DESIGN). */
+#include "srv_sqlite.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,8 +91,8 @@ static nn_status claim_locked(srv_store *s, const srv_claim_cfg *cfg, srv_task_r
     return rc == SQLITE_DONE ? NN_OK : srv__db_error(s, rc, err, "starting a run");
 }
 
-nn_status srv_queue_claim(srv_store *s, const srv_claim_cfg *cfg, srv_task_ref *out, int *found,
-                          int *run_started, nn_error *err) {
+nn_status srv__sq_queue_claim(srv_store *s, const srv_claim_cfg *cfg, srv_task_ref *out, int *found,
+                              int *run_started, nn_error *err) {
     *found = *run_started = 0;
     nn_status status = srv__begin(s, err);
     if (status) return status;
@@ -103,8 +103,9 @@ nn_status srv_queue_claim(srv_store *s, const srv_claim_cfg *cfg, srv_task_ref *
 
 /* ---- renew ---- */
 
-nn_status srv_queue_renew(srv_store *s, const char *node, const srv_task_ref *t, int64_t lease_ms,
-                          int64_t epochs_done, srv_lease_state *out, nn_error *err) {
+nn_status srv__sq_queue_renew(srv_store *s, const char *node, const srv_task_ref *t,
+                              int64_t lease_ms, int64_t epochs_done, srv_lease_state *out,
+                              nn_error *err) {
     *out = SRV_LEASE_LOST;
     sqlite3_stmt *st;
     if (srv__prepare(s,
@@ -251,9 +252,9 @@ static nn_status end_locked(srv_store *s, const char *node, const srv_task_ref *
     return status;
 }
 
-nn_status srv_queue_end_task(srv_store *s, const char *node, const srv_task_ref *t,
-                             srv_task_result result, const char *checkpoint, const char *error,
-                             srv_task_end *end, nn_error *err) {
+nn_status srv__sq_queue_end_task(srv_store *s, const char *node, const srv_task_ref *t,
+                                 srv_task_result result, const char *checkpoint, const char *error,
+                                 srv_task_end *end, nn_error *err) {
     memset(end, 0, sizeof *end);
     nn_status status = srv__begin(s, err);
     if (status) return status;
@@ -292,8 +293,8 @@ static nn_status cancel_locked(srv_store *s, const char *run_id, srv_run_status 
     return status;
 }
 
-nn_status srv_queue_cancel_run(srv_store *s, const char *run_id, srv_run_status *was,
-                               srv_task_end *end, nn_error *err) {
+nn_status srv__sq_queue_cancel_run(srv_store *s, const char *run_id, srv_run_status *was,
+                                   srv_task_end *end, nn_error *err) {
     memset(end, 0, sizeof *end);
     nn_status status = srv__begin(s, err);
     if (status) return status;
@@ -322,7 +323,7 @@ static nn_status requeue_idle_runs(srv_store *s, int give_back, nn_error *err) {
     return run_stmt(s, st, NULL, err, "re-queueing runs");
 }
 
-nn_status srv_queue_release(srv_store *s, const char *node, int *released, nn_error *err) {
+nn_status srv__sq_queue_release(srv_store *s, const char *node, int *released, nn_error *err) {
     *released = 0;
     nn_status status = srv__begin(s, err);
     if (status) return status;
@@ -530,7 +531,9 @@ static nn_status reclaim_one(srv_store *s, srv_reclaimed *x, int restart, nn_err
     return status;
 }
 
-nn_status srv_queue_reclaim(srv_store *s, int all, srv_reclaimed **out, size_t *n, nn_error *err) {
+nn_status srv__sq_queue_reclaim(srv_store *s, const srv_reclaim_cfg *cfg, srv_reclaimed **out,
+                                size_t *n, nn_error *err) {
+    int all = cfg->restart; /* the only process: every running task is a dead process's */
     *out = NULL;
     *n = 0;
     nn_status status = srv__begin(s, err);
@@ -553,7 +556,7 @@ nn_status srv_queue_reclaim(srv_store *s, int all, srv_reclaimed **out, size_t *
 
 /* ---- reads ---- */
 
-nn_status srv_queue_depth(srv_store *s, int64_t *queued, int64_t *active, nn_error *err) {
+nn_status srv__sq_queue_depth(srv_store *s, int64_t *queued, int64_t *active, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s,
                      "SELECT count(*) FILTER (WHERE status = 'queued'), count(*) FROM runs "
@@ -572,8 +575,8 @@ nn_status srv_queue_depth(srv_store *s, int64_t *queued, int64_t *active, nn_err
     return status;
 }
 
-nn_status srv_queue_done_tasks(srv_store *s, const char *run_id, int **out, size_t *n,
-                               nn_error *err) {
+nn_status srv__sq_queue_done_tasks(srv_store *s, const char *run_id, int **out, size_t *n,
+                                   nn_error *err) {
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st;
