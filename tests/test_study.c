@@ -220,7 +220,7 @@ static void test_study_tpe_deterministic(void) {
     nn_study_spec_destroy(s);
 }
 
-/* TPE does better than its own random start on the simulated objective. */
+/* TPE's later trials do clearly better than random search's on the simulated objective. */
 static void test_study_tpe_learns(void) {
     nn_spec_errors e;
     nn_study_spec *s = study_of(SPACE2,
@@ -245,7 +245,8 @@ static void test_study_tpe_learns(void) {
         CHECK(best >= 0);
         nn_study_destroy(st);
     }
-    CHECK(mean[0] > mean[1]);
+    /* on this objective (best near lr 10^-2.5, 64 units): ≈ 0.97 against ≈ 0.7 */
+    CHECK(mean[0] > mean[1] + 0.1);
     nn_study_spec_destroy(s);
     nn_study_spec_destroy(r);
 }

@@ -128,6 +128,9 @@ static double to_x(const nn_param *p, double v) { return p->log ? log(v) : v; }
 /* The value of x in the parameter's own units, rounded and clamped. */
 static double value_of(const nn_param *p, double x) {
     double v = p->log ? exp(x) : x;
+    /* exp(log(low)) may be low plus a rounding error: the bounds are the bounds as written */
+    if (fabs(v - p->low) <= 1e-12 * fabs(p->low)) v = p->low;
+    if (fabs(v - p->high) <= 1e-12 * fabs(p->high)) v = p->high;
     if (p->step > 0) {
         double k = round((v - p->low) / p->step);
         double top = grid_top(p);

@@ -4,8 +4,8 @@
  * DESIGN: the observed trials are split into good (the best ⌈γ·n⌉ by the study's ranking) and
  * the rest. For each parameter, l(x) is a Parzen density of the good trials' internal numbers
  * and g(x) of the others', each a mixture of equal-weight Gaussians — one per observation with
- * bandwidth (hi − lo)·n^(−1/5) (at least 1 % of the range), plus a prior component centred in
- * the range with the whole range as its width — and categorical parameters get smoothed
+ * the larger gap to its neighbours as bandwidth (clipped, see build), plus a prior component
+ * centred in the range with the whole range as its width — and categorical parameters get smoothed
  * frequencies (count + 1) / (n + K). `candidates` draws from l are scored by log l − log g and
  * the best is kept (the first on ties). Every draw comes from the trial's own stream, so the
  * sample is a function of (study seed, trial, observations) alone.
@@ -16,41 +16,58 @@
 #include <stdlib.h>
 
 typedef struct parzen {
-    double *mu; /* (n) the observations, then the prior's centre */
+    double *mu, *sigma; /* (n) the observations, then the prior's centre */
     size_t n;
-    double sigma, prior_sigma;
 } parzen;
 
 static double log_density(const parzen *p, double x) {
     double sum = 0;
     for (size_t i = 0; i < p->n; i++) {
-        double s = i + 1 == p->n ? p->prior_sigma : p->sigma;
-        double z = (x - p->mu[i]) / s;
-        sum += exp(-0.5 * z * z) / s;
+        double z = (x - p->mu[i]) / p->sigma[i];
+        sum += exp(-0.5 * z * z) / p->sigma[i];
     }
     return log(sum / (double)p->n + 1e-300);
 }
 
+/* A draw from the mixture truncated to [lo, hi] (redrawn when outside, clamped after 16 tries:
+ * clamping alone would pile the mass of the tails onto the bounds). */
 static double draw(const parzen *p, nn_rng *rng, double lo, double hi) {
-    size_t i = (size_t)nn_rng_below(rng, p->n);
-    double s = i + 1 == p->n ? p->prior_sigma : p->sigma;
-    double x = p->mu[i] + s * nn_rng_normal(rng);
+    double x = lo;
+    for (int tries = 0; tries < 16; tries++) {
+        size_t i = (size_t)nn_rng_below(rng, p->n);
+        x = p->mu[i] + p->sigma[i] * nn_rng_normal(rng);
+        if (x >= lo && x <= hi) return x;
+    }
     return x < lo ? lo : x > hi ? hi : x;
 }
 
-/* The Parzen mixture of the observations with good == want in dimension d (mu preallocated). */
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The Parzen mixture of the observations with good == want in dimension d (mu and sigma
+ * preallocated, n + 1 each): each point's bandwidth is the larger gap to its neighbours (the
+ * bounds count as neighbours), clipped to [range / min(100, m + 1), range]; the prior is
+ * centred with the whole range as its bandwidth (Bergstra et al.'s "magic clip"). */
 static void build(parzen *p, const nn__tpe_obs *obs, size_t n, size_t d, int want, double lo,
-                  double hi, double *mu) {
+                  double hi, double *mu, double *sigma) {
     p->mu = mu;
-    p->n = 0;
+    p->sigma = sigma;
+    size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (obs[i].good == want) mu[p->n++] = obs[i].x[d];
-    size_t m = p->n;
-    mu[p->n++] = (lo + hi) / 2;
+        if (obs[i].good == want) mu[m++] = obs[i].x[d];
+    qsort(mu, m, sizeof *mu, by_value);
     double range = hi - lo;
-    p->sigma = range * pow((double)(m > 0 ? m : 1), -0.2);
-    if (p->sigma < range / 100) p->sigma = range / 100;
-    p->prior_sigma = range;
+    double min_sigma = range / (m + 1 < 100 ? (double)(m + 1) : 100.0);
+    for (size_t i = 0; i < m; i++) {
+        double left = mu[i] - (i ? mu[i - 1] : lo), right = (i + 1 < m ? mu[i + 1] : hi) - mu[i];
+        double sg = left > right ? left : right;
+        sigma[i] = sg < min_sigma ? min_sigma : sg > range ? range : sg;
+    }
+    mu[m] = (lo + hi) / 2;
+    sigma[m] = range;
+    p->n = m + 1;
 }
 
 static double categorical(const nn_param *par, const nn__tpe_obs *obs, size_t n, size_t d,
@@ -88,8 +105,9 @@ static double categorical(const nn_param *par, const nn__tpe_obs *obs, size_t n,
 nn_status nn__tpe_sample(const nn_study_spec *s, const nn__tpe_obs *obs, size_t n, nn_rng *rng,
                          double *x, nn_error *err) {
     int candidates = s->candidates;
-    double *mu = malloc((2 * n + 2) * sizeof *mu);
+    double *mu = malloc((4 * n + 4) * sizeof *mu);
     if (!mu) return nn_nomem(err, "tpe");
+    double *sg = mu + 2 * n + 2;
     for (size_t d = 0; d < s->n_params; d++) {
         const nn_param *par = &s->params[d];
         if (par->type == NN_PARAM_CATEGORICAL) {
@@ -99,8 +117,8 @@ nn_status nn__tpe_sample(const nn_study_spec *s, const nn__tpe_obs *obs, size_t 
         double lo, hi, spacing;
         nn__param_bounds(par, &lo, &hi, &spacing);
         parzen good, bad;
-        build(&good, obs, n, d, 1, lo, hi, mu);
-        build(&bad, obs, n, d, 0, lo, hi, mu + n + 1);
+        build(&good, obs, n, d, 1, lo, hi, mu, sg);
+        build(&bad, obs, n, d, 0, lo, hi, mu + n + 1, sg + n + 1);
         double best_x = lo, best_score = -INFINITY;
         for (int c = 0; c < candidates; c++) {
             double cx = nn__param_snap(par, draw(&good, rng, lo, hi));
