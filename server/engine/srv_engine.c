@@ -5,6 +5,7 @@
 #include "srv_lease.h"
 #include "srv_pool.h"
 #include "srv_queue.h"
+#include "srv_study.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +21,17 @@ struct srv_engine {
     srv_pool *pool;
     srv_lease *lease;
     srv_models *models;
+    srv_study_driver *studies;
 };
 
 static void wake_pool(void *user) {
     srv_engine *e = user;
     if (e->pool) srv_pool_wake(e->pool);
+}
+
+static nn_status cancel_run(void *user, srv_store *s, const char *run_id, nn_error *err) {
+    srv_run_status was;
+    return srv_engine_cancel(user, s, run_id, &was, err);
 }
 
 nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *failed,
@@ -46,6 +53,8 @@ nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *f
     if (st == NN_OK) st = srv_pool_create(&e->env, e->running, &pc, &e->pool, err);
     if (st == NN_OK)
         st = srv_lease_create(&e->env, e->running, lease_ms, wake_pool, e, &e->lease, err);
+    srv_study_hooks hooks = {wake_pool, cancel_run, e};
+    if (st == NN_OK) st = srv_study_driver_start(ctx, &hooks, &e->studies, err);
     if (st != NN_OK) {
         srv_engine_stop_training(e);
         srv_engine_destroy(e);
@@ -57,6 +66,8 @@ nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *f
 
 void srv_engine_stop_training(srv_engine *e) {
     if (!e) return;
+    srv_study_driver_stop(e->studies); /* no run is queued or cancelled for a study from here */
+    e->studies = NULL;
     srv_pool_destroy(e->pool); /* tasks stop within a batch; threads joined */
     e->pool = NULL;
     srv_lease_destroy(e->lease);
@@ -99,6 +110,8 @@ nn_status srv_engine_cancel(srv_engine *e, srv_store *s, const char *run_id, srv
     if (end.run_over) srv_finish_run(&e->env, s, run_id, &end, NULL);
     return NN_OK;
 }
+
+void srv_engine_studies_wake(srv_engine *e) { srv_study_driver_wake(e->studies); }
 
 void srv_engine_stats_get(srv_engine *e, srv_engine_stats *out) {
     out->jobs = out->busy = 0;

@@ -2,9 +2,11 @@
 #ifndef SRV_API_H
 #define SRV_API_H
 
+#include "nn_model.h"
 #include "nn_pipe.h"
 #include "nn_spec.h"
 #include "nn_table.h"
+#include "srv_buf.h"
 #include "srv_http.h"
 #include "srv_tables.h"
 
@@ -27,6 +29,21 @@ void srv_api_run_predictions(srv_req *req, srv_resp *resp);
 void srv_api_run_model(srv_req *req, srv_resp *resp);
 void srv_api_run_predict(srv_req *req, srv_resp *resp);
 void srv_api_run_features(srv_req *req, srv_resp *resp);
+
+/* studies (srv_api_studies.c) */
+void srv_api_study_create(srv_req *req, srv_resp *resp);
+void srv_api_study_list(srv_req *req, srv_resp *resp);
+void srv_api_study_get(srv_req *req, srv_resp *resp);
+void srv_api_study_leaderboard(srv_req *req, srv_resp *resp);
+void srv_api_study_cancel(srv_req *req, srv_resp *resp);
+void srv_api_study_predict(srv_req *req, srv_resp *resp);
+
+/* Prediction requests (srv_api_results.c): the body's rows (CSV, or JSON {"rows": [...]}) as
+ * a table read for model; the predictions of t's rows (pred: n × targets) as CSV (with the id
+ * column when t has it) or JSON {"targets", "predictions"}. */
+nn_status srv_api_predict_rows(const srv_req *req, nn_model *model, nn_table **t, nn_error *err);
+void srv_api_predict_answer(srv_buf *b, int csv, const nn_spec *spec, const nn_table *t,
+                            const double *pred);
 
 /* the service (srv_api_sys.c) */
 void srv_api_healthz(srv_req *req, srv_resp *resp);

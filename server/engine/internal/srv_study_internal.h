@@ -1,0 +1,37 @@
+/* srv_study_internal.h — what the study driver's files share (srv_study.c steps studies,
+ * srv_study_runs.c queues and reads their runs and computes their results). Not public. */
+#ifndef SRV_STUDY_INTERNAL_H
+#define SRV_STUDY_INTERNAL_H
+
+#include "nn_study.h"
+#include "srv_studies.h"
+
+/* A rung handed out and the run that trains it. */
+typedef struct srv__work {
+    int trial, rung, last, until_epoch;
+    char run_id[SRV_ID_LEN + 1];
+} srv__work;
+
+/* A running study held in memory. */
+typedef struct srv__active {
+    char id[SRV_ID_LEN + 1];
+    char dataset[SRV_ID_LEN + 1];
+    nn_study_spec *spec;
+    nn_study *st;
+    srv__work *work; /* (n_work) in progress */
+    size_t n_work;
+    int fresh; /* loaded since the last save */
+} srv__active;
+
+/* The run of w: the one queued before for (study, trial, rung), or a new queued run of the
+ * trial's spec cut to the rung (*created = 1). */
+nn_status srv__work_run(srv_store *s, const srv__active *a, srv__work *w, int *created,
+                        nn_error *err);
+/* Reads w's run; when it has ended, reports it to the machine (*ended = 1). */
+nn_status srv__work_report(srv_store *s, srv__active *a, const srv__work *w, int *ended,
+                           nn_error *err);
+/* A completed study's results as JSON text (malloc'd): the best trial (its run, values,
+ * objective, spec) and the ensemble of the top trials (members, weights, out-of-fold scores). */
+char *srv__study_results(srv_store *s, const srv__active *a, nn_error *err);
+
+#endif

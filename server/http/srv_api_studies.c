@@ -1,0 +1,264 @@
+/* srv_api_studies.c — creating, listing, reading and cancelling studies, their leaderboard and
+ * predictions of their ensemble. The study driver (engine/srv_study.h) does the rest. */
+#include "srv_api.h"
+
+#include "nn_study.h"
+#include "srv_models.h"
+#include "srv_studies.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void study_create_work(srv_req *req, srv_resp *resp);
+
+void srv_api_study_create(srv_req *req, srv_resp *resp) {
+    if (!srv_api_spec_size_ok(req, resp)) return;
+    srv_defer(resp, study_create_work); /* parsing and planning: off the HTTP threads */
+}
+
+/* The body {"dataset", "study"}: the study parsed (problems at the study's pointers). */
+static nn_status study_request(srv_req *req, srv_resp *resp, nn_study_spec **out,
+                               char dataset[SRV_ID_LEN + 1]) {
+    json_t *body = srv_api_json_body(req, resp);
+    if (!body) return NN_ERR_PARSE;
+    nn_spec_errors errs;
+    memset(&errs, 0, sizeof errs);
+    const char *key;
+    json_t *value;
+    json_object_foreach(body, key, value) {
+        if (strcmp(key, "study") != 0 && strcmp(key, "dataset") != 0)
+            nn_spec_errors_add(&errs, "", "unknown key \"%.64s\": the body holds \"study\" and "
+                                          "\"dataset\"", key);
+    }
+    const json_t *ds = json_object_get(body, "dataset");
+    const json_t *doc = json_object_get(body, "study");
+    if (!json_is_string(ds) || strlen(json_string_value(ds)) != SRV_ID_LEN)
+        nn_spec_errors_add(&errs, "/dataset",
+                           ds ? "must be the id of an uploaded dataset" : "required");
+    else
+        (void)snprintf(dataset, SRV_ID_LEN + 1, "%s", json_string_value(ds));
+    nn_status st = NN_ERR_SPEC;
+    if (!json_is_object(doc))
+        nn_spec_errors_add(&errs, "/study", doc ? "must be an object" : "required");
+    else if (errs.n == 0)
+        st = nn_study_from_json(doc, out, &errs);
+    if (st == NN_OK && (*out)->holdout > 0) {
+        nn_spec_errors_add(&errs, "/holdout", "not supported by nnd yet (nn tune sets rows aside)");
+        nn_study_spec_destroy(*out);
+        *out = NULL;
+        st = NN_ERR_SPEC;
+    }
+    json_decref(body);
+    if (st != NN_OK) srv_problem_plan(resp, st, &errs);
+    return st;
+}
+
+static void study_create_work(srv_req *req, srv_resp *resp) {
+    nn_study_spec *spec = NULL;
+    char dataset[SRV_ID_LEN + 1] = "";
+    if (study_request(req, resp, &spec, dataset) != NN_OK) return;
+    srv_store *s = srv_api_store(req, resp);
+    /* the base spec against the data: columns, plan, limits (problems at the spec's pointers) */
+    if (!s || srv_api_plan(req, s, dataset, spec->spec, NULL, resp) != 0) {
+        nn_study_spec_destroy(spec);
+        return;
+    }
+    srv_study row;
+    memset(&row, 0, sizeof row);
+    (void)snprintf(row.dataset_id, sizeof row.dataset_id, "%s", dataset);
+    row.name = spec->name;
+    row.doc_json = spec->canonical;
+    (void)snprintf(row.doc_hash, sizeof row.doc_hash, "%s", spec->hash);
+    nn_error err = {0};
+    nn_status st = srv_study_create(s, &row, &err);
+    nn_study_spec_destroy(spec);
+    if (st != NN_OK) {
+        srv_problem_from(resp, &err);
+        return;
+    }
+    (void)snprintf(resp->location, sizeof resp->location, "/v1/studies/%s", row.id);
+    srv_json(resp, 202, json_pack("{s:s, s:s}", "id", row.id, "status", "running"));
+    srv_engine_studies_wake(req->eng);
+}
+
+void srv_api_study_list(srv_req *req, srv_resp *resp) {
+    srv_store *s = srv_api_store(req, resp);
+    if (!s) return;
+    json_t *list = NULL;
+    nn_error err = {0};
+    if (srv_study_list(s, &list, &err) != NN_OK) {
+        srv_problem_from(resp, &err);
+        return;
+    }
+    srv_json(resp, 200, json_pack("{s:o}", "studies", list));
+}
+
+/* The store and the study of the path's {id}; answers and returns NULL when either is missing. */
+static srv_store *the_study(srv_req *req, srv_resp *resp, srv_study *row) {
+    srv_store *s = srv_api_store(req, resp);
+    if (!s) return NULL;
+    nn_error err = {0};
+    if (srv_study_get(s, req->param, row, &err) != NN_OK) {
+        srv_problem_from(resp, &err);
+        return NULL;
+    }
+    return s;
+}
+
+static json_t *parsed(const char *text) {
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+void srv_api_study_get(srv_req *req, srv_resp *resp) {
+    srv_study row;
+    if (!the_study(req, resp, &row)) return;
+    json_t *doc = parsed(row.doc_json), *board = parsed(row.board_json);
+    json_t *results = parsed(row.result_json), *state = parsed(row.state_json);
+    json_t *budget = json_pack(
+        "{s:O, s:i, s:O}", "max_trials", json_object_get(json_object_get(doc, "budget"), "max_trials"),
+        "trials", (int)json_array_size(board), "epoch_folds",
+        json_object_get(state, "epoch_folds") ? json_object_get(state, "epoch_folds") : json_null());
+    json_decref(state);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s?, s:s, s:s?, s:b, s:I, s:o, s:o, s:o, s:o, s:o}", "id", row.id, "name",
+        row.name, "dataset", row.dataset_id[0] ? row.dataset_id : NULL, "status", row.status,
+        "error", row.error, "cancel_requested", row.cancel_requested, "created_at",
+        (json_int_t)row.created_at, "finished_at",
+        row.finished_at ? json_integer((json_int_t)row.finished_at) : json_null(), "budget",
+        budget ? budget : json_null(), "results", results, "leaderboard", board, "study", doc);
+    srv_study_free(&row);
+    if (!o)
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
+    else
+        srv_json(resp, 200, o);
+}
+
+void srv_api_study_leaderboard(srv_req *req, srv_resp *resp) {
+    srv_study row;
+    if (!the_study(req, resp, &row)) return;
+    const char *format = srv_query(req, "format");
+    int csv = format ? strcmp(format, "csv") == 0 : srv_accepts(req, "text/csv");
+    if (format && !csv && strcmp(format, "json") != 0) {
+        srv_study_free(&row);
+        srv_problem(resp, 400, "format: csv or json");
+        return;
+    }
+    char *text = csv ? row.board_csv : row.board_json;
+    if (csv)
+        row.board_csv = NULL;
+    else
+        row.board_json = NULL;
+    srv_study_free(&row);
+    if (!text) text = strdup(csv ? "" : "[]");
+    if (!text) {
+        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
+        return;
+    }
+    srv_text(resp, 200, csv ? "text/csv; charset=utf-8" : "application/json", text, strlen(text));
+}
+
+void srv_api_study_cancel(srv_req *req, srv_resp *resp) {
+    srv_study row;
+    srv_store *s = the_study(req, resp, &row);
+    if (!s) return;
+    nn_error err = {0};
+    int running = 0;
+    if (srv_study_request_cancel(s, row.id, &running, &err) != NN_OK) {
+        srv_study_free(&row);
+        srv_problem_from(resp, &err);
+        return;
+    }
+    if (!running) {
+        srv_problem(resp, 409, "study %s has already ended (%s)", row.id, row.status);
+        srv_study_free(&row);
+        return;
+    }
+    srv_json(resp, 202, json_pack("{s:s, s:s}", "id", row.id, "status", "running"));
+    srv_study_free(&row);
+    srv_engine_studies_wake(req->eng);
+}
+
+/* Predictions of the study's ensemble: each member's model predicts the rows, and the
+ * predictions are averaged with the members' weights. */
+void srv_api_study_predict(srv_req *req, srv_resp *resp) {
+    srv_study row;
+    srv_store *s = the_study(req, resp, &row);
+    if (!s) return;
+    json_t *results = parsed(row.result_json);
+    const json_t *members = json_object_get(json_object_get(results, "ensemble"), "members");
+    size_t m = json_array_size(members);
+    if (m == 0 || m > NN_STUDY_MAX_TOP) {
+        srv_problem(resp, 409, "study %s has no ensemble (status %s)", row.id, row.status);
+        json_decref(results);
+        srv_study_free(&row);
+        return;
+    }
+    srv_study_free(&row);
+    if (!req->body || req->body_len == 0) {
+        json_decref(results);
+        srv_problem(resp, 400, "send rows as CSV (Content-Type: text/csv) or JSON {\"rows\": [...]}");
+        return;
+    }
+    srv_models *models = srv_engine_models(req->eng);
+    srv_model_ref *refs[NN_STUDY_MAX_TOP] = {0};
+    nn_table *first = NULL;
+    double *acc = NULL;
+    size_t n = 0, nt = 0;
+    nn_error err = {0};
+    nn_status st = NN_OK;
+    for (size_t j = 0; j < m && st == NN_OK; j++) {
+        const json_t *mem = json_array_get(members, j);
+        const char *run_id = json_string_value(json_object_get(mem, "run"));
+        double w = json_number_value(json_object_get(mem, "weight"));
+        st = srv_models_acquire(models, s, run_id ? run_id : "", &refs[j], &err);
+        if (st != NN_OK) {
+            srv_api_no_model(req, resp, s, &err);
+            break;
+        }
+        nn_model *model = srv_model_ref_model(refs[j]);
+        nn_table *t = NULL;
+        double *pred = NULL;
+        st = srv_api_predict_rows(req, model, &t, &err);
+        if (st == NN_OK && t->n_rows > 0) st = srv_model_ref_predict(refs[j], t, &pred, &err);
+        if (st == NN_OK && j == 0) {
+            n = t->n_rows;
+            nt = nn_model_spec(model)->n_targets;
+            acc = calloc(n * nt + 1, sizeof *acc);
+            if (!acc) st = nn_nomem(&err, "out of memory");
+        } else if (st == NN_OK && (t->n_rows != n || nn_model_spec(model)->n_targets != nt)) {
+            st = nn_error_set(&err, NN_ERR_INVALID, "the ensemble's models read the rows apart");
+        }
+        for (size_t i = 0; st == NN_OK && acc && pred && i < n * nt; i++) acc[i] += w * pred[i];
+        free(pred);
+        if (j == 0 && st == NN_OK)
+            first = t;
+        else
+            nn_table_destroy(t);
+        if (st != NN_OK) {
+            if (err.code == NN_ERR_NOMEM || err.code == NN_ERR_IO)
+                srv_problem_from(resp, &err);
+            else
+                srv_problem(resp, 422, "%s", err.msg);
+        }
+    }
+    if (st == NN_OK) {
+        srv_buf b = {0};
+        int csv = srv_accepts(req, "text/csv");
+        atomic_fetch_add(&req->ctx->counters.rows_predicted, (long long)n);
+        srv_api_predict_answer(&b, csv, nn_model_spec(srv_model_ref_model(refs[0])), first, acc);
+        if (b.failed) {
+            srv_buf_free(&b);
+            srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
+        } else {
+            srv_text(resp, 200, csv ? "text/csv; charset=utf-8" : "application/json", b.p, b.len);
+        }
+    }
+    nn_table_destroy(first);
+    free(acc);
+    for (size_t j = 0; j < m; j++)
+        if (refs[j]) srv_models_release(models, refs[j]);
+    json_decref(results);
+}

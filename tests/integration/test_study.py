@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""test_study.py — studies over real HTTP: a study's trials are ordinary runs in the queue, the
+study driver prunes them with ASHA in trial order, and the leaderboard is the same with 1 and 2
+workers; the ensemble predicts; a bad study is 422 at its pointer; a study survives SIGKILL with
+the same trials; cancel stops it.
+
+Small: 500 King County rows, 3 folds, 6 trials of at most 9 epochs."""
+
+import signal
+import time
+
+from nndtest import SLOW, Suite, kc_slice, seed_spec
+
+T = Suite("study")
+
+
+def base_spec():
+    spec = seed_spec(epochs=9, k=3, batch=32)
+    spec["network"]["hidden"] = [{"units": 8, "activation": "relu", "repeat": 2}]
+    return spec
+
+
+def study(**over):
+    s = {"name": "kc-search", "seed": 3, "base": base_spec(),
+         "space": {"/training/optimizer/learning_rate":
+                   {"type": "float", "low": 0.01, "high": 0.2, "log": True},
+                   "/network/hidden/0/units": {"type": "int", "low": 4, "high": 16, "step": 4}},
+         "objective": {"metric": "r2"},
+         "sampler": {"type": "tpe", "startup": 3},
+         "pruner": {"type": "asha", "min_epochs": 3, "reduction_factor": 3},
+         "budget": {"max_trials": 6, "max_failed": 3},
+         "ensemble": {"top": 3, "rounds": 5}}
+    s.update(over)
+    return s
+
+
+def wait_study(d, sid, timeout=240):
+    deadline = time.time() + timeout * SLOW
+    while True:
+        r = d.get("/v1/studies/" + sid)
+        if r.status != 200:
+            raise AssertionError("GET study: %r" % r)
+        st = r.json()
+        if st["status"] != "running":
+            return st
+        if time.time() > deadline:
+            raise AssertionError("study still running after %ss: %s" % (timeout, st["budget"]))
+        time.sleep(0.2)
+
+
+def board_key(board):
+    """The leaderboard without wall-clock fields."""
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in board]
+
+
+def run_study(workers):
+    d = T.start_daemon(["--workers", str(workers)])
+    try:
+        r = d.upload(kc_slice(500))
+        T.status(r, 201, "upload")
+        ds = r.json()["id"]
+        r = d.post("/v1/studies", body={"dataset": ds, "study": study()})
+        T.status(r, 202, "POST /v1/studies")
+        sid = r.json()["id"]
+        st = wait_study(d, sid)
+        return d, ds, sid, st
+    except Exception:
+        T.stop_daemon(d)
+        raise
+
+
+@T.test
+def test_study_leaderboard_same_with_1_and_2_workers():
+    d1, ds, sid, st1 = run_study(1)
+    try:
+        T.eq(st1["status"], "completed", "the study completes")
+        board = st1["leaderboard"]
+        T.eq(len(board), 6, "6 trials on the leaderboard")
+        statuses = [row["status"] for row in board]
+        T.check(statuses.count("completed") >= 1, "a trial completes", statuses)
+        T.check("pruned" in statuses, "ASHA prunes a trial", statuses)
+        T.eq([row["rank"] for row in board], list(range(1, 7)), "ranks 1..6")
+        done = [row for row in board if row["status"] == "completed"]
+        T.check(all(row["epochs"] == 9 for row in done), "completed trials ran 9 epochs")
+        T.check(all(row["epochs"] in (3, 9) for row in board if row["status"] == "pruned"),
+                "pruned trials stopped at a rung", board)
+        objs = [row["objective"] for row in done]
+        T.eq(objs, sorted(objs, reverse=True), "completed trials ranked by r2, best first")
+        res = st1["results"]
+        T.eq(res["best"]["trial"], board[0]["trial"], "the best trial is rank 1")
+        T.check(res["best"]["spec"]["training"]["epochs"] == 9, "the best spec is the full spec")
+        ens = res["ensemble"]
+        T.check(ens and len(ens["members"]) >= 1, "an ensemble", ens)
+        T.check(abs(sum(m["weight"] for m in ens["members"]) - 1) < 1e-9, "weights sum to 1")
+        T.check(ens["oof_r2"] >= ens["best_trial_oof_r2"] - 1e-9,
+                "the ensemble is no worse out of fold than the best trial", ens)
+        # every trial is an ordinary run
+        runs = d1.get("/v1/runs?limit=200").json()["runs"]
+        T.check(len(runs) >= 6, "the trials are runs", len(runs))
+        # the leaderboard as CSV
+        r = d1.get("/v1/studies/%s/leaderboard?format=csv" % sid)
+        T.status(r, 200, "leaderboard CSV")
+        lines = r.text().splitlines()
+        T.check(lines[0].startswith("rank,trial,status,/network/hidden/0/units,"), "CSV header",
+                lines[0])
+        T.eq(len(lines), 7, "a header and 6 rows")
+        # the ensemble predicts
+        rows = b"\n".join(kc_slice(5).split(b"\n")[:4]) + b"\n"
+        r = d1.post("/v1/studies/%s/predict" % sid, body=rows,
+                    headers={"Content-Type": "text/csv"})
+        T.status(r, 200, "ensemble predict")
+        p = r.json()["predictions"]
+        T.check(len(p) == 3 and all(x > 0 for x in p), "3 house prices", p)
+        lst = d1.get("/v1/studies").json()["studies"]
+        T.check(len(lst) == 1 and lst[0]["id"] == sid and lst[0]["trials"] == 6, "the list", lst)
+    finally:
+        T.stop_daemon(d1)
+    d2, _, _, st2 = run_study(2)
+    try:
+        T.eq(st2["status"], "completed", "the study completes with 2 workers")
+        T.eq(board_key(st2["leaderboard"]), board_key(st1["leaderboard"]),
+             "the same leaderboard with 2 workers")
+        T.eq(st2["results"]["ensemble"]["members"] and
+             [(m["trial"], m["count"]) for m in st2["results"]["ensemble"]["members"]],
+             [(m["trial"], m["count"]) for m in st1["results"]["ensemble"]["members"]],
+             "the same ensemble")
+    finally:
+        T.stop_daemon(d2)
+
+
+@T.test
+def test_study_errors_at_pointers():
+    d = T.start_daemon(["--workers", "1"])
+    try:
+        ds = d.upload(kc_slice(100)).json()["id"]
+        bad = study()
+        bad["space"]["/network/l2"] = {"type": "float", "low": 0, "high": 0.1, "log": True}
+        r = d.post("/v1/studies", body={"dataset": ds, "study": bad})
+        T.problem(r, 422, "log with low 0", detail_has="/space/~1network~1l2/low")
+        bad = study()
+        bad["space"] = {"/network/nothing": {"type": "int", "low": 1, "high": 2}}
+        r = d.post("/v1/studies", body={"dataset": ds, "study": bad})
+        T.problem(r, 422, "a pointer to nothing", detail_has="/space/~1network~1nothing")
+        bad = study(sampler={"type": "grid"})
+        bad["space"] = {"/network/hidden/0/units": {"type": "int", "low": 1, "high": 64}}
+        r = d.post("/v1/studies", body={"dataset": ds, "study": bad})
+        T.problem(r, 422, "a grid larger than the budget", detail_has="/budget/max_trials")
+        r = d.post("/v1/studies", body={"dataset": "0" * 32, "study": study()})
+        T.check(r.status in (404, 422), "an unknown dataset", r)
+        r = d.get("/v1/studies/" + "0" * 32)
+        T.status(r, 404, "an unknown study")
+    finally:
+        T.stop_daemon(d)
+
+
+@T.test
+def test_study_survives_sigkill_and_cancels():
+    d = T.start_daemon(["--workers", "2"])
+    data_dir = d.data_dir
+    ds = d.upload(kc_slice(500)).json()["id"]
+    r = d.post("/v1/studies", body={"dataset": ds, "study": study()})
+    sid = r.json()["id"]
+    deadline = time.time() + 120 * SLOW
+    while time.time() < deadline and len(d.get("/v1/studies/" + sid).json()["leaderboard"] or []) < 3:
+        time.sleep(0.1)
+    d.kill()
+    d = T.start_daemon(["--workers", "2"], data_dir=data_dir)
+    try:
+        st = wait_study(d, sid)
+        T.eq(st["status"], "completed", "the study completes after SIGKILL")
+        T.eq(len(st["leaderboard"]), 6, "with its 6 trials")
+        # the same trials as an uninterrupted study of the same document (values per trial)
+        r = d.post("/v1/studies", body={"dataset": ds, "study": study()})
+        st2 = wait_study(d, r.json()["id"])
+        by_trial = lambda s: sorted((row["trial"], sorted(row["values"].items()), row["status"])
+                                    for row in s["leaderboard"])
+        T.eq(by_trial(st), by_trial(st2), "the same trials, values and statuses")
+        # cancel
+        r = d.post("/v1/studies", body={"dataset": ds, "study": study(
+            budget={"max_trials": 40}, pruner={"type": "none"})})
+        sid3 = r.json()["id"]
+        time.sleep(0.5)
+        r = d.post("/v1/studies/%s/cancel" % sid3)
+        T.status(r, 202, "cancel")
+        st3 = wait_study(d, sid3, timeout=60)
+        T.eq(st3["status"], "cancelled", "cancelled")
+        T.check(len(st3["leaderboard"]) < 40, "before its budget", len(st3["leaderboard"]))
+        r = d.post("/v1/studies/%s/cancel" % sid3)
+        T.status(r, 409, "cancelling again")
+        time.sleep(1)
+        runs = d.get("/v1/runs?status=running").json()["runs"] + \
+            d.get("/v1/runs?status=queued").json()["runs"]
+        T.eq(runs, [], "no run of a cancelled study is left queued or running")
+    finally:
+        T.stop_daemon(d)
+
+
+if __name__ == "__main__":
+    T.main()
