@@ -2,10 +2,13 @@
 -- trials are ordinary runs; study_runs says which run trained which rung of which trial, so a
 -- restarted nnd finds the runs it queued before instead of queueing them again. state_json is
 -- the state machine's record (nn_study_to_json): the study resumes from it with the same trials.
+-- With a holdout, dataset_id is the rows searched and holdout_id the rows set aside (both
+-- datasets made from the uploaded one when the study was created).
 CREATE TABLE studies (
     id               TEXT PRIMARY KEY,
     name             TEXT NOT NULL,
     dataset_id       TEXT REFERENCES datasets (id) ON DELETE SET NULL,
+    holdout_id       TEXT REFERENCES datasets (id) ON DELETE SET NULL,
     doc_json         TEXT NOT NULL,
     doc_hash         TEXT NOT NULL,
     status           TEXT NOT NULL

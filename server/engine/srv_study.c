@@ -37,6 +37,7 @@ static nn_status load(srv_store *s, const char *id, srv__active *a, char *why, s
     if (rc != NN_OK) return rc;
     (void)snprintf(a->id, sizeof a->id, "%s", id);
     (void)snprintf(a->dataset, sizeof a->dataset, "%s", row.dataset_id);
+    (void)snprintf(a->holdout, sizeof a->holdout, "%s", row.holdout_id);
     nn_spec_errors errs;
     if (nn_study_parse(row.doc_json, strlen(row.doc_json), &a->spec, &errs) != NN_OK) {
         (void)snprintf(why, cap, "the stored study does not parse: %s: %s", errs.items[0].pointer,

@@ -239,6 +239,11 @@ char *srv__study_results(srv_store *s, const srv__active *a, nn_error *err) {
         if (!err->msg[0]) (void)nn_error_set(err, NN_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    if (a->holdout[0]) {
+        nn_error herr = {0};
+        json_t *h = srv__study_holdout(s, a, out, &herr);
+        (void)json_object_set_new(out, "holdout", h ? h : json_pack("{s:s}", "error", herr.msg));
+    }
     char *text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(out);
     if (!text) (void)nn_error_set(err, NN_ERR_NOMEM, "out of memory");

@@ -52,6 +52,9 @@ void srv_api_openapi(srv_req *req, srv_resp *resp);
 void srv_api_static(srv_req *req, srv_resp *resp);
 
 /* Shared helpers (srv_api_data.c). */
+/* A dataset's column summary: name, type, missing, and for numbers min, max, mean, sd
+ * (population). */
+json_t *srv_api_column_stats(const nn_table *t);
 srv_store *srv_api_store(srv_req *req, srv_resp *resp);
 /* The store and the run named by the path's {id} in *run (free with srv_run_free); answers
  * 404/503 and returns NULL when either is missing. */

@@ -2,12 +2,17 @@
  * predictions of their ensemble. The study driver (engine/srv_study.h) does the rest. */
 #include "srv_api.h"
 
+#include "nn_csv.h"
+#include "nn_sha256.h"
 #include "nn_study.h"
 #include "srv_models.h"
 #include "srv_studies.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,15 +49,105 @@ static nn_status study_request(srv_req *req, srv_resp *resp, nn_study_spec **out
         nn_spec_errors_add(&errs, "/study", doc ? "must be an object" : "required");
     else if (errs.n == 0)
         st = nn_study_from_json(doc, out, &errs);
-    if (st == NN_OK && (*out)->holdout > 0) {
-        nn_spec_errors_add(&errs, "/holdout", "not supported by nnd yet (nn tune sets rows aside)");
-        nn_study_spec_destroy(*out);
-        *out = NULL;
-        st = NN_ERR_SPEC;
-    }
     json_decref(body);
     if (st != NN_OK) srv_problem_plan(resp, st, &errs);
     return st;
+}
+
+/* A dataset of rows (of t) named name, stored like an upload; its id into id. */
+static nn_status put_rows(srv_store *s, const nn_table *t, const size_t *rows, size_t n,
+                          const char *name, char id[SRV_ID_LEN + 1], nn_error *err) {
+    nn_table *sub = NULL;
+    nn_status st = nn_table_select_rows(t, rows, n, &sub, err);
+    if (st != NN_OK) return st;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) st = nn_nomem(err, "out of memory");
+    if (f && (st = nn_csv_write(f, sub, err)) == NN_OK && fflush(f) != 0)
+        st = nn_error_set(err, NN_ERR_IO, "cannot write the rows");
+    if (f) (void)fclose(f);
+    srv_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    if (st == NN_OK) {
+        nn_sha256_hex(buf, len, ds.sha256);
+        (void)snprintf(ds.name, sizeof ds.name, "%s", name);
+        ds.rows = (int64_t)n;
+        ds.bytes = (int64_t)len;
+        ds.columns = srv_api_column_stats(sub);
+        int created = 0;
+        st = srv_dataset_put(s, &ds, &created, err);
+    }
+    nn_table_destroy(sub);
+    char path[1400], tmp[1500];
+    if (st == NN_OK) {
+        srv_dataset_path(s, ds.sha256, path, sizeof path);
+        (void)snprintf(tmp, sizeof tmp, "%s.study-%d", path, (int)getpid());
+        struct stat sb;
+        FILE *out = stat(path, &sb) == 0 ? NULL : fopen(tmp, "wb");
+        if (out) {
+            int ok = fwrite(buf, 1, len, out) == len;
+            ok &= fclose(out) == 0;
+            if (!ok || rename(tmp, path) != 0) {
+                (void)unlink(tmp);
+                st = nn_error_set(err, NN_ERR_IO, "cannot store the rows of %s", name);
+            }
+        } else if (stat(path, &sb) != 0) {
+            st = nn_error_set(err, NN_ERR_IO, "cannot store the rows of %s", name);
+        }
+    }
+    if (st == NN_OK) (void)snprintf(id, SRV_ID_LEN + 1, "%s", ds.id);
+    srv_dataset_free(&ds);
+    free(buf);
+    return st;
+}
+
+/* Sets the holdout rows aside: row->dataset_id becomes a dataset of the rows searched and
+ * row->holdout_id one of the rows set aside (the study seed's holdout stream). 0, or -1 with
+ * the problem answered. */
+static int split(srv_req *req, srv_resp *resp, srv_store *s, const nn_study_spec *spec,
+                 srv_study *row) {
+    nn_spec_errors errs;
+    memset(&errs, 0, sizeof errs);
+    srv_table_ref *ref = NULL;
+    nn_error err = {0};
+    nn_status st = srv_api_table(req, s, row->dataset_id, spec->spec, &errs, &ref, &err);
+    if (st != NN_OK) {
+        if (st == NN_ERR_SPEC)
+            srv_problem_spec(resp, &errs, NULL);
+        else
+            srv_problem_from(resp, &err);
+        return -1;
+    }
+    const nn_table *t = srv_table_ref_table(ref);
+    unsigned char *mask = calloc(t->n_rows + 1, 1);
+    size_t *rows = malloc((t->n_rows + 1) * sizeof *rows);
+    size_t k = mask && rows ? nn_study_holdout_rows(spec->seed, spec->holdout, t->n_rows, mask) : 0;
+    size_t a = 0, b = 0;
+    for (size_t i = 0; k && i < t->n_rows; i++)
+        if (!mask[i]) rows[a++] = i;
+    for (size_t i = 0; k && i < t->n_rows; i++)
+        if (mask[i]) rows[a + b++] = i;
+    char name[SRV_MAX_DATASET_NAME + 1];
+    if (!mask || !rows) {
+        st = nn_nomem(&err, "out of memory");
+    } else if (k == 0) {
+        st = nn_error_set(&err, NN_ERR_INVALID, "/holdout: too few rows to set any aside");
+    } else {
+        (void)snprintf(name, sizeof name, "%.90s search", spec->name);
+        st = put_rows(s, t, rows, a, name, row->dataset_id, &err);
+        (void)snprintf(name, sizeof name, "%.90s holdout", spec->name);
+        if (st == NN_OK) st = put_rows(s, t, rows + a, b, name, row->holdout_id, &err);
+    }
+    free(mask);
+    free(rows);
+    srv_tables_release(req->http->tables, ref);
+    if (st == NN_OK) return 0;
+    if (st == NN_ERR_INVALID)
+        srv_problem(resp, 422, "%s", err.msg);
+    else
+        srv_problem_from(resp, &err);
+    return -1;
 }
 
 static void study_create_work(srv_req *req, srv_resp *resp) {
@@ -68,6 +163,10 @@ static void study_create_work(srv_req *req, srv_resp *resp) {
     srv_study row;
     memset(&row, 0, sizeof row);
     (void)snprintf(row.dataset_id, sizeof row.dataset_id, "%s", dataset);
+    if (spec->holdout > 0 && split(req, resp, s, spec, &row) != 0) {
+        nn_study_spec_destroy(spec);
+        return;
+    }
     row.name = spec->name;
     row.doc_json = spec->canonical;
     (void)snprintf(row.doc_hash, sizeof row.doc_hash, "%s", spec->hash);
@@ -123,8 +222,9 @@ void srv_api_study_get(srv_req *req, srv_resp *resp) {
         json_object_get(state, "epoch_folds") ? json_object_get(state, "epoch_folds") : json_null());
     json_decref(state);
     json_t *o = json_pack(
-        "{s:s, s:s, s:s?, s:s, s:s?, s:b, s:I, s:o, s:o, s:o, s:o, s:o}", "id", row.id, "name",
-        row.name, "dataset", row.dataset_id[0] ? row.dataset_id : NULL, "status", row.status,
+        "{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:b, s:I, s:o, s:o, s:o, s:o, s:o}", "id", row.id,
+        "name", row.name, "dataset", row.dataset_id[0] ? row.dataset_id : NULL, "holdout_dataset",
+        row.holdout_id[0] ? row.holdout_id : NULL, "status", row.status,
         "error", row.error, "cancel_requested", row.cancel_requested, "created_at",
         (json_int_t)row.created_at, "finished_at",
         row.finished_at ? json_integer((json_int_t)row.finished_at) : json_null(), "budget",

@@ -8,7 +8,7 @@
 
 #define STUDY_COLUMNS                                                                              \
     "id, name, dataset_id, status, doc_json, doc_hash, state_json, board_json, board_csv, "       \
-    "result_json, error, cancel_requested, created_at, finished_at"
+    "result_json, error, cancel_requested, created_at, finished_at, holdout_id"
 
 nn_status srv_study_create(srv_store *s, srv_study *st, nn_error *err) {
     if (!st->id[0] && srv_new_id(st->id, err) != NN_OK) return err ? err->code : NN_ERR_IO;
@@ -17,7 +17,7 @@ nn_status srv_study_create(srv_store *s, srv_study *st, nn_error *err) {
     sqlite3_stmt *q;
     if (srv__prepare(s,
                      "INSERT INTO studies (id, name, dataset_id, status, doc_json, doc_hash, "
-                     "created_at) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                     "created_at, holdout_id) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
                      &q, err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(q, 1, st->id);
@@ -26,6 +26,7 @@ nn_status srv_study_create(srv_store *s, srv_study *st, nn_error *err) {
     srv__bind_text(q, 4, st->doc_json);
     srv__bind_text(q, 5, st->doc_hash);
     sqlite3_bind_int64(q, 6, st->created_at);
+    srv__bind_text(q, 7, st->holdout_id[0] ? st->holdout_id : NULL);
     int rc = srv__step(q);
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE) {
@@ -63,6 +64,7 @@ nn_status srv_study_get(srv_store *s, const char *id, srv_study *out, nn_error *
     out->cancel_requested = sqlite3_column_int(q, 11);
     out->created_at = sqlite3_column_int64(q, 12);
     out->finished_at = sqlite3_column_int64(q, 13);
+    srv__column_copy(q, 14, out->holdout_id, sizeof out->holdout_id);
     sqlite3_finalize(q);
     if (!out->name || !out->doc_json) {
         srv_study_free(out);

@@ -13,7 +13,8 @@
 
 typedef struct srv_study {
     char id[SRV_ID_LEN + 1];
-    char dataset_id[SRV_ID_LEN + 1];
+    char dataset_id[SRV_ID_LEN + 1]; /* the rows searched */
+    char holdout_id[SRV_ID_LEN + 1]; /* the rows set aside; "" without a holdout */
     char status[16]; /* running, completed, failed, cancelled */
     char *name;      /* owned */
     char *doc_json;  /* owned: the study document (canonical) */

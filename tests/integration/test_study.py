@@ -2,14 +2,16 @@
 """test_study.py — studies over real HTTP: a study's trials are ordinary runs in the queue, the
 study driver prunes them with ASHA in trial order, and the leaderboard is the same with 1 and 2
 workers; the ensemble predicts; a bad study is 422 at its pointer; a study survives SIGKILL with
-the same trials; cancel stops it.
+the same trials; cancel stops it; a holdout is set aside and scored.
 
 Small: 500 King County rows, 3 folds, 6 trials of at most 9 epochs."""
 
-import signal
+import json
+import os
+import subprocess
 import time
 
-from nndtest import SLOW, Suite, kc_slice, seed_spec
+from nndtest import NN_CLI, SLOW, Suite, kc_slice, seed_spec
 
 T = Suite("study")
 
@@ -191,6 +193,48 @@ def test_study_survives_sigkill_and_cancels():
         runs = d.get("/v1/runs?status=running").json()["runs"] + \
             d.get("/v1/runs?status=queued").json()["runs"]
         T.eq(runs, [], "no run of a cancelled study is left queued or running")
+    finally:
+        T.stop_daemon(d)
+
+
+@T.test
+def test_study_holdout():
+    d = T.start_daemon(["--workers", "2"])
+    try:
+        ds = d.upload(kc_slice(500)).json()["id"]
+        r = d.post("/v1/studies", body={"dataset": ds, "study": study(
+            holdout=0.2, budget={"max_trials": 3}, pruner={"type": "none"})})
+        T.status(r, 202, "a study with a holdout")
+        st = wait_study(d, r.json()["id"])
+        T.eq(st["status"], "completed", "it completes")
+        search = d.get("/v1/datasets/" + st["dataset"]).json()
+        hold = d.get("/v1/datasets/" + st["holdout_dataset"]).json()
+        T.eq((search["rows"], hold["rows"]), (400, 100), "400 rows searched, 100 set aside")
+        T.check(st["dataset"] != ds, "the trials train on the rows searched only")
+        runs = d.get("/v1/runs?limit=200").json()["runs"]
+        T.check(all(run["dataset"] == st["dataset"] for run in runs), "every trial run on them")
+        h = st["results"]["holdout"]
+        T.eq(h["rows"], 100, "the holdout scored on its 100 rows")
+        T.check(isinstance(h["best"]["r2"], float) and isinstance(h["ensemble"]["r2"], float),
+                "the best trial's and the ensemble's holdout R²", h)
+        T.check(h["best"]["r2"] < 1 and h["best"]["rmse"] > 0, "plausible scores", h)
+        if NN_CLI:  # nn tune on the same study and data: the same trials and holdout scores
+            tmp = T.tmpdir()
+            with open(os.path.join(tmp, "study.json"), "w") as f:
+                json.dump(study(holdout=0.2, budget={"max_trials": 3}, pruner={"type": "none"}),
+                          f)
+            with open(os.path.join(tmp, "data.csv"), "wb") as f:
+                f.write(kc_slice(500))
+            out = os.path.join(tmp, "out")
+            p = subprocess.run([NN_CLI, "tune", "study.json", "data.csv", "--out", out,
+                                "--quiet"], cwd=tmp, capture_output=True, timeout=300 * SLOW)
+            T.check(p.returncode == 0, "nn tune on the same study", p.stderr[-500:])
+            with open(os.path.join(out, "study.json")) as f:
+                cli = json.load(f)
+            T.eq([(r["trial"], r["objective"]) for r in cli["leaderboard"]],
+                 [(r["trial"], r["objective"]) for r in st["leaderboard"]],
+                 "nn tune's leaderboard is nnd's")
+            T.eq(cli["holdout"]["ensemble"], h["ensemble"], "nn tune's holdout score is nnd's")
     finally:
         T.stop_daemon(d)
 

@@ -1,5 +1,6 @@
 /* srv_study_internal.h — what the study driver's files share (srv_study.c steps studies,
- * srv_study_runs.c queues and reads their runs and computes their results). Not public. */
+ * srv_study_runs.c queues and reads their runs and computes their results, srv_study_holdout.c
+ * scores them on the rows set aside). Not public. */
 #ifndef SRV_STUDY_INTERNAL_H
 #define SRV_STUDY_INTERNAL_H
 
@@ -16,6 +17,7 @@ typedef struct srv__work {
 typedef struct srv__active {
     char id[SRV_ID_LEN + 1];
     char dataset[SRV_ID_LEN + 1];
+    char holdout[SRV_ID_LEN + 1]; /* the rows set aside, "" without */
     nn_study_spec *spec;
     nn_study *st;
     srv__work *work; /* (n_work) in progress */
@@ -33,5 +35,11 @@ nn_status srv__work_report(srv_store *s, srv__active *a, const srv__work *w, int
 /* A completed study's results as JSON text (malloc'd): the best trial (its run, values,
  * objective, spec) and the ensemble of the top trials (members, weights, out-of-fold scores). */
 char *srv__study_results(srv_store *s, const srv__active *a, nn_error *err);
+
+/* The best trial's and the ensemble's scores on the holdout dataset (a->holdout), from the
+ * results' best run and ensemble members: {"dataset", "rows", "best", "ensemble"}. NULL with
+ * err set when they cannot be had. (srv_study_holdout.c) */
+json_t *srv__study_holdout(srv_store *s, const srv__active *a, const json_t *results,
+                           nn_error *err);
 
 #endif
