@@ -29,6 +29,7 @@ void srv_api_run_predictions(srv_req *req, srv_resp *resp);
 void srv_api_run_model(srv_req *req, srv_resp *resp);
 void srv_api_run_predict(srv_req *req, srv_resp *resp);
 void srv_api_run_features(srv_req *req, srv_resp *resp);
+void srv_api_run_compare(srv_req *req, srv_resp *resp); /* srv_api_compare.c */
 
 /* studies (srv_api_studies.c) */
 void srv_api_study_create(srv_req *req, srv_resp *resp);

@@ -20,6 +20,7 @@ static const srv_route routes[] = {
     {"GET", "/v1/runs/{id}/model", SRV_BODY_NONE, srv_api_run_model, 1},
     {"POST", "/v1/runs/{id}/predict", SRV_BODY_MEMORY, srv_api_run_predict, 1},
     {"GET", "/v1/runs/{id}/features", SRV_BODY_NONE, srv_api_run_features, 1},
+    {"GET", "/v1/runs/{id}/compare", SRV_BODY_NONE, srv_api_run_compare, 1},
     {"POST", "/v1/studies", SRV_BODY_JSON, srv_api_study_create, 1},
     {"GET", "/v1/studies", SRV_BODY_NONE, srv_api_study_list, 1},
     {"GET", "/v1/studies/{id}", SRV_BODY_NONE, srv_api_study_get, 1},

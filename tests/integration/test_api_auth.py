@@ -36,7 +36,8 @@ def test_token_required():
     ids = {"/v1/datasets/": ds, "/v1/studies/": sid.json()["id"]}
 
     def id_path(p):
-        return p.replace("{id}", next((v for k, v in ids.items() if p.startswith(k)), run))
+        path = p.replace("{id}", next((v for k, v in ids.items() if p.startswith(k)), run))
+        return path + "?with=" + run if p.endswith("/compare") else path
 
     routes = routes_from_openapi(d)
     v1 = [(m, p) for m, p in routes if p.startswith("/v1/")]

@@ -113,6 +113,25 @@ def test_study_leaderboard_same_with_1_and_2_workers():
         T.status(r, 200, "ensemble predict")
         p = r.json()["predictions"]
         T.check(len(p) == 3 and all(x > 0 for x in p), "3 house prices", p)
+        # two trials on the same folds compared with the corrected resampled t-test
+        second = [row for row in board if row["status"] == "completed"][1]
+        runs_by_name = {run["name"]: run["id"] for run in runs}
+        ra = res["best"]["run"]
+        rb = runs_by_name["kc-search trial %d" % second["trial"]]
+        r = d1.get("/v1/runs/%s/compare?with=%s" % (ra, rb))
+        T.status(r, 200, "compare two trials")
+        c = r.json()
+        diffs = [f["a"] - f["b"] for f in c["folds"]]
+        mean = sum(diffs) / 3
+        var = sum((x - mean) ** 2 for x in diffs) / 2
+        t = mean / ((1 / 3 + c["n_test"] / c["n_train"]) * var) ** 0.5
+        T.check(abs(c["mean_difference"] - mean) < 1e-12 and abs(c["t"] - t) < 1e-9 * abs(t)
+                and c["df"] == 2 and 0 < c["p"] <= 1, "the statistic from the fold scores", c)
+        T.check(abs(c["n_test"] / c["n_train"] - 0.5) < 0.01, "3 folds: test/train = 1/2", c)
+        other = d1.create_run(ds, seed_spec(epochs=2, k=2)).json()["id"]
+        d1.wait_run(other)
+        r = d1.get("/v1/runs/%s/compare?with=%s" % (ra, other))
+        T.problem(r, 409, "runs on other folds", detail_has="k-fold with the same k")
         lst = d1.get("/v1/studies").json()["studies"]
         T.check(len(lst) == 1 and lst[0]["id"] == sid and lst[0]["trials"] == 6, "the list", lst)
     finally:
