@@ -144,14 +144,22 @@ static int hand_out(srv_study_driver *d, srv_store *s, srv__active *a) {
     return queued;
 }
 
-/* Cancels the runs of the work in progress. */
+/* Cancels every run of the study that has not finished (those of the work in progress, and any
+ * an earlier process queued: a cancel may have been asked just before a restart). */
 static void cancel_work(srv_study_driver *d, srv_store *s, srv__active *a) {
-    for (size_t k = 0; k < a->n_work; k++) {
-        nn_error err = {0};
-        if (d->hooks.cancel && d->hooks.cancel(d->hooks.user, s, a->work[k].run_id, &err) != NN_OK)
-            (void)fprintf(stderr, "nnd: study %s: cancelling run %s: %s\n", a->id,
-                          a->work[k].run_id, err.msg);
+    char *ids = NULL;
+    size_t n = 0;
+    nn_error err = {0};
+    if (srv_study_run_ids(s, a->id, &ids, &n, &err) != NN_OK)
+        (void)fprintf(stderr, "nnd: study %s: %s\n", a->id, err.msg);
+    for (size_t k = 0; k < n; k++) {
+        const char *run = ids + k * (SRV_ID_LEN + 1);
+        if (d->hooks.cancel && d->hooks.cancel(d->hooks.user, s, run, &err) != NN_OK &&
+            err.code != NN_ERR_NOT_FOUND)
+            (void)fprintf(stderr, "nnd: study %s: cancelling run %s: %s\n", a->id, run,
+                          err.msg);
     }
+    free(ids);
     a->n_work = 0;
 }
 

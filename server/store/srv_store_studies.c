@@ -111,14 +111,8 @@ nn_status srv_study_list(srv_store *s, json_t **out, nn_error *err) {
     return NN_OK;
 }
 
-nn_status srv_study_running(srv_store *s, char **ids, size_t *n, nn_error *err) {
-    *ids = NULL;
-    *n = 0;
-    sqlite3_stmt *q;
-    if (srv__prepare(s,
-                     "SELECT id FROM studies WHERE status = 'running' ORDER BY created_at, id",
-                     &q, err))
-        return err ? err->code : NN_ERR_IO;
+/* The first column of q's rows as ids (*ids malloc'd); finalizes q. */
+static nn_status id_rows(srv_store *s, sqlite3_stmt *q, char **ids, size_t *n, nn_error *err) {
     char *buf = NULL;
     size_t count = 0, cap = 0;
     int rc = srv__step(q);
@@ -140,11 +134,34 @@ nn_status srv_study_running(srv_store *s, char **ids, size_t *n, nn_error *err) 
     if (rc != SQLITE_DONE) {
         free(buf);
         if (rc == SQLITE_NOMEM) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
-        return srv__db_error(s, rc, err, "listing running studies");
+        return srv__db_error(s, rc, err, "listing studies");
     }
     *ids = buf;
     *n = count;
     return NN_OK;
+}
+
+nn_status srv_study_running(srv_store *s, char **ids, size_t *n, nn_error *err) {
+    *ids = NULL;
+    *n = 0;
+    sqlite3_stmt *q;
+    if (srv__prepare(s,
+                     "SELECT id FROM studies WHERE status = 'running' ORDER BY created_at, id",
+                     &q, err))
+        return err ? err->code : NN_ERR_IO;
+    return id_rows(s, q, ids, n, err);
+}
+
+nn_status srv_study_run_ids(srv_store *s, const char *study_id, char **ids, size_t *n,
+                            nn_error *err) {
+    *ids = NULL;
+    *n = 0;
+    sqlite3_stmt *q;
+    if (srv__prepare(s, "SELECT run_id FROM study_runs WHERE study_id = ? ORDER BY trial, rung",
+                     &q, err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(q, 1, study_id);
+    return id_rows(s, q, ids, n, err);
 }
 
 nn_status srv_study_put(srv_store *s, const char *id, const srv_study_save *v, nn_error *err) {

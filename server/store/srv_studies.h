@@ -52,6 +52,9 @@ nn_status srv_study_run_get(srv_store *s, const char *study_id, int trial, int r
                             char run_id[SRV_ID_LEN + 1], nn_error *err);
 nn_status srv_study_run_put(srv_store *s, const char *study_id, int trial, int rung,
                             const char *run_id, nn_error *err);
+/* The ids of every run of the study (*ids malloc'd, (*n) × (SRV_ID_LEN + 1)). */
+nn_status srv_study_run_ids(srv_store *s, const char *study_id, char **ids, size_t *n,
+                            nn_error *err);
 void srv_study_free(srv_study *st);
 
 #endif

@@ -212,6 +212,19 @@ def test_study_survives_sigkill_and_cancels():
         runs = d.get("/v1/runs?status=running").json()["runs"] + \
             d.get("/v1/runs?status=queued").json()["runs"]
         T.eq(runs, [], "no run of a cancelled study is left queued or running")
+        # a cancel asked just before a SIGKILL is carried out after the restart
+        r = d.post("/v1/studies", body={"dataset": ds, "study": study(
+            budget={"max_trials": 40}, pruner={"type": "none"}, sampler={"type": "random"})})
+        sid4 = r.json()["id"]
+        deadline = time.time() + 60 * SLOW
+        while not d.get("/v1/runs?status=running").json()["runs"] and time.time() < deadline:
+            time.sleep(0.02)
+        T.status(d.post("/v1/studies/%s/cancel" % sid4), 202, "cancel, then SIGKILL")
+        d.kill()
+        d = T.start_daemon(["--workers", "2"], data_dir=data_dir)
+        T.eq(wait_study(d, sid4, timeout=60)["status"], "cancelled", "cancelled after the restart")
+        d.wait_idle()
+        T.check(True, "no run of it left queued or running")
     finally:
         T.stop_daemon(d)
 
