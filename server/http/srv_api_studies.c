@@ -281,6 +281,17 @@ void srv_api_study_cancel(srv_req *req, srv_resp *resp) {
     srv_engine_studies_wake(req->eng);
 }
 
+void srv_api_study_delete(srv_req *req, srv_resp *resp) {
+    srv_store *s = srv_api_store(req, resp);
+    if (!s) return;
+    nn_error err = {0};
+    if (srv_study_delete(s, req->param, &err) != NN_OK) {
+        srv_problem_from(resp, &err);
+        return;
+    }
+    srv_text(resp, 204, NULL, NULL, 0);
+}
+
 /* Predictions of the study's ensemble: each member's model predicts the rows, and the
  * predictions are averaged with the members' weights. */
 void srv_api_study_predict(srv_req *req, srv_resp *resp) {

@@ -24,6 +24,7 @@ static const srv_route routes[] = {
     {"POST", "/v1/studies", SRV_BODY_JSON, srv_api_study_create, 1},
     {"GET", "/v1/studies", SRV_BODY_NONE, srv_api_study_list, 1},
     {"GET", "/v1/studies/{id}", SRV_BODY_NONE, srv_api_study_get, 1},
+    {"DELETE", "/v1/studies/{id}", SRV_BODY_NONE, srv_api_study_delete, 1},
     {"GET", "/v1/studies/{id}/leaderboard", SRV_BODY_NONE, srv_api_study_leaderboard, 1},
     {"POST", "/v1/studies/{id}/cancel", SRV_BODY_NONE, srv_api_study_cancel, 1},
     {"POST", "/v1/studies/{id}/predict", SRV_BODY_MEMORY, srv_api_study_predict, 1},

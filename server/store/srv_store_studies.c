@@ -204,6 +204,23 @@ nn_status srv_study_request_cancel(srv_store *s, const char *id, int *running, n
     return NN_OK;
 }
 
+nn_status srv_study_delete(srv_store *s, const char *id, nn_error *err) {
+    sqlite3_stmt *q;
+    if (srv__prepare(s, "DELETE FROM studies WHERE id = ? AND status != 'running'", &q, err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(q, 1, id);
+    int rc = srv__step(q);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "deleting study %s", id);
+    if (changed) return NN_OK;
+    srv_study row;
+    nn_status st = srv_study_get(s, id, &row, err);
+    if (st != NN_OK) return st;
+    srv_study_free(&row);
+    return nn_error_set(err, NN_ERR_CONFLICT, "study %s is running: cancel it first", id);
+}
+
 nn_status srv_study_run_get(srv_store *s, const char *study_id, int trial, int rung,
                             char run_id[SRV_ID_LEN + 1], nn_error *err) {
     sqlite3_stmt *q;

@@ -47,6 +47,9 @@ typedef struct srv_study_save {
 nn_status srv_study_put(srv_store *s, const char *id, const srv_study_save *v, nn_error *err);
 /* Sets cancel_requested on a running study; *running = whether it was running. */
 nn_status srv_study_request_cancel(srv_store *s, const char *id, int *running, nn_error *err);
+/* Deletes an ended study (its study_runs with it; the runs and the datasets stay):
+ * NN_ERR_NOT_FOUND when absent, NN_ERR_CONFLICT "study <id> is running: cancel it first". */
+nn_status srv_study_delete(srv_store *s, const char *id, nn_error *err);
 /* The run of (study, trial, rung) into run_id, or NN_ERR_NOT_FOUND. */
 nn_status srv_study_run_get(srv_store *s, const char *study_id, int trial, int rung,
                             char run_id[SRV_ID_LEN + 1], nn_error *err);

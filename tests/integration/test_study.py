@@ -170,6 +170,17 @@ def test_study_errors_at_pointers():
         T.check(r.status in (404, 422), "an unknown dataset", r)
         r = d.get("/v1/studies/" + "0" * 32)
         T.status(r, 404, "an unknown study")
+        # DELETE: refused while the study runs, then its record goes (its runs stay)
+        sid = d.post("/v1/studies", body={"dataset": ds, "study": study(
+            budget={"max_trials": 40}, pruner={"type": "none"})}).json()["id"]
+        T.problem(d.request("DELETE", "/v1/studies/" + sid), 409, "DELETE a running study",
+                  detail_has="cancel it first")
+        T.status(d.post("/v1/studies/%s/cancel" % sid), 202, "cancel it")
+        wait_study(d, sid, timeout=60)
+        T.status(d.request("DELETE", "/v1/studies/" + sid), 204, "DELETE it once it has ended")
+        T.status(d.get("/v1/studies/" + sid), 404, "it is gone")
+        T.eq(d.get("/v1/studies").json()["studies"], [], "and out of the list")
+        T.status(d.request("DELETE", "/v1/studies/" + sid), 404, "DELETE it again")
     finally:
         T.stop_daemon(d)
 
