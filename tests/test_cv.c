@@ -76,6 +76,10 @@ static void test_cv_holdout_validates_ceil_fraction(void) {
             }
         }
         CHECK(nv == 26); /* ⌈0.25 · 103⌉ = ⌈25.75⌉ */
+        /* the plan's parameter count is the final network's */
+        nn_model *m = nn_cv_take_model(cv);
+        CHECK(m && r->n_params > 0 && r->n_params == nn_net_param_count(nn_model_net(m)));
+        nn_model_destroy(m);
         CHECK(nan_ok);
         CHECK(codes_ok);
         CHECK(r->folds[0].n_val == 26);

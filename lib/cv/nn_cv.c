@@ -110,6 +110,7 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     memset(errs, 0, sizeof *errs);
     nn_plan *plan = NULL;
     if (nn_pipe_plan(spec, data, &plan, errs) != NN_OK) return nn_spec_errors_to_error(errs, err);
+    size_t n_params = plan->n_params;
     nn_plan_destroy(plan); /* the plan made every check the job would make */
     int n_folds = 0, has_final = 0;
     nn_cv_plan_tasks(spec, &n_folds, &has_final);
@@ -123,6 +124,7 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     cv->has_final = has_final;
     pthread_mutex_init(&cv->mu, NULL);
     st = alloc_result(cv, err);
+    cv->res.n_params = n_params;
     if (st == NN_OK) st = read_targets(cv, err);
     if (st == NN_OK) st = assign_folds(cv, err);
     if (st != NN_OK) {

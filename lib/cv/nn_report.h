@@ -11,7 +11,7 @@
 
 /* Metrics as JSON (new reference): rows and rows_skipped (rows without a target, left out);
  * top-level r2, rmse, mae, mape, mse out-of-fold in the first target's units; per-target
- * units/model metrics; folds; mean ± sd; importance; timings. */
+ * units/model metrics; folds; mean ± sd; importance; timings; params (of one network). */
 json_t *nn_report_metrics(const nn_spec *spec, const nn_cv_result *res);
 
 /* One metrics record as JSON {"r2", "rmse", "mae", "mape", "mse", "n"}; NaN becomes null. */
