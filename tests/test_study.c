@@ -74,6 +74,14 @@ static void test_study_errors_at_pointers(void) {
     expect_error(SPACE2, ", \"sampler\": {\"type\": \"random\", \"gamma\": 0.2}",
                  "/sampler/gamma: only for type tpe");
     expect_error("{}", "", "/space: must be an object of 1 to");
+    expect_error("{\"/training/validation/k\": {\"type\": \"int\", \"low\": 3, \"high\": 5}}", "",
+                 "/space/~1training~1validation~1k: /training/validation is the same for every "
+                 "trial");
+    expect_error("{\"/seed\": {\"type\": \"int\", \"low\": 1, \"high\": 5}}", "",
+                 "/space/~1seed: /seed is the same for every trial");
+    expect_error("{\"/network/l2\": {\"type\": \"float\", \"low\": 0, \"high\": 1},"
+                 " \"network/l2\": {\"type\": \"float\", \"low\": 0, \"high\": 1}}", "",
+                 "/space/network~1l2: must be a JSON pointer");
     /* the base spec's own problems at /base/… */
     nn_spec_errors e;
     char buf[512];

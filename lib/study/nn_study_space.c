@@ -409,7 +409,22 @@ static int by_pointer(const void *a, const void *b) {
     return strcmp(((const nn_param *)a)->pointer, ((const nn_param *)b)->pointer);
 }
 
-/* A pointer must name something the canonical base has; none may lie inside another. */
+/* Whether pointer is, or lies inside, what makes trials comparable: their target and rows, id
+ * and name, and their folds (seed, validation) — every trial's out-of-fold predictions are of
+ * the same rows on the same folds, which the ranking, the ensemble and the paired test rely on. */
+static const char *fixed_part(const char *pointer) {
+    static const char *const fixed[] = {"/target", "/id", "/name", "/seed", "/text_columns",
+                                        "/training/validation"};
+    for (size_t i = 0; i < N_OF(fixed); i++) {
+        size_t n = strlen(fixed[i]);
+        if (strncmp(pointer, fixed[i], n) == 0 && (pointer[n] == '\0' || pointer[n] == '/'))
+            return fixed[i];
+    }
+    return NULL;
+}
+
+/* A pointer must name something the canonical base has, outside what keeps the trials
+ * comparable; none may lie inside another. */
 static void check_pointers(nn__sctx *c, const nn_study_spec *s) {
     json_t *canon = nn_spec_to_json(s->spec);
     if (!canon) {
@@ -420,11 +435,15 @@ static void check_pointers(nn__sctx *c, const nn_study_spec *s) {
         const char *ptr = s->params[i].pointer;
         char p[NN__SPTR];
         nn__sptr_key(p, "/space", ptr);
-        if (ptr[0] != '/' || !nn__pointer_get(canon, ptr))
+        if (ptr[0] != '/')
+            nn_spec_errors_add(c->errs, p, "must be a JSON pointer (\"/training/epochs\")");
+        else if (fixed_part(ptr))
             nn_spec_errors_add(c->errs, p,
-                               ptr[0] != '/' ? "must be a JSON pointer (\"/training/epochs\")"
-                                             : "the base spec has nothing at %s",
-                               ptr);
+                               "%s is the same for every trial (their folds and rows are "
+                               "compared): it cannot be searched",
+                               fixed_part(ptr));
+        else if (!nn__pointer_get(canon, ptr))
+            nn_spec_errors_add(c->errs, p, "the base spec has nothing at %s", ptr);
         for (size_t j = 0; j < i; j++) {
             size_t n = strlen(s->params[j].pointer);
             if (strncmp(ptr, s->params[j].pointer, n) == 0 && ptr[n] == '/')
