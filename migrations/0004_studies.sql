@@ -32,3 +32,14 @@ CREATE TABLE study_runs (
     run_id   TEXT NOT NULL,
     PRIMARY KEY (study_id, trial, rung)
 ) WITHOUT ROWID;
+
+-- What happened in a study, in order (trial started, rung, promoted, pruned, completed, failed,
+-- status), stored with the record it led to (srv_study_put), for GET /v1/studies/{id}/events.
+CREATE TABLE study_events (
+    study_id   TEXT NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (study_id, seq)
+) WITHOUT ROWID;

@@ -55,9 +55,9 @@ static void test_store_migrate_is_idempotent(void) {
     CHECK(srv_store_migrate(data, &err) == NN_OK);
     CHECK(srv_store_migrate(data, &err) == NN_OK);
     /* every migration applied: datasets, runs, events, predictions, models, checkpoints, tasks,
-       studies, study_runs */
+       studies, study_runs, study_events */
     CHECK(query_int(data, "PRAGMA user_version") == srv_store_schema_version());
-    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 9);
+    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 10);
     char path[128];
     (void)snprintf(path, sizeof path, "%s/datasets", data);
     struct stat st;
@@ -652,7 +652,9 @@ static void test_store_studies(void) {
     CHECK(srv_study_running(s, &ids, &n, &err) == NN_OK && n == 1);
     if (n == 1) CHECK_STR(ids, st.id);
     free(ids);
-    srv_study_save v = {"running", "{\"trials\":[]}", "[{\"trial\":1}]", "rank\n", NULL, NULL};
+    srv_event evs[2] = {{1, "trial", "{\"trial\":1}"}, {2, "rung", "{\"trial\":1,\"rung\":1}"}};
+    srv_study_save v = {"running", "{\"trials\":[]}", "[{\"trial\":1}]", "rank\n", NULL, NULL,
+                        evs, 2};
     CHECK(srv_study_put(s, st.id, &v, &err) == NN_OK);
     CHECK(fixture_run(s, ds, 0, "r", run) == NN_OK);
     CHECK(srv_study_run_put(s, st.id, 0, 1, run, &err) == NN_OK);
@@ -662,7 +664,15 @@ static void test_store_studies(void) {
     CHECK(srv_study_run_get(s, st.id, 0, 2, got, &err) == NN_ERR_NOT_FOUND);
     int running = 0;
     CHECK(srv_study_request_cancel(s, st.id, &running, &err) == NN_OK && running == 1);
-    srv_study_save end = {"cancelled", NULL, NULL, NULL, "{\"best\":null}", "cancelled"};
+    int64_t seq = 0;
+    CHECK(srv_study_last_seq(s, st.id, &seq, &err) == NN_OK && seq == 2);
+    CHECK(srv_study_put(s, st.id, &v, &err) != NN_OK); /* the same events again: nothing kept */
+    srv_event *got_ev = NULL;
+    size_t n_ev = 0;
+    CHECK(srv_study_events(s, st.id, 1, 0, &got_ev, &n_ev, &err) == NN_OK && n_ev == 1);
+    if (n_ev == 1) CHECK(got_ev[0].seq == 2 && strcmp(got_ev[0].type, "rung") == 0);
+    srv_events_free(got_ev, n_ev);
+    srv_study_save end = {"cancelled", NULL, NULL, NULL, "{\"best\":null}", "cancelled", NULL, 0};
     CHECK(srv_study_put(s, st.id, &end, &err) == NN_OK);
     srv_study row;
     CHECK(srv_study_get(s, st.id, &row, &err) == NN_OK);

@@ -25,6 +25,7 @@ static void active_free(srv__active *a) {
     nn_study_destroy(a->st);
     nn_study_spec_destroy(a->spec);
     free(a->work);
+    free(a->seen);
     memset(a, 0, sizeof *a);
 }
 
@@ -54,6 +55,12 @@ static nn_status load(srv_store *s, const char *id, srv__active *a, char *why, s
         if (rc != NN_OK) (void)snprintf(why, cap, "cannot resume: %s", err->msg);
     }
     srv_study_free(&row);
+    int64_t seq = 0;
+    if (rc == NN_OK) rc = srv_study_last_seq(s, id, &seq, err);
+    if (rc == NN_OK) {
+        rc = srv__study_mark(a, seq, err);
+        if (!a->seq && !nn_study_n_trials(a->st)) a->seen_status = -1; /* "running" is news */
+    }
     if (rc != NN_OK) {
         active_free(a);
         return rc;
@@ -70,18 +77,24 @@ static nn_status save(srv_store *s, srv__active *a, const char *result, const ch
     char *csv = nn_study_leaderboard_csv(a->st);
     json_decref(state);
     json_decref(board);
-    nn_status rc;
-    if (!state_text || !board_text || !csv) {
+    srv_event *ev = NULL;
+    size_t n_ev = 0;
+    nn_status rc = srv__study_diff(a, &ev, &n_ev, err);
+    if (rc == NN_OK && (!state_text || !board_text || !csv)) {
         rc = nn_error_set(err, NN_ERR_NOMEM, "out of memory saving study %s", a->id);
-    } else {
+    } else if (rc == NN_OK) {
         srv_study_save v = {nn_study_status_name(nn_study_get_status(a->st)),
                             state_text,
                             board_text,
                             csv,
                             result,
-                            error};
+                            error,
+                            ev,
+                            n_ev};
         rc = srv_study_put(s, a->id, &v, err);
     }
+    if (rc == NN_OK) rc = srv__study_mark(a, a->seq + (int64_t)n_ev, err);
+    srv_events_free(ev, n_ev);
     free(state_text);
     free(board_text);
     free(csv);
@@ -236,7 +249,7 @@ static void step_all(srv_study_driver *d) {
             if (rc != NN_OK) {
                 (void)fprintf(stderr, "nnd: study %s: %s\n", id, why[0] ? why : err.msg);
                 if (why[0]) { /* it will never load: it fails */
-                    srv_study_save v = {"failed", NULL, NULL, NULL, NULL, why};
+                    srv_study_save v = {"failed", NULL, NULL, NULL, NULL, why, NULL, 0};
                     (void)srv_study_put(s, id, &v, &err);
                 }
                 continue;

@@ -38,6 +38,7 @@ void srv_api_study_get(srv_req *req, srv_resp *resp);
 void srv_api_study_leaderboard(srv_req *req, srv_resp *resp);
 void srv_api_study_cancel(srv_req *req, srv_resp *resp);
 void srv_api_study_delete(srv_req *req, srv_resp *resp);
+void srv_api_study_events(srv_req *req, srv_resp *resp);
 void srv_api_study_predict(srv_req *req, srv_resp *resp);
 
 /* Prediction requests (srv_api_results.c): the body's rows (CSV, or JSON {"rows": [...]}) as

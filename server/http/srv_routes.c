@@ -26,6 +26,7 @@ static const srv_route routes[] = {
     {"GET", "/v1/studies/{id}", SRV_BODY_NONE, srv_api_study_get, 1},
     {"DELETE", "/v1/studies/{id}", SRV_BODY_NONE, srv_api_study_delete, 1},
     {"GET", "/v1/studies/{id}/leaderboard", SRV_BODY_NONE, srv_api_study_leaderboard, 1},
+    {"GET", "/v1/studies/{id}/events", SRV_BODY_NONE, srv_api_study_events, 1},
     {"POST", "/v1/studies/{id}/cancel", SRV_BODY_NONE, srv_api_study_cancel, 1},
     {"POST", "/v1/studies/{id}/predict", SRV_BODY_MEMORY, srv_api_study_predict, 1},
     {"GET", "/healthz", SRV_BODY_NONE, srv_api_healthz, 0},

@@ -164,7 +164,27 @@ nn_status srv_study_run_ids(srv_store *s, const char *study_id, char **ids, size
     return id_rows(s, q, ids, n, err);
 }
 
-nn_status srv_study_put(srv_store *s, const char *id, const srv_study_save *v, nn_error *err) {
+static nn_status insert_event(srv_store *s, const char *id, const srv_event *e, nn_error *err) {
+    sqlite3_stmt *q;
+    if (srv__prepare(s,
+                     "INSERT INTO study_events (study_id, seq, type, data, created_at) "
+                     "VALUES (?, ?, ?, ?, ?)",
+                     &q, err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(q, 1, id);
+    sqlite3_bind_int64(q, 2, e->seq);
+    srv__bind_text(q, 3, e->type);
+    srv__bind_text(q, 4, e->data);
+    sqlite3_bind_int64(q, 5, srv__now_ms());
+    int rc = srv__step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return srv__db_error(s, rc, err, "study %s: storing event %lld", id, (long long)e->seq);
+    return NN_OK;
+}
+
+static nn_status update_study(srv_store *s, const char *id, const srv_study_save *v,
+                              nn_error *err) {
     sqlite3_stmt *q;
     if (srv__prepare(s,
                      "UPDATE studies SET status = ?1, state_json = coalesce(?2, state_json), "
@@ -185,6 +205,69 @@ nn_status srv_study_put(srv_store *s, const char *id, const srv_study_save *v, n
     int rc = srv__step(q);
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "saving study %s", id);
+    return NN_OK;
+}
+
+nn_status srv_study_put(srv_store *s, const char *id, const srv_study_save *v, nn_error *err) {
+    nn_status st = srv__begin(s, err);
+    if (st != NN_OK) return st;
+    st = update_study(s, id, v, err);
+    for (size_t i = 0; st == NN_OK && i < v->n_events; i++) st = insert_event(s, id, &v->events[i], err);
+    if (st != NN_OK) {
+        srv__rollback(s);
+        return st;
+    }
+    return srv__commit(s, err);
+}
+
+nn_status srv_study_last_seq(srv_store *s, const char *id, int64_t *seq, nn_error *err) {
+    *seq = 0;
+    sqlite3_stmt *q;
+    if (srv__prepare(s, "SELECT coalesce(max(seq), 0) FROM study_events WHERE study_id = ?", &q,
+                     err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(q, 1, id);
+    int rc = srv__step(q);
+    if (rc == SQLITE_ROW) *seq = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW) return srv__db_error(s, rc, err, "study %s: last event", id);
+    return NN_OK;
+}
+
+nn_status srv_study_events(srv_store *s, const char *id, int64_t after, int limit,
+                           srv_event **out, size_t *n, nn_error *err) {
+    *out = NULL;
+    *n = 0;
+    if (limit <= 0 || limit > SRV_MAX_EVENT_PAGE) limit = SRV_MAX_EVENT_PAGE;
+    sqlite3_stmt *q;
+    if (srv__prepare(s,
+                     "SELECT seq, type, data FROM study_events WHERE study_id = ? AND seq > ? "
+                     "ORDER BY seq LIMIT ?",
+                     &q, err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(q, 1, id);
+    sqlite3_bind_int64(q, 2, after);
+    sqlite3_bind_int(q, 3, limit);
+    srv_event *ev = calloc((size_t)limit, sizeof *ev);
+    size_t count = 0;
+    int rc = ev ? srv__step(q) : SQLITE_NOMEM;
+    for (; rc == SQLITE_ROW && count < (size_t)limit; rc = sqlite3_step(q)) {
+        ev[count].seq = sqlite3_column_int64(q, 0);
+        srv__column_copy(q, 1, ev[count].type, sizeof ev[count].type);
+        ev[count].data = srv__column_dup(q, 2);
+        if (!ev[count++].data) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        srv_events_free(ev, count);
+        if (rc == SQLITE_NOMEM) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        return srv__db_error(s, rc, err, "study %s: reading events", id);
+    }
+    *out = ev;
+    *n = count;
     return NN_OK;
 }
 

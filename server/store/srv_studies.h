@@ -38,11 +38,15 @@ nn_status srv_study_get(srv_store *s, const char *id, srv_study *out, nn_error *
 nn_status srv_study_list(srv_store *s, json_t **out, nn_error *err);
 /* The ids of the running studies, oldest first; *ids malloc'd ((*n) × (SRV_ID_LEN + 1)). */
 nn_status srv_study_running(srv_store *s, char **ids, size_t *n, nn_error *err);
-/* What the driver saves: status, state, leaderboard, results and error (NULL leaves a column
- * as it is, except error); finished_at is set when the status is no longer running. */
+/* What the driver saves, in one transaction: status, state, leaderboard, results and error
+ * (NULL leaves a column as it is, except error) and events; finished_at is set when the status
+ * is no longer running. */
 typedef struct srv_study_save {
     const char *status;
     const char *state_json, *board_json, *board_csv, *result_json, *error;
+    const srv_event *events; /* (n_events) appended in the same transaction; seq continues the
+                                study's (srv_study_last_seq + 1, + 2 …) */
+    size_t n_events;
 } srv_study_save;
 nn_status srv_study_put(srv_store *s, const char *id, const srv_study_save *v, nn_error *err);
 /* Sets cancel_requested on a running study; *running = whether it was running. */
@@ -58,6 +62,12 @@ nn_status srv_study_run_put(srv_store *s, const char *study_id, int trial, int r
 /* The ids of every run of the study (*ids malloc'd, (*n) × (SRV_ID_LEN + 1)). */
 nn_status srv_study_run_ids(srv_store *s, const char *study_id, char **ids, size_t *n,
                             nn_error *err);
+/* The study's last event number (0 when none). */
+nn_status srv_study_last_seq(srv_store *s, const char *id, int64_t *seq, nn_error *err);
+/* Events with seq > after, at most limit (≤ 0 or above SRV_MAX_EVENT_PAGE: SRV_MAX_EVENT_PAGE),
+ * in order; *out malloc'd (srv_events_free). */
+nn_status srv_study_events(srv_store *s, const char *id, int64_t after, int limit,
+                           srv_event **out, size_t *n, nn_error *err);
 void srv_study_free(srv_study *st);
 
 #endif

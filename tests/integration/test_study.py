@@ -74,6 +74,7 @@ def run_study(workers):
 @T.test
 def test_study_leaderboard_same_with_1_and_2_workers():
     d1, ds, sid, st1 = run_study(1)
+    evs1 = []
     try:
         T.eq(st1["status"], "completed", "the study completes")
         board = st1["leaderboard"]
@@ -133,6 +134,20 @@ def test_study_leaderboard_same_with_1_and_2_workers():
         d1.wait_run(other)
         r = d1.get("/v1/runs/%s/compare?with=%s" % (ra, other))
         T.problem(r, 409, "runs on other folds", detail_has="k-fold with the same k")
+        # the events: numbered 1..N, every trial started, each pruned or completed once
+        r = d1.get("/v1/studies/%s/events" % sid, headers={"Accept": "application/x-ndjson"})
+        T.status(r, 200, "study events (NDJSON)")
+        evs1 = [json.loads(line) for line in r.text().splitlines()]
+        T.eq([e["id"] for e in evs1], list(range(1, len(evs1) + 1)), "events numbered 1..N")
+        kinds = [e["event"] for e in evs1]
+        T.eq((kinds.count("trial"), kinds.count("pruned"), kinds.count("completed")),
+             (6, statuses.count("pruned"), statuses.count("completed")),
+             "a trial event each, a pruned or completed event each")
+        T.eq(evs1[-1], {"id": len(evs1), "event": "status",
+                        "data": {"status": "completed", "error": ""}}, "the last: completed")
+        r = d1.get("/v1/studies/%s/events?after=%d" % (sid, len(evs1) - 2))
+        T.check(r.ctype.startswith("text/event-stream") and r.text().count("\nevent: ") == 2
+                and r.text().startswith("id: %d\n" % (len(evs1) - 1)), "SSE after N", r.text())
         lst = d1.get("/v1/studies").json()["studies"]
         T.check(len(lst) == 1 and lst[0]["id"] == sid and lst[0]["trials"] == 6, "the list", lst)
     finally:
@@ -142,6 +157,12 @@ def test_study_leaderboard_same_with_1_and_2_workers():
         T.eq(st2["status"], "completed", "the study completes with 2 workers")
         T.eq(board_key(st2["leaderboard"]), board_key(st1["leaderboard"]),
              "the same leaderboard with 2 workers")
+        r = d2.get("/v1/studies/%s/events" % st2["id"], headers={"Accept": "application/x-ndjson"})
+        evs2 = [json.loads(line) for line in r.text().splitlines()]
+        per_trial = lambda evs, i: [(e["event"], e["data"]) for e in evs
+                                    if e["data"].get("trial") == i]
+        T.eq([per_trial(evs2, i) for i in range(1, 7)], [per_trial(evs1, i) for i in range(1, 7)],
+             "each trial's events the same with 2 workers")
         T.eq(st2["results"]["ensemble"]["members"] and
              [(m["trial"], m["count"]) for m in st2["results"]["ensemble"]["members"]],
              [(m["trial"], m["count"]) for m in st1["results"]["ensemble"]["members"]],

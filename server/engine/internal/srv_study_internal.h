@@ -1,6 +1,6 @@
 /* srv_study_internal.h — what the study driver's files share (srv_study.c steps studies,
  * srv_study_runs.c queues and reads their runs and computes their results, srv_study_holdout.c
- * scores them on the rows set aside). Not public. */
+ * scores them on the rows set aside, srv_study_events.c says what changed). Not public. */
 #ifndef SRV_STUDY_INTERNAL_H
 #define SRV_STUDY_INTERNAL_H
 
@@ -13,6 +13,11 @@ typedef struct srv__work {
     char run_id[SRV_ID_LEN + 1];
 } srv__work;
 
+/* What the last save of a trial said (for the events of the next). */
+typedef struct srv__seen {
+    int status, reached, decided;
+} srv__seen;
+
 /* A running study held in memory. */
 typedef struct srv__active {
     char id[SRV_ID_LEN + 1];
@@ -23,6 +28,9 @@ typedef struct srv__active {
     srv__work *work; /* (n_work) in progress */
     size_t n_work;
     int fresh; /* loaded since the last save */
+    srv__seen *seen; /* (seen_n) of seen_cap: the trials at the last save */
+    int seen_n, seen_cap, seen_status;
+    int64_t seq; /* the last event stored */
 } srv__active;
 
 /* The run of w: the one queued before for (study, trial, rung), or a new queued run of the
@@ -41,5 +49,11 @@ char *srv__study_results(srv_store *s, const srv__active *a, nn_error *err);
  * err set when they cannot be had. (srv_study_holdout.c) */
 json_t *srv__study_holdout(srv_store *s, const srv__active *a, const json_t *results,
                            nn_error *err);
+
+/* The events from the last save (srv__study_mark) to the machine now, numbered after a->seq,
+ * in trial order; *out malloc'd (srv_events_free). (srv_study_events.c) */
+nn_status srv__study_diff(const srv__active *a, srv_event **out, size_t *n, nn_error *err);
+/* The machine now is what was saved, up to event seq. */
+nn_status srv__study_mark(srv__active *a, int64_t seq, nn_error *err);
 
 #endif
