@@ -121,10 +121,13 @@ static int collect(srv_study_driver *d, srv_store *s, srv__active *a) {
     return changed;
 }
 
-/* Hands out work until the machine waits; 1 when any was queued. */
+/* Hands out work until the machine waits, or until the study has 2 × --workers runs queued or
+ * training (a random search of thousands of trials is not thousands of queued runs at once;
+ * what is handed out when never changes what is decided); 1 when any was queued. */
 static int hand_out(srv_study_driver *d, srv_store *s, srv__active *a) {
     int queued = 0;
-    for (;;) {
+    size_t cap = d->ctx->cfg.workers > 1 ? (size_t)d->ctx->cfg.workers * 2 : 2;
+    while (a->n_work < cap) {
         nn_study_work w;
         nn_error err = {0};
         if (nn_study_next(a->st, &w, &err) != NN_OK) {

@@ -233,7 +233,12 @@ def test_study_survives_sigkill_and_cancels():
         r = d.post("/v1/studies", body={"dataset": ds, "study": study(
             budget={"max_trials": 40}, pruner={"type": "none"})})
         sid3 = r.json()["id"]
-        time.sleep(0.5)
+        busy = []
+        for _ in range(10):
+            time.sleep(0.05)
+            busy.append(len(d.get("/v1/runs?status=running").json()["runs"]) +
+                        len(d.get("/v1/runs?status=queued").json()["runs"]))
+        T.check(max(busy) <= 4, "at most 2 × --workers of its runs queued or training", busy)
         r = d.post("/v1/studies/%s/cancel" % sid3)
         T.status(r, 202, "cancel")
         st3 = wait_study(d, sid3, timeout=60)
