@@ -1,7 +1,8 @@
 /* cmd_tune.c — `nn tune`: a hyperparameter study (lib/study) on a CSV, trained here.
  *
  * The study's state machine hands out rungs one at a time; each is a cross-validated job of the
- * trial's spec cut to the rung's epochs ("final": "none" before the last rung), its folds on
+ * trial's spec cut to the rung ("stop_at": the rung's epochs of the full run, "final": "none"
+ * before the last rung), its folds on
  * --threads threads, reported back. With "holdout" the rows are split first (the study's holdout
  * stream) and the best trial's model and the ensemble are scored on the rows set aside. The
  * trials, their values and the pruning are the same as nnd's for the same study and data: both
@@ -32,7 +33,7 @@ typedef struct tune {
     size_t n_rows;
 } tune;
 
-/* The trial's spec cut to the rung. */
+/* The trial's spec cut to the rung: the first until_epoch epochs of the full run. */
 static nn_spec *rung_spec(const nn_trial *t, const nn_study_work *w, nn_error *err) {
     json_t *doc = nn_spec_to_json(t->spec);
     if (!doc) {
@@ -41,7 +42,7 @@ static nn_spec *rung_spec(const nn_trial *t, const nn_study_work *w, nn_error *e
     }
     if (!w->last) {
         json_t *training = json_object_get(doc, "training");
-        (void)json_object_set_new(training, "epochs", json_integer(w->until_epoch));
+        (void)json_object_set_new(training, "stop_at", json_integer(w->until_epoch));
         if (t->spec->validation != NN_VAL_NONE)
             (void)json_object_set_new(training, "final", json_string("none"));
     }

@@ -11,11 +11,11 @@
  * record, and work it hands out again finds the run queued before (study_runs) instead of
  * queueing a new one.
  *
- * Rungs: the engine trains whole runs, not up to an epoch, so rung r of a trial is a run of the
- * trial's spec with "epochs" set to the rung's epochs (and "final": "none" before the last rung:
- * no refit for a rung that may be pruned); a promoted trial trains its next rung from scratch.
- * This costs the sum of the rungs' epochs rather than the last's, and a schedule over epochs
- * (cosine, step) runs over the rung's epochs rather than being a prefix of the full run.
+ * Rungs: rung r of a trial is a run of the trial's spec with "stop_at" set to the rung's epochs
+ * (the first epochs of the full run, bit for bit: its schedule is over the full count) and
+ * "final": "none" before the last rung (no refit for a rung that may be pruned). The engine keeps
+ * no checkpoint of a fold in the middle of its training, so a promoted trial trains its next
+ * rung from scratch: a trial costs the sum of its rungs' epochs rather than the last's.
  */
 #ifndef SRV_STUDY_H
 #define SRV_STUDY_H

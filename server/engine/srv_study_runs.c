@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The trial's spec cut to the rung (epochs; no refit before the last rung), canonical. */
+/* The trial's spec cut to the rung: "stop_at" the rung's epochs (a prefix of the full run, its
+ * schedule over the full count) and no refit before the last rung; canonical. */
 static nn_status rung_spec(const srv__active *a, const srv__work *w, nn_spec **out,
                            nn_error *err) {
     const nn_trial *t = nn_study_trial(a->st, w->trial);
@@ -22,7 +23,7 @@ static nn_status rung_spec(const srv__active *a, const srv__work *w, nn_spec **o
         char name[200];
         (void)snprintf(name, sizeof name, "%s rung %d", t->spec->name, w->rung + 1);
         bad |= json_object_set_new(doc, "name", json_string(name));
-        bad |= json_object_set_new(training, "epochs", json_integer(w->until_epoch));
+        bad |= json_object_set_new(training, "stop_at", json_integer(w->until_epoch));
         if (t->spec->validation != NN_VAL_NONE)
             bad |= json_object_set_new(training, "final", json_string("none"));
     }
@@ -52,7 +53,7 @@ nn_status srv__work_run(srv_store *s, const srv__active *a, srv__work *w, int *c
     int has_final = 0;
     nn_cv_plan_tasks(spec, &run.n_folds, &has_final);
     run.n_tasks = run.n_folds + has_final;
-    run.epochs_per_task = (int64_t)spec->epochs * spec->ensemble;
+    run.epochs_per_task = (int64_t)(spec->stop_at ? spec->stop_at : spec->epochs) * spec->ensemble;
     nn_spec_destroy(spec);
     if (!run.spec || !run.spec_name) {
         srv_run_free(&run);

@@ -101,6 +101,11 @@ def test_study_leaderboard_same_with_1_and_2_workers():
         # every trial is an ordinary run
         runs = d1.get("/v1/runs?limit=200").json()["runs"]
         T.check(len(runs) >= 6, "the trials are runs", len(runs))
+        rung_runs = [run for run in runs if run["name"].endswith(" rung 1")]
+        T.check(len(rung_runs) == 6, "a first-rung run per trial", [r["name"] for r in runs])
+        tr = d1.run(rung_runs[0]["id"])["spec"]["training"]
+        T.eq((tr["epochs"], tr.get("stop_at"), tr["final"]), (9, 3, "none"),
+             "a rung is the first 3 epochs of the 9-epoch run, without a refit")
         # the leaderboard as CSV
         r = d1.get("/v1/studies/%s/leaderboard?format=csv" % sid)
         T.status(r, 200, "leaderboard CSV")
