@@ -78,7 +78,7 @@ nn_status srv_study_list(srv_store *s, json_t **out, nn_error *err) {
     if (srv__prepare(s,
                      "SELECT id, name, dataset_id, status, "
                      "coalesce(json_array_length(board_json), 0), created_at, finished_at, "
-                     "json_extract(result_json, '$.best') FROM studies "
+                     "json_remove(json_extract(result_json, '$.best'), '$.spec') FROM studies "
                      "ORDER BY created_at DESC, id DESC",
                      &q, err))
         return err ? err->code : NN_ERR_IO;

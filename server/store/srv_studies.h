@@ -34,7 +34,7 @@ nn_status srv_study_create(srv_store *s, srv_study *st, nn_error *err);
 /* NN_ERR_NOT_FOUND when absent. */
 nn_status srv_study_get(srv_store *s, const char *id, srv_study *out, nn_error *err);
 /* Newest first: [{"id","name","dataset","status","trials","created_at","finished_at","best"}]
- * (trials: the leaderboard's length; best: the results' best trial, or null). */
+ * (trials: the leaderboard's length; best: the results' best trial without its spec, or null). */
 nn_status srv_study_list(srv_store *s, json_t **out, nn_error *err);
 /* The ids of the running studies, oldest first; *ids malloc'd ((*n) × (SRV_ID_LEN + 1)). */
 nn_status srv_study_running(srv_store *s, char **ids, size_t *n, nn_error *err);

@@ -155,6 +155,8 @@ def test_study_leaderboard_same_with_1_and_2_workers():
                 and r.text().startswith("id: %d\n" % (len(evs1) - 1)), "SSE after N", r.text())
         lst = d1.get("/v1/studies").json()["studies"]
         T.check(len(lst) == 1 and lst[0]["id"] == sid and lst[0]["trials"] == 6, "the list", lst)
+        T.check(lst[0]["best"]["trial"] == res["best"]["trial"] and "spec" not in lst[0]["best"],
+                "the list's best trial, without its spec", lst)
     finally:
         T.stop_daemon(d1)
     d2, _, _, st2 = run_study(2)
