@@ -217,8 +217,9 @@ int nn_study_n_trials(const nn_study *st);
 /* Whether work handed out has not been reported yet. */
 int nn_study_in_progress(const nn_study *st);
 const nn_trial *nn_study_trial(const nn_study *st, int i);
-/* Trials by rank: completed by objective (best first), then pruned by rungs reached and value,
- * then failed; ties by trial number. *order (n_trials) is the caller's. Returns the count. */
+/* Trials by rank: completed by objective's fold mean (best first), then running ones, then pruned
+ * by rungs reached (more first) and value at the last, then failed; NaN after numbers, ties by
+ * trial number. *order (n_trials, malloc'd) is the caller's. Returns the count, or -1. */
 int nn_study_ranking(const nn_study *st, int **order, nn_error *err);
 /* Index of the best completed trial, or -1. */
 int nn_study_best(const nn_study *st);

@@ -275,6 +275,31 @@ def test_study_survives_sigkill_and_cancels():
 
 
 @T.test
+def test_study_diverging_trial_counts_against_max_failed():
+    d = T.start_daemon(["--workers", "2"])
+    try:
+        ds = d.upload(kc_slice(300)).json()["id"]
+        grid = {"/training/optimizer/learning_rate": {"type": "categorical",
+                                                      "choices": [0.01, 1e12]}}
+        r = d.post("/v1/studies", body={"dataset": ds, "study": study(
+            space=grid, sampler={"type": "grid"}, pruner={"type": "none"},
+            budget={"max_trials": 2, "max_failed": 1})})
+        st = wait_study(d, r.json()["id"])
+        T.eq(st["status"], "completed", "the study goes on past a diverging trial")
+        by = {row["trial"]: row for row in st["leaderboard"]}
+        T.eq((by[1]["status"], by[2]["status"]), ("completed", "failed"), "trial 2 failed")
+        T.check("diverged" in by[2].get("error", ""), "it diverged", by[2])
+        r = d.post("/v1/studies", body={"dataset": ds, "study": study(
+            space=grid, sampler={"type": "grid"}, pruner={"type": "none"},
+            budget={"max_trials": 2, "max_failed": 0})})
+        st = wait_study(d, r.json()["id"])
+        T.eq(st["status"], "failed", "past max_failed the study fails")
+        T.check("more than max_failed 0" in (st["error"] or ""), "saying why", st["error"])
+    finally:
+        T.stop_daemon(d)
+
+
+@T.test
 def test_study_holdout():
     d = T.start_daemon(["--workers", "2"])
     try:
