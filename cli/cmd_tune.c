@@ -224,11 +224,47 @@ static const char tune_usage[] =
     "usage: nn tune STUDY DATA [--out DIR] [--threads N] [--quiet]\n"
     "  STUDY        the study (JSON: base spec, space, objective, sampler, pruner, budget …)\n"
     "  DATA         the CSV to search on\n"
-    "  --out DIR    where to write leaderboard.csv, best.json, study.json and models/\n"
+    "  --out DIR    where to write leaderboard.csv, best.json, study.json, model.json (the\n"
+    "               ensemble) and models/\n"
     "               (default studies/<study name>)\n"
     "  --threads N  folds trained at once (default: the number of cores);\n"
     "               results do not depend on it\n"
     "  --quiet      no progress output\n";
+
+/* The ensemble as one model file, model.json: its members' models (taken from tu) weighted by
+ * how often greedy selection chose them. 0, or -1 when it cannot be written. */
+static int write_ensemble(tune *tu, const char *dir, const int *counts) {
+    int n = 0;
+    for (int i = 0; i < nn_study_n_trials(tu->st); i++)
+        if (counts[i] && tu->models[i]) n++;
+    if (n == 0) return 0;
+    nn_model **members = calloc((size_t)n, sizeof(nn_model *));
+    double *w = calloc((size_t)n, sizeof *w);
+    if (!members || !w) {
+        free(members);
+        free(w);
+        return -1;
+    }
+    int k = 0;
+    for (int i = 0; i < nn_study_n_trials(tu->st); i++)
+        if (counts[i] && tu->models[i]) {
+            members[k] = tu->models[i];
+            tu->models[i] = NULL; /* the ensemble's now */
+            w[k++] = counts[i];
+        }
+    nn_model *m = NULL;
+    nn_error err = {0};
+    char path[4200];
+    (void)snprintf(path, sizeof path, "%s/model.json", dir);
+    int rc = nn_model_create_weighted_take(members, w, n, &m, &err) == NN_OK &&
+                     nn_model_save(m, path, &err) == NN_OK
+                 ? 0
+                 : -1;
+    if (rc) (void)fprintf(stderr, "nn tune: the ensemble's model: %s\n", err.msg);
+    nn_model_destroy(m);
+    free(w);
+    return rc;
+}
 
 /* Writes the outputs; 0 or -1. */
 static int write_outputs(tune *tu, const char *dir, const nn_table *hold) {
@@ -277,6 +313,7 @@ static int write_outputs(tune *tu, const char *dir, const nn_table *hold) {
     }
     free(text);
     json_decref(out);
+    if (counts && write_ensemble(tu, dir, counts) != 0) rc = -1;
     free(counts);
     return rc ? -1 : 0;
 }

@@ -217,9 +217,13 @@ printf '{"name": "t", "seed": 2, "base": %s, "space": {"/training/optimizer/lear
     "$(cat spec.json)" >study.json
 "$NN" tune study.json slice.csv --out tune1 --threads 1 >tune.out 2>tune.err
 status "tune" 0 $?
-for f in leaderboard.csv best.json study.json; do
+for f in leaderboard.csv best.json study.json model.json; do
     check "tune wrote $f" test -s "tune1/$f"
 done
+"$NN" predict tune1/model.json slice.csv --out tune_pred.csv >/dev/null 2>tune_pred.err
+status "predict with the study's ensemble" 0 $?
+same "the ensemble predicts every row" "1501" "$(wc -l <tune_pred.csv | tr -d ' ')"
+contains "the ensemble is a weighted model" tune1/model.json '"format": "nnd-weighted-model"'
 same "leaderboard rows" "5" "$(wc -l <tune1/leaderboard.csv | tr -d ' ')"
 contains "leaderboard header" tune1/leaderboard.csv "rank,trial,status,/training/optimizer/learning_rate,objective,"
 contains "holdout scored" tune1/study.json '"holdout"'

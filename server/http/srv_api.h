@@ -40,6 +40,7 @@ void srv_api_study_cancel(srv_req *req, srv_resp *resp);
 void srv_api_study_delete(srv_req *req, srv_resp *resp);
 void srv_api_study_events(srv_req *req, srv_resp *resp);
 void srv_api_study_predict(srv_req *req, srv_resp *resp);
+void srv_api_study_model(srv_req *req, srv_resp *resp);
 
 /* Prediction requests (srv_api_results.c): the body's rows (CSV, or JSON {"rows": [...]}) as
  * a table read for model; the predictions of t's rows (pred: n × targets) as CSV (with the id

@@ -329,6 +329,50 @@ void srv_api_study_events(srv_req *req, srv_resp *resp) {
     resp->no_store = 1;
 }
 
+/* The ensemble as one model file: {"format": "nnd-weighted-model", "members": [{"weight",
+ * "model"}]} with each member run's model (nn_model_create_weighted_take reads it). */
+void srv_api_study_model(srv_req *req, srv_resp *resp) {
+    srv_study row;
+    srv_store *s = the_study(req, resp, &row);
+    if (!s) return;
+    json_t *results = parsed(row.result_json);
+    const json_t *members = json_object_get(json_object_get(results, "ensemble"), "members");
+    if (json_array_size(members) == 0) {
+        srv_problem(resp, 409, "study %s has no ensemble (status %s)", row.id, row.status);
+        json_decref(results);
+        srv_study_free(&row);
+        return;
+    }
+    srv_study_free(&row);
+    json_t *list = json_array(), *targets = NULL;
+    nn_error err = {0};
+    size_t i;
+    const json_t *mem;
+    json_array_foreach(members, i, mem) {
+        char *text = NULL;
+        const char *run = json_string_value(json_object_get(mem, "run"));
+        json_t *model = NULL;
+        if (!list || srv_model_get(s, run ? run : "", &text, &err) != NN_OK ||
+            !(model = json_loads(text, 0, NULL))) {
+            free(text);
+            json_decref(list);
+            json_decref(results);
+            if (!err.msg[0]) (void)nn_error_set(&err, NN_ERR_NOMEM, "out of memory");
+            srv_problem_from(resp, &err);
+            return;
+        }
+        free(text);
+        if (!targets) targets = json_incref(json_object_get(model, "targets"));
+        (void)json_array_append_new(list, json_pack("{s:O, s:o}", "weight",
+                                                    json_object_get(mem, "weight"), "model",
+                                                    model));
+    }
+    json_decref(results);
+    srv_json(resp, 200,
+             json_pack("{s:s, s:i, s:o, s:o}", "format", "nnd-weighted-model", "version", 1,
+                       "targets", targets ? targets : json_array(), "members", list));
+}
+
 void srv_api_study_delete(srv_req *req, srv_resp *resp) {
     srv_store *s = srv_api_store(req, resp);
     if (!s) return;

@@ -29,6 +29,7 @@ static const srv_route routes[] = {
     {"GET", "/v1/studies/{id}/events", SRV_BODY_NONE, srv_api_study_events, 1},
     {"POST", "/v1/studies/{id}/cancel", SRV_BODY_NONE, srv_api_study_cancel, 1},
     {"POST", "/v1/studies/{id}/predict", SRV_BODY_MEMORY, srv_api_study_predict, 1},
+    {"GET", "/v1/studies/{id}/model", SRV_BODY_NONE, srv_api_study_model, 1},
     {"GET", "/healthz", SRV_BODY_NONE, srv_api_healthz, 0},
     {"GET", "/metrics", SRV_BODY_NONE, srv_api_metrics, 0},
     {"GET", "/openapi.json", SRV_BODY_NONE, srv_api_openapi, 0},

@@ -34,6 +34,7 @@ def test_token_required():
     sid = d.post("/v1/studies", body={"dataset": ds, "study": study})
     T.status(sid, 202, "create a study with the right token")
     ids = {"/v1/datasets/": ds, "/v1/studies/": sid.json()["id"]}
+    T.eq(d.wait_study(ids["/v1/studies/"])["status"], "completed", "the study completes")
 
     def id_path(p):
         path = p.replace("{id}", next((v for k, v in ids.items() if p.startswith(k)), run))

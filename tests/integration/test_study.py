@@ -120,6 +120,22 @@ def test_study_leaderboard_same_with_1_and_2_workers():
         T.status(r, 200, "ensemble predict")
         p = r.json()["predictions"]
         T.check(len(p) == 3 and all(x > 0 for x in p), "3 house prices", p)
+        r = d1.get("/v1/studies/%s/model" % sid)
+        T.status(r, 200, "the ensemble as one model file")
+        T.eq((r.json()["format"], len(r.json()["members"])),
+             ("nnd-weighted-model", len(ens["members"])), "a weighted model of the members")
+        if NN_CLI:  # nn predict reads it and predicts what POST …/predict answered
+            tmp = T.tmpdir()
+            with open(os.path.join(tmp, "model.json"), "wb") as f:
+                f.write(r.body)
+            with open(os.path.join(tmp, "rows.csv"), "wb") as f:
+                f.write(rows)
+            out = subprocess.run([NN_CLI, "predict", "model.json", "rows.csv"], cwd=tmp,
+                                 capture_output=True, timeout=60 * SLOW)
+            got = [float(line.split(",")[-1]) for line in out.stdout.decode().splitlines()[1:]]
+            T.check(out.returncode == 0 and len(got) == 3 and
+                    all(abs(a - b) <= 1e-9 * abs(b) for a, b in zip(got, p)),
+                    "nn predict with it gives the same prices", (out.stderr[-300:], got, p))
         # two trials on the same folds compared with the corrected resampled t-test
         second = [row for row in board if row["status"] == "completed"][1]
         runs_by_name = {run["name"]: run["id"] for run in runs}
