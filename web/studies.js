@@ -33,6 +33,49 @@ export async function render(main) {
 
 const valueText = (v) => (typeof v === 'number' ? fmt(v) : JSON.stringify(v));
 
+// The objective against one parameter: a small SVG scatter, completed trials filled, pruned ones
+// hollow (their value at the rung they reached), a log axis for a positive range over 20×.
+export function paramPlot(board, pointer, metric) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const el = (tag, attrs) => {
+    const e = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    return e;
+  };
+  const rows = board.filter((r) => typeof r.objective === 'number');
+  const cats = [...new Set(rows.map((r) => JSON.stringify(r.values[pointer])))];
+  const numeric = rows.every((r) => typeof r.values[pointer] === 'number');
+  const xs = rows.map((r) => r.values[pointer]);
+  const lo = Math.min(...xs), hi = Math.max(...xs);
+  const log = numeric && lo > 0 && hi / lo > 20;
+  const xOf = (v) => {
+    if (!numeric) return (cats.indexOf(JSON.stringify(v)) + 0.5) / cats.length;
+    if (hi === lo) return 0.5;
+    return log ? (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo)) : (v - lo) / (hi - lo);
+  };
+  const ys = rows.map((r) => r.objective);
+  const ylo = Math.min(...ys), yhi = Math.max(...ys);
+  const W = 240, H = 150, P = 12;
+  const svg = el('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img',
+    'aria-label': `${metric} against ${pointer}` });
+  svg.append(el('rect', { x: P, y: P, width: W - 2 * P, height: H - 2 * P, fill: 'none',
+    stroke: 'currentColor', 'stroke-opacity': 0.2 }));
+  for (const r of rows) {
+    const x = P + xOf(r.values[pointer]) * (W - 2 * P);
+    const y = H - P - (yhi === ylo ? 0.5 : (r.objective - ylo) / (yhi - ylo)) * (H - 2 * P);
+    const done = r.status === 'completed';
+    const dot = el('circle', { cx: x.toFixed(1), cy: y.toFixed(1), r: 3.5, stroke: 'currentColor',
+      fill: done ? 'currentColor' : 'none' });
+    const title = document.createElementNS(NS, 'title');
+    title.textContent = `trial ${r.trial}: ${valueText(r.values[pointer])} → ${fmt(r.objective)} (${r.status})`;
+    dot.append(title);
+    svg.append(dot);
+  }
+  return h('figure', { class: 'param-plot' }, svg,
+    h('figcaption', {}, h('code', {}, pointer), log ? ' (log)' : '',
+      numeric && rows.length ? ` ${fmt(lo)} … ${fmt(hi)}` : ''));
+}
+
 export async function renderStudy(main, id) {
   const head = h('div', {});
   const box = h('div', { id: 'leaderboard' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -73,6 +116,12 @@ export async function renderStudy(main, id) {
       { label: 'Seconds', class: 'num', get: (r) => fmt(r.seconds, 3) },
     ], board, { caption: 'Leaderboard (pruned trials stopped at their rung)' })
       : h('p', { class: 'muted' }, 'No trial yet.'));
+    const scored = board.filter((r) => typeof r.objective === 'number');
+    const plots = scored.length > 1 ? h('div', { class: 'card', id: 'param-plots' },
+      h('h2', {}, `${metric} against each parameter`),
+      h('p', { class: 'muted' }, 'Filled: completed; hollow: pruned, at the rung it reached.'),
+      h('div', { class: 'row', style: 'flex-wrap:wrap;gap:1rem' },
+        pointers.map((p) => paramPlot(scored, p, metric)))) : null;
     const res = st.results;
     if (res && res.best) {
       const open = h('button', { type: 'button', id: 'open-best' }, 'Open the best spec in New run');
@@ -82,7 +131,7 @@ export async function renderStudy(main, id) {
       });
       const ens = res.ensemble || {};
       const hold = res.holdout || null;
-      clear(extra, h('div', { class: 'card' },
+      clear(extra, plots, h('div', { class: 'card' },
         h('h2', {}, 'Results'),
         h('p', {}, `Best: trial ${res.best.trial}, ${metric} ${fmt(res.best.objective)} ± ${fmt(res.best.objective_sd)} `,
           '(', h('a', { href: `#/run/${res.best.run}` }, 'its run'), ') ', open),
@@ -92,6 +141,7 @@ export async function renderStudy(main, id) {
         hold ? h('p', {}, `Holdout (${hold.rows} rows set aside before the search): best trial R² `,
           fmt(hold.best && hold.best.r2), ', ensemble R² ', fmt(hold.ensemble && hold.ensemble.r2)) : null));
     }
+    if (!(res && res.best)) clear(extra, plots);
     if (st.status === 'running') timer = setTimeout(refresh, 1500);
   }
   await refresh();
