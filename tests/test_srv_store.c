@@ -662,8 +662,11 @@ static void test_store_studies(void) {
     CHECK(srv_study_run_get(s, st.id, 0, 1, got, &err) == NN_OK);
     CHECK_STR(got, run);
     CHECK(srv_study_run_get(s, st.id, 0, 2, got, &err) == NN_ERR_NOT_FOUND);
-    int running = 0;
+    int running = 0, asked = -1;
+    CHECK(srv_study_cancel_requested(s, st.id, &asked, &err) == NN_OK && asked == 0);
     CHECK(srv_study_request_cancel(s, st.id, &running, &err) == NN_OK && running == 1);
+    CHECK(srv_study_cancel_requested(s, st.id, &asked, &err) == NN_OK && asked == 1);
+    CHECK(srv_study_cancel_requested(s, "0123", &asked, &err) == NN_ERR_NOT_FOUND);
     int64_t seq = 0;
     CHECK(srv_study_last_seq(s, st.id, &seq, &err) == NN_OK && seq == 2);
     CHECK(srv_study_put(s, st.id, &v, &err) != NN_OK); /* the same events again: nothing kept */

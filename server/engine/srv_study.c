@@ -182,10 +182,9 @@ static void cancel_work(srv_study_driver *d, srv_store *s, srv__active *a) {
 /* One step of study a; returns 1 when it ended (the caller drops it). */
 static int step(srv_study_driver *d, srv_store *s, srv__active *a) {
     nn_error err = {0};
-    srv_study row;
-    if (srv_study_get(s, a->id, &row, &err) != NN_OK) return err.code == NN_ERR_NOT_FOUND;
-    int cancel = row.cancel_requested;
-    srv_study_free(&row);
+    int cancel = 0;
+    if (srv_study_cancel_requested(s, a->id, &cancel, &err) != NN_OK)
+        return err.code == NN_ERR_NOT_FOUND;
     int changed = a->fresh;
     a->fresh = 0;
     if (cancel) {

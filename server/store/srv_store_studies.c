@@ -271,6 +271,20 @@ nn_status srv_study_events(srv_store *s, const char *id, int64_t after, int limi
     return NN_OK;
 }
 
+nn_status srv_study_cancel_requested(srv_store *s, const char *id, int *requested, nn_error *err) {
+    *requested = 0;
+    sqlite3_stmt *q;
+    if (srv__prepare(s, "SELECT cancel_requested FROM studies WHERE id = ?", &q, err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(q, 1, id);
+    int rc = srv__step(q);
+    if (rc == SQLITE_ROW) *requested = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (rc == SQLITE_ROW) return NN_OK;
+    if (rc == SQLITE_DONE) return nn_error_set(err, NN_ERR_NOT_FOUND, "study %s not found", id);
+    return srv__db_error(s, rc, err, "reading study %s", id);
+}
+
 nn_status srv_study_request_cancel(srv_store *s, const char *id, int *running, nn_error *err) {
     *running = 0;
     sqlite3_stmt *q;

@@ -49,6 +49,8 @@ typedef struct srv_study_save {
     size_t n_events;
 } srv_study_save;
 nn_status srv_study_put(srv_store *s, const char *id, const srv_study_save *v, nn_error *err);
+/* Whether a cancel was asked for the study (its row's one flag: the driver asks every step). */
+nn_status srv_study_cancel_requested(srv_store *s, const char *id, int *requested, nn_error *err);
 /* Sets cancel_requested on a running study; *running = whether it was running. */
 nn_status srv_study_request_cancel(srv_store *s, const char *id, int *running, nn_error *err);
 /* Deletes an ended study (its study_runs with it; the runs and the datasets stay):
