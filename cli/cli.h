@@ -6,5 +6,6 @@
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void cli_print_errors(const char *path, const nn_spec_errors *errs) {
     for (size_t i = 0; i < errs->n; i++) {
@@ -69,4 +70,17 @@ long long cli_parse_int(const char *opt, const char *value, long long max) {
         return -1;
     }
     return v;
+}
+
+int cli_mkdirs(const char *path) {
+    char buf[4096];
+    if (strlen(path) >= sizeof buf) return -1;
+    memcpy(buf, path, strlen(path) + 1);
+    for (char *s = buf + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        *s = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }

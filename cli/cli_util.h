@@ -25,4 +25,7 @@ void cli_print_errors(const char *path, const nn_spec_errors *errs);
 /* Parses a non-negative integer option value; prints an error and returns -1 if invalid. */
 long long cli_parse_int(const char *opt, const char *value, long long max);
 
+/* mkdir -p; 0 or -1. */
+int cli_mkdirs(const char *path);
+
 #endif

@@ -116,19 +116,6 @@ static void on_report(void *user, const nn_cv_event *ev) {
     }
 }
 
-static int mkdirs(const char *path) {
-    char buf[4096];
-    if (strlen(path) >= sizeof buf) return -1;
-    memcpy(buf, path, strlen(path) + 1);
-    for (char *s = buf + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *s = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int write_text(const char *dir, const char *name, const char *text) {
     char path[4096];
     (void)snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -168,7 +155,7 @@ static int write_outputs(const char *dir, const nn_spec *spec, const nn_table *d
         rc = nn_report_history(res, &t, &err) == NN_OK ? write_table(dir, "history.csv", t) : -1;
     nn_model *model = nn_cv_take_model(cv);
     if (rc == 0 && model) {
-        char path[4096];
+        char path[4200];
         (void)snprintf(path, sizeof path, "%s/model.json", dir);
         rc = nn_model_save(model, path, &err) == NN_OK ? 0 : -1;
     }
@@ -310,7 +297,7 @@ int cmd_train(int argc, char **argv) {
         }
         p.ensemble = spec->ensemble;
         p.total_epochs = (long long)spec->epochs * spec->ensemble * p.n_lines;
-        if (!p.lines || mkdirs(dir) != 0) {
+        if (!p.lines || cli_mkdirs(dir) != 0) {
             (void)fprintf(stderr, "nn: cannot create %s\n", dir);
             rc = CLI_FAIL;
         }

@@ -22,6 +22,10 @@ static const char usage[] =
     "  predict MODEL DATA [--out FILE]\n"
     "        predict the rows of a CSV with a model.json, in the target's units\n"
     "        (CSV to FILE, default standard output)\n"
+    "  tune STUDY DATA [--out DIR] [--threads N] [--quiet]\n"
+    "        a hyperparameter study: trials sampled (grid, random, TPE) and pruned (ASHA),\n"
+    "        leaderboard.csv, best.json, study.json (ensemble, holdout scores) and the\n"
+    "        models of the best trial and the ensemble in DIR (default studies/<name>)\n"
     "  validate SPEC [DATA]\n"
     "        check a spec; with DATA also its columns: prints the input features, the input\n"
     "        width and the parameter count, or every problem with its JSON pointer\n"
@@ -50,6 +54,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "predict") == 0) return cmd_predict(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0) return cmd_validate(argc - 1, argv + 1);
+    if (strcmp(cmd, "tune") == 0) return cmd_tune(argc - 1, argv + 1);
     (void)fprintf(stderr, "nn: unknown command \"%s\"\n\n%s", cmd, usage);
     return CLI_USAGE;
 }

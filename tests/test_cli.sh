@@ -212,6 +212,30 @@ contains "divergence names the fold and epoch" div.err "nn: training failed: fol
 status "predict with a missing model" 2 $?
 contains "missing model" nomodel.err "cannot open nope.json"
 
+# ---- tune ----
+printf '{"name": "t", "seed": 2, "base": %s, "space": {"/training/optimizer/learning_rate": {"type": "float", "low": 0.01, "high": 0.2, "log": true}}, "sampler": {"type": "random"}, "pruner": {"type": "asha", "min_epochs": 1}, "budget": {"max_trials": 4}, "ensemble": {"top": 2}, "holdout": 0.1}' \
+    "$(cat spec.json)" >study.json
+"$NN" tune study.json slice.csv --out tune1 --threads 1 >tune.out 2>tune.err
+status "tune" 0 $?
+for f in leaderboard.csv best.json study.json model.json; do
+    check "tune wrote $f" test -s "tune1/$f"
+done
+"$NN" predict tune1/model.json slice.csv --out tune_pred.csv >/dev/null 2>tune_pred.err
+status "predict with the study's ensemble" 0 $?
+same "the ensemble predicts every row" "1501" "$(wc -l <tune_pred.csv | tr -d ' ')"
+contains "the ensemble is a weighted model" tune1/model.json '"format": "nnd-weighted-model"'
+same "leaderboard rows" "5" "$(wc -l <tune1/leaderboard.csv | tr -d ' ')"
+contains "leaderboard header" tune1/leaderboard.csv "rank,trial,status,/training/optimizer/learning_rate,objective,"
+contains "holdout scored" tune1/study.json '"holdout"'
+contains "summary" tune.out "t: 4 trials, completed; best trial"
+"$NN" tune study.json slice.csv --out tune2 --threads 2 --quiet >/dev/null 2>&1
+same "tune: the same leaderboard with 2 threads" "$(cut -d, -f1-8 tune1/leaderboard.csv)" \
+    "$(cut -d, -f1-8 tune2/leaderboard.csv)"
+sed 's|"/training/optimizer/learning_rate"|"/network/l3"|' study.json >badstudy.json
+"$NN" tune badstudy.json slice.csv --out tune3 >/dev/null 2>badstudy.err
+status "tune a bad study" 2 $?
+contains "bad study at its pointer" badstudy.err "badstudy.json: /space/~1network~1l3: the base spec has nothing at /network/l3"
+
 # ---- usage ----
 "$NN" --help >help.out 2>&1
 status "nn --help" 0 $?

@@ -56,6 +56,40 @@ static void test_cv_kfold_every_row_validated_once(void) {
     nn_table_destroy(t);
 }
 
+/* "stop_at" trains a prefix of the full run: the same epochs, bit for bit, under the schedule
+ * of the full epoch count (cosine here), then stops. */
+static void test_cv_stop_at_is_a_prefix(void) {
+    nn_table *t = synth(90, 2, -1, 0.5);
+    nn_spec *full = synth_spec(
+        5, "\"hidden\": [{\"units\": 6}]",
+        "\"epochs\": 8, \"schedule\": {\"type\": \"cosine\"}, \"validation\": "
+        "{\"type\": \"kfold\", \"k\": 3}, \"final\": \"none\"");
+    nn_spec *part = synth_spec(
+        5, "\"hidden\": [{\"units\": 6}]",
+        "\"epochs\": 8, \"stop_at\": 3, \"schedule\": {\"type\": \"cosine\"}, "
+        "\"validation\": {\"type\": \"kfold\", \"k\": 3}, \"final\": \"none\"");
+    nn_cv *a = run_ok(full, t, 2), *b = run_ok(part, t, 1);
+    if (a && b) {
+        const nn_cv_result *ra = nn_cv_result_get(a), *rb = nn_cv_result_get(b);
+        for (int f = 0; f < 3; f++) {
+            CHECK(ra->folds[f].epochs_run == 8 && rb->folds[f].epochs_run == 3);
+            CHECK(rb->folds[f].n_history == 3);
+            for (int e = 0; e < 3; e++) {
+                CHECK(ra->folds[f].history[e].train_loss == rb->folds[f].history[e].train_loss);
+                CHECK(ra->folds[f].history[e].val_loss == rb->folds[f].history[e].val_loss);
+                CHECK(ra->folds[f].history[e].lr == rb->folds[f].history[e].lr);
+            }
+            /* the learning rate of epoch 3 is the cosine's over 8 epochs, not over 3 */
+            CHECK(rb->folds[f].history[2].lr > ra->folds[f].history[7].lr);
+        }
+    }
+    nn_cv_destroy(a);
+    nn_cv_destroy(b);
+    nn_spec_destroy(full);
+    nn_spec_destroy(part);
+    nn_table_destroy(t);
+}
+
 static void test_cv_holdout_validates_ceil_fraction(void) {
     nn_table *t = synth(103, 2, -1, 0.5);
     nn_spec *s = synth_spec(
@@ -76,6 +110,10 @@ static void test_cv_holdout_validates_ceil_fraction(void) {
             }
         }
         CHECK(nv == 26); /* ⌈0.25 · 103⌉ = ⌈25.75⌉ */
+        /* the plan's parameter count is the final network's */
+        nn_model *m = nn_cv_take_model(cv);
+        CHECK(m && r->n_params > 0 && r->n_params == nn_net_param_count(nn_model_net(m)));
+        nn_model_destroy(m);
         CHECK(nan_ok);
         CHECK(codes_ok);
         CHECK(r->folds[0].n_val == 26);
@@ -546,6 +584,7 @@ int main(void) {
     if (!kc) return check_summary();
     RUN(test_cv_kfold_every_row_validated_once);
     RUN(test_cv_holdout_validates_ceil_fraction);
+    RUN(test_cv_stop_at_is_a_prefix);
     RUN(test_cv_validation_none_trains_a_model_only);
     RUN(test_cv_bit_identical_across_thread_counts);
     RUN(test_cv_seed_changes_predictions);

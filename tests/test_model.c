@@ -26,12 +26,12 @@ static const char spec_json[] =
     " \"network\": {\"hidden\": [{\"units\": 5, \"activation\": \"tanh\"}]},"
     " \"training\": {\"epochs\": 3, \"batch_size\": 32, \"validation\": {\"type\": \"none\"}}}";
 
-/* Trains the tiny job on kc; returns its model (owned). */
-static nn_model *train_model(void) {
+/* Trains the tiny job of spec text on kc; returns its model (owned). */
+static nn_model *train_text(const char *text) {
     nn_spec *spec = NULL;
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
-    if (nn_spec_parse(spec_json, strlen(spec_json), &spec, &errs) != NN_OK) {
+    if (nn_spec_parse(text, strlen(text), &spec, &errs) != NN_OK) {
         fprintf(stderr, "spec: %s: %s\n", errs.items[0].pointer, errs.items[0].message);
         return NULL;
     }
@@ -46,6 +46,8 @@ static nn_model *train_model(void) {
     nn_spec_destroy(spec); /* the model keeps its own copy */
     return m;
 }
+
+static nn_model *train_model(void) { return train_text(spec_json); }
 
 static char tmpdir[] = "/tmp/test_model_XXXXXX";
 
@@ -298,12 +300,70 @@ static void test_model_edited_files_refused_with_pointer(void) {
     nn_model_destroy(m);
 }
 
+/* A weighted model predicts its members' predictions averaged with the weights, and saves and
+ * loads like any model. */
+static void test_model_weighted(void) {
+    char other[sizeof spec_json + 16];
+    (void)snprintf(other, sizeof other, "%s", spec_json);
+    char *seed = strstr(other, "\"seed\": 3");
+    if (seed) seed[8] = '9';
+    nn_model *a = train_model(), *b = train_text(other);
+    CHECK(a && b);
+    if (!a || !b) {
+        nn_model_destroy(a);
+        nn_model_destroy(b);
+        return;
+    }
+    double *pa = NULL, *pb = NULL, *pw = NULL, *pl = NULL;
+    nn_error err = {0};
+    CHECK(nn_model_predict(a, kc, &pa, &err) == NN_OK);
+    CHECK(nn_model_predict(b, kc, &pb, &err) == NN_OK);
+    nn_model **members = malloc(2 * sizeof *members);
+    members[0] = a;
+    members[1] = b;
+    double w[2] = {3, 1};
+    nn_model *m = NULL;
+    CHECK(nn_model_create_weighted_take(members, w, 2, &m, &err) == NN_OK);
+    CHECK(m && nn_model_n_members(m) == 2 && nn_model_n_members(a) == 0);
+    CHECK(m && nn_model_predict(m, kc, &pw, &err) == NN_OK);
+    int close = pa && pb && pw, differ = 0;
+    for (size_t i = 0; close && i < kc->n_rows; i++) {
+        close &= fabs(pw[i] - (0.75 * pa[i] + 0.25 * pb[i])) <= 1e-9 * fabs(pw[i]);
+        differ |= pa[i] != pb[i];
+    }
+    CHECK(close);
+    CHECK(differ); /* two different members */
+    char path[256];
+    tmp_path(path, sizeof path, "weighted.json");
+    CHECK(m && nn_model_save(m, path, &err) == NN_OK);
+    nn_model *l = NULL;
+    CHECK(nn_model_load(path, &l, &err) == NN_OK);
+    CHECK(l && nn_model_n_members(l) == 2);
+    CHECK(l && nn_model_predict(l, kc, &pl, &err) == NN_OK);
+    int same = pl && pw;
+    for (size_t i = 0; same && i < kc->n_rows; i++) same &= pl[i] == pw[i];
+    CHECK(same);
+    (void)unlink(path);
+    nn_model **none = malloc(sizeof *none);
+    none[0] = NULL;
+    double zero = 0;
+    nn_model *bad = NULL;
+    CHECK(nn_model_create_weighted_take(none, &zero, 1, &bad, &err) == NN_ERR_INVALID);
+    free(pa);
+    free(pb);
+    free(pw);
+    free(pl);
+    nn_model_destroy(l);
+    nn_model_destroy(m);
+}
+
 int main(void) {
     kc = read_kc_slice(400);
     CHECK(kc != NULL && kc->n_rows == 400);
     if (!kc || !mkdtemp(tmpdir)) return check_summary();
     RUN(test_model_save_load_round_trip);
     RUN(test_model_edited_files_refused_with_pointer);
+    RUN(test_model_weighted);
     (void)rmdir(tmpdir);
     nn_table_destroy(kc);
     return check_summary();

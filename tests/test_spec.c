@@ -133,6 +133,34 @@ static void test_spec_defaults(void) {
     nn_spec_destroy(s);
 }
 
+static void test_spec_stop_at(void) {
+    nn_spec *s = NULL;
+    nn_spec_errors errs;
+    CHECK(parse_q("{'target': 'y', 'training': {'epochs': 30, 'stop_at': 10}}", &s, &errs) ==
+          NN_OK);
+    if (s) {
+        CHECK(s->epochs == 30 && s->stop_at == 10);
+        CHECK_CONTAINS(s->canonical, "\"stop_at\":10");
+    }
+    nn_spec_destroy(s);
+    s = NULL;
+    CHECK(parse_q("{'target': 'y', 'training': {'epochs': 30}}", &s, &errs) == NN_OK);
+    if (s) {
+        CHECK(s->stop_at == 0);
+        CHECK(strstr(s->canonical, "stop_at") == NULL); /* absent stays absent: same hash */
+    }
+    nn_spec_destroy(s);
+    s = NULL;
+    CHECK(parse_q("{'target': 'y', 'training': {'epochs': 30, 'stop_at': 31}}", &s, &errs) ==
+          NN_ERR_SPEC);
+    CHECK(errs.n == 1);
+    if (errs.n) {
+        CHECK_STR(errs.items[0].pointer, "/training/stop_at");
+        CHECK_STR(errs.items[0].message, "must be at most epochs (30)");
+    }
+    nn_spec_destroy(s);
+}
+
 static void test_spec_layer_defaults_and_overrides(void) {
     nn_spec *s = NULL;
     nn_spec_errors errs;
@@ -723,6 +751,7 @@ static void test_spec_canonical_reparses_to_itself(void) {
 int main(void) {
     RUN(test_spec_seed_example);
     RUN(test_spec_defaults);
+    RUN(test_spec_stop_at);
     RUN(test_spec_layer_defaults_and_overrides);
     RUN(test_spec_step_fields);
     RUN(test_spec_error_table);

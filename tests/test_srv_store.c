@@ -2,6 +2,7 @@
  * Each test works in a fresh temporary data dir that it removes afterwards. */
 #include "check.h"
 #include "srv_fixture.h"
+#include "srv_studies.h"
 #include "srv_queue.h"
 
 #include <pthread.h>
@@ -53,9 +54,10 @@ static void test_store_migrate_is_idempotent(void) {
     CHECK(s == NULL);
     CHECK(srv_store_migrate(NULL, data, &err) == NN_OK);
     CHECK(srv_store_migrate(NULL, data, &err) == NN_OK);
-    /* every migration applied: datasets, runs, events, predictions, models, checkpoints, tasks */
+    /* every migration applied: datasets, runs, events, predictions, models, checkpoints, tasks,
+       studies, study_runs, study_events */
     CHECK(query_int(data, "PRAGMA user_version") == srv_store_schema_version());
-    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 7);
+    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 10);
     char path[128];
     (void)snprintf(path, sizeof path, "%s/datasets", data);
     struct stat st;
@@ -624,6 +626,77 @@ static void test_store_busy_is_reported(void) {
 
 /* Checkpoints: put/replace/list by task for a running run; finishing the run drops them; a
  * finished run takes no new ones. */
+static void test_store_studies(void) {
+    char root[64], data[80];
+    CHECK(fixture_dirs(root, data));
+    srv_store *s = fixture_open(data);
+    CHECK(s != NULL);
+    if (!s) return;
+    nn_error err = {0};
+    char ds[SRV_ID_LEN + 1], hold[SRV_ID_LEN + 1], run[SRV_ID_LEN + 1];
+    CHECK(fixture_dataset(s, "d.csv", 'd', ds) == NN_OK);
+    CHECK(fixture_dataset(s, "h.csv", 'e', hold) == NN_OK);
+    srv_study st;
+    memset(&st, 0, sizeof st);
+    (void)snprintf(st.dataset_id, sizeof st.dataset_id, "%s", ds);
+    (void)snprintf(st.holdout_id, sizeof st.holdout_id, "%s", hold);
+    st.name = "s";
+    st.doc_json = "{}";
+    CHECK(srv_study_create(s, &st, &err) == NN_OK);
+    CHECK(strlen(st.id) == SRV_ID_LEN);
+    srv_study bad = st;
+    bad.id[0] = '\0';
+    (void)snprintf(bad.dataset_id, sizeof bad.dataset_id, "%032d", 0);
+    bad.holdout_id[0] = '\0';
+    CHECK(srv_study_create(s, &bad, &err) == NN_ERR_NOT_FOUND);
+    char *ids = NULL;
+    size_t n = 0;
+    CHECK(srv_study_running(s, &ids, &n, &err) == NN_OK && n == 1);
+    if (n == 1) CHECK_STR(ids, st.id);
+    free(ids);
+    srv_event evs[2] = {{1, "trial", "{\"trial\":1}"}, {2, "rung", "{\"trial\":1,\"rung\":1}"}};
+    srv_study_save v = {"running", "{\"trials\":[]}", "[{\"trial\":1}]", "rank\n", NULL, NULL,
+                        evs, 2};
+    CHECK(srv_study_put(s, st.id, &v, &err) == NN_OK);
+    CHECK(fixture_run(s, ds, 0, "r", run) == NN_OK);
+    CHECK(srv_study_run_put(s, st.id, 0, 1, run, &err) == NN_OK);
+    char got[SRV_ID_LEN + 1] = "";
+    CHECK(srv_study_run_get(s, st.id, 0, 1, got, &err) == NN_OK);
+    CHECK_STR(got, run);
+    CHECK(srv_study_run_get(s, st.id, 0, 2, got, &err) == NN_ERR_NOT_FOUND);
+    int running = 0, asked = -1;
+    CHECK(srv_study_cancel_requested(s, st.id, &asked, &err) == NN_OK && asked == 0);
+    CHECK(srv_study_request_cancel(s, st.id, &running, &err) == NN_OK && running == 1);
+    CHECK(srv_study_cancel_requested(s, st.id, &asked, &err) == NN_OK && asked == 1);
+    CHECK(srv_study_cancel_requested(s, "0123", &asked, &err) == NN_ERR_NOT_FOUND);
+    int64_t seq = 0;
+    CHECK(srv_study_last_seq(s, st.id, &seq, &err) == NN_OK && seq == 2);
+    CHECK(srv_study_put(s, st.id, &v, &err) != NN_OK); /* the same events again: nothing kept */
+    srv_event *got_ev = NULL;
+    size_t n_ev = 0;
+    CHECK(srv_study_events(s, st.id, 1, 0, &got_ev, &n_ev, &err) == NN_OK && n_ev == 1);
+    if (n_ev == 1) CHECK(got_ev[0].seq == 2 && strcmp(got_ev[0].type, "rung") == 0);
+    srv_events_free(got_ev, n_ev);
+    srv_study_save end = {"cancelled", NULL, NULL, NULL, "{\"best\":null}", "cancelled", NULL, 0};
+    CHECK(srv_study_put(s, st.id, &end, &err) == NN_OK);
+    srv_study row;
+    CHECK(srv_study_get(s, st.id, &row, &err) == NN_OK);
+    CHECK_STR(row.status, "cancelled");
+    CHECK_STR(row.holdout_id, hold);
+    CHECK_STR(row.state_json, "{\"trials\":[]}"); /* NULL leaves a column as it was */
+    CHECK_STR(row.board_csv, "rank\n");
+    CHECK_STR(row.error, "cancelled");
+    CHECK(row.cancel_requested == 1 && row.finished_at > 0);
+    srv_study_free(&row);
+    CHECK(srv_study_request_cancel(s, st.id, &running, &err) == NN_OK && running == 0);
+    json_t *list = NULL;
+    CHECK(srv_study_list(s, &list, &err) == NN_OK && json_array_size(list) == 1);
+    CHECK(json_integer_value(json_object_get(json_array_get(list, 0), "trials")) == 1);
+    json_decref(list);
+    CHECK(srv_study_get(s, "0123", &row, &err) == NN_ERR_NOT_FOUND);
+    srv_store_close(s);
+}
+
 int main(void) {
     RUN(test_store_migrate_is_idempotent);
     RUN(test_store_refuses_newer_schema);
@@ -637,5 +710,6 @@ int main(void) {
     RUN(test_store_events);
     RUN(test_store_concurrent_writers);
     RUN(test_store_busy_is_reported);
+    RUN(test_store_studies);
     return check_summary();
 }

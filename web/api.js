@@ -107,6 +107,10 @@ export const api = {
   history: (id) => getJSON(`/v1/runs/${id}/history`).then((d) => d.history),
   predictions: (id) => getJSON(`/v1/runs/${id}/predictions`).then((d) => d.predictions),
   features: (id) => getJSON(`/v1/runs/${id}/features`),
+  compare: (a, b) => getJSON(`/v1/runs/${a}/compare?with=${b}`),
+  studies: () => getJSON('/v1/studies').then((d) => d.studies),
+  study: (id) => getJSON(`/v1/studies/${id}`),
+  cancelStudy: (id) => sendJSON('POST', `/v1/studies/${id}/cancel`),
 };
 
 // Uploads a file with XHR so the upload's progress can be shown; resolves to the dataset.

@@ -1,4 +1,5 @@
-// app.js — the dashboard's router: #/datasets, #/new, #/runs, #/run/<id>, #/compare/<a>/<b>.
+// app.js — the dashboard's router: #/datasets, #/new, #/runs, #/run/<id>, #/compare/<a>/<b>,
+// #/studies, #/study/<id>.
 // Each page is a module exporting render(main, ...args) that may return a cleanup function.
 
 import { h, clear, errorBox } from './ui.js';
@@ -6,6 +7,7 @@ import * as datasets from './datasets.js';
 import * as newrun from './newrun.js';
 import * as runs from './runs.js';
 import * as run from './run.js';
+import * as studies from './studies.js';
 
 const main = document.getElementById('main');
 let cleanup = null;
@@ -16,6 +18,8 @@ const routes = [
   [/^#\/runs$/, runs.render, 'runs', 'Runs'],
   [/^#\/run\/([0-9a-f]+)$/, run.render, 'runs', 'Run'],
   [/^#\/compare\/([0-9a-f]+)\/([0-9a-f]+)$/, runs.renderCompare, 'runs', 'Compare runs'],
+  [/^#\/studies$/, studies.render, 'studies', 'Studies'],
+  [/^#\/study\/([0-9a-f]+)$/, studies.renderStudy, 'studies', 'Study'],
 ];
 
 async function route() {

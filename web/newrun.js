@@ -260,6 +260,14 @@ export async function render(main, datasetArg) {
     }
   });
 
-  await loadTemplate();
+  // a spec handed over by another page (a study's "Open the best spec in New run")
+  const handed = sessionStorage.getItem('nnd-open-spec');
+  if (handed) {
+    sessionStorage.removeItem('nnd-open-spec');
+    editor.value = handed;
+    validate();
+  } else {
+    await loadTemplate();
+  }
   return () => clearTimeout(timer);
 }

@@ -139,9 +139,16 @@ export async function renderCompare(main, a, b) {
     { label: 'A epochs', class: 'num', get: (r) => fmt(r.a.epochs_run) },
     { label: 'B epochs', class: 'num', get: (r) => fmt(r.b.epochs_run) },
   ], rows, { caption: 'Fold by fold' });
+  // the fold differences with the corrected resampled t-test, when the runs share their folds
+  const test = h('p', { id: 'compare-test', class: 'muted' }, 'Testing the difference…');
+  api.compare(a, b).then((c) => {
+    clear(test, h('b', {}, 'R², A − B: '), `${fmt(c.mean_difference)} ± ${fmt(c.sd)} over ${c.folds.length} folds; `,
+      `corrected resampled t-test (Nadeau–Bengio): t = ${fmt(c.t, 3)}, ${c.df} df, p = ${fmt(c.p, 3)}`);
+    test.className = '';
+  }).catch((e) => clear(test, `No paired test: ${e.detail || e.message}`));
   clear(main, h('h1', {}, 'Compare runs'),
     h('div', { class: 'card', id: 'compare-view' },
       h('p', {}, 'A: ', head(ra), h('br'), 'B: ', head(rb)),
       (!ra.metrics || !rb.metrics) ? h('p', { class: 'note' }, 'A run that did not succeed has no metrics: its cells show —.') : null,
-      overall, h('div', { style: 'height:1rem' }), folds));
+      test, overall, h('div', { style: 'height:1rem' }), folds));
 }

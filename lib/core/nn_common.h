@@ -7,11 +7,12 @@
  *
  * The code carries the meaning and the message is for people: a caller decides by the code
  * (nnd maps each code to one HTTP status, server/http/srv_http.c), never by the message's text. The
- * last six codes are mostly the service's: a thing that does not exist (NOT_FOUND), a request
+ * last seven codes are mostly the service's: a thing that does not exist (NOT_FOUND), a request
  * that contradicts the current state (CONFLICT: a dataset in use, a run already finished), a
  * resource held by someone else for now (BUSY: a database lock), no space left to write (FULL),
  * a per-client or queue cap reached (TOO_MANY), and a part that cannot serve at all right now
- * (UNAVAILABLE: shutting down, no storage connection).
+ * (UNAVAILABLE: shutting down, no storage connection), and a feature this configuration does not
+ * offer (UNSUPPORTED: studies on a PostgreSQL store).
  */
 #ifndef NN_COMMON_H
 #define NN_COMMON_H
@@ -44,7 +45,8 @@ typedef float nn_float;
     X(NN_ERR_BUSY, "busy")                                                                         \
     X(NN_ERR_FULL, "storage full")                                                                 \
     X(NN_ERR_TOO_MANY, "too many at once")                                                         \
-    X(NN_ERR_UNAVAILABLE, "unavailable")
+    X(NN_ERR_UNAVAILABLE, "unavailable")                                                           \
+    X(NN_ERR_UNSUPPORTED, "not supported")
 
 #define NN__STATUS_ENUM(name, text) name,
 typedef enum nn_status { NN_STATUS_TABLE(NN__STATUS_ENUM) NN_STATUS_COUNT } nn_status;

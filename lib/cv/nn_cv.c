@@ -155,6 +155,7 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     pthread_mutex_init(&cv->mu, NULL);
     st = alloc_result(cv, err);
     cv->res.task = cv->task;
+    cv->res.n_params = plan->n_params;
     if (st == NN_OK)
         st = cv->task == NN_TASK_CLASSIFICATION ? nn__cv_class_setup(cv, plan, err)
                                                 : read_targets(cv, err);

@@ -142,6 +142,7 @@ typedef struct nn_cv_result {
     nn_importance *importance; /* (n_importance) sorted by mean, descending; NULL if off */
     size_t n_importance;
     double train_seconds; /* wall time of nn_cv_run */
+    size_t n_params;      /* parameters of one network (the plan's count) */
 } nn_cv_result;
 
 typedef struct nn_cv nn_cv;

@@ -118,7 +118,7 @@ static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, doubl
     h->seconds = nn_clock_seconds() - c->t0;
     c->fr->n_history = c->hist_base + epoch + 1;
     if (epoch + 1 > c->fr->epochs_run) c->fr->epochs_run = epoch + 1;
-    int stop = 0;
+    int stop = c->cv->spec->stop_at > 0 && epoch + 1 >= c->cv->spec->stop_at;
     track(c, net, h, &stop);
     if (c->cv->cfg.report) {
         nn_cv_event ev = {NN_CV_EPOCH, c->fr->fold, c->cv->n_folds, h, c->fr, 0};

@@ -14,8 +14,61 @@ struct nn_model {
     nn_pipe *pipe;
     nn_net **nets; /* (n_nets) */
     int n_nets;
-    nn_labels *labels; /* classification: the classes; NULL for regression */
+    nn_labels *labels; /* classification: the classes; NULL for regression (and for a weighted
+                          model, whose members hold theirs: nn_model_labels) */
+    /* a weighted model: its members (owned) and weights (summing to 1); spec, pipe and nets are
+       then the first member's, borrowed */
+    nn_model **members;
+    double *weights;
+    int n_members;
 };
+
+/* Whether two models predict the same values: the same targets, and for a classification the
+ * same classes in the same order. */
+static int same_outputs(const nn_model *a, const nn_model *b) {
+    if (nn_pipe_n_targets(a->pipe) != nn_pipe_n_targets(b->pipe)) return 0;
+    const nn_labels *la = nn_model_labels(a), *lb = nn_model_labels(b);
+    if (!la || !lb) return !la && !lb;
+    if (la->n != lb->n || la->positive != lb->positive) return 0;
+    for (size_t c = 0; c < la->n; c++)
+        if (strcmp(la->names[c], lb->names[c]) != 0) return 0;
+    return 1;
+}
+
+nn_status nn_model_create_weighted_take(nn_model **members, const double *weights, int n,
+                                        nn_model **out, nn_error *err) {
+    double total = 0;
+    int ok = n > 0;
+    for (int i = 0; ok && i < n; i++) {
+        ok = members[i] && isfinite(weights[i]) && weights[i] >= 0 &&
+             same_outputs(members[i], members[0]);
+        if (ok) total += weights[i];
+    }
+    nn_model *m = ok && total > 0 ? calloc(1, sizeof *m) : NULL;
+    double *w = m ? malloc((size_t)n * sizeof *w) : NULL;
+    if (!w) {
+        for (int i = 0; i < n; i++) nn_model_destroy(members[i]);
+        free(members);
+        free(m);
+        if (!ok || !(total > 0))
+            return nn_error_set(err, NN_ERR_INVALID,
+                                "a weighted model needs members with the same targets (and "
+                                "classes) and weights ≥ 0 summing above 0");
+        return nn_nomem(err, "out of memory for a model");
+    }
+    for (int i = 0; i < n; i++) w[i] = weights[i] / total;
+    m->members = members;
+    m->weights = w;
+    m->n_members = n;
+    m->spec = members[0]->spec;
+    m->pipe = members[0]->pipe;
+    m->nets = members[0]->nets;
+    m->n_nets = members[0]->n_nets;
+    *out = m;
+    return NN_OK;
+}
+
+int nn_model_n_members(const nn_model *m) { return m->n_members; }
 
 nn_status nn_model_create_ensemble_take(nn_spec *spec, nn_pipe *pipe, nn_net **nets, int n,
                                         nn_model **out, nn_error *err) {
@@ -50,6 +103,13 @@ nn_status nn_model_create_take(nn_spec *spec, nn_pipe *pipe, nn_net *net, nn_mod
 
 void nn_model_destroy(nn_model *m) {
     if (!m) return;
+    if (m->members) {
+        for (int i = 0; i < m->n_members; i++) nn_model_destroy(m->members[i]);
+        free(m->members);
+        free(m->weights);
+        free(m);
+        return;
+    }
     nn_spec_destroy(m->spec);
     nn_pipe_destroy(m->pipe);
     for (int i = 0; i < m->n_nets; i++) nn_net_destroy(m->nets[i]);
@@ -67,10 +127,13 @@ nn_status nn_model_set_labels(nn_model *m, const nn_labels *labels, nn_error *er
     return NN_OK;
 }
 
-const nn_labels *nn_model_labels(const nn_model *m) { return m->labels; }
+const nn_labels *nn_model_labels(const nn_model *m) {
+    return m->members ? nn_model_labels(m->members[0]) : m->labels;
+}
 
 size_t nn_model_n_values(const nn_model *m) {
-    return m->labels ? m->labels->n : nn_pipe_n_targets(m->pipe);
+    const nn_labels *l = nn_model_labels(m);
+    return l ? l->n : nn_pipe_n_targets(m->pipe);
 }
 
 const nn_spec *nn_model_spec(const nn_model *m) { return m->spec; }
@@ -171,7 +234,35 @@ static int add_labels(json_t *root, const nn_labels *l) {
     return bad;
 }
 
+static json_t *model_json(const nn_model *m);
+
+/* A weighted model: {"format": "nnd-weighted-model", "version": 1, "targets", "members":
+ * [{"weight", "model"}]}, each member a model file of its own. */
+static json_t *weighted_json(const nn_model *m) {
+    json_t *list = json_array();
+    for (int i = 0; list && i < m->n_members; i++) {
+        json_t *one = model_json(m->members[i]);
+        if (!one || json_array_append_new(list, json_pack("{s:f, s:o}", "weight", m->weights[i],
+                                                          "model", one))) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    if (!list) return NULL;
+    return json_pack("{s:s, s:i, s:o, s:o}", "format", "nnd-weighted-model", "version", 1,
+                     "targets", string_array(nn_pipe_n_targets(m->pipe), nn_pipe_target, m->pipe),
+                     "members", list);
+}
+
 char *nn_model_to_json(const nn_model *m) {
+    json_t *root = model_json(m);
+    char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(root);
+    return text;
+}
+
+static json_t *model_json(const nn_model *m) {
+    if (m->members) return weighted_json(m);
     json_t *spec = nn_spec_to_json(m->spec);
     json_t *params = json_array();
     for (int k = 0; k < m->n_nets; k++) {
@@ -190,9 +281,7 @@ char *nn_model_to_json(const nn_model *m) {
         json_decref(root);
         return NULL;
     }
-    char *text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
-    json_decref(root);
-    return text;
+    return root;
 }
 
 nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err) {
@@ -238,8 +327,44 @@ static nn_status load_params(const json_t *params, nn_net **nets, int n_nets, nn
     return NN_OK;
 }
 
+static nn_status build(json_t *root, nn_model **out, nn_error *err);
+
+/* A weighted model's members, each built as a model file of its own. */
+static nn_status build_weighted(json_t *root, nn_model **out, nn_error *err) {
+    json_t *version = json_object_get(root, "version");
+    if (!json_is_integer(version) || json_integer_value(version) != 1)
+        return nn_error_set(err, NN_ERR_PARSE, "/version: unsupported model version");
+    json_t *list = json_object_get(root, "members");
+    size_t n = json_array_size(list);
+    if (!json_is_array(list) || n == 0 || n > 1024)
+        return nn_error_set(err, NN_ERR_PARSE, "/members: a list of 1 to 1024 models");
+    nn_model **members = calloc(n, sizeof(nn_model *));
+    double *w = calloc(n, sizeof *w);
+    nn_status st = members && w ? NN_OK : nn_nomem(err, "out of memory reading the model");
+    for (size_t i = 0; st == NN_OK && i < n; i++) {
+        json_t *one = json_object_get(json_array_get(list, i), "model");
+        const char *format = json_string_value(json_object_get(one, "format"));
+        w[i] = json_number_value(json_object_get(json_array_get(list, i), "weight"));
+        if (!json_is_object(one) || !format || strcmp(format, "nnd-model") != 0)
+            st = nn_error_set(err, NN_ERR_PARSE, "/members/%zu/model: not an nnd model", i);
+        else if ((st = build(one, &members[i], err)) != NN_OK)
+            (void)nn_error_prefix(err, "/members/%zu/model", i);
+    }
+    if (st != NN_OK) {
+        for (size_t i = 0; members && i < n; i++) nn_model_destroy(members[i]);
+        free(members);
+        free(w);
+        return st;
+    }
+    st = nn_model_create_weighted_take(members, w, (int)n, out, err);
+    free(w);
+    return st;
+}
+
 static nn_status build(json_t *root, nn_model **out, nn_error *err) {
     const char *format = json_string_value(json_object_get(root, "format"));
+    if (format && strcmp(format, "nnd-weighted-model") == 0)
+        return build_weighted(root, out, err);
     if (!format || strcmp(format, "nnd-model") != 0)
         return nn_error_set(err, NN_ERR_PARSE, "/format: not an nnd model file");
     json_t *version = json_object_get(root, "version");
@@ -422,7 +547,31 @@ nn_status nn__predict_probs(const nn_pipe *pipe, nn_net *const *nets, int n_nets
     return NN_OK;
 }
 
+/* Each member's predictions weighted. */
+static nn_status predict_weighted(nn_model *m, const nn_table *rows, double **out,
+                                  nn_error *err) {
+    size_t len = rows->n_rows * nn_model_n_values(m);
+    double *acc = calloc(len ? len : 1, sizeof *acc);
+    if (!acc) return nn_nomem(err, "out of memory for predictions");
+    for (int i = 0; i < m->n_members; i++) {
+        double *p = NULL;
+        nn_status st = nn_model_predict(m->members[i], rows, &p, err);
+        if (st != NN_OK) {
+            free(acc);
+            return st;
+        }
+        for (size_t k = 0; k < len; k++) acc[k] += m->weights[i] * p[k];
+        free(p);
+    }
+    *out = acc;
+    return NN_OK;
+}
+
 nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_error *err) {
+    if (m->members) {
+        *out = NULL;
+        return predict_weighted(m, rows, out, err);
+    }
     size_t n = rows->n_rows, nt = nn_model_n_values(m);
     nn_table *t = NULL;
     *out = NULL;
@@ -465,7 +614,7 @@ nn_status nn_model_read_csv(const nn_model *m, const nn_csv_source *src, nn_tabl
 void nn_model_check_labels(const nn_model *m, const nn_table *rows, const double *prob,
                            nn_label_check *out) {
     memset(out, 0, sizeof *out);
-    const nn_labels *l = m->labels;
+    const nn_labels *l = nn_model_labels(m);
     int col = l ? nn_table_find(rows, m->spec->targets[0]) : -1;
     if (col < 0) return;
     out->has_target = 1;

@@ -40,6 +40,15 @@ nn_status nn_model_create_take(nn_spec *spec, nn_pipe *pipe, nn_net *net, nn_mod
 /* The same for an ensemble: takes spec, pipe, the n networks and the nets array (malloc'd). */
 nn_status nn_model_create_ensemble_take(nn_spec *spec, nn_pipe *pipe, nn_net **nets, int n,
                                         nn_model **out, nn_error *err);
+/* A weighted model (a study's ensemble): it predicts the members' predictions in the targets'
+ * units, averaged with the weights (normalized to sum to 1). Takes members (malloc'd, n ≥ 1, the
+ * same number of targets) even on failure; weights are copied. Its spec, pipeline, input schema
+ * and networks are the first member's; its file is {"format": "nnd-weighted-model", "members":
+ * [{"weight", "model"}]}, each member a model file of its own, and loads like any model. */
+nn_status nn_model_create_weighted_take(nn_model **members, const double *weights, int n,
+                                        nn_model **out, nn_error *err);
+/* The members of a weighted model, 0 for a plain one. */
+int nn_model_n_members(const nn_model *m);
 void nn_model_destroy(nn_model *m);
 /* Makes m a classification model with a copy of labels (its networks have
  * nn_labels_n_outputs(labels) outputs). */

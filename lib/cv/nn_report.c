@@ -87,6 +87,7 @@ json_t *nn_report_metrics(const nn_spec *spec, const nn_cv_result *res) {
         json_object_set_new(root, "importance", imp);
     }
     json_object_set_new(root, "train_seconds", num(res->train_seconds));
+    json_object_set_new(root, "params", json_integer((json_int_t)res->n_params));
     return root;
 }
 

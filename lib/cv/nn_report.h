@@ -14,7 +14,7 @@
  * units, per-target units/model metrics; for a classification "target", "classes",
  * "class_rows", "positive" (two classes), the class metrics out of fold (nn_report_class_metric)
  * and "threshold" {"at_0.5", "best_f1"} (two classes); folds with the same; mean ± sd;
- * importance; timings. */
+ * importance; timings; params (of one network). */
 json_t *nn_report_metrics(const nn_spec *spec, const nn_cv_result *res);
 
 /* One classification metrics record (nn_report_class.c): accuracy, balanced_accuracy, log_loss,

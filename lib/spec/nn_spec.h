@@ -177,6 +177,9 @@ typedef struct nn_spec {
 
     /* "training" */
     int epochs;     /* required, 1..NN_SPEC_MAX_EPOCHS */
+    int stop_at;    /* "stop_at": N trains epochs 1..N of the `epochs`-long run and stops
+                       (a prefix of the full run: the schedule is over `epochs`); 0 (absent)
+                       trains them all */
     int batch_size; /* default 32 */
     int ensemble;   /* networks per fold (and in the final model) trained from different
                        seeds and averaged in model space; default 1 */

@@ -24,7 +24,7 @@ static const nn__range UNIT_OPEN = {0, 1, 1, 1};      /* (0, 1) */
 static const nn__key training_keys[] = {
     {"epochs", 0},   {"batch_size", 0}, {"loss", 0},           {"optimizer", 0},
     {"schedule", 0}, {"validation", 0}, {"early_stopping", 0}, {"reduce_on_plateau", 0},
-    {"final", 0},    {"importance", 0}, {"ensemble", 0},
+    {"final", 0},    {"importance", 0}, {"ensemble", 0},        {"stop_at", 0},
 };
 static const nn__key loss_keys[] = {{"type", 0},
                                     {"delta", BIT(NN_LOSS_HUBER)},
@@ -386,6 +386,15 @@ json_t *nn__parse_training(nn__ctx *c, const json_t *t, nn_spec *spec) {
     nn__get_int(c, t, ptr, "epochs", 1, NN_SPEC_MAX_EPOCHS, 0, NN__REQUIRED, &n);
     spec->epochs = (int)n;
     nn__cset(c, canon, "epochs", json_integer(n));
+    if (json_object_get(t, "stop_at")) {
+        nn__get_int(c, t, ptr, "stop_at", 1, NN_SPEC_MAX_EPOCHS, 0, NN__OPTIONAL, &n);
+        if (n > spec->epochs && spec->epochs > 0)
+            nn_spec_errors_add(c->errs, "/training/stop_at", "must be at most epochs (%d)",
+                               spec->epochs);
+        else if (n > 0)
+            nn__cset(c, canon, "stop_at", json_integer(n));
+        spec->stop_at = n > spec->epochs ? 0 : (int)n;
+    }
     nn__get_int(c, t, ptr, "batch_size", 1, NN_MAX_BATCH, 32, NN__OPTIONAL, &n);
     spec->batch_size = (int)n;
     nn__cset(c, canon, "batch_size", json_integer(n));

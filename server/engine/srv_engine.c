@@ -6,6 +6,7 @@
 #include "srv_listen.h"
 #include "srv_pool.h"
 #include "srv_queue.h"
+#include "srv_study.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ struct srv_engine {
     srv_lease *lease;
     srv_models *models;
     srv_listener *listener; /* other nodes' notifications (shared stores only) */
+    srv_study_driver *studies;
 };
 
 static void wake_pool(void *user) {
@@ -36,6 +38,11 @@ static void on_notify(void *user, srv_listen_what what, const char *run_id) {
     if (what != SRV_LISTEN_TASKS)
         srv_hub_wake_run(e->hub, what == SRV_LISTEN_RESET ? NULL : run_id);
     if (what != SRV_LISTEN_EVENTS) wake_pool(e);
+}
+
+static nn_status cancel_run(void *user, srv_store *s, const char *run_id, nn_error *err) {
+    srv_run_status was;
+    return srv_engine_cancel(user, s, run_id, &was, err);
 }
 
 nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *failed,
@@ -60,6 +67,10 @@ nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *f
     if (st == NN_OK)
         st = srv_lease_create(&e->env, e->running, lease_ms, wake_pool, e, &e->lease, err);
     if (st == NN_OK) st = srv_listener_create(ctx->cfg.db, on_notify, e, &e->listener, err);
+    srv_study_hooks hooks = {wake_pool, cancel_run, e};
+    /* studies are kept in SQLite only for now (srv_studies.h): no driver on a shared store */
+    if (st == NN_OK && !srv_store_shared(s))
+        st = srv_study_driver_start(ctx, &hooks, &e->studies, err);
     if (st != NN_OK) {
         srv_engine_stop_training(e);
         srv_engine_destroy(e);
@@ -71,6 +82,8 @@ nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *f
 
 void srv_engine_stop_training(srv_engine *e) {
     if (!e) return;
+    srv_study_driver_stop(e->studies); /* no run is queued or cancelled for a study from here */
+    e->studies = NULL;
     srv_listener_destroy(e->listener);
     e->listener = NULL;
     srv_pool_destroy(e->pool); /* tasks stop within a batch; threads joined */
@@ -115,6 +128,8 @@ nn_status srv_engine_cancel(srv_engine *e, srv_store *s, const char *run_id, srv
     if (end.run_over) srv_finish_run(&e->env, s, run_id, &end, NULL);
     return NN_OK;
 }
+
+void srv_engine_studies_wake(srv_engine *e) { srv_study_driver_wake(e->studies); }
 
 void srv_engine_stats_get(srv_engine *e, srv_engine_stats *out) {
     out->jobs = out->busy = 0;

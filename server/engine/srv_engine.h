@@ -1,5 +1,5 @@
 /* srv_engine.h — the run engine as one piece: the event hub and writer, the worker pool, the
- * heartbeat, the model cache. The HTTP layer talks to runs only through this header (and the
+ * heartbeat, the model cache, the study driver. The HTTP layer talks to runs only through this header (and the
  * store); srv_app composes the engine with the HTTP daemon.
  *
  * Start: recover (every task a dead process left running is reclaimed, or with a shared store
@@ -44,5 +44,7 @@ void srv_engine_wake(srv_engine *e);
 nn_status srv_engine_cancel(srv_engine *e, srv_store *s, const char *run_id, srv_run_status *was,
                             nn_error *err);
 void srv_engine_stats_get(srv_engine *e, srv_engine_stats *out);
+/* A study was created or cancelled: the study driver (srv_study.h) steps the studies now. */
+void srv_engine_studies_wake(srv_engine *e);
 
 #endif

@@ -29,6 +29,26 @@ void srv_api_run_predictions(srv_req *req, srv_resp *resp);
 void srv_api_run_model(srv_req *req, srv_resp *resp);
 void srv_api_run_predict(srv_req *req, srv_resp *resp);
 void srv_api_run_features(srv_req *req, srv_resp *resp);
+void srv_api_run_compare(srv_req *req, srv_resp *resp); /* srv_api_compare.c */
+
+/* studies (srv_api_studies.c) */
+void srv_api_study_create(srv_req *req, srv_resp *resp);
+void srv_api_study_list(srv_req *req, srv_resp *resp);
+void srv_api_study_get(srv_req *req, srv_resp *resp);
+void srv_api_study_leaderboard(srv_req *req, srv_resp *resp);
+void srv_api_study_cancel(srv_req *req, srv_resp *resp);
+void srv_api_study_delete(srv_req *req, srv_resp *resp);
+void srv_api_study_events(srv_req *req, srv_resp *resp);
+void srv_api_study_predict(srv_req *req, srv_resp *resp);
+void srv_api_study_model(srv_req *req, srv_resp *resp);
+
+/* Prediction requests (srv_api_results.c): the body's rows (CSV, or JSON {"rows": [...]}) as
+ * a table read for model; the predictions of t's rows (pred: n × nn_model_n_values) as CSV
+ * (with the id column when t has it) or JSON {"targets", "predictions"}, a classifier's as
+ * labels and class probabilities (srv_class_predict_answer). */
+nn_status srv_api_predict_rows(const srv_req *req, nn_model *model, nn_table **t, nn_error *err);
+void srv_api_predict_answer(srv_buf *b, int csv, const nn_model *model, const nn_table *t,
+                            const double *pred);
 
 /* a classification run's answers (srv_api_class.c), appended to a buffer: the stored
  * predictions' head and rows (classes: the run's metrics' "classes", k of them; first: no row
@@ -46,6 +66,9 @@ void srv_api_openapi(srv_req *req, srv_resp *resp);
 void srv_api_static(srv_req *req, srv_resp *resp);
 
 /* Shared helpers (srv_api_data.c). */
+/* A dataset's column summary: name, type, missing, and for numbers min, max, mean, sd
+ * (population). */
+json_t *srv_api_column_stats(const nn_table *t);
 srv_store *srv_api_store(srv_req *req, srv_resp *resp);
 /* The store and the run named by the path's {id} in *run (free with srv_run_free); answers
  * 404/503 and returns NULL when either is missing. */

@@ -73,8 +73,7 @@ int srv_label_ok(const char *s, size_t len) {
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-/* Per-column summary: name, type, missing, and for numbers min, max, mean, sd (population). */
-static json_t *column_stats(const nn_table *t) {
+json_t *srv_api_column_stats(const nn_table *t) {
     json_t *cols = json_array();
     for (size_t c = 0; cols && c < t->n_cols; c++) {
         const nn_column *col = &t->cols[c];
@@ -177,7 +176,7 @@ static void upload_parse(srv_req *req, srv_resp *resp) {
     (void)snprintf(ds.name, sizeof ds.name, "%s", name);
     ds.rows = (int64_t)t->n_rows;
     ds.bytes = req->upload_bytes;
-    ds.columns = column_stats(t);
+    ds.columns = srv_api_column_stats(t);
     nn_table_destroy(t);
     int created = 0;
     if (srv_dataset_put_file(s, &ds, req->upload_path, &created, &err) != NN_OK) {

@@ -61,7 +61,8 @@ static int rows_table_fast(const char *body, size_t len, const nn_spec *spec, nn
 
 /* The request's rows as a table: CSV (Content-Type: text/csv, read by the model's input
  * schema) or {"rows": [...]}. */
-static nn_status predict_rows(const srv_req *req, nn_model *model, nn_table **t, nn_error *err) {
+nn_status srv_api_predict_rows(const srv_req *req, nn_model *model, nn_table **t,
+                               nn_error *err) {
     const nn_spec *spec = nn_model_spec(model);
     if (srv_content_type_is(req, "text/csv")) {
         nn_csv_source src = {.buf = req->body, .len = req->body_len, .name = "body"};
@@ -85,9 +86,8 @@ static nn_status predict_rows(const srv_req *req, nn_model *model, nn_table **t,
     return st;
 }
 
-/* The predictions of t's rows (pred: n × nt) as CSV (the id column when t has it) or JSON. */
-static void predict_answer(srv_buf *b, int csv, const nn_spec *spec, const nn_table *t,
-                           const double *pred) {
+static void regression_answer(srv_buf *b, int csv, const nn_spec *spec, const nn_table *t,
+                              const double *pred) {
     size_t n = t->n_rows, nt = spec->n_targets;
     int idc = spec->id ? nn_table_find(t, spec->id) : -1;
     if (csv) {
@@ -132,6 +132,14 @@ static void predict_answer(srv_buf *b, int csv, const nn_spec *spec, const nn_ta
     if (!csv) srv_bprintf(b, "]}");
 }
 
+void srv_api_predict_answer(srv_buf *b, int csv, const nn_model *model, const nn_table *t,
+                            const double *pred) {
+    if (nn_model_labels(model)) /* a classifier: labels and class probabilities */
+        srv_class_predict_answer(b, csv, model, t, pred);
+    else
+        regression_answer(b, csv, nn_model_spec(model), t, pred);
+}
+
 void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     srv_store *s = srv_api_store(req, resp);
     if (!s) return;
@@ -147,9 +155,8 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
         return;
     }
     nn_model *model = srv_model_ref_model(ref);
-    const nn_spec *spec = nn_model_spec(model);
     nn_table *t = NULL;
-    nn_status st = predict_rows(req, model, &t, &err);
+    nn_status st = srv_api_predict_rows(req, model, &t, &err);
     double *pred = NULL;
     /* no rows ({"rows": []}, or a CSV header alone): no predictions, whatever the columns */
     if (st == NN_OK && t->n_rows > 0) st = srv_model_ref_predict(ref, t, &pred, &err);
@@ -165,10 +172,7 @@ void srv_api_run_predict(srv_req *req, srv_resp *resp) {
     atomic_fetch_add(&req->ctx->counters.rows_predicted, (long long)t->n_rows);
     srv_buf b = {0};
     int csv = srv_accepts(req, "text/csv");
-    if (nn_model_labels(model)) /* a classifier: labels and class probabilities */
-        srv_class_predict_answer(&b, csv, model, t, pred);
-    else
-        predict_answer(&b, csv, spec, t, pred);
+    srv_api_predict_answer(&b, csv, model, t, pred);
     srv_models_release(srv_engine_models(req->eng), ref);
     nn_table_destroy(t);
     free(pred);

@@ -205,6 +205,7 @@ static const status_http http_of[NN_STATUS_COUNT] = {
     [NN_ERR_FULL] = {507, 0},
     [NN_ERR_TOO_MANY] = {429, 5},
     [NN_ERR_UNAVAILABLE] = {503, 5},
+    [NN_ERR_UNSUPPORTED] = {501, 0},
 };
 
 int srv_http_status(nn_status code, int *retry_after) {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """test_structure.py — the layout says the architecture, and this test keeps it true.
 
-1. Layers: libnn is lib/core < data < spec < prep < cv, nnd is server/base < store < engine <
+1. Layers: libnn is lib/core < data < spec < prep < cv < study, nnd is server/base < store < engine <
    http < (srv_app.c, main.c). A file may include headers of its own layer and the layers below
    (server files any libnn header, cli/ only libnn); headers in <layer>/internal/ only from their
    own layer. A lower layer that includes a higher one fails here (and does not compile: each
@@ -22,7 +22,7 @@ import sys
 SRC = os.environ.get("NN_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 BUILD = os.environ.get("NN_BUILD_DIR", "")
-LIB = ["core", "data", "spec", "prep", "cv"]
+LIB = ["core", "data", "spec", "prep", "cv", "study"]
 SERVER = ["base", "store", "engine", "http"]
 failures = []
 

@@ -319,6 +319,30 @@ class Daemon:
                                      (run_id, run["status"], timeout * SLOW, run["progress"]))
             time.sleep(poll)
 
+    def wait_study(self, study_id, timeout=120):
+        """Polls the study until it has ended; returns its JSON."""
+        deadline = time.time() + timeout * SLOW
+        while True:
+            r = self.get("/v1/studies/" + study_id)
+            if r.status != 200:
+                raise AssertionError("GET study %s: %r" % (study_id, r))
+            if r.json()["status"] != "running":
+                return r.json()
+            if time.time() > deadline:
+                raise AssertionError("study %s still running after %ss" % (study_id, timeout))
+            time.sleep(0.1)
+
+    def wait_idle(self, timeout=60):
+        """Waits until no run is queued or running (a cancelled study's runs stop in a batch)."""
+        deadline = time.time() + timeout * SLOW
+        while time.time() < deadline:
+            busy = [r for st in ("queued", "running")
+                    for r in self.get("/v1/runs?status=" + st).json()["runs"]]
+            if not busy:
+                return
+            time.sleep(0.1)
+        raise AssertionError("runs still queued or running after %ss" % timeout)
+
     def wait_progress(self, run_id, min_progress=0.0, timeout=60):
         """Waits until the run is running with progress > min_progress; returns the run."""
         deadline = time.time() + timeout * SLOW

@@ -29,6 +29,17 @@ def test_token_required():
     run = run.json()["id"]
     T.eq(d.wait_run(run)["status"], "succeeded", "the run succeeds")
 
+    study = {"base": seed_spec(epochs=2, k=2), "budget": {"max_trials": 1},
+             "space": {"/training/batch_size": {"type": "int", "low": 16, "high": 32}}}
+    sid = d.post("/v1/studies", body={"dataset": ds, "study": study})
+    T.status(sid, 202, "create a study with the right token")
+    ids = {"/v1/datasets/": ds, "/v1/studies/": sid.json()["id"]}
+    T.eq(d.wait_study(ids["/v1/studies/"])["status"], "completed", "the study completes")
+
+    def id_path(p):
+        path = p.replace("{id}", next((v for k, v in ids.items() if p.startswith(k)), run))
+        return path + "?with=" + run if p.endswith("/compare") else path
+
     routes = routes_from_openapi(d)
     v1 = [(m, p) for m, p in routes if p.startswith("/v1/")]
     T.check(len(v1) >= 15, "openapi lists the /v1 routes", len(v1))
@@ -39,7 +50,7 @@ def test_token_required():
                    ("another scheme", {"Authorization": "Basic " + TOKEN}),
                    ("no space after Bearer", {"Authorization": "Bearer" + TOKEN})]
     for m, p in v1:
-        path = p.replace("{id}", ds if p.startswith("/v1/datasets/") else run)
+        path = id_path(p)
         for what, h in bad_headers:
             r = d.request(m, path, headers=h, body=b"{}" if m == "POST" else None)
             ok = (r.status == 401 and r.header("WWW-Authenticate") == "Bearer"
@@ -49,12 +60,14 @@ def test_token_required():
     for m, p in v1:
         if m == "DELETE":
             continue  # below, last
-        path = p.replace("{id}", ds if p.startswith("/v1/datasets/") else run)
+        path = id_path(p)
         r = d.request(m, path, body=b"{}" if m == "POST" else None)
         if m == "GET":
             T.status(r, 200, "%s %s with the token" % (m, p))
         else:
             T.check(r.status != 401, "%s %s with the token is not 401" % (m, p), r)
+    d.wait_study(ids["/v1/studies/"])
+    d.wait_idle()
     r = d.request("DELETE", "/v1/datasets/" + ds)
     T.status(r, 204, "DELETE /v1/datasets/{id} with the token")
     for path in ("/healthz", "/metrics", "/openapi.json"):

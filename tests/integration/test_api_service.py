@@ -38,16 +38,24 @@ def test_openapi():
     ds = d.upload(kc_slice(300)).json()["id"]
     run = d.create_run(ds, seed_spec(epochs=3, k=3)).json()["id"]
     T.eq(d.wait_run(run)["status"], "succeeded", "a run to point {id} at")
+    study = {"base": seed_spec(epochs=2, k=2), "budget": {"max_trials": 1},
+             "space": {"/training/batch_size": {"type": "int", "low": 16, "high": 32}}}
+    r = d.post("/v1/studies", body={"dataset": ds, "study": study})
+    T.status(r, 202, "a study to point {id} at")
+    sid = r.json()["id"]
     index = os.path.isfile(os.path.join(SOURCE_DIR, "web", "index.html"))
     for m, p in sorted(documented):
         if m == "DELETE":
             continue
-        path = p.replace("{id}", ds if p.startswith("/v1/datasets/") else run)
+        ids = {"/v1/datasets/": ds, "/v1/studies/": sid}
+        path = p.replace("{id}", next((v for k, v in ids.items() if p.startswith(k)), run))
         r = d.request(m, path, body=b"{}" if m == "POST" else None)
         if p == "/" and not index:
             T.problem(r, 404, "GET / without web/index.html")
             continue
         T.check(r.status not in (404, 405), "%s %s answers (not 404/405)" % (m, p), r)
+    d.wait_study(sid)
+    d.wait_idle()
     r = d.request("DELETE", "/v1/datasets/" + ds)
     T.status(r, 204, "DELETE /v1/datasets/{id} answers")
     T.stop_daemon(d)

@@ -1,0 +1,46 @@
+/* nn_study_result.c — a trial's objective read from its cross-validated job's metrics (the JSON
+ * of nn_report_metrics), so that every driver reads them the same way. */
+#include "nn_study_internal.h"
+
+#include <math.h>
+
+static double number(const json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }
+
+int nn_study_fold_objective(const nn_study_spec *s, const json_t *metrics, double *out, int max) {
+    const json_t *folds = json_object_get(metrics, "folds");
+    const char *metric = nn_objective_name(s->objective);
+    const char *target = s->spec && s->spec->n_targets ? s->spec->targets[0] : "";
+    int n = 0;
+    size_t i;
+    const json_t *f;
+    json_array_foreach(folds, i, f) {
+        if (n >= max) break;
+        const json_t *units = json_object_get(json_object_get(f, "units"), target);
+        out[n++] = number(json_object_get(units, metric));
+    }
+    return n;
+}
+
+nn_status nn_study_result_from_metrics(const nn_study_spec *s, const json_t *metrics,
+                                       nn_trial_result *out, nn_error *err) {
+    double v[NN_SPEC_MAX_K + 1];
+    int n = nn_study_fold_objective(s, metrics, v, NN_SPEC_MAX_K + 1);
+    if (n <= 0) return nn_error_set(err, NN_ERR_INVALID, "the job has no validated folds");
+    nn_mean_sd(v, (size_t)n, &out->mean, &out->sd); /* as the job's r2_mean, r2_sd */
+    out->oof = number(json_object_get(metrics, nn_objective_name(s->objective)));
+    out->seconds = number(json_object_get(metrics, "train_seconds"));
+    if (!isfinite(out->seconds)) out->seconds = 0;
+    out->n_params = (size_t)json_integer_value(json_object_get(metrics, "params"));
+    out->metrics = json_object();
+    if (!out->metrics) return nn_nomem(err, "trial metrics");
+    static const char *const keys[] = {"r2", "rmse", "mae", "mape", "mse"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        json_t *m = json_object_get(metrics, keys[k]);
+        if (m && json_object_set(out->metrics, keys[k], m)) {
+            json_decref(out->metrics);
+            out->metrics = NULL;
+            return nn_nomem(err, "trial metrics");
+        }
+    }
+    return NN_OK;
+}

@@ -1,0 +1,149 @@
+// studies.js — hyperparameter studies: the list, and one study's leaderboard (live while it
+// runs), its best trial (with a button that opens its spec in New run), ensemble and holdout.
+
+import { api } from './api.js';
+import { h, clear, fmt, fmtTime, statusBadge, table, showError } from './ui.js';
+
+export async function render(main) {
+  const box = h('div', { id: 'studies-table' }, h('p', { class: 'muted' }, 'Loading…'));
+  clear(main, h('h1', {}, 'Studies'),
+    h('div', { class: 'card' },
+      h('p', { class: 'muted' }, 'Start a study with ', h('code', {}, 'POST /v1/studies'), ' or ',
+        h('code', {}, 'nn tune'), '; its trials are ordinary runs.'),
+      box));
+  let list;
+  try {
+    list = await api.studies();
+  } catch (e) {
+    showError(box, 'Listing the studies', e);
+    return;
+  }
+  if (!list.length) {
+    clear(box, h('p', { class: 'muted' }, 'No studies yet.'));
+    return;
+  }
+  clear(box, table([
+    { label: 'Study', get: (s) => h('a', { href: `#/study/${s.id}` }, s.name) },
+    { label: 'Status', get: (s) => statusBadge(s.status) },
+    { label: 'Trials', class: 'num', get: (s) => fmt(s.trials) },
+    { label: 'Best', class: 'num', get: (s) => (s.best ? `${s.best.metric} ${fmt(s.best.objective)} (trial ${s.best.trial})` : '—') },
+    { label: 'Created', get: (s) => fmtTime(s.created_at) },
+  ], list));
+}
+
+const valueText = (v) => (typeof v === 'number' ? fmt(v) : JSON.stringify(v));
+
+// The objective against one parameter: a small SVG scatter, completed trials filled, pruned ones
+// hollow (their value at the rung they reached), a log axis for a positive range over 20×.
+export function paramPlot(board, pointer, metric) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const el = (tag, attrs) => {
+    const e = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    return e;
+  };
+  const rows = board.filter((r) => typeof r.objective === 'number');
+  const cats = [...new Set(rows.map((r) => JSON.stringify(r.values[pointer])))];
+  const numeric = rows.every((r) => typeof r.values[pointer] === 'number');
+  const xs = rows.map((r) => r.values[pointer]);
+  const lo = Math.min(...xs), hi = Math.max(...xs);
+  const log = numeric && lo > 0 && hi / lo > 20;
+  const xOf = (v) => {
+    if (!numeric) return (cats.indexOf(JSON.stringify(v)) + 0.5) / cats.length;
+    if (hi === lo) return 0.5;
+    return log ? (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo)) : (v - lo) / (hi - lo);
+  };
+  const ys = rows.map((r) => r.objective);
+  const ylo = Math.min(...ys), yhi = Math.max(...ys);
+  const W = 240, H = 150, P = 12;
+  const svg = el('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img',
+    'aria-label': `${metric} against ${pointer}` });
+  svg.append(el('rect', { x: P, y: P, width: W - 2 * P, height: H - 2 * P, fill: 'none',
+    stroke: 'currentColor', 'stroke-opacity': 0.2 }));
+  for (const r of rows) {
+    const x = P + xOf(r.values[pointer]) * (W - 2 * P);
+    const y = H - P - (yhi === ylo ? 0.5 : (r.objective - ylo) / (yhi - ylo)) * (H - 2 * P);
+    const done = r.status === 'completed';
+    const dot = el('circle', { cx: x.toFixed(1), cy: y.toFixed(1), r: 3.5, stroke: 'currentColor',
+      fill: done ? 'currentColor' : 'none' });
+    const title = document.createElementNS(NS, 'title');
+    title.textContent = `trial ${r.trial}: ${valueText(r.values[pointer])} → ${fmt(r.objective)} (${r.status})`;
+    dot.append(title);
+    svg.append(dot);
+  }
+  return h('figure', { class: 'param-plot' }, svg,
+    h('figcaption', {}, h('code', {}, pointer), log ? ' (log)' : '',
+      numeric && rows.length ? ` ${fmt(lo)} … ${fmt(hi)}` : ''));
+}
+
+export async function renderStudy(main, id) {
+  const head = h('div', {});
+  const box = h('div', { id: 'leaderboard' }, h('p', { class: 'muted' }, 'Loading…'));
+  const extra = h('div', {});
+  clear(main, h('h1', {}, 'Study'), head, h('div', { class: 'card' }, box), extra);
+  let timer = null;
+  let gone = false;
+
+  async function refresh() {
+    let st;
+    try {
+      st = await api.study(id);
+    } catch (e) {
+      if (!gone) showError(box, 'Reading the study', e);
+      return;
+    }
+    if (gone) return;
+    const board = st.leaderboard || [];
+    const pointers = Object.keys((board[0] && board[0].values) || {});
+    const metric = (st.study && st.study.objective && st.study.objective.metric) || 'objective';
+    const cancel = h('button', { type: 'button', id: 'cancel-study' }, 'Cancel');
+    cancel.addEventListener('click', async () => {
+      try { await api.cancelStudy(id); } catch (e) { showError(extra, 'Cancelling', e); }
+      refresh();
+    });
+    clear(head, h('p', {}, h('b', {}, st.name), ' ', statusBadge(st.status), ' ',
+      `${board.length} of ${st.budget ? st.budget.max_trials : '?'} trials`,
+      st.error ? h('span', { class: 'muted' }, ` — ${st.error}`) : '', ' ',
+      st.status === 'running' ? cancel : ''));
+    clear(box, board.length ? table([
+      { label: 'Rank', class: 'num', get: (r) => r.rank },
+      { label: 'Trial', class: 'num', get: (r) => r.trial },
+      ...pointers.map((p) => ({ label: p, class: 'num', get: (r) => valueText(r.values[p]) })),
+      { label: metric, class: 'num', get: (r) => fmt(r.objective) },
+      { label: '± sd', class: 'num', get: (r) => fmt(r.objective_sd) },
+      { label: 'Epochs', class: 'num', get: (r) => r.epochs },
+      { label: 'Status', get: (r) => statusBadge(r.status) },
+      { label: 'Seconds', class: 'num', get: (r) => fmt(r.seconds, 3) },
+    ], board, { caption: 'Leaderboard (pruned trials stopped at their rung)' })
+      : h('p', { class: 'muted' }, 'No trial yet.'));
+    const scored = board.filter((r) => typeof r.objective === 'number');
+    const plots = scored.length > 1 ? h('div', { class: 'card', id: 'param-plots' },
+      h('h2', {}, `${metric} against each parameter`),
+      h('p', { class: 'muted' }, 'Filled: completed; hollow: pruned, at the rung it reached.'),
+      h('div', { class: 'row', style: 'flex-wrap:wrap;gap:1rem' },
+        pointers.map((p) => paramPlot(scored, p, metric)))) : null;
+    const res = st.results;
+    if (res && res.best) {
+      const open = h('button', { type: 'button', id: 'open-best' }, 'Open the best spec in New run');
+      open.addEventListener('click', () => {
+        sessionStorage.setItem('nnd-open-spec', JSON.stringify(res.best.spec, null, 2));
+        location.hash = `#/new/${st.dataset}`;
+      });
+      const ens = res.ensemble || {};
+      const hold = res.holdout || null;
+      clear(extra, plots, h('div', { class: 'card' },
+        h('h2', {}, 'Results'),
+        h('p', {}, `Best: trial ${res.best.trial}, ${metric} ${fmt(res.best.objective)} ± ${fmt(res.best.objective_sd)} `,
+          '(', h('a', { href: `#/run/${res.best.run}` }, 'its run'), ') ', open),
+        ens.members ? h('p', {}, `Ensemble of ${ens.members.length}: `,
+          ens.members.map((m) => `trial ${m.trial} × ${fmt(m.weight, 2)}`).join(', '),
+          `; out-of-fold R² ${fmt(ens.oof_r2)} (best trial alone ${fmt(ens.best_trial_oof_r2)})`) : null,
+        hold ? h('p', {}, `Holdout (${hold.rows} rows set aside before the search): best trial R² `,
+          fmt(hold.best && hold.best.r2), ', ensemble R² ', fmt(hold.ensemble && hold.ensemble.r2)) : null));
+    }
+    if (!(res && res.best)) clear(extra, plots);
+    if (st.status === 'running') timer = setTimeout(refresh, 1500);
+  }
+  await refresh();
+  return () => { gone = true; clearTimeout(timer); };
+}
