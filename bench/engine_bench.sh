@@ -10,7 +10,8 @@
 #
 # BUILD_DIR (default <repo>/build/rel) holds this build (nnd and nn). BASELINE (a git ref,
 # default 864f042: the last commit before the task engine) is checked out into a temporary
-# worktree and built there; BASELINE=none skips it. SECONDS_GET (default 10) per wrk phase,
+# worktree and built there (or BASE_BUILD names a build of it made before: its server/nnd and
+# cli/nn); BASELINE=none skips it. SECONDS_GET (default 10) per wrk phase,
 # EPOCHS (default 300) for the timed run. Prints one table; exit 1 when a step fails, 2 when a
 # tool is missing. About 3 minutes on two cores.
 set -eu
@@ -136,7 +137,9 @@ measure() { # LABEL BUILD_DIR → one line of results into $tmp/results
 }
 
 : >"$tmp/results"
-if [ "$baseline" != none ]; then
+if [ -n "${BASE_BUILD:-}" ]; then
+    measure "$baseline" "$BASE_BUILD" # built already (nnd and nn of $baseline)
+elif [ "$baseline" != none ]; then
     git -C "$repo" worktree add --detach "$tmp/base-src" "$baseline" >/dev/null 2>&1 || die "no ref $baseline"
     echo "building $baseline in $tmp/base-build ..."
     cmake -S "$tmp/base-src" -B "$tmp/base-build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_TESTS=OFF >/dev/null
