@@ -576,7 +576,7 @@ nn_status nn_model_predict(nn_model *m, const nn_table *rows, double **out, nn_e
     nn_table *t = NULL;
     *out = NULL;
     nn_status st = nn_pipe_conform(m->pipe, rows, &t, err);
-    double *pred = st == NN_OK ? malloc((n ? n : 1) * nt * sizeof *pred) : NULL;
+    double *pred = st == NN_OK ? calloc((n ? n : 1) * nt + 1, sizeof *pred) : NULL;
     if (st == NN_OK && !pred) st = nn_nomem(err, "out of memory for predictions");
     nn_row_set all = {t, NULL, 0};
     if (st == NN_OK && m->labels)

@@ -15,10 +15,12 @@
  * so (501), and nnd does not start its study driver there. */
 #define SQLITE_ONLY(s, err)                                                                        \
     do {                                                                                           \
-        if (!(s)->db)                                                                              \
-            return nn_error_set(err, NN_ERR_UNSUPPORTED,                                          \
-                                "studies need nnd's SQLite store; on PostgreSQL they are not "     \
-                                "supported yet");                                                  \
+        if (!(s)->db) {                                                                            \
+            (void)nn_error_set(err, NN_ERR_UNSUPPORTED,                                            \
+                               "studies need nnd's SQLite store; on PostgreSQL they are not "      \
+                               "supported yet");                                                   \
+            return NN_ERR_UNSUPPORTED;                                                             \
+        }                                                                                          \
     } while (0)
 
 nn_status srv_study_create(srv_store *s, srv_study *st, nn_error *err) {

@@ -11,7 +11,7 @@ import os
 import subprocess
 import time
 
-from nndtest import NN_CLI, SLOW, Suite, kc_slice, seed_spec
+from nndtest import NN_CLI, SLOW, SOURCE_DIR, Suite, kc_slice, seed_spec
 
 T = Suite("study")
 
@@ -213,6 +213,13 @@ def test_study_errors_at_pointers():
         T.problem(r, 422, "a grid larger than the budget", detail_has="/budget/max_trials")
         r = d.post("/v1/studies", body={"dataset": "0" * 32, "study": study()})
         T.check(r.status in (404, 422), "an unknown dataset", r)
+        # a classification: the objectives are a regression's, so refused at its task
+        with open(os.path.join(SOURCE_DIR, "examples", "breast_cancer.csv"), "rb") as f:
+            bc = d.upload(f.read(), name="bc").json()["id"]
+        with open(os.path.join(SOURCE_DIR, "examples", "breast_cancer.json")) as f:
+            bc_spec = json.load(f)
+        r = d.post("/v1/studies", body={"dataset": bc, "study": study(base=bc_spec)})
+        T.problem(r, 422, "a classification's study", detail_has="/base/task")
         r = d.get("/v1/studies/" + "0" * 32)
         T.status(r, 404, "an unknown study")
         # DELETE: refused while the study runs, then its record goes (its runs stay)
