@@ -217,7 +217,9 @@ static void test_engine_cancel_within_a_batch(void) {
 
 static void test_engine_lost_lease_trains_again(void) {
     engine_fixture f;
-    if (!start(&f, 1, 1, 1)) return; /* a 1 s lease, renewed every 333 ms */
+    /* a 4 s lease, renewed every 1.3 s: short enough for the thief's to expire soon, long enough
+       for a heartbeat on a loaded machine under TSan */
+    if (!start(&f, 1, 1, 4)) return;
     char a[SRV_ID_LEN + 1];
     create_run(&f, 20000, 2, a);
     CHECK(wait_query(&f,
