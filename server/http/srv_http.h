@@ -44,6 +44,8 @@ typedef struct srv_http {
     srv_work *work;       /* threads for expensive requests (srv_work.h) */
     srv_tables *tables;   /* parsed datasets (srv_tables.h) */
     srv_metrics *metrics; /* cached run counts for /metrics (srv_metrics.h) */
+    int quiesced;         /* srv_http_quiesce took the listening socket: */
+    int quiesced_fd;      /* closed by srv_http_stop, after the daemon's threads are gone */
 } srv_http;
 
 typedef enum srv_body_kind {
