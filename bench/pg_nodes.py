@@ -65,6 +65,25 @@ def events_stored(cluster, dbname, sqlite_path):
     return int(out.strip())
 
 
+def postgres_cpu():
+    """CPU seconds used so far by every postgres process (server and backends) of the machine."""
+    hz = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm = st[st.index("(") + 1:st.rindex(")")]
+        if comm.startswith("postgres"):
+            fields = st[st.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / hz
+
+
 def measure(label, cluster, dbname, nodes_workers, root):
     """Starts the nodes, measures; returns (claim ms, wall s, events/s, {seed: metrics})."""
     args_db = [] if dbname is None else ["--db", cluster.url().rsplit("/", 1)[0] + "/" + dbname]
@@ -88,6 +107,7 @@ def measure(label, cluster, dbname, nodes_workers, root):
             claims.append(run["started_at"] - run["created_at"])
         sqlite_path = None if dbname else os.path.join(nodes[0].data_dir, "nnd.db")
         e0 = events_stored(cluster, dbname, sqlite_path)
+        c0 = postgres_cpu()
         t0 = time.time()
         ids = {}
         for i in range(RUNS):
@@ -100,8 +120,9 @@ def measure(label, cluster, dbname, nodes_workers, root):
             m = run["metrics"]
             metrics[i] = (m["r2"], m["rmse"], m["mae"])
         wall = time.time() - t0
+        cpu = postgres_cpu() - c0
         e1 = events_stored(cluster, dbname, sqlite_path)
-        return statistics.median(claims), wall, (e1 - e0) / wall, metrics
+        return statistics.median(claims), wall, (e1 - e0) / wall, cpu, e1 - e0, metrics
     finally:
         for d in nodes:
             d.stop()
@@ -136,11 +157,13 @@ def main():
     print()
     print("nnd on PostgreSQL — %s, %d cores; %d seed runs of %d epochs × 8 folds + refit"
           % (cpu, os.cpu_count(), RUNS, EPOCHS))
-    print("%-32s %12s %10s %10s %10s" % ("store", "claim ms", "wall s", "vs 1 node", "events/s"))
+    print("%-32s %9s %8s %10s %9s %16s" % ("store", "claim ms", "wall s", "vs 1 node", "events/s",
+                                             "PostgreSQL CPU"))
     base = rows[1][2]
-    for label, claim, wall, evs, _ in rows:
-        print("%-32s %12.1f %10.1f %9.2fx %10.0f" % (label, claim, wall, wall / base, evs))
-    same = all(r[4] == rows[0][4] for r in rows)
+    for label, claim, wall, evs, cpu, n_ev, _ in rows:
+        pg = "%.1f s (%.0f µs/ev)" % (cpu, 1e6 * cpu / n_ev) if "PostgreSQL" in label and n_ev else "-"
+        print("%-32s %9.1f %8.1f %9.2fx %9.0f %16s" % (label, claim, wall, wall / base, evs, pg))
+    same = all(r[6] == rows[0][6] for r in rows)
     print("metrics of every run bit-identical across the three: %s" % ("yes" if same else "NO"))
     print("(goal: two nodes × 1 worker within 1.10x of one node × 2 workers)")
     return 0 if same else 1
