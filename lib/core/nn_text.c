@@ -1,4 +1,5 @@
-/* nn_text.c — capped Levenshtein distance (one row, early exit once a row exceeds the cap). */
+/* nn_text.c — capped Levenshtein distance (one row, early exit once a row exceeds the cap) and
+ * JSON pointer keys. */
 #include "nn_text.h"
 
 #include <string.h>
@@ -36,4 +37,20 @@ long nn_closest(const char *name, const void *items, size_t n, nn_name_at_fn nam
         }
     }
     return best;
+}
+
+void nn_json_ptr_key(char *out, size_t cap, const char *base, const char *key) {
+    size_t n = strnlen(base, cap - 1);
+    memcpy(out, base, n);
+    if (n < cap - 1) out[n++] = '/';
+    for (const char *k = key; *k && n < cap - 1; k++) {
+        if (*k == '~' || *k == '/') {
+            if (n + 2 > cap - 1) break;
+            out[n++] = '~';
+            out[n++] = *k == '~' ? '0' : '1';
+        } else {
+            out[n++] = *k;
+        }
+    }
+    out[n] = '\0';
 }

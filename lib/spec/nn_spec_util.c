@@ -10,19 +10,7 @@
 #include <string.h>
 
 void nn__ptr_key(char out[NN__PTR], const char *base, const char *key) {
-    size_t n = strnlen(base, NN__PTR - 1);
-    memcpy(out, base, n);
-    if (n < NN__PTR - 1) out[n++] = '/';
-    for (const char *k = key; *k && n < NN__PTR - 1; k++) {
-        if (*k == '~' || *k == '/') {
-            if (n + 2 > NN__PTR - 1) break;
-            out[n++] = '~';
-            out[n++] = *k == '~' ? '0' : '1';
-        } else {
-            out[n++] = *k;
-        }
-    }
-    out[n] = '\0';
+    nn_json_ptr_key(out, NN__PTR, base, key);
 }
 
 void nn__ptr_index(char out[NN__PTR], const char *base, size_t i) {

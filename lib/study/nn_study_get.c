@@ -9,19 +9,7 @@
 #include <string.h>
 
 void nn__sptr_key(char out[NN__SPTR], const char *base, const char *key) {
-    size_t n = strnlen(base, NN__SPTR - 1);
-    memcpy(out, base, n);
-    if (n < NN__SPTR - 1) out[n++] = '/';
-    for (const char *k = key; *k && n < NN__SPTR - 1; k++) {
-        if (*k == '~' || *k == '/') {
-            if (n + 2 > NN__SPTR - 1) break;
-            out[n++] = '~';
-            out[n++] = *k == '~' ? '0' : '1';
-        } else {
-            out[n++] = *k;
-        }
-    }
-    out[n] = '\0';
+    nn_json_ptr_key(out, NN__SPTR, base, key);
 }
 
 static const char *name_at(const void *names, size_t i) { return ((const char *const *)names)[i]; }

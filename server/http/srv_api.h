@@ -108,5 +108,9 @@ int srv_api_plan(srv_req *req, srv_store *s, const char *dataset, const nn_spec 
  * (/text_columns/N, /id); other statuses in err. */
 nn_status srv_api_table(srv_req *req, srv_store *s, const char *dataset_id, const nn_spec *spec,
                         nn_spec_errors *errs, srv_table_ref **out, nn_error *err);
+/* srv_api_table with its problems answered (422 at pointers, or the status's): the reference,
+ * or NULL when resp holds the answer. */
+srv_table_ref *srv_api_table_or_answer(srv_req *req, srv_store *s, const char *dataset,
+                                      const nn_spec *spec, srv_resp *resp);
 
 #endif

@@ -173,23 +173,29 @@ static nn_status check_params(int64_t max_params, const nn_spec *spec, const nn_
     return NN_ERR_SPEC;
 }
 
-int srv_api_plan(srv_req *req, srv_store *s, const char *dataset, const nn_spec *spec, json_t *out,
-                 srv_resp *resp) {
+srv_table_ref *srv_api_table_or_answer(srv_req *req, srv_store *s, const char *dataset,
+                                      const nn_spec *spec, srv_resp *resp) {
     srv_table_ref *ref = NULL;
     nn_error err = {0};
     nn_spec_errors errs;
     memset(&errs, 0, sizeof errs);
     nn_status st = srv_api_table(req, s, dataset, spec, &errs, &ref, &err);
-    if (st != NN_OK) {
-        if (st == NN_ERR_SPEC)
-            srv_problem_spec(resp, &errs, NULL);
-        else
-            srv_problem_from(resp, &err);
-        return -1;
-    }
+    if (st == NN_ERR_SPEC)
+        srv_problem_spec(resp, &errs, NULL);
+    else if (st != NN_OK)
+        srv_problem_from(resp, &err);
+    return st == NN_OK ? ref : NULL;
+}
+
+int srv_api_plan(srv_req *req, srv_store *s, const char *dataset, const nn_spec *spec, json_t *out,
+                 srv_resp *resp) {
+    srv_table_ref *ref = srv_api_table_or_answer(req, s, dataset, spec, resp);
+    if (!ref) return -1;
+    nn_spec_errors errs;
+    memset(&errs, 0, sizeof errs);
     const nn_table *t = srv_table_ref_table(ref);
     nn_plan *plan = NULL;
-    st = nn_pipe_plan(spec, t, &plan, &errs);
+    nn_status st = nn_pipe_plan(spec, t, &plan, &errs);
     if (st == NN_OK) st = check_params(req->ctx->cfg.max_params, spec, plan, &errs);
     if (st == NN_OK && out) {
         json_t *features = json_array();

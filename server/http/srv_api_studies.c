@@ -107,18 +107,10 @@ static nn_status put_rows(srv_store *s, const nn_table *t, const size_t *rows, s
  * the problem answered. */
 static int split(srv_req *req, srv_resp *resp, srv_store *s, const nn_study_spec *spec,
                  srv_study *row) {
-    nn_spec_errors errs;
-    memset(&errs, 0, sizeof errs);
-    srv_table_ref *ref = NULL;
+    srv_table_ref *ref = srv_api_table_or_answer(req, s, row->dataset_id, spec->spec, resp);
+    if (!ref) return -1;
     nn_error err = {0};
-    nn_status st = srv_api_table(req, s, row->dataset_id, spec->spec, &errs, &ref, &err);
-    if (st != NN_OK) {
-        if (st == NN_ERR_SPEC)
-            srv_problem_spec(resp, &errs, NULL);
-        else
-            srv_problem_from(resp, &err);
-        return -1;
-    }
+    nn_status st = NN_OK;
     const nn_table *t = srv_table_ref_table(ref);
     unsigned char *mask = calloc(t->n_rows + 1, 1);
     size_t *rows = malloc((t->n_rows + 1) * sizeof *rows);
