@@ -100,7 +100,10 @@ nn_status srv_app_start(srv_app *app, int *requeued, int *failed, nn_error *err)
 int srv_app_port(const srv_app *app) { return srv_http_port(&app->http); }
 
 void srv_app_stop(srv_app *app) {
-    srv_http_quiesce(&app->http);
+    /* From here every new request is answered 503 "shutting down" (the stopping flag) while the
+       ones in flight finish. libmicrohttpd's MHD_quiesce_daemon is not used: with a thread pool
+       on epoll its caller and the pool's threads both take the listening socket out of the
+       epoll sets, and the loser aborts the process (a PANIC seen at SIGTERM in CI). */
     atomic_store(&app->ctx.stopping, 1);
     if (app->eng) srv_hub_wake_all(srv_engine_hub(app->eng)); /* event streams end */
     srv_engine_stop_training(app->eng); /* within a batch; tasks released to the queue */

@@ -44,8 +44,6 @@ typedef struct srv_http {
     srv_work *work;       /* threads for expensive requests (srv_work.h) */
     srv_tables *tables;   /* parsed datasets (srv_tables.h) */
     srv_metrics *metrics; /* cached run counts for /metrics (srv_metrics.h) */
-    int quiesced;         /* srv_http_quiesce took the listening socket: */
-    int quiesced_fd;      /* closed by srv_http_stop, after the daemon's threads are gone */
 } srv_http;
 
 typedef enum srv_body_kind {
@@ -130,8 +128,6 @@ typedef struct srv_route {
 nn_status srv_http_start(srv_http *h, nn_error *err);
 /* The TCP port the daemon listens on (the one picked when the configured port is 0). */
 int srv_http_port(const srv_http *h);
-/* Stops accepting new connections (for a clean shutdown). */
-void srv_http_quiesce(srv_http *h);
 /* Stops the work threads (answering what waits), the daemon, the ticker, the guard and the
  * caches. */
 void srv_http_stop(srv_http *h);

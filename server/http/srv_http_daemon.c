@@ -538,24 +538,11 @@ int srv_http_port(const srv_http *h) {
     return info && info->port ? (int)info->port : h->ctx->cfg.port;
 }
 
-void srv_http_quiesce(srv_http *h) {
-    if (!h->daemon) return;
-    MHD_socket s = MHD_quiesce_daemon(h->daemon);
-    /* libmicrohttpd's threads may still look at it: closed only after MHD_stop_daemon (its
-       manual says so; closing it here was a data race ThreadSanitizer saw) */
-    if (s != MHD_INVALID_SOCKET) {
-        h->quiesced = 1;
-        h->quiesced_fd = s;
-    }
-}
-
 void srv_http_stop(srv_http *h) {
     srv_work_destroy(h->work); /* every suspended request answered and resumed first */
     h->work = NULL;
     if (h->daemon) MHD_stop_daemon(h->daemon);
     h->daemon = NULL;
-    if (h->quiesced) (void)close(h->quiesced_fd);
-    h->quiesced = 0;
     srv_streams_destroy(h->streams);
     h->streams = NULL;
     srv_guard_destroy(h->guard);
