@@ -6,7 +6,7 @@ import os
 import re
 import time
 
-from nndtest import SLOW, SOURCE_DIR, Suite, kc_slice, seed_spec
+from nndtest import DB, SLOW, SOURCE_DIR, Suite, kc_slice, seed_spec
 
 T = Suite("service")
 
@@ -41,8 +41,12 @@ def test_openapi():
     study = {"base": seed_spec(epochs=2, k=2), "budget": {"max_trials": 1},
              "space": {"/training/batch_size": {"type": "int", "low": 16, "high": 32}}}
     r = d.post("/v1/studies", body={"dataset": ds, "study": study})
-    T.status(r, 202, "a study to point {id} at")
-    sid = r.json()["id"]
+    if DB == "pg":  # studies are kept by the SQLite store only, for now
+        T.problem(r, 501, "a study on PostgreSQL", detail_has="SQLite")
+        sid = "0" * 32
+    else:
+        T.status(r, 202, "a study to point {id} at")
+        sid = r.json()["id"]
     index = os.path.isfile(os.path.join(SOURCE_DIR, "web", "index.html"))
     for m, p in sorted(documented):
         if m == "DELETE":
@@ -54,7 +58,8 @@ def test_openapi():
             T.problem(r, 404, "GET / without web/index.html")
             continue
         T.check(r.status not in (404, 405), "%s %s answers (not 404/405)" % (m, p), r)
-    d.wait_study(sid)
+    if DB != "pg":
+        d.wait_study(sid)
     d.wait_idle()
     r = d.request("DELETE", "/v1/datasets/" + ds)
     T.status(r, 204, "DELETE /v1/datasets/{id} answers")
