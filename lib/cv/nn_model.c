@@ -321,6 +321,9 @@ static nn_status load_params(const json_t *params, nn_net **nets, int n_nets, nn
             double d = json_number_value(v);
             if (!json_is_number(v) || !isfinite(d))
                 return nn_error_set(err, NN_ERR_PARSE, "/params/%zu: not a finite number", at);
+            if (!isfinite((double)(nn_float)d)) /* it would not be written back */
+                return nn_error_set(err, NN_ERR_PARSE, "/params/%zu: %g is out of %s's range", at,
+                                    d, NN_FLOAT_NAME);
             p[i] = (nn_float)d;
         }
     }
