@@ -86,7 +86,8 @@ static void train(tune *tu, const nn_study_work *w) {
         }
     }
     if (!tu->quiet) {
-        const char *what = t->status == NN_TRIAL_RUNNING ? "promoted" : nn_trial_status_name(t->status);
+        const char *what =
+            t->status == NN_TRIAL_RUNNING ? "promoted" : nn_trial_status_name(t->status);
         (void)fprintf(stderr, "trial %d rung %d (%d epochs): ", w->trial + 1, w->rung + 1,
                       w->until_epoch);
         if (t->status == NN_TRIAL_FAILED)
@@ -148,9 +149,8 @@ static json_t *ensemble(tune *tu, int *counts) {
     free(order);
     int c[NN_STUDY_MAX_TOP];
     double mse;
-    if (m == 0 ||
-        nn_caruana_select(pred, (size_t)m, tu->actual, tu->n_rows, s->ensemble_rounds, c, &mse,
-                          &err) != NN_OK)
+    if (m == 0 || nn_caruana_select(pred, (size_t)m, tu->actual, tu->n_rows, s->ensemble_rounds, c,
+                                    &mse, &err) != NN_OK)
         return json_null();
     json_t *list = json_array();
     for (int j = 0; j < m; j++) {
@@ -300,7 +300,8 @@ static int write_outputs(tune *tu, const char *dir, const nn_table *hold) {
         (void)json_object_set_new(out, "best",
                                   json_pack("{s:i, s:o}", "trial", best + 1, "objective",
                                             num(nn_study_trial(tu->st, best)->result.mean)));
-    if (out && hold && counts) (void)json_object_set_new(out, "holdout", holdout(tu, hold, counts, best));
+    if (out && hold && counts)
+        (void)json_object_set_new(out, "holdout", holdout(tu, hold, counts, best));
     char *text = out ? json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
     rc |= !text || write_text(dir, "study.json", text);
     if (text && !tu->quiet) {
@@ -355,8 +356,8 @@ int cmd_tune(int argc, char **argv) {
     tu.models = calloc((size_t)s->max_trials + 1, sizeof(nn_model *));
     tu.oof = calloc((size_t)s->max_trials + 1, sizeof(double *));
     tu.actual = calloc(tu.n_rows + 1, sizeof *tu.actual);
-    if (rc == CLI_OK && (!tu.models || !tu.oof || !tu.actual ||
-                         nn_study_create(s, &tu.st, &err) != NN_OK))
+    if (rc == CLI_OK &&
+        (!tu.models || !tu.oof || !tu.actual || nn_study_create(s, &tu.st, &err) != NN_OK))
         rc = CLI_FAIL;
     char dir[4096];
     (void)snprintf(dir, sizeof dir, "%s%s", out ? "" : "studies/", out ? out : s->name);

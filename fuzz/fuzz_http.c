@@ -221,7 +221,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                     "1",   "--max-queued", "4",  "--quiet",  NULL};
     int help = 0, version = 0;
     nn_error err = {0};
-    FUZZ_CHECK(srv_config_parse(&fuzz_app.ctx.cfg, 10, args, &help, &version, &err) == NN_OK, err.msg);
+    FUZZ_CHECK(srv_config_parse(&fuzz_app.ctx.cfg, 10, args, &help, &version, &err) == NN_OK,
+               err.msg);
     fuzz_app.ctx.cfg.http_threads = 2;
     int requeued = 0, failed = 0;
     FUZZ_CHECK(srv_app_start(&fuzz_app, &requeued, &failed, &err) == NN_OK, err.msg);

@@ -20,8 +20,9 @@
 /* A study of BASE_SPEC with `rest` (more top-level keys, starting with a comma). */
 static nn_study_spec *study_of(const char *space, const char *rest, nn_spec_errors *errs) {
     char text[4096];
-    (void)snprintf(text, sizeof text, "{\"name\": \"t\", \"seed\": 7, \"base\": %s, \"space\": %s%s}",
-                   BASE_SPEC, space, rest);
+    (void)snprintf(text, sizeof text,
+                   "{\"name\": \"t\", \"seed\": 7, \"base\": %s, \"space\": %s%s}", BASE_SPEC,
+                   space, rest);
     nn_study_spec *s = NULL;
     if (nn_study_parse(text, strlen(text), &s, errs) != NN_OK) return NULL;
     return s;
@@ -50,9 +51,9 @@ static double sim_objective(const nn_trial *t, int epoch, int fold) {
 
 typedef struct sim_opts {
     int workers;
-    int shuffle;     /* 0: report the last handed out first; 1: an LCG picks */
-    int fail_units;  /* trials with this many units fail (0: none) */
-    int stop_after;  /* > 0: stop after this many reports (for restore tests) */
+    int shuffle;    /* 0: report the last handed out first; 1: an LCG picks */
+    int fail_units; /* trials with this many units fail (0: none) */
+    int stop_after; /* > 0: stop after this many reports (for restore tests) */
 } sim_opts;
 
 /* Runs st until done (or stop_after reports); returns the number of reports. */

@@ -60,14 +60,14 @@ static void test_cv_kfold_every_row_validated_once(void) {
  * of the full epoch count (cosine here), then stops. */
 static void test_cv_stop_at_is_a_prefix(void) {
     nn_table *t = synth(90, 2, -1, 0.5);
-    nn_spec *full = synth_spec(
-        5, "\"hidden\": [{\"units\": 6}]",
-        "\"epochs\": 8, \"schedule\": {\"type\": \"cosine\"}, \"validation\": "
-        "{\"type\": \"kfold\", \"k\": 3}, \"final\": \"none\"");
-    nn_spec *part = synth_spec(
-        5, "\"hidden\": [{\"units\": 6}]",
-        "\"epochs\": 8, \"stop_at\": 3, \"schedule\": {\"type\": \"cosine\"}, "
-        "\"validation\": {\"type\": \"kfold\", \"k\": 3}, \"final\": \"none\"");
+    nn_spec *full =
+        synth_spec(5, "\"hidden\": [{\"units\": 6}]",
+                   "\"epochs\": 8, \"schedule\": {\"type\": \"cosine\"}, \"validation\": "
+                   "{\"type\": \"kfold\", \"k\": 3}, \"final\": \"none\"");
+    nn_spec *part =
+        synth_spec(5, "\"hidden\": [{\"units\": 6}]",
+                   "\"epochs\": 8, \"stop_at\": 3, \"schedule\": {\"type\": \"cosine\"}, "
+                   "\"validation\": {\"type\": \"kfold\", \"k\": 3}, \"final\": \"none\"");
     nn_cv *a = run_ok(full, t, 2), *b = run_ok(part, t, 1);
     if (a && b) {
         const nn_cv_result *ra = nn_cv_result_get(a), *rb = nn_cv_result_get(b);

@@ -655,8 +655,8 @@ static void test_store_studies(void) {
     if (n == 1) CHECK_STR(ids, st.id);
     free(ids);
     srv_event evs[2] = {{1, "trial", "{\"trial\":1}"}, {2, "rung", "{\"trial\":1,\"rung\":1}"}};
-    srv_study_save v = {"running", "{\"trials\":[]}", "[{\"trial\":1}]", "rank\n", NULL, NULL,
-                        evs, 2};
+    srv_study_save v = {"running", "{\"trials\":[]}", "[{\"trial\":1}]", "rank\n", NULL, NULL, evs,
+                        2};
     CHECK(srv_study_put(s, st.id, &v, &err) == NN_OK);
     CHECK(fixture_run(s, ds, 0, "r", run) == NN_OK);
     CHECK(srv_study_run_put(s, st.id, 0, 1, run, &err) == NN_OK);

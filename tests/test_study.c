@@ -52,8 +52,9 @@ static void test_study_errors_at_pointers(void) {
                  "/space/~1network~1l3: the base spec has nothing at /network/l3");
     expect_error("{\"/network/l2\": {\"type\": \"float\", \"low\": 0, \"high\": 1, \"log\": true}}",
                  "", "/space/~1network~1l2/low: must be > 0 with \"log\"");
-    expect_error("{\"/network/l2\": {\"type\": \"float\", \"low\": -1, \"high\": 1, \"log\": true}}",
-                 "", "/space/~1network~1l2/low: must be > 0");
+    expect_error(
+        "{\"/network/l2\": {\"type\": \"float\", \"low\": -1, \"high\": 1, \"log\": true}}", "",
+        "/space/~1network~1l2/low: must be > 0");
     expect_error("{\"/network/hidden/0/units\": {\"type\": \"int\", \"low\": 1, \"high\": 64}}",
                  ", \"sampler\": {\"type\": \"grid\"}, \"budget\": {\"max_trials\": 40}",
                  "/budget/max_trials: the grid has 64 points, more than max_trials 40");
@@ -80,8 +81,8 @@ static void test_study_errors_at_pointers(void) {
     expect_error("{\"/seed\": {\"type\": \"int\", \"low\": 1, \"high\": 5}}", "",
                  "/space/~1seed: /seed is the same for every trial");
     expect_error("{\"/network/l2\": {\"type\": \"float\", \"low\": 0, \"high\": 1},"
-                 " \"network/l2\": {\"type\": \"float\", \"low\": 0, \"high\": 1}}", "",
-                 "/space/network~1l2: must be a JSON pointer");
+                 " \"network/l2\": {\"type\": \"float\", \"low\": 0, \"high\": 1}}",
+                 "", "/space/network~1l2: must be a JSON pointer");
     /* the base spec's own problems at /base/… */
     nn_spec_errors e;
     char buf[512];

@@ -61,9 +61,9 @@ static void test_asha_decisions_by_hand(void) {
        has only trial 1 strictly ahead with room for ⌊6/3⌋ = 2: on; 7, 8 have more than 2
        ahead; trial 9 (32) has 1, 3 and 6 ahead with room for 3: pruned. Rung 9: trial 1 on,
        trial 6 behind it with room for 1: pruned. */
-    static const nn_trial_status want[9] = {
-        NN_TRIAL_COMPLETED, NN_TRIAL_PRUNED, NN_TRIAL_PRUNED, NN_TRIAL_PRUNED, NN_TRIAL_PRUNED,
-        NN_TRIAL_PRUNED,    NN_TRIAL_PRUNED, NN_TRIAL_PRUNED, NN_TRIAL_PRUNED};
+    static const nn_trial_status want[9] = {NN_TRIAL_COMPLETED, NN_TRIAL_PRUNED, NN_TRIAL_PRUNED,
+                                            NN_TRIAL_PRUNED,    NN_TRIAL_PRUNED, NN_TRIAL_PRUNED,
+                                            NN_TRIAL_PRUNED,    NN_TRIAL_PRUNED, NN_TRIAL_PRUNED};
     static const int reached[9] = {3, 1, 1, 1, 1, 2, 1, 1, 1};
     CHECK(nn_study_n_trials(st) == 9);
     for (int i = 0; i < 9 && i < nn_study_n_trials(st); i++) {
@@ -206,9 +206,9 @@ static void test_study_restore(void) {
     nn_study *st = NULL;
     nn_error err;
     CHECK(nn_study_create(s, &st, &err) == NN_OK);
-    json_t *bad = json_pack("{s:[{s:i, s:{s:i, s:f}, s:s, s:[]}]}", "trials", "trial", 0,
-                            "values", "/network/hidden/0/units", 16,
-                            "/training/optimizer/learning_rate", 0.5, "status", "running", "rungs");
+    json_t *bad = json_pack("{s:[{s:i, s:{s:i, s:f}, s:s, s:[]}]}", "trials", "trial", 0, "values",
+                            "/network/hidden/0/units", 16, "/training/optimizer/learning_rate", 0.5,
+                            "status", "running", "rungs");
     CHECK(nn_study_restore(st, bad, &err) == NN_ERR_INVALID);
     CHECK_CONTAINS(err.msg, "differ");
     json_decref(bad);

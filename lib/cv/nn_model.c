@@ -242,8 +242,8 @@ static json_t *weighted_json(const nn_model *m) {
     json_t *list = json_array();
     for (int i = 0; list && i < m->n_members; i++) {
         json_t *one = model_json(m->members[i]);
-        if (!one || json_array_append_new(list, json_pack("{s:f, s:o}", "weight", m->weights[i],
-                                                          "model", one))) {
+        if (!one || json_array_append_new(
+                        list, json_pack("{s:f, s:o}", "weight", m->weights[i], "model", one))) {
             json_decref(list);
             list = NULL;
         }
@@ -366,8 +366,7 @@ static nn_status build_weighted(json_t *root, nn_model **out, nn_error *err) {
 
 static nn_status build(json_t *root, nn_model **out, nn_error *err) {
     const char *format = json_string_value(json_object_get(root, "format"));
-    if (format && strcmp(format, "nnd-weighted-model") == 0)
-        return build_weighted(root, out, err);
+    if (format && strcmp(format, "nnd-weighted-model") == 0) return build_weighted(root, out, err);
     if (!format || strcmp(format, "nnd-model") != 0)
         return nn_error_set(err, NN_ERR_PARSE, "/format: not an nnd model file");
     json_t *version = json_object_get(root, "version");
@@ -551,8 +550,7 @@ nn_status nn__predict_probs(const nn_pipe *pipe, nn_net *const *nets, int n_nets
 }
 
 /* Each member's predictions weighted. */
-static nn_status predict_weighted(nn_model *m, const nn_table *rows, double **out,
-                                  nn_error *err) {
+static nn_status predict_weighted(nn_model *m, const nn_table *rows, double **out, nn_error *err) {
     size_t len = rows->n_rows * nn_model_n_values(m);
     double *acc = calloc(len ? len : 1, sizeof *acc);
     if (!acc) return nn_nomem(err, "out of memory for predictions");

@@ -24,7 +24,7 @@ static const nn__range UNIT_OPEN = {0, 1, 1, 1};      /* (0, 1) */
 static const nn__key training_keys[] = {
     {"epochs", 0},   {"batch_size", 0}, {"loss", 0},           {"optimizer", 0},
     {"schedule", 0}, {"validation", 0}, {"early_stopping", 0}, {"reduce_on_plateau", 0},
-    {"final", 0},    {"importance", 0}, {"ensemble", 0},        {"stop_at", 0},
+    {"final", 0},    {"importance", 0}, {"ensemble", 0},       {"stop_at", 0},
 };
 static const nn__key loss_keys[] = {{"type", 0},
                                     {"delta", BIT(NN_LOSS_HUBER)},
@@ -153,8 +153,8 @@ static json_t *parse_loss(nn__ctx *c, const json_t *t, nn_spec *spec) {
  * against keys for that type. Returns the object (NULL when absent) and the type in *kind (< 0
  * when wrong). */
 static const json_t *typed_object(nn__ctx *c, const json_t *t, const char *ptr, const char *what,
-                                  const char *const *names, int count, int def,
-                                  const nn__key *keys, size_t n_keys, int *kind) {
+                                  const char *const *names, int count, int def, const nn__key *keys,
+                                  size_t n_keys, int *kind) {
     const json_t *v = nn__get_obj(c, t, "/training", ptr + strlen("/training/"), NN__OPTIONAL);
     nn__get_name(c, v, ptr, "type", what, names, count, def, NN__OPTIONAL, kind);
     nn__variant var = {"type", names, count, *kind};
@@ -285,9 +285,8 @@ static json_t *parse_schedule(nn__ctx *c, const json_t *t, int epochs, nn_sched 
 static json_t *parse_validation(nn__ctx *c, const json_t *t, nn_spec *spec) {
     const char *ptr = "/training/validation";
     int kind;
-    const json_t *v = typed_object(c, t, ptr, "validation type", nn_val__texts,
-                                   N_OF(nn_val__texts), NN_VAL_KFOLD, val_keys, N_OF(val_keys),
-                                   &kind);
+    const json_t *v = typed_object(c, t, ptr, "validation type", nn_val__texts, N_OF(nn_val__texts),
+                                   NN_VAL_KFOLD, val_keys, N_OF(val_keys), &kind);
     spec->k = 5;
     spec->holdout = 0.2;
     if (kind < 0) return NULL;

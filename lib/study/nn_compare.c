@@ -62,8 +62,8 @@ double nn_student_t_two_sided(double t, double df) {
     return beta_reg(df / 2, 0.5, df / (df + t * t));
 }
 
-nn_status nn_compare_folds(const double *a, const double *b, int k, double n_test,
-                           double n_train, nn_fold_comparison *out, nn_error *err) {
+nn_status nn_compare_folds(const double *a, const double *b, int k, double n_test, double n_train,
+                           nn_fold_comparison *out, nn_error *err) {
     if (k < 2) return nn_error_set(err, NN_ERR_INVALID, "a comparison needs 2 folds or more");
     if (!(n_train > 0) || !(n_test > 0))
         return nn_error_set(err, NN_ERR_INVALID, "the folds' row counts are unknown");

@@ -14,19 +14,19 @@
 #include "nn_common.h"
 
 typedef struct nn_fold_comparison {
-    int k;          /* folds */
-    double mean;    /* mean of a − b */
-    double sd;      /* sample sd of a − b */
-    double t;       /* the corrected statistic (±inf when every difference is the same, nonzero) */
-    double df;      /* k − 1 */
-    double p;       /* two-sided p-value */
+    int k;       /* folds */
+    double mean; /* mean of a − b */
+    double sd;   /* sample sd of a − b */
+    double t;    /* the corrected statistic (±inf when every difference is the same, nonzero) */
+    double df;   /* k − 1 */
+    double p;    /* two-sided p-value */
 } nn_fold_comparison;
 
 /* Compares fold scores a and b (k each, k ≥ 2) of jobs whose folds test n_test and train
  * n_train rows (their ratio is what the correction needs). NN_ERR_INVALID for k < 2, a NaN
  * score or n_train = 0. */
-nn_status nn_compare_folds(const double *a, const double *b, int k, double n_test,
-                           double n_train, nn_fold_comparison *out, nn_error *err);
+nn_status nn_compare_folds(const double *a, const double *b, int k, double n_test, double n_train,
+                           nn_fold_comparison *out, nn_error *err);
 
 /* P(|T| ≥ |t|) for Student's t with df > 0 degrees of freedom. */
 double nn_student_t_two_sided(double t, double df);

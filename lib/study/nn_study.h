@@ -73,10 +73,10 @@ typedef struct nn_param {
 } nn_param;
 
 typedef struct nn_study_spec {
-    char *name;     /* default "study" */
-    uint64_t seed;  /* sampling; the trials' training seed is the base spec's */
-    json_t *base;   /* the base spec as written (owned) */
-    nn_spec *spec;  /* the base parsed */
+    char *name;       /* default "study" */
+    uint64_t seed;    /* sampling; the trials' training seed is the base spec's */
+    json_t *base;     /* the base spec as written (owned) */
+    nn_spec *spec;    /* the base parsed */
     nn_param *params; /* (n_params) sorted by pointer */
     size_t n_params;
     nn_objective objective;
@@ -141,28 +141,28 @@ int nn_study_status_from_name(const char *name, nn_study_status *out);
 
 /* What a completed trial reports besides its rung values. */
 typedef struct nn_trial_result {
-    double mean, sd;  /* the objective over folds (units, first target) */
-    double oof;       /* the objective out of fold over every validated row */
-    json_t *metrics;  /* other metrics ({"r2": …, "rmse": …}, fold means and out of fold);
-                         borrowed by nn_study_report_complete, which keeps a copy */
-    double seconds;   /* training time of the trial, all its tasks */
-    size_t n_params;  /* parameters of one network */
+    double mean, sd; /* the objective over folds (units, first target) */
+    double oof;      /* the objective out of fold over every validated row */
+    json_t *metrics; /* other metrics ({"r2": …, "rmse": …}, fold means and out of fold);
+                        borrowed by nn_study_report_complete, which keeps a copy */
+    double seconds;  /* training time of the trial, all its tasks */
+    size_t n_params; /* parameters of one network */
 } nn_trial_result;
 
 /* A trial as the machine knows it. */
 typedef struct nn_trial {
     int index; /* 0-based */
     nn_trial_status status;
-    json_t *values;      /* {pointer: value} sampled (owned by the machine) */
-    double *x;           /* (n_params) the values as numbers: float/int (log scale when log),
-                            categorical index */
-    nn_spec *spec;       /* the trial's spec (owned by the machine) */
-    int n_rungs;         /* this trial's rung count (its epochs decide the last) */
+    json_t *values; /* {pointer: value} sampled (owned by the machine) */
+    double *x;      /* (n_params) the values as numbers: float/int (log scale when log),
+                       categorical index */
+    nn_spec *spec;  /* the trial's spec (owned by the machine) */
+    int n_rungs;    /* this trial's rung count (its epochs decide the last) */
     int rung_epochs[NN_STUDY_MAX_RUNGS];
-    int reached;         /* rungs reported (values in rung_value[0 … reached)) */
+    int reached; /* rungs reported (values in rung_value[0 … reached)) */
     double rung_value[NN_STUDY_MAX_RUNGS]; /* mean over folds of the objective at the rung */
-    int handed_out;      /* the work of rung `reached` was handed out and not yet reported */
-    int decided;         /* rungs whose promotion was decided (≤ reached) */
+    int handed_out;         /* the work of rung `reached` was handed out and not yet reported */
+    int decided;            /* rungs whose promotion was decided (≤ reached) */
     nn_trial_result result; /* completed only (metrics owned by the machine) */
     char error[256];        /* failed only */
 } nn_trial;
@@ -262,7 +262,7 @@ nn_status nn_study_result_from_metrics(const nn_study_spec *s, const json_t *met
  * are left out. counts[j] (m) is how often model j was selected (weights counts / rounds);
  * *mse the ensemble's mean squared error. NN_ERR_INVALID when no row is usable. */
 nn_status nn_caruana_select(const double *const *pred, size_t m, const double *actual, size_t n,
-                             int rounds, int *counts, double *mse, nn_error *err);
+                            int rounds, int *counts, double *mse, nn_error *err);
 /* The ensemble's prediction of row i: Σ counts[j] pred[j][i] / Σ counts. */
 double nn_caruana_predict(const double *const *pred, size_t m, const int *counts, size_t i);
 

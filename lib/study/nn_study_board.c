@@ -98,15 +98,15 @@ static json_t *trial_json(const nn_trial *t) {
             json_decref(rungs);
             rungs = NULL;
         }
-    json_t *o = json_pack("{s:i, s:O, s:s, s:o}", "trial", t->index, "values", t->values,
-                          "status", nn_trial_status_name(t->status), "rungs", rungs);
+    json_t *o = json_pack("{s:i, s:O, s:s, s:o}", "trial", t->index, "values", t->values, "status",
+                          nn_trial_status_name(t->status), "rungs", rungs);
     if (!o) return NULL;
     int bad = 0;
     if (t->status == NN_TRIAL_COMPLETED) {
-        json_t *r = json_pack("{s:o, s:o, s:o, s:f, s:I}", "mean", number_or_null(t->result.mean),
-                              "sd", number_or_null(t->result.sd), "oof",
-                              number_or_null(t->result.oof), "seconds", t->result.seconds,
-                              "params", (json_int_t)t->result.n_params);
+        json_t *r =
+            json_pack("{s:o, s:o, s:o, s:f, s:I}", "mean", number_or_null(t->result.mean), "sd",
+                      number_or_null(t->result.sd), "oof", number_or_null(t->result.oof), "seconds",
+                      t->result.seconds, "params", (json_int_t)t->result.n_params);
         if (r && t->result.metrics) bad |= json_object_set(r, "metrics", t->result.metrics);
         bad |= !r || json_object_set_new(o, "result", r);
     }
@@ -133,8 +133,8 @@ json_t *nn_study_to_json(const nn_study *st) {
 
 static json_t *board_row(const nn_study *st, const nn_trial *t, int rank) {
     json_t *o = json_pack("{s:i, s:i, s:s, s:O, s:i, s:i}", "rank", rank, "trial", t->index + 1,
-                          "status", nn_trial_status_name(t->status), "values", t->values,
-                          "epochs", epochs_reached(t), "rungs", t->reached);
+                          "status", nn_trial_status_name(t->status), "values", t->values, "epochs",
+                          epochs_reached(t), "rungs", t->reached);
     if (!o) return NULL;
     int bad = 0;
     const char *obj = nn_objective_name(st->spec->objective);

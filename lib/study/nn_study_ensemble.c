@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 nn_status nn_caruana_select(const double *const *pred, size_t m, const double *actual, size_t n,
-                             int rounds, int *counts, double *mse, nn_error *err) {
+                            int rounds, int *counts, double *mse, nn_error *err) {
     if (m == 0 || rounds < 1) return nn_error_set(err, NN_ERR_INVALID, "no models to select from");
     size_t *rows = malloc((n + 1) * sizeof *rows);
     double *sum = calloc(n + 1, sizeof *sum);

@@ -113,4 +113,3 @@ const json_t *nn__sget_obj(nn__sctx *c, const json_t *obj, const char *ptr, cons
     nn_spec_errors_add(c->errs, p, "must be an object");
     return NULL;
 }
-

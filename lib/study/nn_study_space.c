@@ -308,14 +308,14 @@ static void parse_range(nn__sctx *c, const json_t *e, const char *ptr, nn_param 
     int ok = 1;
     if (!lo || (is_int ? !json_is_integer(lo) : !json_is_number(lo)) ||
         !isfinite(json_number_value(lo))) {
-        nn_spec_errors_add(c->errs, lp, lo ? (is_int ? "must be an integer" : "must be a number")
-                                           : "required");
+        nn_spec_errors_add(c->errs, lp,
+                           lo ? (is_int ? "must be an integer" : "must be a number") : "required");
         ok = 0;
     }
     if (!hi || (is_int ? !json_is_integer(hi) : !json_is_number(hi)) ||
         !isfinite(json_number_value(hi))) {
-        nn_spec_errors_add(c->errs, hp, hi ? (is_int ? "must be an integer" : "must be a number")
-                                           : "required");
+        nn_spec_errors_add(c->errs, hp,
+                           hi ? (is_int ? "must be an integer" : "must be a number") : "required");
         ok = 0;
     }
     nn__sget_bool(c, e, ptr, "log", 0, &p->log);
@@ -413,8 +413,8 @@ static int by_pointer(const void *a, const void *b) {
  * and name, and their folds (seed, validation) — every trial's out-of-fold predictions are of
  * the same rows on the same folds, which the ranking, the ensemble and the paired test rely on. */
 static const char *fixed_part(const char *pointer) {
-    static const char *const fixed[] = {"/target", "/id", "/name", "/seed", "/text_columns",
-                                        "/training/validation"};
+    static const char *const fixed[] = {"/target", "/id",           "/name",
+                                        "/seed",   "/text_columns", "/training/validation"};
     for (size_t i = 0; i < N_OF(fixed); i++) {
         size_t n = strlen(fixed[i]);
         if (strncmp(pointer, fixed[i], n) == 0 && (pointer[n] == '\0' || pointer[n] == '/'))

@@ -178,11 +178,10 @@ static void check_grid(nn__sctx *c, nn_study_spec *s) {
         }
     size_t g = nn_study_grid_size(s);
     if (g > (size_t)s->max_trials)
-        nn_spec_errors_add(c->errs, "/budget/max_trials",
-                           "the grid has %s%zu points, more than max_trials %d",
-                           g > NN_STUDY_MAX_TRIALS ? "over " : "",
-                           g > NN_STUDY_MAX_TRIALS ? (size_t)NN_STUDY_MAX_TRIALS : g,
-                           s->max_trials);
+        nn_spec_errors_add(
+            c->errs, "/budget/max_trials", "the grid has %s%zu points, more than max_trials %d",
+            g > NN_STUDY_MAX_TRIALS ? "over " : "",
+            g > NN_STUDY_MAX_TRIALS ? (size_t)NN_STUDY_MAX_TRIALS : g, s->max_trials);
 }
 
 static json_t *canonical(const nn_study_spec *s) {
@@ -192,8 +191,8 @@ static json_t *canonical(const nn_study_spec *s) {
         "objective", "metric", nn_objective_name(s->objective), "direction",
         direction_names[s->maximize], "sampler", "type", nn_sampler_name(s->sampler), "pruner",
         "type", nn_pruner_name(s->pruner), "budget", "max_trials", s->max_trials, "max_failed",
-        s->max_failed, "ensemble", "top", s->ensemble_top, "rounds", s->ensemble_rounds,
-        "holdout", s->holdout);
+        s->max_failed, "ensemble", "top", s->ensemble_top, "rounds", s->ensemble_rounds, "holdout",
+        s->holdout);
     if (!o) return NULL;
     json_t *sampler = json_object_get(o, "sampler"), *pruner = json_object_get(o, "pruner");
     int bad = 0;
@@ -215,8 +214,8 @@ static json_t *canonical(const nn_study_spec *s) {
 }
 
 nn_status nn_study_from_json(const json_t *doc, nn_study_spec **out, nn_spec_errors *errs) {
-    static const char *const keys[] = {"name",      "seed",   "base",   "space",    "objective",
-                                       "sampler",   "pruner", "budget", "ensemble", "holdout"};
+    static const char *const keys[] = {"name",    "seed",   "base",   "space",    "objective",
+                                       "sampler", "pruner", "budget", "ensemble", "holdout"};
     memset(errs, 0, sizeof *errs);
     if (!json_is_object(doc)) {
         nn_spec_errors_add(errs, "", "a study must be a JSON object");
@@ -239,9 +238,9 @@ nn_status nn_study_from_json(const json_t *doc, nn_study_spec **out, nn_spec_err
     check_grid(&c, s);
     if (!c.oom && errs->n == 0) {
         json_t *canon = canonical(s);
-        s->canonical = canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS |
-                                                     JSON_REAL_PRECISION(17))
-                             : NULL;
+        s->canonical =
+            canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
+                  : NULL;
         json_decref(canon);
         if (s->canonical)
             nn_sha256_hex(s->canonical, strlen(s->canonical), s->hash);

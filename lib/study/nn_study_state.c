@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 int nn__trial_folds(const nn_trial *t) {
     if (!t->spec) return 0;
     int folds, has_final;
@@ -277,8 +276,7 @@ nn_status nn_study_report_rung(nn_study *st, int trial, int rung, const double *
     for (int f = 0; f < n_folds; f++) sum += fold_values[f];
     double mean = n_folds > 0 ? sum / n_folds : NAN;
     if (!isfinite(mean))
-        return nn_study_report_failed(st, trial, "the objective is not a number (diverged)",
-                                      err);
+        return nn_study_report_failed(st, trial, "the objective is not a number (diverged)", err);
     t->rung_value[rung] = mean;
     t->reached = rung + 1;
     t->handed_out = 0;
@@ -291,8 +289,8 @@ nn_status nn_study_report_complete(nn_study *st, int trial, const nn_trial_resul
     if (rc != NN_OK) return rc;
     nn_trial *t = &st->trials[trial];
     if (t->reached != t->n_rungs)
-        return nn_error_set(err, NN_ERR_CONFLICT, "trial %d completed at rung %d of %d",
-                            trial + 1, t->reached, t->n_rungs);
+        return nn_error_set(err, NN_ERR_CONFLICT, "trial %d completed at rung %d of %d", trial + 1,
+                            t->reached, t->n_rungs);
     json_t *m = res->metrics ? json_deep_copy(res->metrics) : NULL;
     if (res->metrics && !m) return nn_nomem(err, "trial metrics");
     t->result = *res;

@@ -1,6 +1,6 @@
 /* srv_engine.h — the run engine as one piece: the event hub and writer, the worker pool, the
- * heartbeat, the model cache, the study driver. The HTTP layer talks to runs only through this header (and the
- * store); srv_app composes the engine with the HTTP daemon.
+ * heartbeat, the model cache, the study driver. The HTTP layer talks to runs only through this
+ * header (and the store); srv_app composes the engine with the HTTP daemon.
  *
  * Start: recover (every task a dead process left running is reclaimed, or with a shared store
  * the expired leases only; runs it ended are finished), then the writer, the pool, the

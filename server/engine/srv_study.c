@@ -172,8 +172,7 @@ static void cancel_work(srv_study_driver *d, srv_store *s, srv__active *a) {
         const char *run = ids + k * (SRV_ID_LEN + 1);
         if (d->hooks.cancel && d->hooks.cancel(d->hooks.user, s, run, &err) != NN_OK &&
             err.code != NN_ERR_NOT_FOUND)
-            (void)fprintf(stderr, "nnd: study %s: cancelling run %s: %s\n", a->id, run,
-                          err.msg);
+            (void)fprintf(stderr, "nnd: study %s: cancelling run %s: %s\n", a->id, run, err.msg);
     }
     free(ids);
     a->n_work = 0;
@@ -295,8 +294,8 @@ static void *driver_main(void *arg) {
     return NULL;
 }
 
-nn_status srv_study_driver_start(srv_ctx *ctx, const srv_study_hooks *hooks,
-                                 srv_study_driver **out, nn_error *err) {
+nn_status srv_study_driver_start(srv_ctx *ctx, const srv_study_hooks *hooks, srv_study_driver **out,
+                                 nn_error *err) {
     srv_study_driver *d = calloc(1, sizeof *d);
     if (!d) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the study driver");
     d->ctx = ctx;

@@ -34,8 +34,8 @@ typedef struct srv_study_hooks {
     void *user;
 } srv_study_hooks;
 
-nn_status srv_study_driver_start(srv_ctx *ctx, const srv_study_hooks *hooks,
-                                 srv_study_driver **out, nn_error *err);
+nn_status srv_study_driver_start(srv_ctx *ctx, const srv_study_hooks *hooks, srv_study_driver **out,
+                                 nn_error *err);
 /* Steps the studies now. */
 void srv_study_driver_wake(srv_study_driver *d);
 void srv_study_driver_stop(srv_study_driver *d);

@@ -54,31 +54,36 @@ nn_status srv__study_diff(const srv__active *a, srv_event **out, size_t *n, nn_e
             json_t *rungs = json_array();
             for (int r = 0; rungs && r < t->n_rungs; r++)
                 (void)json_array_append_new(rungs, json_integer(t->rung_epochs[r]));
-            add(&b, "trial", json_pack("{s:i, s:O, s:o}", "trial", i + 1, "values", t->values,
-                                       "rungs", rungs ? rungs : json_array()));
+            add(&b, "trial",
+                json_pack("{s:i, s:O, s:o}", "trial", i + 1, "values", t->values, "rungs",
+                          rungs ? rungs : json_array()));
         }
         for (int r = reached; r < t->reached; r++)
-            add(&b, "rung", json_pack("{s:i, s:i, s:i, s:o}", "trial", i + 1, "rung", r + 1,
-                                      "epochs", t->rung_epochs[r], "value", num(t->rung_value[r])));
+            add(&b, "rung",
+                json_pack("{s:i, s:i, s:i, s:o}", "trial", i + 1, "rung", r + 1, "epochs",
+                          t->rung_epochs[r], "value", num(t->rung_value[r])));
         int last_promoted = t->status == NN_TRIAL_PRUNED ? t->decided - 1 : t->decided;
         for (int r = decided; r < last_promoted && r + 1 < t->n_rungs; r++)
-            add(&b, "promoted", json_pack("{s:i, s:i, s:i}", "trial", i + 1, "rung", r + 2,
-                                          "epochs", t->rung_epochs[r + 1]));
+            add(&b, "promoted",
+                json_pack("{s:i, s:i, s:i}", "trial", i + 1, "rung", r + 2, "epochs",
+                          t->rung_epochs[r + 1]));
         if (t->status == was) continue;
         if (t->status == NN_TRIAL_PRUNED)
-            add(&b, "pruned", json_pack("{s:i, s:i, s:i}", "trial", i + 1, "rung", t->reached,
-                                        "epochs", t->reached ? t->rung_epochs[t->reached - 1] : 0));
+            add(&b, "pruned",
+                json_pack("{s:i, s:i, s:i}", "trial", i + 1, "rung", t->reached, "epochs",
+                          t->reached ? t->rung_epochs[t->reached - 1] : 0));
         else if (t->status == NN_TRIAL_COMPLETED)
-            add(&b, "completed", json_pack("{s:i, s:o, s:o, s:o}", "trial", i + 1, "objective",
-                                           num(t->result.mean), "objective_sd", num(t->result.sd),
-                                           "objective_oof", num(t->result.oof)));
+            add(&b, "completed",
+                json_pack("{s:i, s:o, s:o, s:o}", "trial", i + 1, "objective", num(t->result.mean),
+                          "objective_sd", num(t->result.sd), "objective_oof", num(t->result.oof)));
         else if (t->status == NN_TRIAL_FAILED)
             add(&b, "failed", json_pack("{s:i, s:s}", "trial", i + 1, "error", t->error));
     }
     nn_study_status st = nn_study_get_status(a->st);
     if ((int)st != a->seen_status && !b.failed)
-        add(&b, "status", json_pack("{s:s, s:s}", "status", nn_study_status_name(st), "error",
-                                    nn_study_error(a->st)));
+        add(&b, "status",
+            json_pack("{s:s, s:s}", "status", nn_study_status_name(st), "error",
+                      nn_study_error(a->st)));
     if (b.failed) {
         srv_events_free(b.ev, b.n);
         return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the study's events");

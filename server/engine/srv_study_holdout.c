@@ -66,8 +66,7 @@ json_t *srv__study_holdout(srv_store *s, const srv__active *a, const json_t *res
     srv_dataset_free(&ds);
     const char *target = a->spec->spec->targets[0];
     const char *best = json_string_value(json_object_get(json_object_get(results, "best"), "run"));
-    const json_t *members =
-        json_object_get(json_object_get(results, "ensemble"), "members");
+    const json_t *members = json_object_get(json_object_get(results, "ensemble"), "members");
     size_t n = 0;
     double *actual = NULL;
     double *pb = best && best[0] ? predict(s, best, path, target, &n, &actual, err) : NULL;
@@ -76,8 +75,8 @@ json_t *srv__study_holdout(srv_store *s, const srv__active *a, const json_t *res
         if (!err->msg[0]) (void)nn_error_set(err, NN_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    json_t *out = json_pack("{s:s, s:I, s:o}", "dataset", a->holdout, "rows", (json_int_t)n,
-                            "best", score(actual, pb, n));
+    json_t *out = json_pack("{s:s, s:I, s:o}", "dataset", a->holdout, "rows", (json_int_t)n, "best",
+                            score(actual, pb, n));
     double *acc = calloc(n + 1, sizeof *acc);
     double total = 0;
     size_t j;

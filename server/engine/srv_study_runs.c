@@ -12,8 +12,7 @@
 
 /* The trial's spec cut to the rung: "stop_at" the rung's epochs (a prefix of the full run, its
  * schedule over the full count) and no refit before the last rung; canonical. */
-static nn_status rung_spec(const srv__active *a, const srv__work *w, nn_spec **out,
-                           nn_error *err) {
+static nn_status rung_spec(const srv__active *a, const srv__work *w, nn_spec **out, nn_error *err) {
     const nn_trial *t = nn_study_trial(a->st, w->trial);
     json_t *doc = nn_spec_to_json(t->spec);
     if (!doc) return nn_nomem(err, "out of memory");
@@ -203,8 +202,8 @@ static json_t *ensemble(srv_store *s, const srv__active *a, const int *order, in
     double r2 = sst > 0 ? 1 - mse * (double)used / sst : NAN;
     double r2_best = sst > 0 ? 1 - se_best / sst : NAN;
     return json_pack("{s:o, s:i, s:i, s:I, s:o, s:o, s:o, s:o}", "members", list, "candidates", m,
-                     "rounds", spec->ensemble_rounds, "rows", (json_int_t)used, "oof_mse",
-                     num(mse), "oof_rmse", num(sqrt(mse)), "oof_r2", num(r2), "best_trial_oof_r2",
+                     "rounds", spec->ensemble_rounds, "rows", (json_int_t)used, "oof_mse", num(mse),
+                     "oof_rmse", num(sqrt(mse)), "oof_r2", num(r2), "best_trial_oof_r2",
                      num(r2_best));
 }
 
@@ -219,12 +218,11 @@ char *srv__study_results(srv_store *s, const srv__active *a, nn_error *err) {
         const nn_trial *t = nn_study_trial(a->st, b);
         char run_id[SRV_ID_LEN + 1] = "";
         if (srv_study_run_get(s, a->id, b, t->n_rungs - 1, run_id, err) != NN_OK) run_id[0] = 0;
-        json_t *best = json_pack("{s:i, s:s, s:O, s:s, s:o, s:o, s:o, s:o}", "trial", b + 1, "run",
-                                 run_id, "values", t->values, "metric",
-                                 nn_objective_name(a->spec->objective), "objective",
-                                 num(t->result.mean), "objective_sd", num(t->result.sd),
-                                 "objective_oof", num(t->result.oof), "spec",
-                                 nn_spec_to_json(t->spec));
+        json_t *best =
+            json_pack("{s:i, s:s, s:O, s:s, s:o, s:o, s:o, s:o}", "trial", b + 1, "run", run_id,
+                      "values", t->values, "metric", nn_objective_name(a->spec->objective),
+                      "objective", num(t->result.mean), "objective_sd", num(t->result.sd),
+                      "objective_oof", num(t->result.oof), "spec", nn_spec_to_json(t->spec));
         if (!best || json_object_set_new(out, "best", best)) {
             json_decref(out);
             out = NULL;

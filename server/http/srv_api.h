@@ -111,6 +111,6 @@ nn_status srv_api_table(srv_req *req, srv_store *s, const char *dataset_id, cons
 /* srv_api_table with its problems answered (422 at pointers, or the status's): the reference,
  * or NULL when resp holds the answer. */
 srv_table_ref *srv_api_table_or_answer(srv_req *req, srv_store *s, const char *dataset,
-                                      const nn_spec *spec, srv_resp *resp);
+                                       const nn_spec *spec, srv_resp *resp);
 
 #endif

@@ -51,7 +51,8 @@ void srv_api_run_compare(srv_req *req, srv_resp *resp) {
         why = "both runs must have succeeded";
     else
         why = not_same_folds(&a, &b);
-    const json_t *fa = json_object_get(a.metrics, "folds"), *fb = json_object_get(b.metrics, "folds");
+    const json_t *fa = json_object_get(a.metrics, "folds"),
+                 *fb = json_object_get(b.metrics, "folds");
     size_t k = json_array_size(fa);
     if (!why && (k != json_array_size(fb) || k < 2 || k > NN_SPEC_MAX_K))
         why = "the runs do not have the same folds";
@@ -65,13 +66,17 @@ void srv_api_run_compare(srv_req *req, srv_resp *resp) {
     json_t *folds = json_array();
     for (size_t f = 0; f < k; f++) {
         const json_t *x = json_array_get(fa, f), *y = json_array_get(fb, f);
-        va[f] = json_is_number(json_object_get(x, metric)) ? json_number_value(json_object_get(x, metric)) : NAN;
-        vb[f] = json_is_number(json_object_get(y, metric)) ? json_number_value(json_object_get(y, metric)) : NAN;
+        va[f] = json_is_number(json_object_get(x, metric))
+                    ? json_number_value(json_object_get(x, metric))
+                    : NAN;
+        vb[f] = json_is_number(json_object_get(y, metric))
+                    ? json_number_value(json_object_get(y, metric))
+                    : NAN;
         n_test += (double)json_integer_value(json_object_get(x, "n_val")) / (double)k;
         n_train += (double)json_integer_value(json_object_get(x, "n_train")) / (double)k;
         (void)json_array_append_new(folds, json_pack("{s:i, s:o, s:o, s:o}", "fold", (int)f + 1,
-                                                     "a", num(va[f]), "b", num(vb[f]),
-                                                     "difference", num(va[f] - vb[f])));
+                                                     "a", num(va[f]), "b", num(vb[f]), "difference",
+                                                     num(va[f] - vb[f])));
     }
     nn_fold_comparison c;
     if (nn_compare_folds(va, vb, (int)k, n_test, n_train, &c, &err) != NN_OK) {

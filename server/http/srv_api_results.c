@@ -61,8 +61,7 @@ static int rows_table_fast(const char *body, size_t len, const nn_spec *spec, nn
 
 /* The request's rows as a table: CSV (Content-Type: text/csv, read by the model's input
  * schema) or {"rows": [...]}. */
-nn_status srv_api_predict_rows(const srv_req *req, nn_model *model, nn_table **t,
-                               nn_error *err) {
+nn_status srv_api_predict_rows(const srv_req *req, nn_model *model, nn_table **t, nn_error *err) {
     const nn_spec *spec = nn_model_spec(model);
     if (srv_content_type_is(req, "text/csv")) {
         nn_csv_source src = {.buf = req->body, .len = req->body_len, .name = "body"};

@@ -174,7 +174,7 @@ static nn_status check_params(int64_t max_params, const nn_spec *spec, const nn_
 }
 
 srv_table_ref *srv_api_table_or_answer(srv_req *req, srv_store *s, const char *dataset,
-                                      const nn_spec *spec, srv_resp *resp) {
+                                       const nn_spec *spec, srv_resp *resp) {
     srv_table_ref *ref = NULL;
     nn_error err = {0};
     nn_spec_errors errs;

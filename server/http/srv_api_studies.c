@@ -34,8 +34,10 @@ static nn_status study_request(srv_req *req, srv_resp *resp, nn_study_spec **out
     json_t *value;
     json_object_foreach(body, key, value) {
         if (strcmp(key, "study") != 0 && strcmp(key, "dataset") != 0)
-            nn_spec_errors_add(&errs, "", "unknown key \"%.64s\": the body holds \"study\" and "
-                                          "\"dataset\"", key);
+            nn_spec_errors_add(&errs, "",
+                               "unknown key \"%.64s\": the body holds \"study\" and "
+                               "\"dataset\"",
+                               key);
     }
     const json_t *ds = json_object_get(body, "dataset");
     const json_t *doc = json_object_get(body, "study");
@@ -225,19 +227,21 @@ void srv_api_study_get(srv_req *req, srv_resp *resp) {
     if (!the_study(req, resp, &row)) return;
     json_t *doc = parsed(row.doc_json), *board = parsed(row.board_json);
     json_t *results = parsed(row.result_json), *state = parsed(row.state_json);
-    json_t *budget = json_pack(
-        "{s:O, s:i, s:O}", "max_trials", json_object_get(json_object_get(doc, "budget"), "max_trials"),
-        "trials", (int)json_array_size(board), "epoch_folds",
-        json_object_get(state, "epoch_folds") ? json_object_get(state, "epoch_folds") : json_null());
+    json_t *budget =
+        json_pack("{s:O, s:i, s:O}", "max_trials",
+                  json_object_get(json_object_get(doc, "budget"), "max_trials"), "trials",
+                  (int)json_array_size(board), "epoch_folds",
+                  json_object_get(state, "epoch_folds") ? json_object_get(state, "epoch_folds")
+                                                        : json_null());
     json_decref(state);
     json_t *o = json_pack(
         "{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:b, s:I, s:o, s:o, s:o, s:o, s:o}", "id", row.id,
         "name", row.name, "dataset", row.dataset_id[0] ? row.dataset_id : NULL, "holdout_dataset",
-        row.holdout_id[0] ? row.holdout_id : NULL, "status", row.status,
-        "error", row.error, "cancel_requested", row.cancel_requested, "created_at",
-        (json_int_t)row.created_at, "finished_at",
-        row.finished_at ? json_integer((json_int_t)row.finished_at) : json_null(), "budget",
-        budget ? budget : json_null(), "results", results, "leaderboard", board, "study", doc);
+        row.holdout_id[0] ? row.holdout_id : NULL, "status", row.status, "error", row.error,
+        "cancel_requested", row.cancel_requested, "created_at", (json_int_t)row.created_at,
+        "finished_at", row.finished_at ? json_integer((json_int_t)row.finished_at) : json_null(),
+        "budget", budget ? budget : json_null(), "results", results, "leaderboard", board, "study",
+        doc);
     srv_study_free(&row);
     if (!o)
         srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
@@ -325,8 +329,8 @@ void srv_api_study_events(srv_req *req, srv_resp *resp) {
             srv_bprintf(&b, "{\"id\":%lld,\"event\":\"%s\",\"data\":%s}\n", (long long)ev[i].seq,
                         ev[i].type, ev[i].data);
         else
-            srv_bprintf(&b, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)ev[i].seq,
-                        ev[i].type, ev[i].data);
+            srv_bprintf(&b, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)ev[i].seq, ev[i].type,
+                        ev[i].data);
     }
     srv_events_free(ev, n);
     if (b.failed) {
@@ -372,9 +376,9 @@ void srv_api_study_model(srv_req *req, srv_resp *resp) {
         }
         free(text);
         if (!targets) targets = json_incref(json_object_get(model, "targets"));
-        (void)json_array_append_new(list, json_pack("{s:O, s:o}", "weight",
-                                                    json_object_get(mem, "weight"), "model",
-                                                    model));
+        (void)json_array_append_new(
+            list,
+            json_pack("{s:O, s:o}", "weight", json_object_get(mem, "weight"), "model", model));
     }
     json_decref(results);
     srv_json(resp, 200,
@@ -411,7 +415,8 @@ void srv_api_study_predict(srv_req *req, srv_resp *resp) {
     srv_study_free(&row);
     if (!req->body || req->body_len == 0) {
         json_decref(results);
-        srv_problem(resp, 400, "send rows as CSV (Content-Type: text/csv) or JSON {\"rows\": [...]}");
+        srv_problem(resp, 400,
+                    "send rows as CSV (Content-Type: text/csv) or JSON {\"rows\": [...]}");
         return;
     }
     srv_models *models = srv_engine_models(req->eng);

@@ -88,10 +88,11 @@ static nn_status finish_body(srv_store *s, void *arg, nn_error *err) {
     prediction_rows(&b, a->id, o->preds, o->n_preds);
     if (b.nomem) st = nn_error_set(err, NN_ERR_NOMEM, "out of memory storing predictions");
     if (!st && b.len)
-        st = srv__pg_copy_in(s,
-                             "COPY predictions (run_id, row, target, fold, id, actual, predicted, probs) "
-                             "FROM STDIN",
-                             b.p, b.len, "storing predictions", err);
+        st = srv__pg_copy_in(
+            s,
+            "COPY predictions (run_id, row, target, fold, id, actual, predicted, probs) "
+            "FROM STDIN",
+            b.p, b.len, "storing predictions", err);
     srv__pgbuf_free(&b);
     if (!st && o->model_json) {
         srv__pgq_init(&q);
@@ -164,10 +165,11 @@ nn_status srv__pg_prediction_page(srv_store *s, const char *run_id, int64_t afte
     else
         srv__pgq_text(&q, NULL); /* LIMIT NULL: all */
     PGresult *r = NULL;
-    nn_status st = srv__pg_exec(s,
-                                "SELECT row, target, fold, id, actual, predicted, probs FROM predictions "
-                                "WHERE run_id = $1 AND row > $2 ORDER BY row, target LIMIT $3",
-                                &q, &r, "reading predictions", err);
+    nn_status st =
+        srv__pg_exec(s,
+                     "SELECT row, target, fold, id, actual, predicted, probs FROM predictions "
+                     "WHERE run_id = $1 AND row > $2 ORDER BY row, target LIMIT $3",
+                     &q, &r, "reading predictions", err);
     if (st) return st;
     int rows = PQntuples(r);
     srv_prediction *p = rows ? calloc((size_t)rows, sizeof *p) : NULL;

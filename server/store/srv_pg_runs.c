@@ -286,10 +286,12 @@ nn_status srv__pg_run_list(srv_store *s, int status, const char *dataset, const 
         "SELECT id, dataset_id, status, progress, spec_name, spec_hash, created_at, started_at, "
         "finished_at, " METRIC("r2") ", " METRIC("rmse") ", " METRIC("mae") ", " METRIC(
             "accuracy") ", " METRIC("log_loss") ", metrics_json::json ->> 'task' FROM runs "
-                   "WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR dataset_id = "
-                   "$2) "
-                   "AND ($3::bigint IS NULL OR (created_at, id) < ($3, $4::text)) "
-                   "ORDER BY created_at DESC, id DESC LIMIT $5",
+                                                "WHERE ($1::text IS NULL OR status = $1) AND "
+                                                "($2::text IS NULL OR dataset_id = "
+                                                "$2) "
+                                                "AND ($3::bigint IS NULL OR (created_at, id) < "
+                                                "($3, $4::text)) "
+                                                "ORDER BY created_at DESC, id DESC LIMIT $5",
         &q, &r, "listing runs", err);
     if (st) return st;
     json_t *list = json_array();

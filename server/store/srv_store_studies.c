@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define STUDY_COLUMNS                                                                              \
-    "id, name, dataset_id, status, doc_json, doc_hash, state_json, board_json, board_csv, "       \
+    "id, name, dataset_id, status, doc_json, doc_hash, state_json, board_json, board_csv, "        \
     "result_json, error, cancel_requested, created_at, finished_at, holdout_id"
 
 /* Studies are kept by the SQLite backend only, for now: on a PostgreSQL store every call says
@@ -162,8 +162,7 @@ nn_status srv_study_running(srv_store *s, char **ids, size_t *n, nn_error *err) 
     *ids = NULL;
     *n = 0;
     sqlite3_stmt *q;
-    if (srv__prepare(s,
-                     "SELECT id FROM studies WHERE status = 'running' ORDER BY created_at, id",
+    if (srv__prepare(s, "SELECT id FROM studies WHERE status = 'running' ORDER BY created_at, id",
                      &q, err))
         return err ? err->code : NN_ERR_IO;
     return id_rows(s, q, ids, n, err);
@@ -175,8 +174,8 @@ nn_status srv_study_run_ids(srv_store *s, const char *study_id, char **ids, size
     *ids = NULL;
     *n = 0;
     sqlite3_stmt *q;
-    if (srv__prepare(s, "SELECT run_id FROM study_runs WHERE study_id = ? ORDER BY trial, rung",
-                     &q, err))
+    if (srv__prepare(s, "SELECT run_id FROM study_runs WHERE study_id = ? ORDER BY trial, rung", &q,
+                     err))
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(q, 1, study_id);
     return id_rows(s, q, ids, n, err);
@@ -231,7 +230,8 @@ nn_status srv_study_put(srv_store *s, const char *id, const srv_study_save *v, n
     nn_status st = srv__begin(s, err);
     if (st != NN_OK) return st;
     st = update_study(s, id, v, err);
-    for (size_t i = 0; st == NN_OK && i < v->n_events; i++) st = insert_event(s, id, &v->events[i], err);
+    for (size_t i = 0; st == NN_OK && i < v->n_events; i++)
+        st = insert_event(s, id, &v->events[i], err);
     if (st != NN_OK) {
         srv__rollback(s);
         return st;
@@ -254,8 +254,8 @@ nn_status srv_study_last_seq(srv_store *s, const char *id, int64_t *seq, nn_erro
     return NN_OK;
 }
 
-nn_status srv_study_events(srv_store *s, const char *id, int64_t after, int limit,
-                           srv_event **out, size_t *n, nn_error *err) {
+nn_status srv_study_events(srv_store *s, const char *id, int64_t after, int limit, srv_event **out,
+                           size_t *n, nn_error *err) {
     SQLITE_ONLY(s, err);
     *out = NULL;
     *n = 0;

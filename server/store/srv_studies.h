@@ -15,9 +15,9 @@ typedef struct srv_study {
     char id[SRV_ID_LEN + 1];
     char dataset_id[SRV_ID_LEN + 1]; /* the rows searched */
     char holdout_id[SRV_ID_LEN + 1]; /* the rows set aside; "" without a holdout */
-    char status[16]; /* running, completed, failed, cancelled */
-    char *name;      /* owned */
-    char *doc_json;  /* owned: the study document (canonical) */
+    char status[16];                 /* running, completed, failed, cancelled */
+    char *name;                      /* owned */
+    char *doc_json;                  /* owned: the study document (canonical) */
     char doc_hash[65];
     char *state_json;  /* owned; NULL before the driver's first save */
     char *board_json;  /* owned; NULL before the first save */
@@ -68,8 +68,8 @@ nn_status srv_study_run_ids(srv_store *s, const char *study_id, char **ids, size
 nn_status srv_study_last_seq(srv_store *s, const char *id, int64_t *seq, nn_error *err);
 /* Events with seq > after, at most limit (≤ 0 or above SRV_MAX_EVENT_PAGE: SRV_MAX_EVENT_PAGE),
  * in order; *out malloc'd (srv_events_free). */
-nn_status srv_study_events(srv_store *s, const char *id, int64_t after, int limit,
-                           srv_event **out, size_t *n, nn_error *err);
+nn_status srv_study_events(srv_store *s, const char *id, int64_t after, int limit, srv_event **out,
+                           size_t *n, nn_error *err);
 void srv_study_free(srv_study *st);
 
 #endif

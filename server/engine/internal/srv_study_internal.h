@@ -27,7 +27,7 @@ typedef struct srv__active {
     nn_study *st;
     srv__work *work; /* (n_work) in progress */
     size_t n_work;
-    int fresh; /* loaded since the last save */
+    int fresh;       /* loaded since the last save */
     srv__seen *seen; /* (seen_n) of seen_cap: the trials at the last save */
     int seen_n, seen_cap, seen_status;
     int64_t seq; /* the last event stored */
