@@ -14,7 +14,9 @@
 #include "srv_sqlite.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,13 +76,69 @@ nn_status srv__db_error(srv_store *s, int rc, nn_error *err, const char *fmt, ..
     return nn_error_set(err, code, "%s: %s", context, msg);
 }
 
+/* DESIGN: prepared statements are kept per connection. srv__prepare looks the SQL text up in the
+ * connection's cache (a hash, then the text) and hands out a statement that is not in use;
+ * srv__finish resets it (ending its read of the WAL snapshot) and clears its bindings for the
+ * next caller. Parsing and planning a statement cost more than running it: on GET
+ * /v1/runs/{id}, sqlite3_prepare_v2 and sqlite3_finalize were half of nnd's CPU. A statement
+ * already in use (a caller that nests the same SQL) or one past SRV_STMT_CACHE gets a fresh,
+ * uncached statement that srv__finish finalizes. SQLite re-prepares cached statements itself
+ * after a schema change (a migration). */
+#define SRV_STMT_CACHE 128
+
+typedef struct srv_sq_stmt {
+    sqlite3_stmt *st;
+    char *sql; /* owned copy: callers may pass text built in a buffer */
+    uint32_t hash;
+    int busy;
+} srv_sq_stmt;
+
+struct srv_sq_stmts {
+    srv_sq_stmt slot[SRV_STMT_CACHE];
+    int n;
+};
+
+static uint32_t sql_hash(const char *sql) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++) h = (h ^ *p) * 16777619u;
+    return h;
+}
+
 nn_status srv__prepare(srv_store *s, const char *sql, sqlite3_stmt **out, nn_error *err) {
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, out, NULL);
+    struct srv_sq_stmts *c = s->stmts;
+    uint32_t h = sql_hash(sql);
+    if (c) {
+        for (int i = 0; i < c->n; i++) {
+            srv_sq_stmt *e = &c->slot[i];
+            if (e->hash == h && !e->busy && strcmp(e->sql, sql) == 0) {
+                e->busy = 1;
+                *out = e->st;
+                return NN_OK;
+            }
+        }
+    }
+    int keep = c && c->n < SRV_STMT_CACHE;
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, out, NULL);
     if (rc != SQLITE_OK) {
         *out = NULL;
         return srv__db_error(s, rc, err, "preparing \"%.60s\"", sql);
     }
+    char *copy = keep ? srv__strdup(sql) : NULL;
+    if (copy) c->slot[c->n++] = (srv_sq_stmt){*out, copy, h, 1};
     return NN_OK;
+}
+
+void srv__finish(srv_store *s, sqlite3_stmt *st) {
+    struct srv_sq_stmts *c = s->stmts;
+    for (int i = 0; c && i < c->n; i++) {
+        if (c->slot[i].st == st) {
+            (void)sqlite3_reset(st); /* its error, if any, was read from the step already */
+            (void)sqlite3_clear_bindings(st);
+            c->slot[i].busy = 0;
+            return;
+        }
+    }
+    (void)sqlite3_finalize(st);
 }
 
 static int64_t monotonic_ms(void) {
@@ -108,7 +166,7 @@ nn_status srv__exec(srv_store *s, const char *sql, nn_error *err) {
     while (rc == SQLITE_ROW) rc = sqlite3_step(st); /* e.g. PRAGMA journal_mode answers a row */
     nn_status status = NN_OK;
     if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "%s", sql);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -148,6 +206,12 @@ void srv__column_copy(sqlite3_stmt *st, int col, char *buf, size_t size) {
     buf[n] = '\0';
 }
 
+/* Before SQLite's first use: no global allocation statistics. With them on (SQLite's default)
+ * every sqlite3_malloc and sqlite3_free takes one process-wide mutex, which the HTTP threads'
+ * connections fought over. Fails harmlessly (SQLITE_MISUSE) if the process used SQLite before. */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+static void sqlite_setup(void) { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 nn_status srv__sq_connect(const char *data_dir, int create, srv_store **out, nn_error *err) {
     srv_store *s = calloc(1, sizeof *s);
     if (!s) {
@@ -165,6 +229,8 @@ nn_status srv__sq_connect(const char *data_dir, int create, srv_store **out, nn_
     }
     memcpy(s->data_dir, data_dir, n + 1);
     (void)snprintf(path, n + sizeof "/" SRV_DB_FILE, "%s/" SRV_DB_FILE, data_dir);
+    (void)pthread_once(&sqlite_once, sqlite_setup);
+    s->stmts = calloc(1, sizeof *s->stmts); /* none: every statement is prepared per call */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
@@ -195,7 +261,7 @@ static nn_status user_version(srv_store *s, int *version, nn_error *err) {
         *version = sqlite3_column_int(st, 0);
     else
         status = srv__db_error(s, rc, err, "reading the schema version");
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -259,7 +325,7 @@ static nn_status set_wal(srv_store *s, nn_error *err) {
             status = nn_error_set(err, NN_ERR_IO, "cannot switch nnd.db to WAL mode (mode %s)",
                                   mode ? mode : "unknown");
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -295,6 +361,13 @@ nn_status srv__sq_check_version(srv_store *s, nn_error *err) {
 
 void srv__sq_close(srv_store *s) {
     if (!s) return;
+    if (s->stmts) {
+        for (int i = 0; i < s->stmts->n; i++) {
+            (void)sqlite3_finalize(s->stmts->slot[i].st);
+            free(s->stmts->slot[i].sql);
+        }
+        free(s->stmts);
+    }
     if (s->db) (void)sqlite3_close(s->db);
     free(s->data_dir);
     free(s);

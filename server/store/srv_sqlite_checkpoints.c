@@ -39,7 +39,7 @@ nn_status srv__sq_checkpoint_list(srv_store *s, const char *run_id, srv_checkpoi
     }
     if (status == NN_OK && rc != SQLITE_DONE)
         status = srv__db_error(s, rc, err, "reading checkpoints of run %s", run_id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (status != NN_OK) {
         srv_checkpoints_free(c, count);
         return status;

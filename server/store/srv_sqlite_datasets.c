@@ -44,7 +44,7 @@ static nn_status fetch_dataset(srv_store *s, int by_sha, const char *key, srv_da
         status = nn_error_set(err, NN_ERR_NOT_FOUND, "dataset %s not found", key);
     else
         status = srv__db_error(s, rc, err, "reading dataset %s", key);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -84,7 +84,7 @@ static nn_status insert_dataset(srv_store *s, const srv_dataset *ds, int *create
         *created = sqlite3_changes(s->db) > 0;
     else
         status = srv__db_error(s, rc, err, "storing dataset %s", ds->name);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     free(columns);
     return status;
 }
@@ -173,7 +173,7 @@ nn_status srv__sq_dataset_list(srv_store *s, json_t **out, nn_error *err) {
             break;
         }
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (rc != SQLITE_DONE) {
         json_decref(list);
         if (rc == SQLITE_NOMEM) return nn_error_set(err, NN_ERR_NOMEM, "out of memory listing");
@@ -200,7 +200,7 @@ static nn_status check_unused(srv_store *s, const char *id, nn_error *err) {
                               (const char *)sqlite3_column_text(st, 1));
     else if (rc != SQLITE_DONE)
         status = srv__db_error(s, rc, err, "checking the runs of dataset %s", id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -213,7 +213,7 @@ static nn_status delete_row(srv_store *s, const char *id, nn_error *err) {
     int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "deleting dataset %s", id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 

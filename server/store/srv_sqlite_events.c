@@ -18,7 +18,7 @@ nn_status srv__sq_event_last_seq(srv_store *s, const char *run_id, int64_t *seq,
         *seq = sqlite3_column_int64(st, 0);
     else
         status = srv__db_error(s, rc, err, "reading the events of run %s", run_id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -49,7 +49,7 @@ nn_status srv__insert_event(srv_store *s, const char *run_id, const srv_event *e
     srv__bind_text(st, 4, e->data);
     sqlite3_bind_int64(st, 5, srv__now_ms());
     int rc = srv__step(st);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
         return nn_error_set(err, NN_ERR_INVALID, "run %s: event %lld is stored already", run_id,
                             (long long)e->seq);
@@ -85,7 +85,7 @@ static nn_status insert_events(srv_store *s, const char *run_id, const srv_event
                                    (long long)events[i].seq);
         sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -133,7 +133,7 @@ nn_status srv__sq_event_list(srv_store *s, const char *run_id, int64_t after, in
         status = nn_error_set(err, NN_ERR_NOMEM, "out of memory reading events of %s", run_id);
     else if (rc != SQLITE_DONE)
         status = srv__db_error(s, rc, err, "reading the events of run %s", run_id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (status) {
         srv_events_free(ev, count);
         return status;
@@ -162,7 +162,7 @@ static nn_status task_held(srv_store *s, const char *node, const srv_task_ref *t
         (rc == SQLITE_ROW || rc == SQLITE_DONE)
             ? NN_OK
             : srv__db_error(s, rc, err, "checking the lease of %s/%d", t->run_id, t->task);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -179,7 +179,7 @@ static nn_status put_progress(srv_store *s, const srv_task_ref *t, int64_t epoch
     sqlite3_bind_int(st, 2, t->task);
     sqlite3_bind_int64(st, 3, epochs);
     int rc = srv__step(st);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "progress of %s", t->run_id);
     if (srv__prepare(s,
                      "UPDATE runs SET progress = (SELECT min(1.0, 1.0 * sum(epochs_done) / "
@@ -189,7 +189,7 @@ static nn_status put_progress(srv_store *s, const srv_task_ref *t, int64_t epoch
         return err ? err->code : NN_ERR_IO;
     srv__bind_text(st, 1, t->run_id);
     rc = srv__step(st);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return rc == SQLITE_DONE ? NN_OK : srv__db_error(s, rc, err, "progress of %s", t->run_id);
 }
 
@@ -256,7 +256,7 @@ static nn_status put_locked(srv_store *s, const char *node, const srv_event_put 
         if (!status && e->fence && held && e->epochs_done >= 0 && last_of_task)
             status = put_progress(s, e->fence, e->epochs_done, err);
     }
-    sqlite3_finalize(ins);
+    srv__finish(s, ins);
     return status;
 }
 

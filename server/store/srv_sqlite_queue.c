@@ -23,7 +23,7 @@ static nn_status run_stmt(srv_store *s, sqlite3_stmt *st, int *changed, nn_error
         status = srv__db_error(s, rc, err, "%s", what);
     else if (changed)
         *changed = sqlite3_changes(s->db);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -72,7 +72,7 @@ static nn_status claim_locked(srv_store *s, const srv_claim_cfg *cfg, srv_task_r
         *found = 1;
         rc = sqlite3_step(st);
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "claiming a task");
     if (!*found) return NN_OK;
     if (srv__prepare(s,
@@ -87,7 +87,7 @@ static nn_status claim_locked(srv_store *s, const srv_claim_cfg *cfg, srv_task_r
         *run_started = sqlite3_column_int(st, 0);
         rc = sqlite3_step(st);
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return rc == SQLITE_DONE ? NN_OK : srv__db_error(s, rc, err, "starting a run");
 }
 
@@ -126,7 +126,7 @@ nn_status srv__sq_queue_renew(srv_store *s, const char *node, const srv_task_ref
         *out = sqlite3_column_int(st, 0) ? SRV_LEASE_STOP : SRV_LEASE_HELD;
         rc = sqlite3_step(st);
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return rc == SQLITE_DONE
                ? NN_OK
                : srv__db_error(s, rc, err, "renewing the lease of %s/%d", t->run_id, t->task);
@@ -174,7 +174,7 @@ static nn_status count_ends(srv_store *s, const char *run_id, int ended, int fol
         promote = fold_done && folds_done == n_folds && !failed && !cancelled;
         rc = sqlite3_step(st);
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "counting the tasks of %s", run_id);
     if (!promote) return NN_OK;
     if (srv__prepare(s,
@@ -237,7 +237,7 @@ static nn_status end_locked(srv_store *s, const char *node, const srv_task_ref *
     } else if (rc == SQLITE_DONE) {
         end->fenced_out = 1;
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "ending %s/%d", t->run_id, t->task);
     if (end->fenced_out) return NN_OK;
     nn_status status = NN_OK;
@@ -278,7 +278,7 @@ static nn_status cancel_locked(srv_store *s, const char *run_id, srv_run_status 
     int known = 0;
     if (rc == SQLITE_ROW)
         known = srv_run_status_from_name((const char *)sqlite3_column_text(st, 0), was);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return srv__db_error(s, rc, err, "reading run %s", run_id);
     if (!known) return nn_error_set(err, NN_ERR_NOT_FOUND, "run %s not found", run_id);
@@ -375,7 +375,7 @@ static nn_status expired(srv_store *s, int all, srv_reclaimed **out, size_t *n, 
                 : x->task.attempt >= SRV_QUEUE_MAX_ATTEMPTS ? SRV_TASK_FAILED
                                                             : SRV_TASK_DONE;
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (rc == SQLITE_ROW) {
         free(r);
         return nn_error_set(err, NN_ERR_NOMEM, "out of memory reclaiming tasks");
@@ -398,7 +398,7 @@ static nn_status run_stopping(srv_store *s, const char *run_id, int *stopping, n
     srv__bind_text(st, 1, run_id);
     int rc = srv__step(st);
     *stopping = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? NN_OK
                                                  : srv__db_error(s, rc, err, "reading a run");
 }
@@ -435,7 +435,7 @@ static nn_status sweep_unfinished(srv_store *s, srv_reclaimed **out, size_t *n, 
         srv__column_copy(st, 0, ids[count], sizeof ids[count]);
         kind[count++] = sqlite3_column_int(st, 1) ? 1 : sqlite3_column_int(st, 2) ? 2 : 0;
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     nn_status status = rc == SQLITE_DONE  ? NN_OK
                        : rc == SQLITE_ROW ? nn_error_set(err, NN_ERR_NOMEM, "out of memory")
                                           : srv__db_error(s, rc, err, "finding unfinished runs");
@@ -466,7 +466,7 @@ static nn_status sweep_unfinished(srv_store *s, srv_reclaimed **out, size_t *n, 
             int fold = 0;
             rc = srv__step(st);
             if (rc == SQLITE_ROW) fold = sqlite3_column_int(st, 0), rc = sqlite3_step(st);
-            sqlite3_finalize(st);
+            srv__finish(s, st);
             if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "reopening a task");
             if (!status) status = count_ends(s, ids[i], -1, fold ? -1 : 0, &x.end, err);
             x.to = SRV_TASK_DONE;
@@ -513,7 +513,7 @@ static nn_status reclaim_one(srv_store *s, srv_reclaimed *x, int restart, nn_err
         int stopping = 0;
         nn_status rs = run_stopping(s, x->task.run_id, &stopping, err);
         if (rs) {
-            sqlite3_finalize(st);
+            srv__finish(s, st);
             return rs;
         }
         if (stopping) {
@@ -571,7 +571,7 @@ nn_status srv__sq_queue_depth(srv_store *s, int64_t *queued, int64_t *active, nn
     } else {
         status = srv__db_error(s, rc, err, "counting queued runs");
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -597,7 +597,7 @@ nn_status srv__sq_queue_done_tasks(srv_store *s, const char *run_id, int **out, 
         }
         t[count++] = sqlite3_column_int(st, 0);
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (rc != SQLITE_DONE) {
         free(t);
         return rc == SQLITE_ROW ? nn_error_set(err, NN_ERR_NOMEM, "out of memory")

@@ -20,7 +20,7 @@ static nn_status read_status(srv_store *s, const char *id, char status[16], nn_e
         srv__column_copy(st, 0, status, 16);
     else if (rc != SQLITE_DONE)
         result = srv__db_error(s, rc, err, "reading run %s", id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return result;
 }
 
@@ -41,7 +41,7 @@ static nn_status mark_finished(srv_store *s, const char *id, srv_run_status fina
     srv__bind_text(st, 4, metrics);
     srv__bind_text(st, 5, error);
     int rc = srv__step(st);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "finishing run %s", id);
     if (sqlite3_changes(s->db) > 0) return NN_OK;
     char now[16];
@@ -76,7 +76,7 @@ static nn_status insert_predictions(srv_store *s, const char *id, const srv_pred
                                    (long long)p[i].row);
         sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -89,7 +89,7 @@ static nn_status insert_model(srv_store *s, const char *id, const char *json, nn
     int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "run %s: storing the model", id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -101,7 +101,7 @@ static nn_status drop_checkpoints(srv_store *s, const char *id, nn_error *err) {
     int rc = srv__step(st);
     nn_status status =
         rc == SQLITE_DONE ? NN_OK : srv__db_error(s, rc, err, "dropping checkpoints of %s", id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -113,7 +113,7 @@ static nn_status drop_tasks(srv_store *s, const char *id, nn_error *err) {
     int rc = srv__step(st);
     nn_status status =
         rc == SQLITE_DONE ? NN_OK : srv__db_error(s, rc, err, "dropping the tasks of %s", id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -184,7 +184,7 @@ nn_status srv__sq_prediction_page(srv_store *s, const char *run_id, int64_t afte
         status = nn_error_set(err, NN_ERR_NOMEM, "out of memory reading predictions of %s", run_id);
     else if (rc != SQLITE_DONE)
         status = srv__db_error(s, rc, err, "reading predictions of run %s", run_id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (status) {
         srv_predictions_free(p, count);
         return status;
@@ -209,7 +209,7 @@ nn_status srv__sq_model_get(srv_store *s, const char *run_id, char **json_text, 
     } else {
         status = srv__db_error(s, rc, err, "reading the model of run %s", run_id);
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -229,6 +229,6 @@ nn_status srv__sq_history_start(srv_store *s, const char *run_id, int64_t *seq, 
         *seq = sqlite3_column_int64(st, 0);
     else
         status = srv__db_error(s, rc, err, "reading the events of run %s", run_id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }

@@ -77,7 +77,7 @@ nn_status srv__sq_run_get(srv_store *s, const char *id, srv_run *out, int as_tex
         status = nn_error_set(err, NN_ERR_NOT_FOUND, "run %s not found", id);
     else
         status = srv__db_error(s, rc, err, "reading run %s", id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (status) {
         srv_run_free(&tmp);
         return status;
@@ -105,7 +105,7 @@ static nn_status find_idem(srv_store *s, const char *idem_key, const char *req_h
     } else if (rc != SQLITE_DONE) {
         status = srv__db_error(s, rc, err, "looking up an idempotency key");
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -120,7 +120,7 @@ static nn_status check_dataset(srv_store *s, const char *id, nn_error *err) {
         status = nn_error_set(err, NN_ERR_NOT_FOUND, "dataset %s not found", id);
     else if (rc != SQLITE_ROW)
         status = srv__db_error(s, rc, err, "reading dataset %s", id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -145,7 +145,7 @@ static nn_status insert_tasks(srv_store *s, const srv_run *run, nn_error *err) {
             status = srv__db_error(s, rc, err, "creating the tasks of %s", run->id);
         sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -171,7 +171,7 @@ static nn_status insert_run(srv_store *s, const srv_run *run, const char *spec_t
     int rc = srv__step(st);
     nn_status status = NN_OK;
     if (rc != SQLITE_DONE) status = srv__db_error(s, rc, err, "creating run %s", run->id);
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status ? status : insert_tasks(s, run, err);
 }
 
@@ -189,7 +189,7 @@ static nn_status check_queue_room(srv_store *s, int64_t max_queued, nn_error *er
     else if (sqlite3_column_int64(st, 0) >= max_queued)
         status = nn_error_set(err, NN_ERR_TOO_MANY, "%lld runs are waiting already",
                               (long long)sqlite3_column_int64(st, 0));
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return status;
 }
 
@@ -364,7 +364,7 @@ nn_status srv__sq_run_list(srv_store *s, int status, const char *dataset, const 
             result = nn_error_set(err, NN_ERR_NOMEM, "out of memory listing runs");
     }
     if (!result && rc != SQLITE_DONE) result = srv__db_error(s, rc, err, "listing runs");
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     if (result) {
         json_decref(list);
         free(next);
@@ -389,6 +389,6 @@ nn_status srv__sq_run_counts(srv_store *s, long long counts[5], nn_error *err) {
     }
     nn_status result = NN_OK;
     if (rc != SQLITE_DONE) result = srv__db_error(s, rc, err, "counting runs");
-    sqlite3_finalize(st);
+    srv__finish(s, st);
     return result;
 }

@@ -42,7 +42,7 @@ nn_status srv_study_create(srv_store *s, srv_study *st, nn_error *err) {
     sqlite3_bind_int64(q, 6, st->created_at);
     srv__bind_text(q, 7, st->holdout_id[0] ? st->holdout_id : NULL);
     int rc = srv__step(q);
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc != SQLITE_DONE) {
         nn_status code = srv__db_error(s, rc, err, "creating study");
         if (code == NN_ERR_NOT_FOUND)
@@ -61,7 +61,7 @@ nn_status srv_study_get(srv_store *s, const char *id, srv_study *out, nn_error *
     srv__bind_text(q, 1, id);
     int rc = srv__step(q);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(q);
+        srv__finish(s, q);
         if (rc == SQLITE_DONE) return nn_error_set(err, NN_ERR_NOT_FOUND, "study %s not found", id);
         return srv__db_error(s, rc, err, "reading study %s", id);
     }
@@ -80,7 +80,7 @@ nn_status srv_study_get(srv_store *s, const char *id, srv_study *out, nn_error *
     out->created_at = sqlite3_column_int64(q, 12);
     out->finished_at = sqlite3_column_int64(q, 13);
     srv__column_copy(q, 14, out->holdout_id, sizeof out->holdout_id);
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (!out->name || !out->doc_json) {
         srv_study_free(out);
         return nn_error_set(err, NN_ERR_NOMEM, "out of memory reading study %s", id);
@@ -117,7 +117,7 @@ nn_status srv_study_list(srv_store *s, json_t **out, nn_error *err) {
             break;
         }
     }
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc != SQLITE_DONE) {
         json_decref(list);
         if (rc == SQLITE_NOMEM) return nn_error_set(err, NN_ERR_NOMEM, "out of memory listing");
@@ -146,7 +146,7 @@ static nn_status id_rows(srv_store *s, sqlite3_stmt *q, char **ids, size_t *n, n
         srv__column_copy(q, 0, buf + count * (SRV_ID_LEN + 1), SRV_ID_LEN + 1);
         count++;
     }
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc != SQLITE_DONE) {
         free(buf);
         if (rc == SQLITE_NOMEM) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
@@ -194,7 +194,7 @@ static nn_status insert_event(srv_store *s, const char *id, const srv_event *e, 
     srv__bind_text(q, 4, e->data);
     sqlite3_bind_int64(q, 5, srv__now_ms());
     int rc = srv__step(q);
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc != SQLITE_DONE)
         return srv__db_error(s, rc, err, "study %s: storing event %lld", id, (long long)e->seq);
     return NN_OK;
@@ -220,7 +220,7 @@ static nn_status update_study(srv_store *s, const char *id, const srv_study_save
     sqlite3_bind_int64(q, 7, srv__now_ms());
     srv__bind_text(q, 8, id);
     int rc = srv__step(q);
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "saving study %s", id);
     return NN_OK;
 }
@@ -249,7 +249,7 @@ nn_status srv_study_last_seq(srv_store *s, const char *id, int64_t *seq, nn_erro
     srv__bind_text(q, 1, id);
     int rc = srv__step(q);
     if (rc == SQLITE_ROW) *seq = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc != SQLITE_ROW) return srv__db_error(s, rc, err, "study %s: last event", id);
     return NN_OK;
 }
@@ -281,7 +281,7 @@ nn_status srv_study_events(srv_store *s, const char *id, int64_t after, int limi
             break;
         }
     }
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         srv_events_free(ev, count);
         if (rc == SQLITE_NOMEM) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
@@ -301,7 +301,7 @@ nn_status srv_study_cancel_requested(srv_store *s, const char *id, int *requeste
     srv__bind_text(q, 1, id);
     int rc = srv__step(q);
     if (rc == SQLITE_ROW) *requested = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc == SQLITE_ROW) return NN_OK;
     if (rc == SQLITE_DONE) return nn_error_set(err, NN_ERR_NOT_FOUND, "study %s not found", id);
     return srv__db_error(s, rc, err, "reading study %s", id);
@@ -318,7 +318,7 @@ nn_status srv_study_request_cancel(srv_store *s, const char *id, int *running, n
     srv__bind_text(q, 1, id);
     int rc = srv__step(q);
     int changed = sqlite3_changes(s->db);
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "cancelling study %s", id);
     *running = changed > 0;
     return NN_OK;
@@ -332,7 +332,7 @@ nn_status srv_study_delete(srv_store *s, const char *id, nn_error *err) {
     srv__bind_text(q, 1, id);
     int rc = srv__step(q);
     int changed = sqlite3_changes(s->db);
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "deleting study %s", id);
     if (changed) return NN_OK;
     srv_study row;
@@ -355,7 +355,7 @@ nn_status srv_study_run_get(srv_store *s, const char *study_id, int trial, int r
     sqlite3_bind_int(q, 3, rung);
     int rc = srv__step(q);
     if (rc == SQLITE_ROW) srv__column_copy(q, 0, run_id, SRV_ID_LEN + 1);
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc == SQLITE_ROW) return NN_OK;
     if (rc == SQLITE_DONE)
         return nn_error_set(err, NN_ERR_NOT_FOUND, "no run for trial %d rung %d", trial + 1, rung);
@@ -376,7 +376,7 @@ nn_status srv_study_run_put(srv_store *s, const char *study_id, int trial, int r
     sqlite3_bind_int(q, 3, rung);
     srv__bind_text(q, 4, run_id);
     int rc = srv__step(q);
-    sqlite3_finalize(q);
+    srv__finish(s, q);
     if (rc != SQLITE_DONE) return srv__db_error(s, rc, err, "storing a run of study %s", study_id);
     return NN_OK;
 }

@@ -1,10 +1,11 @@
 /* srv_sqlite.h — what the SQLite backend's files (srv_sqlite*.c) share.
  *
- * Statements are prepared per call (srv__prepare) and finalized by the caller; every write of
- * more than one row runs between srv__begin (BEGIN IMMEDIATE, so the write lock is taken up front
- * and a WAL reader never has to be upgraded) and srv__commit, and error paths call
- * srv__rollback. srv__step retries SQLITE_BUSY/SQLITE_LOCKED a few times after the busy timeout,
- * so it must only be used for a statement's first step (a retry resets the statement).
+ * Statements come from the connection's cache (srv__prepare) and go back to it (srv__finish, never
+ * sqlite3_finalize); every write of more than one row runs between srv__begin (BEGIN IMMEDIATE, so
+ * the write lock is taken up front and a WAL reader never has to be upgraded) and srv__commit, and
+ * error paths call srv__rollback. srv__step retries SQLITE_BUSY/SQLITE_LOCKED a few times after the
+ * busy timeout, so it must only be used for a statement's first step (a retry resets the
+ * statement).
  * The backend's operations (srv__sq_*) have the meaning of the public functions of the same name.
  */
 #ifndef SRV_SQLITE_H
@@ -22,7 +23,10 @@
 nn_status srv__db_error(srv_store *s, int rc, nn_error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A statement for sql: the connection's cached one when it is free, else a new one. */
 nn_status srv__prepare(srv_store *s, const char *sql, sqlite3_stmt **out, nn_error *err);
+/* Gives a statement from srv__prepare back: reset for the next caller, or finalized. */
+void srv__finish(srv_store *s, sqlite3_stmt *st);
 /* The first sqlite3_step of a statement, retried on SQLITE_BUSY/SQLITE_LOCKED. */
 int srv__step(sqlite3_stmt *st);
 /* Runs one statement without results (e.g. a PRAGMA), with the busy retries. */

@@ -78,6 +78,7 @@ struct srv_store {
     char *data_dir; /* owned */
     int shared;     /* several processes may use the database at once (PostgreSQL) */
     struct sqlite3 *db;
+    struct srv_sq_stmts *stmts; /* the SQLite connection's prepared statements (srv_sqlite.c) */
     struct srv_pg *pg;
 };
 
