@@ -30,7 +30,8 @@ struct srv_pool {
     srv_running *running;
     srv_pool_cfg cfg;
     pthread_mutex_t mu;
-    pthread_cond_t cond; /* work may be there; a job finished loading */
+    pthread_mutex_t claim_mu; /* a claim and its run's announcement entry, taken together */
+    pthread_cond_t cond;      /* work may be there; a job finished loading */
     pthread_t *threads;
     int n_threads;
     int stop;
@@ -72,49 +73,77 @@ static void announce(srv_job *job, srv_store *s, const srv_task_ref *ref, int at
                       err.msg);
 }
 
-/* The loaded job of ref's run with a reference taken, loading it if needed (and announcing the
- * run when this claim started it); NULL with err set. */
-static job_entry *acquire(srv_pool *p, srv_store *s, const srv_task_ref *ref, int run_started,
-                          nn_error *err) {
-    const char *run_id = ref->run_id;
+/* Called (under claim_mu) right after a claim that started ref's run: its entry, referenced and
+ * marked loading, so that no other task of the run that this node claims after it can train
+ * before acquire has announced the run (they wait for loading to end). NULL when out of memory. */
+static job_entry *reserve(srv_pool *p, const char *run_id) {
     pthread_mutex_lock(&p->mu);
     job_entry *e;
     while ((e = find_entry(p, run_id)) && e->loading) pthread_cond_wait(&p->cond, &p->mu);
+    if (!e && (e = calloc(1, sizeof *e)) != NULL) {
+        (void)snprintf(e->run_id, sizeof e->run_id, "%s", run_id);
+        e->next = p->jobs;
+        p->jobs = e;
+    }
     if (e) {
+        e->loading = 1;
         e->refs++;
         e->used = ++p->tick;
-        pthread_mutex_unlock(&p->mu);
-        if (run_started) announce(e->job, s, ref, run_started);
-        return e;
     }
-    e = calloc(1, sizeof *e);
-    if (!e) {
-        pthread_mutex_unlock(&p->mu);
-        (void)nn_error_set(err, NN_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    (void)snprintf(e->run_id, sizeof e->run_id, "%s", run_id);
-    e->loading = 1;
-    e->refs = 1;
-    e->used = ++p->tick;
-    e->next = p->jobs;
-    p->jobs = e;
     pthread_mutex_unlock(&p->mu);
-    srv_job *job = NULL;
-    nn_status st = srv_job_load(&p->env, s, run_id, &job, err);
-    if (st == NN_OK && run_started) announce(job, s, ref, run_started);
+    return e;
+}
+
+/* Ends the loading state of e: with its job (NULL: none could be loaded, so the entry goes
+ * unless another thread holds it with a job) and wakes the threads waiting for it. */
+static job_entry *loaded(srv_pool *p, job_entry *e, srv_job *job) {
     pthread_mutex_lock(&p->mu);
     e->loading = 0;
-    if (st != NN_OK) {
-        unlink_entry(p, e);
+    if (job) e->job = job;
+    if (!e->job) {
+        unlink_entry(p, e); /* only reserve/acquire's reference: nobody else had it */
         free(e);
         e = NULL;
-    } else {
-        e->job = job;
     }
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
     return e;
+}
+
+/* The loaded job of ref's run with a reference taken, loading it if needed; NULL with err set.
+ * mine: the entry reserve made for a claim that started the run (NULL for other claims): its job
+ * is loaded if needed and the run announced before the threads waiting for it go on. */
+static job_entry *acquire(srv_pool *p, srv_store *s, const srv_task_ref *ref, int run_started,
+                          job_entry *mine, nn_error *err) {
+    const char *run_id = ref->run_id;
+    job_entry *e = mine;
+    if (!e) {
+        pthread_mutex_lock(&p->mu);
+        while ((e = find_entry(p, run_id)) && e->loading) pthread_cond_wait(&p->cond, &p->mu);
+        if (e) {
+            e->refs++;
+            e->used = ++p->tick;
+            pthread_mutex_unlock(&p->mu);
+            return e;
+        }
+        e = calloc(1, sizeof *e);
+        if (!e) {
+            pthread_mutex_unlock(&p->mu);
+            (void)nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        (void)snprintf(e->run_id, sizeof e->run_id, "%s", run_id);
+        e->loading = 1;
+        e->refs = 1;
+        e->used = ++p->tick;
+        e->next = p->jobs;
+        p->jobs = e;
+        pthread_mutex_unlock(&p->mu);
+    }
+    srv_job *job = e->job; /* set only for a reserved entry that was loaded before */
+    nn_status st = job ? NN_OK : srv_job_load(&p->env, s, run_id, &job, err);
+    if (st == NN_OK && run_started) announce(job, s, ref, run_started);
+    return loaded(p, e, st == NN_OK ? job : NULL);
 }
 
 /* Drops a reference; frees the entry when its run is over, and evicts the least recently used
@@ -192,15 +221,26 @@ static int end_task(srv_pool *p, srv_store *s, srv_job *job, const srv_task_ref 
     return end.run_over;
 }
 
-static void run_claimed(srv_pool *p, srv_store *s, const srv_task_ref *ref, int run_started) {
+/* Gives back an entry of reserve that will not be used. */
+static void unreserve(srv_pool *p, job_entry *e) {
+    release(p, e, 0);
+    (void)loaded(p, e, NULL);
+}
+
+static void run_claimed(srv_pool *p, srv_store *s, const srv_task_ref *ref, int run_started,
+                        job_entry *mine) {
     nn_error err = {0};
     srv_running_task *rt = srv_running_add(p->running, ref);
+    if (!rt && mine) {
+        unreserve(p, mine);
+        mine = NULL;
+    }
     pthread_mutex_lock(&p->mu);
     int stopping = p->stop; /* set before srv_pool_destroy stops the running tasks */
     pthread_mutex_unlock(&p->mu);
     if (rt && stopping)
         (void)srv_running_stop(p->running, ref->run_id, ref->task, ref->attempt, SRV_STOP_SHUTDOWN);
-    job_entry *e = rt ? acquire(p, s, ref, run_started, &err) : NULL;
+    job_entry *e = rt ? acquire(p, s, ref, run_started, mine, &err) : NULL;
     if (!e) {
         char msg[300];
         (void)snprintf(msg, sizeof msg, "cannot load the run: %s", rt ? err.msg : "out of memory");
@@ -246,18 +286,29 @@ static void *worker_main(void *arg) {
         srv_store *s = srv_ctx_store(p->env.ctx, &err);
         srv_task_ref ref;
         int found = 0, started = 0;
+        job_entry *mine = NULL;
+        /* A claim that starts a run reserves its entry before any other worker here can claim
+           a task of it: the run's status event comes before their epochs. */
+        pthread_mutex_lock(&p->claim_mu);
         if (s && srv_queue_claim(s, &claim, &ref, &found, &started, &err) != NN_OK)
             (void)fprintf(stderr, "nnd: cannot claim a task: %s\n", err.msg);
+        if (found && started) mine = reserve(p, ref.run_id);
+        pthread_mutex_unlock(&p->claim_mu);
         pthread_mutex_lock(&p->mu);
         if (found && !p->stop) {
             p->busy++;
             pthread_mutex_unlock(&p->mu);
-            run_claimed(p, s, &ref, started);
+            run_claimed(p, s, &ref, started, mine);
             pthread_mutex_lock(&p->mu);
             p->busy--;
             continue;
         }
-        if (found) break; /* stopping: the claim is released with the others */
+        if (found) { /* stopping: the claim is released with the others */
+            pthread_mutex_unlock(&p->mu);
+            if (mine) unreserve(p, mine);
+            pthread_mutex_lock(&p->mu);
+            break;
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1; /* look again: leases reclaimed, runs queued by another process */
@@ -281,6 +332,7 @@ nn_status srv_pool_create(const srv_job_env *env, srv_running *running, const sr
         return nn_error_set(err, NN_ERR_NOMEM, "out of memory for the worker pool");
     }
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->claim_mu, NULL);
     pthread_cond_init(&p->cond, NULL);
     pthread_mutex_lock(&p->mu); /* workers read n_threads under the lock */
     for (int i = 0; i < threads; i++) {
@@ -326,6 +378,7 @@ void srv_pool_destroy(srv_pool *p) {
         free(e);
     }
     pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->claim_mu);
     pthread_cond_destroy(&p->cond);
     free(p->threads);
     free(p);

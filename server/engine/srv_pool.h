@@ -11,11 +11,17 @@
  * shutdown sets; training reads it between batches. Workers run as SCHED_IDLE threads (nice
  * SRV_POOL_NICE where that is refused), so request handling, the event writer and the heartbeat
  * always go first: a busy API slows training, training does not slow the API.
+ * The claim that starts a run (queued → running) announces it — its `status` event, its skipped
+ * rows — before any other task of the run claimed on this node trains: claims are taken under
+ * pool->claim_mu, and that claim marks the run's job entry loading before the lock is let go, so
+ * later tasks of the run wait for the announcement (on several nodes another node's task may
+ * still report an epoch first: events of one run are ordered per node).
  *
  * Ownership and locking: the pool owns its jobs; pool->mu guards the job cache (entries,
  * references, loading) and is never held while training, loading or storing. A job in use by a
  * thread holds a reference and is freed only when its last reference goes and it is evicted or
- * its run is over. Lock order: pool → (job events) → hub → writer.
+ * its run is over. Lock order: claim → pool → (job events) → hub → writer; claim_mu is held over
+ * the claim statement only.
  */
 #ifndef SRV_POOL_H
 #define SRV_POOL_H
