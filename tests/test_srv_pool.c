@@ -217,9 +217,10 @@ static void test_engine_cancel_within_a_batch(void) {
 
 static void test_engine_lost_lease_trains_again(void) {
     engine_fixture f;
-    /* a 4 s lease, renewed every 1.3 s: short enough for the thief's to expire soon, long enough
-       for a heartbeat on a loaded machine under TSan */
-    if (!start(&f, 1, 1, 4)) return;
+    /* a 12 s lease, renewed every 4 s: long enough for a heartbeat that waits for the write lock
+       on a loaded machine under TSan; the thief's lease is expired from the start, so the next
+       heartbeat's reclaim takes the task back whatever the lease */
+    if (!start(&f, 1, 1, 12)) return;
     char a[SRV_ID_LEN + 1];
     create_run(&f, 20000, 2, a);
     CHECK(wait_query(&f,
@@ -233,7 +234,9 @@ static void test_engine_lost_lease_trains_again(void) {
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     sqlite3_busy_timeout(db, 30000); /* the engine writes events meanwhile */
-    CHECK(sqlite3_exec(db, "UPDATE tasks SET owner = 'thief' WHERE task = 0 AND state = 'running'",
+    CHECK(sqlite3_exec(db,
+                       "UPDATE tasks SET owner = 'thief', lease_until = 0 "
+                       "WHERE task = 0 AND state = 'running'",
                        NULL, NULL, NULL) == SQLITE_OK);
     CHECK(sqlite3_changes(db) == 1); /* taken while it trains */
     sqlite3_close(db);
