@@ -15,7 +15,7 @@ typedef struct srv_config {
     int workers;         /* --workers, NND_WORKERS; default: number of cores */
     int max_active;      /* --max-active-runs, NND_MAX_ACTIVE_RUNS: runs training at once;
                             default 2 */
-    int http_threads;    /* --http-threads, NND_HTTP_THREADS; default 4 */
+    int http_threads;    /* --http-threads, NND_HTTP_THREADS; default the cores, 2..8 */
     int64_t max_upload;  /* --max-upload BYTES, NND_MAX_UPLOAD; default 256 MiB */
     int64_t max_body;    /* JSON bodies (specs, predict rows): NND_MAX_BODY; default 16 MiB */
     int max_queued;      /* --max-queued, NND_MAX_QUEUED: queued runs before 429; default 64 */
