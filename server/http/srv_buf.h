@@ -23,6 +23,8 @@ typedef struct srv_buf {
 void srv_bprintf(srv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends n bytes. */
 void srv_bput(srv_buf *b, const char *s, size_t n);
+/* Appends a string literal. */
+#define srv_bputs(b, literal) srv_bput((b), "" literal, sizeof(literal) - 1)
 /* Appends text as a CSV field, quoted when RFC 4180 needs it (nn_csv's rule: comma, quote, CR,
  * LF, leading or trailing blanks, or a value that would read back as a number or missing). */
 void srv_bcsv(srv_buf *b, const char *text);
