@@ -221,10 +221,21 @@ static int end_task(srv_pool *p, srv_store *s, srv_job *job, const srv_task_ref 
     return end.run_over;
 }
 
-/* Gives back an entry of reserve that will not be used. */
+/* Gives back an entry of reserve that will not be used: its reference dropped, its loading
+ * state ended, and the entry freed when it has no job or its run is over and nobody uses it. */
 static void unreserve(srv_pool *p, job_entry *e) {
-    release(p, e, 0);
-    (void)loaded(p, e, NULL);
+    srv_job *job = NULL;
+    pthread_mutex_lock(&p->mu);
+    e->refs--;
+    e->loading = 0;
+    if (!e->job || (e->over && e->refs == 0)) {
+        job = e->job;
+        unlink_entry(p, e);
+        free(e);
+    }
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+    if (job) srv_job_destroy(job);
 }
 
 static void run_claimed(srv_pool *p, srv_store *s, const srv_task_ref *ref, int run_started,
