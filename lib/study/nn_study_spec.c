@@ -288,12 +288,15 @@ static int set_canonical(nn_study_spec *s) {
 nn_status nn_study_resolve_task(nn_study_spec *s, nn_task task, nn_spec_errors *errs) {
     memset(errs, 0, sizeof *errs);
     nn_objective objective = s->objective;
-    int maximize = s->maximize;
+    int maximize = s->maximize, known = s->task_known;
+    nn_task was = s->task;
     fit_task(errs, s, task);
     if (errs->n) return NN_ERR_SPEC;
     if (set_canonical(s) != 0) {
         s->objective = objective;
         s->maximize = maximize;
+        s->task_known = known;
+        s->task = was;
         nn_spec_errors_add(errs, "", "out of memory");
         return NN_ERR_NOMEM;
     }
