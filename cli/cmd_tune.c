@@ -427,6 +427,28 @@ static int write_outputs(tune *tu, const char *dir, const nn_table *hold) {
     return rc ? -1 : 0;
 }
 
+/* The study at study_path (*s) and the CSV at data_path (returned) read and checked: the study
+ * like a spec, then its objective against the base's task on the data (*task). NULL, every
+ * problem printed, when either is refused. */
+static nn_table *read_study(const char *study_path, const char *data_path, nn_study_spec **s,
+                            nn_task *task) {
+    nn_spec_errors errs;
+    if (nn_study_parse_file(study_path, s, &errs) != NN_OK) {
+        cli_print_errors(study_path, &errs);
+        return NULL;
+    }
+    nn_table *all = cli_read_csv(data_path, (*s)->spec);
+    if (all) {
+        *task = nn_spec_task((*s)->spec, all);
+        if (nn_study_resolve_task(*s, *task, &errs) == NN_OK) return all;
+        cli_print_errors(study_path, &errs);
+    }
+    nn_table_destroy(all);
+    nn_study_spec_destroy(*s);
+    *s = NULL;
+    return NULL;
+}
+
 int cmd_tune(int argc, char **argv) {
     const char *pos[2] = {NULL, NULL}, *out = NULL;
     int n_pos = 0, quiet = 0;
@@ -450,20 +472,9 @@ int cmd_tune(int argc, char **argv) {
     }
     if (n_pos != 2) return (void)fputs(tune_usage, stderr), CLI_USAGE;
     nn_study_spec *s = NULL;
-    nn_spec_errors errs;
-    if (nn_study_parse_file(pos[0], &s, &errs) != NN_OK) {
-        cli_print_errors(pos[0], &errs);
-        return CLI_USAGE;
-    }
-    nn_table *all = cli_read_csv(pos[1], s->spec);
-    if (!all) return nn_study_spec_destroy(s), CLI_USAGE;
-    nn_task task = nn_spec_task(s->spec, all);
-    if (nn_study_resolve_task(s, task, &errs) != NN_OK) { /* the objective against the task */
-        cli_print_errors(pos[0], &errs);
-        nn_table_destroy(all);
-        nn_study_spec_destroy(s);
-        return CLI_USAGE;
-    }
+    nn_task task = NN_TASK_REGRESSION;
+    nn_table *all = read_study(pos[0], pos[1], &s, &task);
+    if (!all) return CLI_USAGE;
     nn_table *search = all, *hold = NULL;
     int rc = split_holdout(s, all, &search, &hold);
     nn_error err = {0};

@@ -154,7 +154,7 @@ static double *predict_probs(srv_store *s, const char *run_id, const char *path,
     nn_csv_source src = {path, NULL, 0, "holdout", NULL, NULL};
     if (st == NN_OK) st = nn_model_read_csv(m, &src, &t, err);
     if (st == NN_OK && t->n_rows > 0) st = nn_model_predict(m, t, &p, err);
-    if (st == NN_OK && p) {
+    if (st == NN_OK && p && l) {
         *n = t->n_rows;
         *k = (int)l->n;
         *positive = l->n == 2 ? l->positive : -1;
