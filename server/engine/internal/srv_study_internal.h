@@ -1,6 +1,7 @@
 /* srv_study_internal.h — what the study driver's files share (srv_study.c steps studies,
  * srv_study_runs.c queues and reads their runs and computes their results, srv_study_holdout.c
- * scores them on the rows set aside, srv_study_events.c says what changed). Not public. */
+ * scores them on the rows set aside, srv_study_class.c does both for a classification,
+ * srv_study_events.c says what changed). Not public. */
 #ifndef SRV_STUDY_INTERNAL_H
 #define SRV_STUDY_INTERNAL_H
 
