@@ -28,9 +28,12 @@ typedef struct tune {
     const nn_table *data; /* the rows searched */
     int threads, quiet;
     nn_model **models; /* (max_trials) completed trials' final models */
-    double **oof;      /* (max_trials) completed trials' out-of-fold predictions, first target */
+    double **oof;      /* (max_trials) completed trials' out-of-fold predictions, first target;
+                          a classification's class probabilities (n_rows × k) */
     double *actual;    /* (n_rows) the first target of the rows searched */
     size_t n_rows;
+    int classify, k, positive; /* a classification: its classes and the positive one's index */
+    int *cls;                  /* (n_rows) a classification's class of each row (-1: none) */
 } tune;
 
 /* The trial's spec cut to the rung: the first until_epoch epochs of the full run. */
@@ -53,6 +56,24 @@ static nn_spec *rung_spec(const nn_trial *t, const nn_study_work *w, nn_error *e
                            errs.items[0].message);
     json_decref(doc);
     return spec;
+}
+
+/* A classification trial's out-of-fold class probabilities (NaN where not validated) and the
+ * rows' classes. */
+static void keep_probs(tune *tu, int trial, const nn_cv_result *r) {
+    size_t k = r->labels->n;
+    if (tu->k == 0) {
+        tu->k = (int)k;
+        tu->positive = k == 2 ? r->labels->positive : -1;
+    }
+    if ((int)k != tu->k) return; /* other classes: not a candidate */
+    double *p = malloc((tu->n_rows * k + 1) * sizeof *p);
+    for (size_t i = 0; p && i < tu->n_rows; i++) {
+        for (size_t c = 0; c < k; c++)
+            p[i * k + c] = r->oof_fold[i] >= 0 ? r->oof_prob[i * k + c] : NAN;
+        tu->cls[i] = r->actual_class[i];
+    }
+    tu->oof[trial] = p;
 }
 
 /* Trains w and reports it to the machine. */
@@ -78,8 +99,11 @@ static void train(tune *tu, const nn_study_work *w) {
             json_decref(res.metrics);
             const nn_cv_result *r = nn_cv_result_get(cv);
             tu->models[w->trial] = nn_cv_take_model(cv);
-            tu->oof[w->trial] = malloc(tu->n_rows * sizeof(double));
-            for (size_t i = 0; tu->oof[w->trial] && i < tu->n_rows; i++) {
+            if (tu->classify && r->labels && r->oof_prob && r->actual_class)
+                keep_probs(tu, w->trial, r);
+            else if (!tu->classify)
+                tu->oof[w->trial] = malloc(tu->n_rows * sizeof(double));
+            for (size_t i = 0; !tu->classify && tu->oof[w->trial] && i < tu->n_rows; i++) {
                 tu->oof[w->trial][i] = r->oof_fold[i] >= 0 ? r->oof_pred[i * r->n_targets] : NAN;
                 tu->actual[i] = r->actual[i * r->n_targets];
             }
@@ -131,6 +155,54 @@ static json_t *holdout_score(const nn_table *h, const char *target, const double
                      num(m.mae), "rows", (json_int_t)n);
 }
 
+static json_t *or_null(json_t *v) { return v ? v : json_null(); }
+
+static json_t *members_json(const tune *tu, const int *member, const int *c, int m, int *counts) {
+    json_t *list = json_array();
+    for (int j = 0; j < m; j++) {
+        counts[member[j]] = c[j];
+        if (c[j])
+            (void)json_array_append_new(list, json_pack("{s:i, s:i, s:f}", "trial", member[j] + 1,
+                                                        "count", c[j], "weight",
+                                                        (double)c[j] / tu->s->ensemble_rounds));
+    }
+    return list;
+}
+
+/* A classification's ensemble: selected by the study's objective over the candidates' class
+ * probabilities, scored with the best trial's on the rows every candidate predicted. */
+static json_t *ensemble_class(tune *tu, const double *const *prob, const int *member, int m,
+                              int *counts) {
+    const nn_study_spec *s = tu->s;
+    int c[NN_STUDY_MAX_TOP];
+    double value = NAN;
+    nn_error err = {0};
+    size_t k = (size_t)tu->k, n = tu->n_rows;
+    if (m == 0 ||
+        nn_caruana_select_class(prob, (size_t)m, tu->cls, n, tu->k, tu->positive, s->objective,
+                                s->maximize, s->ensemble_rounds, c, &value, &err) != NN_OK)
+        return json_null();
+    int *y = malloc((n + 1) * sizeof *y);
+    double *avg = malloc((n * k + 1) * sizeof *avg);
+    json_t *oof = NULL, *best = NULL;
+    if (y && avg) {
+        for (size_t i = 0; i < n; i++) {
+            y[i] = tu->cls[i];
+            for (int j = 0; j < m; j++)
+                for (size_t q = 0; q < k; q++)
+                    if (!isfinite(prob[j][i * k + q])) y[i] = -1;
+        }
+        nn_caruana_average(prob, (size_t)m, c, k, n, avg);
+        oof = nn_study_class_score(y, avg, n, tu->k, tu->positive);
+        best = nn_study_class_score(y, prob[0], n, tu->k, tu->positive);
+    }
+    free(y);
+    free(avg);
+    return json_pack("{s:o, s:s, s:o, s:o, s:o}", "members", members_json(tu, member, c, m, counts),
+                     "metric", nn_objective_name(s->objective), "objective_oof", num(value), "oof",
+                     or_null(oof), "best_trial_oof", or_null(best));
+}
+
 /* The ensemble (Caruana over the top trials' out-of-fold predictions) into out; counts per
  * trial in counts (max_trials, zeroed). */
 static json_t *ensemble(tune *tu, int *counts) {
@@ -149,23 +221,57 @@ static json_t *ensemble(tune *tu, int *counts) {
     free(order);
     int c[NN_STUDY_MAX_TOP];
     double mse;
+    if (tu->classify) return ensemble_class(tu, pred, member, m, counts);
     if (m == 0 || nn_caruana_select(pred, (size_t)m, tu->actual, tu->n_rows, s->ensemble_rounds, c,
                                     &mse, &err) != NN_OK)
         return json_null();
-    json_t *list = json_array();
-    for (int j = 0; j < m; j++) {
-        counts[member[j]] = c[j];
-        if (c[j])
-            (void)json_array_append_new(list, json_pack("{s:i, s:i, s:f}", "trial", member[j] + 1,
-                                                        "count", c[j], "weight",
-                                                        (double)c[j] / s->ensemble_rounds));
+    return json_pack("{s:o, s:o, s:o}", "members", members_json(tu, member, c, m, counts),
+                     "oof_mse", num(mse), "oof_rmse", num(sqrt(mse)));
+}
+
+/* A classification's: the class probabilities of the best trial's model and the ensemble's
+ * (its members' averaged with their counts, as its weighted model predicts), scored. */
+static json_t *holdout_class(tune *tu, const nn_table *h, const int *counts, int best) {
+    size_t n = h->n_rows, k = (size_t)tu->k;
+    double *acc = calloc(n * k + 1, sizeof *acc), *p = NULL;
+    int *y = malloc((n + 1) * sizeof *y);
+    json_t *out = json_object();
+    nn_error err = {0};
+    int total = 0;
+    for (int i = 0; acc && y && i < nn_study_n_trials(tu->st); i++) {
+        if (!tu->models[i] || (!counts[i] && i != best)) continue;
+        const nn_labels *l = nn_model_labels(tu->models[i]);
+        if (!l || l->n != k) continue;
+        if (nn_model_predict(tu->models[i], h, &p, &err) != NN_OK) {
+            (void)fprintf(stderr, "nn tune: trial %d on the holdout: %s\n", i + 1, err.msg);
+            continue;
+        }
+        int c = nn_table_find(h, tu->s->spec->targets[0]);
+        for (size_t r = 0; r < n; r++) {
+            int cls = c >= 0 ? nn_labels_class(l, &h->cols[c], r) : -1;
+            y[r] = cls >= 0 ? cls : -1;
+        }
+        if (i == best)
+            (void)json_object_set_new(out, "best",
+                                      or_null(nn_study_class_score(y, p, n, tu->k, tu->positive)));
+        for (size_t r = 0; counts[i] && r < n * k; r++) acc[r] += counts[i] * p[r];
+        total += counts[i];
+        free(p);
+        p = NULL;
     }
-    return json_pack("{s:o, s:o, s:o}", "members", list, "oof_mse", num(mse), "oof_rmse",
-                     num(sqrt(mse)));
+    for (size_t r = 0; acc && total && r < n * k; r++) acc[r] /= total;
+    if (total && y)
+        (void)json_object_set_new(out, "ensemble",
+                                  or_null(nn_study_class_score(y, acc, n, tu->k, tu->positive)));
+    (void)json_object_set_new(out, "rows", json_integer((json_int_t)n));
+    free(acc);
+    free(y);
+    return out;
 }
 
 /* The ensemble's and the best trial's predictions of the holdout rows, scored. */
 static json_t *holdout(tune *tu, const nn_table *h, const int *counts, int best) {
+    if (tu->classify) return holdout_class(tu, h, counts, best);
     const char *target = tu->s->spec->targets[0];
     double *acc = calloc(h->n_rows + 1, sizeof *acc), *p = NULL;
     json_t *out = json_object();
@@ -306,17 +412,41 @@ static int write_outputs(tune *tu, const char *dir, const nn_table *hold) {
     rc |= !text || write_text(dir, "study.json", text);
     if (text && !tu->quiet) {
         json_t *h = json_object_get(out, "holdout");
+        const char *score = tu->classify ? "accuracy" : "r2";
         if (h)
-            (void)fprintf(stderr, "holdout (%lld rows): best trial r2 %.4f, ensemble r2 %.4f\n",
-                          (long long)json_integer_value(json_object_get(h, "rows")),
-                          json_number_value(json_object_get(json_object_get(h, "best"), "r2")),
-                          json_number_value(json_object_get(json_object_get(h, "ensemble"), "r2")));
+            (void)fprintf(
+                stderr, "holdout (%lld rows): best trial %s %.4f, ensemble %s %.4f\n",
+                (long long)json_integer_value(json_object_get(h, "rows")), score,
+                json_number_value(json_object_get(json_object_get(h, "best"), score)), score,
+                json_number_value(json_object_get(json_object_get(h, "ensemble"), score)));
     }
     free(text);
     json_decref(out);
     if (counts && write_ensemble(tu, dir, counts) != 0) rc = -1;
     free(counts);
     return rc ? -1 : 0;
+}
+
+/* The study at study_path (*s) and the CSV at data_path (returned) read and checked: the study
+ * like a spec, then its objective against the base's task on the data (*task). NULL, every
+ * problem printed, when either is refused. */
+static nn_table *read_study(const char *study_path, const char *data_path, nn_study_spec **s,
+                            nn_task *task) {
+    nn_spec_errors errs;
+    if (nn_study_parse_file(study_path, s, &errs) != NN_OK) {
+        cli_print_errors(study_path, &errs);
+        return NULL;
+    }
+    nn_table *all = cli_read_csv(data_path, (*s)->spec);
+    if (all) {
+        *task = nn_spec_task((*s)->spec, all);
+        if (nn_study_resolve_task(*s, *task, &errs) == NN_OK) return all;
+        cli_print_errors(study_path, &errs);
+    }
+    nn_table_destroy(all);
+    nn_study_spec_destroy(*s);
+    *s = NULL;
+    return NULL;
 }
 
 int cmd_tune(int argc, char **argv) {
@@ -342,22 +472,31 @@ int cmd_tune(int argc, char **argv) {
     }
     if (n_pos != 2) return (void)fputs(tune_usage, stderr), CLI_USAGE;
     nn_study_spec *s = NULL;
-    nn_spec_errors errs;
-    if (nn_study_parse_file(pos[0], &s, &errs) != NN_OK) {
-        cli_print_errors(pos[0], &errs);
-        return CLI_USAGE;
-    }
-    nn_table *all = cli_read_csv(pos[1], s->spec);
-    if (!all) return nn_study_spec_destroy(s), CLI_USAGE;
+    nn_task task = NN_TASK_REGRESSION;
+    nn_table *all = read_study(pos[0], pos[1], &s, &task);
+    if (!all) return CLI_USAGE;
     nn_table *search = all, *hold = NULL;
     int rc = split_holdout(s, all, &search, &hold);
     nn_error err = {0};
-    tune tu = {s, NULL, search, (int)threads, quiet, NULL, NULL, NULL, search ? search->n_rows : 0};
+    tune tu = {s,
+               NULL,
+               search,
+               (int)threads,
+               quiet,
+               NULL,
+               NULL,
+               NULL,
+               search ? search->n_rows : 0,
+               task == NN_TASK_CLASSIFICATION,
+               0,
+               -1,
+               NULL};
+    tu.cls = calloc(tu.n_rows + 1, sizeof *tu.cls);
     tu.models = calloc((size_t)s->max_trials + 1, sizeof(nn_model *));
     tu.oof = calloc((size_t)s->max_trials + 1, sizeof(double *));
     tu.actual = calloc(tu.n_rows + 1, sizeof *tu.actual);
-    if (rc == CLI_OK &&
-        (!tu.models || !tu.oof || !tu.actual || nn_study_create(s, &tu.st, &err) != NN_OK))
+    if (rc == CLI_OK && (!tu.models || !tu.oof || !tu.actual || !tu.cls ||
+                         nn_study_create(s, &tu.st, &err) != NN_OK))
         rc = CLI_FAIL;
     char dir[4096];
     (void)snprintf(dir, sizeof dir, "%s%s", out ? "" : "studies/", out ? out : s->name);
@@ -399,6 +538,7 @@ int cmd_tune(int argc, char **argv) {
     free(tu.models);
     free(tu.oof);
     free(tu.actual);
+    free(tu.cls);
     nn_study_destroy(tu.st);
     if (search != all) nn_table_destroy(search);
     nn_table_destroy(hold);

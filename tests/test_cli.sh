@@ -279,5 +279,23 @@ status "nn predict with a label never seen" 0 $?
 same "predict names every class" "predicted,p_class_0,p_class_1,p_class_2" "$(head -n 1 wp.out)"
 contains "the unseen label is reported" wp.err 'with a "target" never seen in training (first: row 3, "class_9")'
 
+# ---- tune a classification: three classes, log_loss by default, accuracy on request ----
+printf '{"name": "wt", "seed": 3, "base": %s, "space": {"/training/optimizer/learning_rate": {"type": "float", "low": 0.003, "high": 0.03, "log": true}}, "sampler": {"type": "random"}, "budget": {"max_trials": 3}, "ensemble": {"top": 2, "rounds": 4}, "holdout": 0.2}' \
+    "$(sed 's/"epochs": 20/"epochs": 5/; s/"ensemble": 5/"ensemble": 1/' wine.json)" >wstudy.json
+"$NN" tune wstudy.json "$SRC/examples/wine.csv" --out wtune --threads 1 >wtune.out 2>wtune.err
+status "tune a classification" 0 $?
+contains "ranked by log loss" wtune.out "best trial"
+contains "log_loss the default objective" wtune.out "log_loss"
+contains "the leaderboard has the classification's metrics" wtune/leaderboard.csv ",objective_oof,accuracy,balanced_accuracy,log_loss,roc_auc,pr_auc,f1_macro,brier,epochs,"
+contains "the ensemble selected by log loss" wtune/study.json '"metric": "log_loss"'
+contains "the holdout scored by accuracy" wtune.err "holdout (36 rows): best trial accuracy "
+"$NN" predict wtune/model.json wnew.csv >wtp.out 2>/dev/null
+status "predict with a classification's ensemble" 0 $?
+same "the ensemble answers classes" "predicted,p_class_0,p_class_1,p_class_2" "$(head -n 1 wtp.out)"
+sed 's/"holdout": 0.2}/"holdout": 0.2, "objective": {"metric": "rmse"}}/' wstudy.json >wbad.json
+"$NN" tune wbad.json "$SRC/examples/wine.csv" --out wtune2 >/dev/null 2>wbad.err
+status "tune a classification for rmse" 2 $?
+contains "refused at /objective/metric" wbad.err 'wbad.json: /objective/metric: "rmse" is a regression objective'
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -26,6 +26,7 @@
 
 #include "nn_common.h"
 #include "nn_metrics.h"
+#include "nn_metrics_class.h"
 #include "nn_spec.h"
 
 #include <jansson.h>
@@ -37,20 +38,38 @@
 #define NN_STUDY_MAX_TOP 64 /* trials an ensemble may select from */
 
 /* The objective: a metric of the cross-validated job, out of fold per fold (first target), with
- * the direction it improves in by default. */
+ * the direction it improves in by default. The first five are a regression's (nn_metrics.h), the
+ * rest a classification's, named as its metrics are in a run's metrics (nn_metrics_class.h):
+ * maximized are r2, accuracy, balanced_accuracy, roc_auc and f1_macro. pr_auc is not one (it is
+ * NaN for more than two classes, which only the data says). Without "objective" a study of a
+ * regression optimizes r2, of a classification log_loss (a proper scoring rule: continuous
+ * where accuracy ties across trials on a few hundred rows, and what the networks train on). */
 #define NN_OBJECTIVE_TABLE(X)                                                                      \
     X(NN_OBJ_R2, "r2")                                                                             \
     X(NN_OBJ_RMSE, "rmse")                                                                         \
     X(NN_OBJ_MAE, "mae")                                                                           \
     X(NN_OBJ_MAPE, "mape")                                                                         \
-    X(NN_OBJ_MSE, "mse")
+    X(NN_OBJ_MSE, "mse")                                                                           \
+    X(NN_OBJ_ACCURACY, "accuracy")                                                                 \
+    X(NN_OBJ_BALANCED_ACCURACY, "balanced_accuracy")                                               \
+    X(NN_OBJ_LOG_LOSS, "log_loss")                                                                 \
+    X(NN_OBJ_ROC_AUC, "roc_auc")                                                                   \
+    X(NN_OBJ_F1_MACRO, "f1_macro")                                                                 \
+    X(NN_OBJ_BRIER, "brier")
 typedef enum nn_objective { NN_OBJECTIVE_TABLE(NN_ENUM_ITEM) NN_OBJ_COUNT } nn_objective;
 const char *nn_objective_name(nn_objective v);
 int nn_objective_from_name(const char *name, nn_objective *out);
 const char *nn_objective_names(void);
-/* The objective's value in m; 1 when it is maximized by default (r2), 0 otherwise. */
+/* The objective's value in m (a regression objective; NaN otherwise). */
 double nn_objective_value(nn_objective o, const nn_metrics *m);
+/* The objective's value in m (a classification objective; NaN otherwise). */
+double nn_objective_class_value(nn_objective o, const nn_class_metrics *m);
+/* 1 when o is maximized by default (r2, accuracy, balanced_accuracy, roc_auc, f1_macro). */
 int nn_objective_maximized(nn_objective o);
+/* The task o measures. */
+nn_task nn_objective_task(nn_objective o);
+/* The objectives of a task, ", "-separated (static text). */
+const char *nn_objective_task_names(nn_task task);
 
 #define NN_PARAM_TABLE(X)                                                                          \
     X(NN_PARAM_FLOAT, "float") X(NN_PARAM_INT, "int") X(NN_PARAM_CATEGORICAL, "categorical")
@@ -81,6 +100,10 @@ typedef struct nn_study_spec {
     size_t n_params;
     nn_objective objective;
     int maximize;
+    int objective_given, direction_given; /* "metric", "direction" were written */
+    int task_known;                       /* the base's task is known: "task" in the base, or
+                                             nn_study_resolve_task */
+    nn_task task;                         /* when task_known */
     nn_sampler_kind sampler;
     int startup;    /* tpe: trials sampled at random first (default 10) */
     int lag;        /* tpe: trial i conditions on trials 0 … i − 1 − lag (default 1) */
@@ -104,6 +127,12 @@ nn_status nn_study_parse(const char *text, size_t len, nn_study_spec **out, nn_s
 nn_status nn_study_from_json(const json_t *doc, nn_study_spec **out, nn_spec_errors *errs);
 nn_status nn_study_parse_file(const char *path, nn_study_spec **out, nn_spec_errors *errs);
 void nn_study_spec_destroy(nn_study_spec *s);
+
+/* The study meets its data: the base's task there (nn_spec_task). Without "objective" the
+ * task's default is taken (r2; log_loss) and the canonical form and hash say so; an objective of
+ * the other task is a problem at "/objective/metric" naming the task's objectives (NN_ERR_SPEC,
+ * s unchanged). nn_study_parse does the same when the base gives "task". */
+nn_status nn_study_resolve_task(nn_study_spec *s, nn_task task, nn_spec_errors *errs);
 
 /* The number of grid points (product of the dimensions' sizes; float parameters need a step),
  * capped at NN_STUDY_MAX_TRIALS + 1. */
@@ -143,7 +172,8 @@ int nn_study_status_from_name(const char *name, nn_study_status *out);
 typedef struct nn_trial_result {
     double mean, sd; /* the objective over folds (units, first target) */
     double oof;      /* the objective out of fold over every validated row */
-    json_t *metrics; /* other metrics ({"r2": …, "rmse": …}, fold means and out of fold);
+    json_t *metrics; /* other metrics out of fold ({"r2": …, "rmse": …}; a classification's
+                        {"accuracy": …, "log_loss": …, "accuracy_mean": …});
                         borrowed by nn_study_report_complete, which keeps a copy */
     double seconds;  /* training time of the trial, all its tasks */
     size_t n_params; /* parameters of one network */
@@ -232,12 +262,19 @@ json_t *nn_study_to_json(const nn_study *st);
  * resamples every trial (checking the values agree) and replays its reports. */
 nn_status nn_study_restore(nn_study *st, const json_t *state, nn_error *err);
 
+/* The out-of-fold metrics of a task that a trial's result and the leaderboard carry, as a run's
+ * metrics name them (NULL-ended, static): r2, rmse, mae, mape, mse; accuracy,
+ * balanced_accuracy, log_loss, roc_auc, pr_auc, f1_macro, brier. */
+const char *const *nn_study_metric_keys(nn_task task);
+
 /* The leaderboard: one object per trial in ranking order with rank, trial (1-based), status,
  * the sampled values, objective mean and sd, out of fold, the other metrics, epochs reached,
  * seconds and parameters (a new reference). */
 json_t *nn_study_leaderboard(const nn_study *st);
 /* The same as CSV text (malloc'd): rank, trial, status, one column per parameter (its pointer),
- * objective, objective_sd, objective_oof, epochs, seconds, params, error. */
+ * objective, objective_sd, objective_oof, the objective's task's out-of-fold metrics
+ * (nn_study_metric_keys, blank but for completed trials),
+ * epochs, seconds, params, error. */
 char *nn_study_leaderboard_csv(const nn_study *st);
 
 /* ---- reading a trial's run (nn_study_result.c) ---- */
@@ -248,8 +285,10 @@ char *nn_study_leaderboard_csv(const nn_study *st);
 int nn_study_fold_objective(const nn_study_spec *s, const json_t *metrics, double *out, int max);
 /* A completed trial's result from its job's metrics: the folds' objective mean and sd, the
  * objective out of fold (the top-level metric), the top-level metrics copied (r2, rmse, mae,
- * mape, mse; a new reference in out->metrics, the caller's), train_seconds. NN_ERR_INVALID
- * when the metrics have no folds. */
+ * mape, mse; a classification's nn_study_metric_keys and
+ * accuracy, log_loss, roc_auc fold means and sds; a new reference in out->metrics, the
+ * caller's), train_seconds. NN_ERR_INVALID when the metrics have no folds. A classification
+ * objective is read from folds[f][metric], a regression's from folds[f].units[target][metric]. */
 nn_status nn_study_result_from_metrics(const nn_study_spec *s, const json_t *metrics,
                                        nn_trial_result *out, nn_error *err);
 
@@ -265,6 +304,28 @@ nn_status nn_caruana_select(const double *const *pred, size_t m, const double *a
                             int rounds, int *counts, double *mse, nn_error *err);
 /* The ensemble's prediction of row i: Σ counts[j] pred[j][i] / Σ counts. */
 double nn_caruana_predict(const double *const *pred, size_t m, const int *counts, size_t i);
+
+/* A classification's selection (nn_study_class.c): prob[j] is model j's n × k class
+ * probabilities (row-major, class order), actual[i] the class of row i (< 0: none). The same
+ * greedy forward selection with replacement, each step scored by the classification objective o
+ * of the equal-weight average of the selected models' probabilities (better: higher when
+ * maximize), a row's class taken from its averaged probabilities as a single model's predict
+ * does (nn_class_predict at 0.5: the positive class of two when its probability is ≥ 0.5, else
+ * the first most probable). The first such model on ties; a NaN score loses to any number. Rows
+ * without a class or with a probability that is not a number are left out. *value is the
+ * ensemble's objective. NN_ERR_INVALID when no row is usable or o is not a classification's. */
+nn_status nn_caruana_select_class(const double *const *prob, size_t m, const int *actual, size_t n,
+                                  int k, int positive, nn_objective o, int maximize, int rounds,
+                                  int *counts, double *value, nn_error *err);
+/* The count-weighted average of the models' rows: out[i·width + c] = Σ counts[j]
+ * pred[j][i·width + c] / Σ counts for i < n, c < width (NaN when every count is 0). */
+void nn_caruana_average(const double *const *pred, size_t m, const int *counts, size_t width,
+                        size_t n, double *out);
+/* The classification metrics of probabilities prob (n × k) against the classes y, over the rows
+ * with a class (≥ 0) and finite probabilities: {"accuracy", "balanced_accuracy", "log_loss",
+ * "roc_auc", "f1_macro", "brier", "rows"} (NaN as null) — a new reference, NULL when out of
+ * memory. The predicted class is nn_class_predict's at 0.5. */
+json_t *nn_study_class_score(const int *y, const double *prob, size_t n, int k, int positive);
 
 /* Marks the rows set aside as the study's holdout: round(fraction · n) rows (at least one when
  * fraction > 0 and n > 1, never all), chosen by a shuffle of the (seed, NN_STREAM_HOLDOUT)

@@ -199,6 +199,8 @@ static int sb_field(sbuf *b, const char *text, int comma) {
     return bad | sb_add(b, "\"", 1);
 }
 
+static double number_of(const json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }
+
 static int sb_num(sbuf *b, double v) {
     char t[40] = "";
     if (isfinite(v)) (void)snprintf(t, sizeof t, "%.10g", v);
@@ -212,7 +214,10 @@ char *nn_study_leaderboard_csv(const nn_study *st) {
     sbuf b = {0};
     int bad = sb_add(&b, "rank,trial,status", 17);
     for (size_t d = 0; d < s->n_params; d++) bad |= sb_field(&b, s->params[d].pointer, 1);
-    bad |= sb_add(&b, ",objective,objective_sd,objective_oof,epochs,seconds,params,error\n", 66);
+    bad |= sb_add(&b, ",objective,objective_sd,objective_oof", 37);
+    const char *const *keys = nn_study_metric_keys(nn_objective_task(s->objective));
+    for (size_t q = 0; keys[q]; q++) bad |= sb_field(&b, keys[q], 1);
+    bad |= sb_add(&b, ",epochs,seconds,params,error\n", 29);
     for (int k = 0; k < st->n && !bad; k++) {
         const nn_trial *t = &st->trials[order[k]];
         char head[64];
@@ -228,8 +233,10 @@ char *nn_study_leaderboard_csv(const nn_study *st) {
         int done = t->status == NN_TRIAL_COMPLETED;
         double obj = done ? t->result.mean : t->reached ? t->rung_value[t->reached - 1] : NAN;
         bad |= sb_num(&b, obj) | sb_num(&b, done ? t->result.sd : NAN) |
-               sb_num(&b, done ? t->result.oof : NAN) | sb_num(&b, epochs_reached(t)) |
-               sb_num(&b, done ? t->result.seconds : NAN) |
+               sb_num(&b, done ? t->result.oof : NAN);
+        for (size_t q = 0; keys[q]; q++)
+            bad |= sb_num(&b, done ? number_of(json_object_get(t->result.metrics, keys[q])) : NAN);
+        bad |= sb_num(&b, epochs_reached(t)) | sb_num(&b, done ? t->result.seconds : NAN) |
                sb_num(&b, done ? (double)t->result.n_params : NAN) |
                sb_field(&b, t->status == NN_TRIAL_FAILED ? t->error : "", 1) | sb_add(&b, "\n", 1);
     }

@@ -13,9 +13,11 @@ int nn_study_fold_objective(const nn_study_spec *s, const json_t *metrics, doubl
     int n = 0;
     size_t i;
     const json_t *f;
+    int cls = nn_objective_task(s->objective) == NN_TASK_CLASSIFICATION;
     json_array_foreach(folds, i, f) {
         if (n >= max) break;
-        const json_t *units = json_object_get(json_object_get(f, "units"), target);
+        /* a classification's fold carries its metrics itself; a regression's per target */
+        const json_t *units = cls ? f : json_object_get(json_object_get(f, "units"), target);
         out[n++] = number(json_object_get(units, metric));
     }
     return n;
@@ -33,8 +35,16 @@ nn_status nn_study_result_from_metrics(const nn_study_spec *s, const json_t *met
     out->n_params = (size_t)json_integer_value(json_object_get(metrics, "params"));
     out->metrics = json_object();
     if (!out->metrics) return nn_nomem(err, "trial metrics");
-    static const char *const keys[] = {"r2", "rmse", "mae", "mape", "mse"};
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+    static const char *const spread[] = {"accuracy_mean", "accuracy_sd",  "log_loss_mean",
+                                         "log_loss_sd",   "roc_auc_mean", "roc_auc_sd"};
+    nn_task task = nn_objective_task(s->objective);
+    const char *const *oof = nn_study_metric_keys(task);
+    const char *keys[16];
+    size_t n_keys = 0;
+    while (oof[n_keys]) keys[n_keys] = oof[n_keys], n_keys++;
+    for (size_t k = 0; task == NN_TASK_CLASSIFICATION && k < sizeof spread / sizeof *spread; k++)
+        keys[n_keys++] = spread[k];
+    for (size_t k = 0; k < n_keys; k++) {
         json_t *m = json_object_get(metrics, keys[k]);
         if (m && json_object_set(out->metrics, keys[k], m)) {
             json_decref(out->metrics);

@@ -43,7 +43,47 @@ double nn_objective_value(nn_objective o, const nn_metrics *m) {
     }
 }
 
-int nn_objective_maximized(nn_objective o) { return o == NN_OBJ_R2; }
+double nn_objective_class_value(nn_objective o, const nn_class_metrics *m) {
+    switch (o) {
+    case NN_OBJ_ACCURACY:
+        return m->accuracy;
+    case NN_OBJ_BALANCED_ACCURACY:
+        return m->balanced_accuracy;
+    case NN_OBJ_LOG_LOSS:
+        return m->log_loss;
+    case NN_OBJ_ROC_AUC:
+        return m->roc_auc;
+    case NN_OBJ_F1_MACRO:
+        return m->f1_macro;
+    case NN_OBJ_BRIER:
+        return m->brier;
+    default:
+        return NAN;
+    }
+}
+
+int nn_objective_maximized(nn_objective o) {
+    return o == NN_OBJ_R2 || o == NN_OBJ_ACCURACY || o == NN_OBJ_BALANCED_ACCURACY ||
+           o == NN_OBJ_ROC_AUC || o == NN_OBJ_F1_MACRO;
+}
+
+nn_task nn_objective_task(nn_objective o) {
+    return o >= NN_OBJ_ACCURACY ? NN_TASK_CLASSIFICATION : NN_TASK_REGRESSION;
+}
+
+const char *nn_objective_task_names(nn_task task) {
+    return task == NN_TASK_CLASSIFICATION
+               ? "accuracy, balanced_accuracy, log_loss, roc_auc, f1_macro, brier"
+               : "r2, rmse, mae, mape, mse";
+}
+
+const char *const *nn_study_metric_keys(nn_task task) {
+    static const char *const regression[] = {"r2", "rmse", "mae", "mape", "mse", NULL};
+    static const char *const classification[] = {
+        "accuracy", "balanced_accuracy", "log_loss", "roc_auc",
+        "pr_auc",   "f1_macro",          "brier",    NULL};
+    return task == NN_TASK_CLASSIFICATION ? classification : regression;
+}
 
 /* ---- sections ---- */
 
@@ -88,12 +128,31 @@ static void parse_objective(nn__sctx *c, const json_t *root, nn_study_spec *s) {
     const json_t *o = nn__sget_obj(c, root, "", "objective");
     nn__scheck_keys(c, o, "/objective", keys, N_OF(keys));
     int m, d;
-    nn__sget_name(c, o, "/objective", "metric", "metric", objective_names, NN_OBJ_COUNT, NN_OBJ_R2,
-                  &m);
+    s->objective_given = nn__sget_name(c, o, "/objective", "metric", "metric", objective_names,
+                                       NN_OBJ_COUNT, NN_OBJ_R2, &m);
     s->objective = (nn_objective)m;
-    nn__sget_name(c, o, "/objective", "direction", "direction", direction_names, 2,
-                  nn_objective_maximized(s->objective), &d);
+    s->direction_given =
+        nn__sget_name(c, o, "/objective", "direction", "direction", direction_names, 2,
+                      nn_objective_maximized(s->objective), &d);
     s->maximize = d;
+}
+
+/* The objective against the base's task: its default, or a problem when it is the other's. */
+static void fit_task(nn_spec_errors *errs, nn_study_spec *s, nn_task task) {
+    if (!s->objective_given) {
+        s->objective = task == NN_TASK_CLASSIFICATION ? NN_OBJ_LOG_LOSS : NN_OBJ_R2;
+        if (!s->direction_given) s->maximize = nn_objective_maximized(s->objective);
+    } else if (nn_objective_task(s->objective) != task) {
+        nn_spec_errors_add(errs, "/objective/metric",
+                           "\"%s\" is a %s objective and the base spec is a %s; a %s study's "
+                           "objectives are %s",
+                           nn_objective_name(s->objective),
+                           nn_task_name(nn_objective_task(s->objective)), nn_task_name(task),
+                           nn_task_name(task), nn_objective_task_names(task));
+        return;
+    }
+    s->task = task;
+    s->task_known = 1;
 }
 
 static void parse_sampler(nn__sctx *c, const json_t *root, nn_study_spec *s) {
@@ -213,6 +272,37 @@ static json_t *canonical(const nn_study_spec *s) {
     return o;
 }
 
+/* s->canonical and s->hash from s; 0, or -1 when out of memory. */
+static int set_canonical(nn_study_spec *s) {
+    json_t *canon = canonical(s);
+    char *text =
+        canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(canon);
+    if (!text) return -1;
+    free(s->canonical);
+    s->canonical = text;
+    nn_sha256_hex(s->canonical, strlen(s->canonical), s->hash);
+    return 0;
+}
+
+nn_status nn_study_resolve_task(nn_study_spec *s, nn_task task, nn_spec_errors *errs) {
+    memset(errs, 0, sizeof *errs);
+    nn_objective objective = s->objective;
+    int maximize = s->maximize, known = s->task_known;
+    nn_task was = s->task;
+    fit_task(errs, s, task);
+    if (errs->n) return NN_ERR_SPEC;
+    if (set_canonical(s) != 0) {
+        s->objective = objective;
+        s->maximize = maximize;
+        s->task_known = known;
+        s->task = was;
+        nn_spec_errors_add(errs, "", "out of memory");
+        return NN_ERR_NOMEM;
+    }
+    return NN_OK;
+}
+
 nn_status nn_study_from_json(const json_t *doc, nn_study_spec **out, nn_spec_errors *errs) {
     static const char *const keys[] = {"name",    "seed",   "base",   "space",    "objective",
                                        "sampler", "pruner", "budget", "ensemble", "holdout"};
@@ -234,19 +324,10 @@ nn_status nn_study_from_json(const json_t *doc, nn_study_spec **out, nn_spec_err
     parse_pruner(&c, doc, s);
     parse_budget(&c, doc, s);
     parse_base(&c, doc, s);
+    if (s->spec && s->spec->task_given) fit_task(errs, s, s->spec->task);
     if (s->spec) nn__parse_space(&c, json_object_get(doc, "space"), s);
     check_grid(&c, s);
-    if (!c.oom && errs->n == 0) {
-        json_t *canon = canonical(s);
-        s->canonical =
-            canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
-                  : NULL;
-        json_decref(canon);
-        if (s->canonical)
-            nn_sha256_hex(s->canonical, strlen(s->canonical), s->hash);
-        else
-            c.oom = 1;
-    }
+    if (!c.oom && errs->n == 0 && set_canonical(s) != 0) c.oom = 1;
     if (c.oom || errs->n) {
         if (c.oom) {
             memset(errs, 0, sizeof *errs);

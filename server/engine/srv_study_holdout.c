@@ -67,6 +67,15 @@ json_t *srv__study_holdout(srv_store *s, const srv__active *a, const json_t *res
     const char *target = a->spec->spec->targets[0];
     const char *best = json_string_value(json_object_get(json_object_get(results, "best"), "run"));
     const json_t *members = json_object_get(json_object_get(results, "ensemble"), "members");
+    if (nn_objective_task(a->spec->objective) == NN_TASK_CLASSIFICATION) {
+        json_t *h = srv__holdout_class(s, best, members, path, err);
+        if (h && json_object_set_new(h, "dataset", json_string(a->holdout))) {
+            json_decref(h);
+            h = NULL;
+            (void)nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+        }
+        return h;
+    }
     size_t n = 0;
     double *actual = NULL;
     double *pb = best && best[0] ? predict(s, best, path, target, &n, &actual, err) : NULL;

@@ -144,6 +144,8 @@ static json_t *ensemble(srv_store *s, const srv__active *a, const int *order, in
         members[m++] = t->index;
     }
     if (m == 0) return json_null();
+    if (nn_objective_task(spec->objective) == NN_TASK_CLASSIFICATION)
+        return srv__ensemble_class(s, a, members, runs, m, err);
     srv_run run;
     memset(&run, 0, sizeof run);
     if (srv_run_get(s, runs[0], &run, err) != NN_OK) return NULL;

@@ -157,17 +157,19 @@ static void study_create_work(srv_req *req, srv_resp *resp) {
         nn_study_spec_destroy(spec);
         return;
     }
-    /* the objectives are a regression's metrics: a classification is refused at its task */
-    const char *task = json_string_value(json_object_get(planned, "task"));
-    int classify = task && strcmp(task, "regression") != 0;
+    /* the objective against the base's task on this data: its default, or a problem at
+       /objective/metric when it is the other task's */
+    nn_task task = NN_TASK_REGRESSION;
+    const char *task_name = json_string_value(json_object_get(planned, "task"));
+    if (task_name) (void)nn_task_from_name(task_name, &task);
     json_decref(planned);
-    if (classify) {
-        nn_spec_errors errs;
-        memset(&errs, 0, sizeof errs);
-        nn_spec_errors_add(&errs, "/base/task",
-                           "a study searches a regression for now (its objectives are r2, rmse, "
-                           "mae, mape and mse); this base spec is a classification");
-        srv_problem_spec(resp, &errs, NULL);
+    nn_spec_errors errs;
+    nn_status rt = nn_study_resolve_task(spec, task, &errs);
+    if (rt != NN_OK) {
+        if (rt == NN_ERR_SPEC)
+            srv_problem_spec(resp, &errs, NULL);
+        else
+            srv_problem_code(resp, rt, "out of memory");
         nn_study_spec_destroy(spec);
         return;
     }

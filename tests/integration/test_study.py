@@ -213,13 +213,21 @@ def test_study_errors_at_pointers():
         T.problem(r, 422, "a grid larger than the budget", detail_has="/budget/max_trials")
         r = d.post("/v1/studies", body={"dataset": "0" * 32, "study": study()})
         T.check(r.status in (404, 422), "an unknown dataset", r)
-        # a classification: the objectives are a regression's, so refused at its task
+        # a classification with a regression's objective (and the other way round): refused
+        # at /objective/metric, naming the task's objectives
         with open(os.path.join(SOURCE_DIR, "examples", "breast_cancer.csv"), "rb") as f:
             bc = d.upload(f.read(), name="bc").json()["id"]
         with open(os.path.join(SOURCE_DIR, "examples", "breast_cancer.json")) as f:
             bc_spec = json.load(f)
         r = d.post("/v1/studies", body={"dataset": bc, "study": study(base=bc_spec)})
-        T.problem(r, 422, "a classification's study", detail_has="/base/task")
+        T.problem(r, 422, "r2 for a classification", detail_has="/objective/metric")
+        T.check("log_loss" in r.json()["detail"] and "accuracy" in r.json()["detail"],
+                "the problem names the classification's objectives", r.json()["detail"])
+        r = d.post("/v1/studies", body={"dataset": ds, "study": study(
+            objective={"metric": "accuracy"})})
+        T.problem(r, 422, "accuracy for a regression", detail_has="/objective/metric")
+        T.check("rmse" in r.json()["detail"], "the problem names the regression's objectives",
+                r.json()["detail"])
         r = d.get("/v1/studies/" + "0" * 32)
         T.status(r, 404, "an unknown study")
         # DELETE: refused while the study runs, then its record goes (its runs stay)

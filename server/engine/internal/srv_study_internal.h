@@ -1,6 +1,7 @@
 /* srv_study_internal.h — what the study driver's files share (srv_study.c steps studies,
  * srv_study_runs.c queues and reads their runs and computes their results, srv_study_holdout.c
- * scores them on the rows set aside, srv_study_events.c says what changed). Not public. */
+ * scores them on the rows set aside, srv_study_class.c does both for a classification,
+ * srv_study_events.c says what changed). Not public. */
 #ifndef SRV_STUDY_INTERNAL_H
 #define SRV_STUDY_INTERNAL_H
 
@@ -48,6 +49,18 @@ char *srv__study_results(srv_store *s, const srv__active *a, nn_error *err);
  * results' best run and ensemble members: {"dataset", "rows", "best", "ensemble"}. NULL with
  * err set when they cannot be had. (srv_study_holdout.c) */
 json_t *srv__study_holdout(srv_store *s, const srv__active *a, const json_t *results,
+                           nn_error *err);
+
+/* A classification study's ensemble of the top trials (members[0 … m) by rank, their last
+ * rungs' runs runs[0 … m)): selected by the study's objective over their stored out-of-fold
+ * class probabilities; {"members", "candidates", "rounds", "rows", "metric", "objective_oof",
+ * "oof" {accuracy, log_loss, …}, "best_trial_oof" {…}}. NULL with err set. */
+json_t *srv__ensemble_class(srv_store *s, const srv__active *a, const int *members,
+                            char (*runs)[SRV_ID_LEN + 1], int m, nn_error *err);
+/* A classification study's holdout scores of the best run's model and of the ensemble members'
+ * class probabilities averaged with their weights: {"rows", "best", "ensemble"}. NULL with err
+ * set. (srv_study_class.c) */
+json_t *srv__holdout_class(srv_store *s, const char *best, const json_t *members, const char *path,
                            nn_error *err);
 
 /* The events from the last save (srv__study_mark) to the machine now, numbered after a->seq,
