@@ -90,14 +90,26 @@ export async function renderStudy(main, id) {
   clear(main, h('h1', {}, 'Study'), head, h('div', { class: 'card' }, box), curvesCard, extra);
   let timer = null;
   let gone = false;
+  let busy = false; // a refresh is under way: it schedules the next itself
   let curves = null;
 
   async function refresh() {
+    busy = true;
+    try {
+      await update();
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function update() {
     let st;
     try {
       st = await api.study(id);
     } catch (e) {
-      if (!gone) showError(box, 'Reading the study', e);
+      if (gone) return;
+      showError(box, 'Reading the study', e);
+      if (e.status !== 404) timer = setTimeout(refresh, 3000); // a passing failure: try again
       return;
     }
     if (gone) return;
@@ -107,7 +119,7 @@ export async function renderStudy(main, id) {
     const cancel = h('button', { type: 'button', id: 'cancel-study' }, 'Cancel');
     cancel.addEventListener('click', async () => {
       try { await api.cancelStudy(id); } catch (e) { showError(extra, 'Cancelling', e); }
-      refresh();
+      if (!busy && !gone) { clearTimeout(timer); refresh(); }
     });
     head.dataset.status = st.status;
     clear(head, h('p', {}, h('b', {}, st.name), ' ', statusBadge(st.status), ' ',

@@ -292,9 +292,10 @@ try {
     for (const folds of [2, 1]) {
       const id = (await call('POST', '/v1/runs', JSON.stringify({ dataset: ds, spec: blocker }))).id;
       blocks.push(id);
-      for (;;) { // until that many of its folds are training
+      for (let tries = 0; ; tries++) { // until that many of its folds are training
         const hist = (await call('GET', `/v1/runs/${id}/history?limit=200`)).history;
         if (new Set(hist.map((e) => e.fold)).size === folds) break;
+        check(tries < 600, `${folds} folds of a blocking run did not start`);
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -308,6 +309,9 @@ try {
       budget: { max_trials: 4 }, ensemble: { top: 2, rounds: 5 } };
     const sid = (await call('POST', '/v1/studies', JSON.stringify({ dataset: ds, study }))).id;
     await open(page, `${base}/#/studies`);
+    await page.waitForSelector(`#studies-table a[href="#/study/${sid}"]`);
+    check((await page.textContent('#studies-table tbody')).includes('running'), 'the list does not show it running');
+    await shot(page, 'studies');
     await page.click(`#studies-table a[href="#/study/${sid}"]`);
     await page.waitForSelector('#study-head[data-status="running"]');
     check(await page.$eval('#trial-curves', (c) => c.dataset.series) === '0', 'curves before any trial trained');
@@ -349,6 +353,10 @@ try {
     const legend = await page.textContent('#trial-curves .u-legend');
     check(legend.includes(`trial ${pruned[0].trial} (pruned at epoch 2)`), `legend: ${legend}`);
     await shot(page, 'study');
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(400);
+    await shot(page, 'study-phone');
+    await page.setViewportSize(LAPTOP);
     // the best trial's spec into New run
     await page.click('#open-best');
     await page.waitForURL(/#\/new\/[0-9a-f]+$/);
