@@ -4,7 +4,7 @@
 // polls every 1.5 s (the study, which run trains which rung, the histories of the runs still
 // training): the study's events say when a trial starts, reaches a rung or ends, not its
 // epochs, and a stream per training trial would take the browser's connections. It stops
-// polling once the study has ended.
+// polling once the study has ended and the runs it read have too.
 
 import { api } from './api.js';
 import { StudyCurves } from './studycurves.js';
@@ -91,6 +91,7 @@ export async function renderStudy(main, id) {
   let timer = null;
   let gone = false;
   let busy = false; // a refresh is under way: it schedules the next itself
+  let settling = 0; // refreshes after the study ended, until its runs have
   let curves = null;
 
   async function refresh() {
@@ -166,14 +167,16 @@ export async function renderStudy(main, id) {
     if (!(res && res.best)) clear(extra, plots);
     // the runs are read after the study: once it has ended, every run read has ended too
     if (!curves) curves = new StudyCurves(curvesCard, metric);
+    let training = 0; // runs still training (a cancelled study's wind down)
     try {
       const runs = board.length ? await api.studyRuns(id) : [];
-      if (!gone) await curves.update(board, runs);
+      if (!gone) training = await curves.update(board, runs, st.status !== 'running');
     } catch (e) {
       if (!gone) curves.note.replaceChildren(errorBox('Reading the trials\' curves', e));
     }
-    if (!gone && st.status === 'running') timer = setTimeout(refresh, 1500);
-    else if (!gone) head.dataset.final = 'true';
+    if (gone) return;
+    if (st.status === 'running' || (training && settling++ < 10)) timer = setTimeout(refresh, 1500);
+    else head.dataset.final = 'true';
   }
   await refresh();
   return () => {

@@ -19,17 +19,17 @@ export function historyKey(metric) {
   return { r2: 'val_r2', accuracy: 'val_accuracy', log_loss: 'val_log_loss' }[metric] || 'val_loss';
 }
 
-// History rows → the mean over the cross-validation folds (each fold's members averaged first)
-// per epoch, up to the last epoch every fold seen has reached. The final refit (fold 0) has no
-// validation.
-export function meanCurve(history, key) {
-  const folds = new Map();
+// History rows → the mean over the run's `folds` cross-validation folds (each fold's members
+// averaged first) per epoch, up to the last epoch every fold has reached (a run's folds train a
+// few at a time). The final refit (fold 0) has no validation.
+export function meanCurve(history, key, folds) {
+  const seen = new Map();
   let n = 0;
   for (const e of history) {
     const v = e[key];
     if (!(e.fold > 0) || typeof v !== 'number' || !Number.isFinite(v)) continue;
-    if (!folds.has(e.fold)) folds.set(e.fold, []);
-    const f = folds.get(e.fold);
+    if (!seen.has(e.fold)) seen.set(e.fold, []);
+    const f = seen.get(e.fold);
     const a = f[e.epoch - 1] || (f[e.epoch - 1] = [0, 0]);
     a[0] += v;
     a[1]++;
@@ -39,8 +39,8 @@ export function meanCurve(history, key) {
   for (let i = 0; i < n; i++) {
     let s = 0;
     let c = 0;
-    for (const f of folds.values()) if (f[i]) { s += f[i][0] / f[i][1]; c++; }
-    out.push(c === folds.size ? s / c : null);
+    for (const f of seen.values()) if (f[i]) { s += f[i][0] / f[i][1]; c++; }
+    out.push(c === Math.max(folds, seen.size) ? s / c : null);
   }
   while (out.length && out[out.length - 1] === null) out.pop();
   return out;
@@ -66,8 +66,10 @@ export class StudyCurves {
   }
 
   // The curves of the trials of board (the leaderboard) from runs ({trial, rung, run, status}):
-  // the histories of runs not yet read to their end are read (again).
-  async update(board, runs) {
+  // the histories of runs not yet read to their end are read (again); ended: the study has
+  // (its running trials were stopped). Returns how many of the runs read had not ended.
+  async update(board, runs, ended = false) {
+    this.ended = ended;
     const rungs = new Map();
     for (const r of runs) {
       if (!rungs.has(r.trial)) rungs.set(r.trial, []);
@@ -78,7 +80,7 @@ export class StudyCurves {
     const wanted = trials.flatMap((t) => (rungs.get(t.trial) || []).slice(t.status === 'running' ? -2 : -1))
       .filter((r) => r.status && r.status !== 'queued' && !(this.cache.get(r.run) || {}).done);
     await Promise.all(wanted.map(async (r) => {
-      const curve = meanCurve(await api.history(r.run), this.key);
+      const curve = meanCurve(await api.history(r.run), this.key, r.folds || 0);
       this.cache.set(r.run, { curve, done: ENDED.has(r.status) });
     }));
     const drawn = [];
@@ -91,6 +93,7 @@ export class StudyCurves {
       if (curve.length) drawn.push({ t, curve });
     }
     this.draw(drawn, board.filter((t) => t.status === 'failed').map((t) => t.trial));
+    return wanted.filter((r) => !ENDED.has(r.status)).length;
   }
 
   draw(drawn, failed) {
@@ -100,8 +103,9 @@ export class StudyCurves {
     this.meta = drawn.map(({ t, curve }, i) => {
       const pruned = t.status === 'pruned';
       const label = pruned ? `trial ${t.trial} (pruned at epoch ${curve.length})`
-        : t.status === 'running' ? `trial ${t.trial} (running)` : `trial ${t.trial}`;
-      return { trial: t.trial, status: t.status, last: curve.length, label, pruned,
+        : t.status === 'running' ? `trial ${t.trial} (${this.ended ? 'stopped with the study' : 'running'})`
+          : `trial ${t.trial}`;
+      return { trial: t.trial, status: t.status, last: curve.length, end: curve[curve.length - 1], label, pruned,
         color: pruned ? PRUNED : PALETTE[(t.trial - 1) % PALETTE.length], i };
     });
     clear(this.note, drawn.length ? 'Solid: completed; thin: running; grey, dashed and ending in a dot: pruned at the rung it stopped at.' : 'No curve yet.',
@@ -118,7 +122,7 @@ export class StudyCurves {
       this.chart.setData(data);
     }
     this.el.dataset.series = String(drawn.length);
-    this.el.dataset.curves = JSON.stringify(this.meta.map(({ trial, status, last }) => ({ trial, status, last })));
+    this.el.dataset.curves = JSON.stringify(this.meta.map(({ trial, status, last, end }) => ({ trial, status, last, end })));
   }
 
   options() {

@@ -274,10 +274,11 @@ void srv_api_study_leaderboard(srv_req *req, srv_resp *resp) {
 }
 
 /* Which run trains or trained which rung of which trial: {"runs": [{"trial", "rung", "run",
- * "status"}]} in trial then rung order, numbered from 1 as the leaderboard and the events number
- * them; status is the run's (null when it was deleted). A trial's rungs are prefixes of one run
- * (each trained from scratch), so its last rung's history is its whole validation curve: the
- * dashboard draws every trial's from GET /v1/runs/{id}/history. */
+ * "status", "folds"}]} in trial then rung order, numbered from 1 as the leaderboard and the events
+ * number them; status and folds (its validation folds) are the run's, null when it was deleted.
+ * A trial's rungs are prefixes of one run (each trained from scratch), so its last rung's history
+ * is its whole validation curve: the dashboard draws every trial's from GET
+ * /v1/runs/{id}/history. */
 void srv_api_study_runs(srv_req *req, srv_resp *resp) {
     srv_study row;
     srv_store *s = the_study(req, resp, &row);
@@ -298,8 +299,9 @@ void srv_api_study_runs(srv_req *req, srv_resp *resp) {
             memset(&run, 0, sizeof run);
             rc = srv_run_get_text(s, run_id, &run, &err);
             json_t *o =
-                json_pack("{s:i, s:i, s:s, s:s?}", "trial", (int)t + 1, "rung", r + 1, "run",
-                          run_id, "status", rc == NN_OK ? srv_run_status_name(run.status) : NULL);
+                json_pack("{s:i, s:i, s:s, s:s?, s:o}", "trial", (int)t + 1, "rung", r + 1, "run",
+                          run_id, "status", rc == NN_OK ? srv_run_status_name(run.status) : NULL,
+                          "folds", rc == NN_OK ? json_integer(run.n_folds) : json_null());
             srv_run_free(&run);
             if (rc != NN_OK && rc != NN_ERR_NOT_FOUND)
                 st = rc;

@@ -350,6 +350,11 @@ try {
       const c = curves.find((x) => x.trial === r.trial);
       check(c && c.status === r.status && c.last === r.epochs, `trial ${r.trial}: curve ${JSON.stringify(c)}, board epochs ${r.epochs}`);
     }
+    // the best trial's curve ends at the mean over its folds of the last epoch's validation R²
+    const hist = (await call('GET', `/v1/runs/${st.results.best.run}/history`)).history.filter((e) => e.fold > 0 && e.epoch === 6);
+    const mean = hist.reduce((a, e) => a + e.val_r2, 0) / hist.length;
+    const best = curves.find((x) => x.trial === st.results.best.trial);
+    check(hist.length === 2 && Math.abs(best.end - mean) < 1e-12, `the best curve ends at ${best.end}, not ${mean}`);
     const legend = await page.textContent('#trial-curves .u-legend');
     check(legend.includes(`trial ${pruned[0].trial} (pruned at epoch 2)`), `legend: ${legend}`);
     await shot(page, 'study');

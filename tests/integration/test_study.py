@@ -176,7 +176,8 @@ def test_study_leaderboard_same_with_1_and_2_workers():
         T.eq(sorted((x["trial"], x["rung"]) for x in sr),
              sorted((row["trial"], k) for row in board for k in range(1, row["rungs"] + 1)),
              "a run for each rung each trial reached")
-        T.check(all(x["status"] == "succeeded" for x in sr), "every rung's run succeeded", sr)
+        T.check(all(x["status"] == "succeeded" and x["folds"] == 3 for x in sr),
+                "every rung's run succeeded, on the 3 folds", sr)
         best = [x for x in sr if x["trial"] == res["best"]["trial"]]
         T.eq(best[-1]["run"], res["best"]["run"], "the best trial's last rung is its run")
         T.problem(d1.get("/v1/studies/%s/runs" % ("0" * 32)), 404, "the runs of no study")
