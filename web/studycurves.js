@@ -100,18 +100,21 @@ export class StudyCurves {
     const n = Math.max(0, ...drawn.map((d) => d.curve.length));
     const x = Array.from({ length: n }, (_, i) => i + 1);
     const data = [x, ...drawn.map((d) => x.map((_, i) => (i < d.curve.length ? d.curve[i] : null)))];
-    this.meta = drawn.map(({ t, curve }, i) => {
+    this.meta = drawn.map(({ t, curve }) => {
       const pruned = t.status === 'pruned';
       const label = pruned ? `trial ${t.trial} (pruned at epoch ${curve.length})`
         : t.status === 'running' ? `trial ${t.trial} (${this.ended ? 'stopped with the study' : 'running'})`
           : `trial ${t.trial}`;
-      return { trial: t.trial, status: t.status, last: curve.length, end: curve[curve.length - 1], label, pruned,
-        color: pruned ? PRUNED : PALETTE[(t.trial - 1) % PALETTE.length], i };
+      return { trial: t.trial, status: t.status, last: curve.length, end: curve[curve.length - 1],
+        label, pruned, color: pruned ? PRUNED : PALETTE[(t.trial - 1) % PALETTE.length] };
     });
-    clear(this.note, drawn.length ? 'Solid: completed; thin: running; grey, dashed and ending in a dot: pruned at the rung it stopped at.' : 'No curve yet.',
+    clear(this.note,
+      drawn.length ? 'Solid: completed; thin: running; grey, dashed and ending in a dot: pruned at '
+        + 'the rung it stopped at.' : 'No curve yet.',
       failed.length ? ` Failed (not drawn): trial ${failed.join(', ')}.` : '',
       this.key === 'val_r2' ? ' R² below −1 is cut off.' : '',
-      ' Scored each epoch on the target as the model sees it (after the spec\'s preprocessing), so a curve\'s end can differ from the leaderboard, which scores the original values.');
+      ' Scored each epoch on the target as the model sees it (after the spec\'s preprocessing), so '
+        + 'a curve\'s end can differ from the leaderboard, which scores the original values.');
     const sig = this.meta.map((m) => `${m.label}|${m.status}`).join(';');
     if (sig !== this.sig || !this.chart) {
       if (this.chart) this.chart.destroy();
@@ -122,7 +125,8 @@ export class StudyCurves {
       this.chart.setData(data);
     }
     this.el.dataset.series = String(drawn.length);
-    this.el.dataset.curves = JSON.stringify(this.meta.map(({ trial, status, last, end }) => ({ trial, status, last, end })));
+    this.el.dataset.curves = JSON.stringify(this.meta.map(({ trial, status, last, end }) =>
+      ({ trial, status, last, end })));
   }
 
   options() {
@@ -165,7 +169,8 @@ export class StudyCurves {
   show(u) {
     const m = this.focused ? this.meta[this.focused - 1] : null;
     const i = u.cursor.idx;
-    const at = i === null || i === undefined ? '' : `: ${this.yLabel} ${fmt(u.data[this.focused][i])} at epoch ${i + 1}`;
+    const at = i === null || i === undefined ? ''
+      : `: ${this.yLabel} ${fmt(u.data[this.focused][i])} at epoch ${i + 1}`;
     this.readout.textContent = m ? `${m.label}${at}` : '\u00a0';
   }
 
