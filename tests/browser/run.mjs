@@ -292,11 +292,15 @@ try {
     for (const folds of [2, 1]) {
       const id = (await call('POST', '/v1/runs', JSON.stringify({ dataset: ds, spec: blocker }))).id;
       blocks.push(id);
-      for (let tries = 0; ; tries++) { // until that many of its folds are training
-        const hist = (await call('GET', `/v1/runs/${id}/history?limit=200`)).history;
-        if (new Set(hist.map((e) => e.fold)).size === folds) break;
+      // until that many of its folds are training: its history read page by page from the start
+      const seen = new Set();
+      let cursor = '';
+      for (let tries = 0; seen.size < folds; tries++) {
+        const pg = await call('GET', `/v1/runs/${id}/history?limit=10000${cursor && `&cursor=${cursor}`}`);
+        for (const e of pg.history) seen.add(e.fold);
         check(tries < 600, `${folds} folds of a blocking run did not start`);
-        await new Promise((r) => setTimeout(r, 50));
+        if (pg.next_cursor) cursor = pg.next_cursor;
+        else if (seen.size < folds) await new Promise((r) => setTimeout(r, 50));
       }
     }
     // 4 trials in grid order; ASHA at 2 of 6 epochs with η = 3 promotes only the best so far, so
