@@ -362,6 +362,9 @@ try {
     const legend = await page.textContent('#trial-curves .u-legend');
     check(legend.includes(`trial ${pruned[0].trial} (pruned at epoch 2)`), `legend: ${legend}`);
     await shot(page, 'study');
+    // the leaderboard and the curves, for the README (docs/study-page.png)
+    const bottom = await page.$eval('#curves-card', (el) => el.getBoundingClientRect().bottom + window.scrollY);
+    await page.screenshot({ path: path.join(SHOTS, 'study-top.png'), clip: { x: 0, y: 0, width: LAPTOP.width, height: Math.ceil(bottom + 16) }, fullPage: true });
     await page.setViewportSize(PHONE);
     await page.waitForTimeout(400);
     await shot(page, 'study-phone');
