@@ -110,6 +110,7 @@ export const api = {
   compare: (a, b) => getJSON(`/v1/runs/${a}/compare?with=${b}`),
   studies: () => getJSON('/v1/studies').then((d) => d.studies),
   study: (id) => getJSON(`/v1/studies/${id}`),
+  studyRuns: (id) => getJSON(`/v1/studies/${id}/runs`).then((d) => d.runs),
   cancelStudy: (id) => sendJSON('POST', `/v1/studies/${id}/cancel`),
 };
 

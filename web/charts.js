@@ -11,9 +11,9 @@ export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumSignificantDigits: 3 });
 const axisValues = (u, splits) => splits.map((v) => (v === null ? '' : Math.abs(v) >= 1e4 ? compact.format(v) : fmt(v, 3)));
 
-function widthOf(el) { return Math.max(260, Math.floor(el.clientWidth || 600)); }
+export function widthOf(el) { return Math.max(260, Math.floor(el.clientWidth || 600)); }
 
-function follow(el, getChart, height) {
+export function follow(el, getChart, height) {
   const ro = new ResizeObserver(() => {
     const c = getChart();
     if (c) c.setSize({ width: widthOf(el), height: height() });
@@ -22,7 +22,7 @@ function follow(el, getChart, height) {
   return ro;
 }
 
-function chartHeight(el) {
+export function chartHeight(el) {
   return Math.round(Math.min(360, Math.max(220, widthOf(el) * 0.55)));
 }
 

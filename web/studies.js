@@ -1,8 +1,14 @@
-// studies.js — hyperparameter studies: the list, and one study's leaderboard (live while it
-// runs), its best trial (with a button that opens its spec in New run), ensemble and holdout.
+// studies.js — hyperparameter studies: the list, and one study's leaderboard, every trial's
+// validation curve (studycurves.js), the objective against each parameter, its best trial (with
+// a button that opens its spec in New run), ensemble and holdout. While the study runs the page
+// polls every 1.5 s (the study, which run trains which rung, the histories of the runs still
+// training): the study's events say when a trial starts, reaches a rung or ends, not its
+// epochs, and a stream per training trial would take the browser's connections. It stops
+// polling once the study has ended and the runs it read have too.
 
 import { api } from './api.js';
-import { h, clear, fmt, fmtTime, statusBadge, table, showError } from './ui.js';
+import { StudyCurves } from './studycurves.js';
+import { h, clear, fmt, fmtTime, statusBadge, table, showError, errorBox } from './ui.js';
 
 export async function render(main) {
   const box = h('div', { id: 'studies-table' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -77,19 +83,34 @@ export function paramPlot(board, pointer, metric) {
 }
 
 export async function renderStudy(main, id) {
-  const head = h('div', {});
+  const head = h('div', { id: 'study-head' });
   const box = h('div', { id: 'leaderboard' }, h('p', { class: 'muted' }, 'Loading…'));
+  const curvesCard = h('div', { class: 'card', id: 'curves-card' });
   const extra = h('div', {});
-  clear(main, h('h1', {}, 'Study'), head, h('div', { class: 'card' }, box), extra);
+  clear(main, h('h1', {}, 'Study'), head, h('div', { class: 'card' }, box), curvesCard, extra);
   let timer = null;
   let gone = false;
+  let busy = false; // a refresh is under way: it schedules the next itself
+  let settling = 0; // refreshes after the study ended, until its runs have
+  let curves = null;
 
   async function refresh() {
+    busy = true;
+    try {
+      await update();
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function update() {
     let st;
     try {
       st = await api.study(id);
     } catch (e) {
-      if (!gone) showError(box, 'Reading the study', e);
+      if (gone) return;
+      showError(box, 'Reading the study', e);
+      if (e.status !== 404) timer = setTimeout(refresh, 3000); // a passing failure: try again
       return;
     }
     if (gone) return;
@@ -99,8 +120,9 @@ export async function renderStudy(main, id) {
     const cancel = h('button', { type: 'button', id: 'cancel-study' }, 'Cancel');
     cancel.addEventListener('click', async () => {
       try { await api.cancelStudy(id); } catch (e) { showError(extra, 'Cancelling', e); }
-      refresh();
+      if (!busy && !gone) { clearTimeout(timer); refresh(); }
     });
+    head.dataset.status = st.status;
     clear(head, h('p', {}, h('b', {}, st.name), ' ', statusBadge(st.status), ' ',
       `${board.length} of ${st.budget ? st.budget.max_trials : '?'} trials`,
       st.error ? h('span', { class: 'muted' }, ` — ${st.error}`) : '', ' ',
@@ -114,7 +136,8 @@ export async function renderStudy(main, id) {
       { label: 'Epochs', class: 'num', get: (r) => r.epochs },
       { label: 'Status', get: (r) => statusBadge(r.status) },
       { label: 'Seconds', class: 'num', get: (r) => fmt(r.seconds, 3) },
-    ], board, { caption: 'Leaderboard (pruned trials stopped at their rung)' })
+    ], board, { caption: 'Leaderboard (pruned trials stopped at their rung)',
+      rowAttrs: (r) => ({ 'data-trial': r.trial, 'data-status': r.status }) })
       : h('p', { class: 'muted' }, 'No trial yet.'));
     const scored = board.filter((r) => typeof r.objective === 'number');
     const plots = scored.length > 1 ? h('div', { class: 'card', id: 'param-plots' },
@@ -142,8 +165,23 @@ export async function renderStudy(main, id) {
           fmt(hold.best && hold.best.r2), ', ensemble R² ', fmt(hold.ensemble && hold.ensemble.r2)) : null));
     }
     if (!(res && res.best)) clear(extra, plots);
-    if (st.status === 'running') timer = setTimeout(refresh, 1500);
+    // the runs are read after the study: once it has ended, every run read has ended too
+    if (!curves) curves = new StudyCurves(curvesCard, metric);
+    let training = 0; // runs still training (a cancelled study's wind down)
+    try {
+      const runs = board.length ? await api.studyRuns(id) : [];
+      if (!gone) training = await curves.update(board, runs, st.status !== 'running');
+    } catch (e) {
+      if (!gone) curves.note.replaceChildren(errorBox('Reading the trials\' curves', e));
+    }
+    if (gone) return;
+    if (st.status === 'running' || (training && settling++ < 10)) timer = setTimeout(refresh, 1500);
+    else head.dataset.final = 'true';
   }
   await refresh();
-  return () => { gone = true; clearTimeout(timer); };
+  return () => {
+    gone = true;
+    clearTimeout(timer);
+    if (curves) curves.destroy();
+  };
 }

@@ -36,6 +36,7 @@ void srv_api_study_create(srv_req *req, srv_resp *resp);
 void srv_api_study_list(srv_req *req, srv_resp *resp);
 void srv_api_study_get(srv_req *req, srv_resp *resp);
 void srv_api_study_leaderboard(srv_req *req, srv_resp *resp);
+void srv_api_study_runs(srv_req *req, srv_resp *resp);
 void srv_api_study_cancel(srv_req *req, srv_resp *resp);
 void srv_api_study_delete(srv_req *req, srv_resp *resp);
 void srv_api_study_events(srv_req *req, srv_resp *resp);

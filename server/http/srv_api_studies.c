@@ -275,6 +275,53 @@ void srv_api_study_leaderboard(srv_req *req, srv_resp *resp) {
     srv_text(resp, 200, csv ? "text/csv; charset=utf-8" : "application/json", text, strlen(text));
 }
 
+/* Which run trains or trained which rung of which trial: {"runs": [{"trial", "rung", "run",
+ * "status", "folds"}]} in trial then rung order, numbered from 1 as the leaderboard and the events
+ * number them; status and folds (its validation folds) are the run's, null when it was deleted.
+ * A trial's rungs are prefixes of one run (each trained from scratch), so its last rung's history
+ * is its whole validation curve: the dashboard draws every trial's from GET
+ * /v1/runs/{id}/history. */
+void srv_api_study_runs(srv_req *req, srv_resp *resp) {
+    srv_study row;
+    srv_store *s = the_study(req, resp, &row);
+    if (!s) return;
+    json_t *board = parsed(row.board_json);
+    size_t n = json_array_size(board); /* every trial started, whatever its status */
+    json_decref(board);
+    json_t *list = json_array();
+    nn_error err = {0};
+    nn_status st = list ? NN_OK : nn_nomem(&err, "out of memory");
+    for (size_t t = 0; st == NN_OK && t < n; t++) {
+        for (int r = 0; st == NN_OK && r < NN_STUDY_MAX_RUNGS; r++) {
+            char run_id[SRV_ID_LEN + 1];
+            nn_status rc = srv_study_run_get(s, row.id, (int)t, r, run_id, &err);
+            if (rc == NN_ERR_NOT_FOUND) break;
+            if ((st = rc) != NN_OK) break;
+            srv_run run;
+            memset(&run, 0, sizeof run);
+            rc = srv_run_get_text(s, run_id, &run, &err);
+            json_t *o =
+                json_pack("{s:i, s:i, s:s, s:s?, s:o}", "trial", (int)t + 1, "rung", r + 1, "run",
+                          run_id, "status", rc == NN_OK ? srv_run_status_name(run.status) : NULL,
+                          "folds", rc == NN_OK ? json_integer(run.n_folds) : json_null());
+            srv_run_free(&run);
+            if (rc != NN_OK && rc != NN_ERR_NOT_FOUND)
+                st = rc;
+            else if (!o || json_array_append(list, o) != 0)
+                st = nn_nomem(&err, "out of memory");
+            json_decref(o);
+        }
+    }
+    srv_study_free(&row);
+    if (st != NN_OK) {
+        json_decref(list);
+        srv_problem_from(resp, &err);
+        return;
+    }
+    srv_json(resp, 200, json_pack("{s:o}", "runs", list));
+    resp->no_store = 1;
+}
+
 void srv_api_study_cancel(srv_req *req, srv_resp *resp) {
     srv_study row;
     srv_store *s = the_study(req, resp, &row);

@@ -27,6 +27,7 @@ static const srv_route routes[] = {
     {"DELETE", "/v1/studies/{id}", SRV_BODY_NONE, srv_api_study_delete, 1},
     {"GET", "/v1/studies/{id}/leaderboard", SRV_BODY_NONE, srv_api_study_leaderboard, 1},
     {"GET", "/v1/studies/{id}/events", SRV_BODY_NONE, srv_api_study_events, 1},
+    {"GET", "/v1/studies/{id}/runs", SRV_BODY_NONE, srv_api_study_runs, 1},
     {"POST", "/v1/studies/{id}/cancel", SRV_BODY_NONE, srv_api_study_cancel, 1},
     {"POST", "/v1/studies/{id}/predict", SRV_BODY_MEMORY, srv_api_study_predict, 1},
     {"GET", "/v1/studies/{id}/model", SRV_BODY_NONE, srv_api_study_model, 1},

@@ -12,7 +12,7 @@ import http from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SRC = process.env.NN_SOURCE_DIR || path.resolve(here, '../..');
@@ -272,6 +272,110 @@ try {
     const rows = await page.$$eval('#compare-view table', (t) => t.map((x) => x.tBodies[0].rows.length));
     check(rows[1] === 3, `fold rows ${rows}`);
     await shot(page, 'compare');
+  });
+
+  await test('a study: leaderboard, trial curves (pruned ones cut), parameters, best spec, live until it ends', async () => {
+    const { fmt } = await import(pathToFileURL(path.join(SRC, 'web/ui.js')));
+    const call = async (method, p, body, type = 'application/json') => {
+      const res = await fetch(`${base}${p}`, { method, body, headers: body ? { 'Content-Type': type } : {} });
+      const text = await res.text();
+      check(res.ok, `${method} ${p}: ${res.status} ${text}`);
+      return JSON.parse(text);
+    };
+    const ds = (await call('POST', '/v1/datasets?name=kc_study', readFileSync(slice(400, 'kc_study.csv')), 'text/csv')).id;
+    const template = readFileSync(path.join(SRC, 'examples/kc_house.json'), 'utf8');
+    // Two runs hold every training thread (2 workers, 2 active runs: 3 threads), so the study
+    // waits until the page shows it running; cancelling them lets it go on while the page watches.
+    const blocker = JSON.parse(shortSpec(template, { epochs: 1000000, k: 2, name: 'kc-blocker' }));
+    blocker.training.final = 'none';
+    const blocks = [];
+    for (const folds of [2, 1]) {
+      const id = (await call('POST', '/v1/runs', JSON.stringify({ dataset: ds, spec: blocker }))).id;
+      blocks.push(id);
+      // until that many of its folds are training: its history read page by page from the start
+      const seen = new Set();
+      let cursor = '';
+      for (let tries = 0; seen.size < folds; tries++) {
+        const pg = await call('GET', `/v1/runs/${id}/history?limit=10000${cursor && `&cursor=${cursor}`}`);
+        for (const e of pg.history) seen.add(e.fold);
+        check(tries < 600, `${folds} folds of a blocking run did not start`);
+        if (pg.next_cursor) cursor = pg.next_cursor;
+        else if (seen.size < folds) await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    // 4 trials in grid order; ASHA at 2 of 6 epochs with η = 3 promotes only the best so far, so
+    // the tiny learning rates (trials 2 and 4) are pruned at epoch 2 whatever the timing.
+    const base6 = JSON.parse(shortSpec(template, { epochs: 6, k: 2, name: 'kc-trial' }));
+    const study = { name: 'kc-study', seed: 7, base: base6,
+      space: { '/training/optimizer/learning_rate': { type: 'categorical', choices: [0.003, 1e-5, 0.01, 3e-6] } },
+      objective: { metric: 'r2', direction: 'maximize' }, sampler: { type: 'grid' },
+      pruner: { type: 'asha', min_epochs: 2, reduction_factor: 3 },
+      budget: { max_trials: 4 }, ensemble: { top: 2, rounds: 5 } };
+    const sid = (await call('POST', '/v1/studies', JSON.stringify({ dataset: ds, study }))).id;
+    await open(page, `${base}/#/studies`);
+    await page.waitForSelector(`#studies-table a[href="#/study/${sid}"]`);
+    check((await page.textContent('#studies-table tbody')).includes('running'), 'the list does not show it running');
+    await shot(page, 'studies');
+    await page.click(`#studies-table a[href="#/study/${sid}"]`);
+    await page.waitForSelector('#study-head[data-status="running"]');
+    check(await page.$eval('#trial-curves', (c) => c.dataset.series) === '0', 'curves before any trial trained');
+    for (const id of blocks) await call('POST', `/v1/runs/${id}/cancel`);
+    // the page follows the study to its end without a reload, then stops asking
+    await page.waitForSelector('#study-head[data-final]', { timeout: 60000 });
+    const st = await call('GET', `/v1/studies/${sid}`);
+    check(st.status === 'completed' && await page.$eval('#study-head', (e) => e.dataset.status) === 'completed', `study ${st.status}`);
+    let asked = 0;
+    const count = (r) => { if (r.url().includes(`/v1/studies/${sid}`)) asked++; };
+    page.on('request', count);
+    await page.waitForTimeout(2000);
+    page.off('request', count);
+    check(asked === 0, `the page asked ${asked} times after the study ended`);
+    // the leaderboard as the API ranks it, values as displayed
+    const board = st.leaderboard;
+    const heads = await page.$$eval('#leaderboard thead th', (t) => t.map((x) => x.textContent));
+    const rows = await page.$$eval('#leaderboard tbody tr', (t) => t.map((tr) => [...tr.children].map((td) => td.textContent)));
+    check(rows.length === 4 && board.length === 4, `${rows.length} rows, ${board.length} trials`);
+    const col = (label) => heads.indexOf(label);
+    board.forEach((r, i) => {
+      const want = [String(r.rank), String(r.trial), fmt(r.objective), String(r.epochs), r.status];
+      const got = [rows[i][col('Rank')], rows[i][col('Trial')], rows[i][col('r2')], rows[i][col('Epochs')], rows[i][col('Status')]];
+      check(JSON.stringify(got) === JSON.stringify(want), `leaderboard row ${i + 1}: ${got} is not ${want}`);
+    });
+    const pruned = board.filter((r) => r.status === 'pruned');
+    check(pruned.length >= 1 && pruned.every((r) => r.epochs === 2), `pruned: ${JSON.stringify(pruned)}`);
+    // one point per trial with an objective, in each parameter's plot
+    const scored = board.filter((r) => typeof r.objective === 'number').length;
+    const points = await page.$$eval('#param-plots figure', (f) => f.map((x) => x.querySelectorAll('circle').length));
+    check(points.length === 1 && points[0] === scored, `param plot points ${points}, ${scored} scored`);
+    // one curve per trial; a pruned trial's ends at its rung, a completed one's at its last epoch
+    const curves = JSON.parse(await page.$eval('#trial-curves', (c) => c.dataset.curves));
+    check(curves.length === 4 && await page.$eval('#trial-curves', (c) => c.dataset.series) === '4', `curves ${JSON.stringify(curves)}`);
+    for (const r of board) {
+      const c = curves.find((x) => x.trial === r.trial);
+      check(c && c.status === r.status && c.last === r.epochs, `trial ${r.trial}: curve ${JSON.stringify(c)}, board epochs ${r.epochs}`);
+    }
+    // the best trial's curve ends at the mean over its folds of the last epoch's validation R²
+    const hist = (await call('GET', `/v1/runs/${st.results.best.run}/history`)).history.filter((e) => e.fold > 0 && e.epoch === 6);
+    const mean = hist.reduce((a, e) => a + e.val_r2, 0) / hist.length;
+    const best = curves.find((x) => x.trial === st.results.best.trial);
+    check(hist.length === 2 && Math.abs(best.end - mean) < 1e-12, `the best curve ends at ${best.end}, not ${mean}`);
+    const legend = await page.textContent('#trial-curves .u-legend');
+    check(legend.includes(`trial ${pruned[0].trial} (pruned at epoch 2)`), `legend: ${legend}`);
+    await shot(page, 'study');
+    // the leaderboard and the curves, for the README (docs/study-page.png)
+    const bottom = await page.$eval('#curves-card', (el) => el.getBoundingClientRect().bottom + window.scrollY);
+    await page.screenshot({ path: path.join(SHOTS, 'study-top.png'), clip: { x: 0, y: 0, width: LAPTOP.width, height: Math.ceil(bottom + 16) }, fullPage: true });
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(400);
+    await shot(page, 'study-phone');
+    await page.setViewportSize(LAPTOP);
+    // the best trial's spec into New run
+    await page.click('#open-best');
+    await page.waitForURL(/#\/new\/[0-9a-f]+$/);
+    await page.waitForSelector('#spec-valid', { timeout: 20000 });
+    const spec = JSON.parse(await page.inputValue('#spec-editor'));
+    check(JSON.stringify(spec) === JSON.stringify(st.results.best.spec), 'the editor does not hold the best spec');
+    check(st.results.best.trial === board[0].trial, 'the best trial is not ranked first');
   });
 
   await test('a classification run: accuracy live, confusion, ROC, PR, reliability, classes', async () => {

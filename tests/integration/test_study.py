@@ -169,6 +169,18 @@ def test_study_leaderboard_same_with_1_and_2_workers():
         r = d1.get("/v1/studies/%s/events?after=%d" % (sid, len(evs1) - 2))
         T.check(r.ctype.startswith("text/event-stream") and r.text().count("\nevent: ") == 2
                 and r.text().startswith("id: %d\n" % (len(evs1) - 1)), "SSE after N", r.text())
+        # which run trained which rung: a run per rung reached, the best trial's last is its run
+        r = d1.get("/v1/studies/%s/runs" % sid)
+        T.status(r, 200, "the study's runs")
+        sr = r.json()["runs"]
+        T.eq(sorted((x["trial"], x["rung"]) for x in sr),
+             sorted((row["trial"], k) for row in board for k in range(1, row["rungs"] + 1)),
+             "a run for each rung each trial reached")
+        T.check(all(x["status"] == "succeeded" and x["folds"] == 3 for x in sr),
+                "every rung's run succeeded, on the 3 folds", sr)
+        best = [x for x in sr if x["trial"] == res["best"]["trial"]]
+        T.eq(best[-1]["run"], res["best"]["run"], "the best trial's last rung is its run")
+        T.problem(d1.get("/v1/studies/%s/runs" % ("0" * 32)), 404, "the runs of no study")
         lst = d1.get("/v1/studies").json()["studies"]
         T.check(len(lst) == 1 and lst[0]["id"] == sid and lst[0]["trials"] == 6, "the list", lst)
         T.check(lst[0]["best"]["trial"] == res["best"]["trial"] and "spec" not in lst[0]["best"],
