@@ -154,15 +154,22 @@ export async function renderStudy(main, id) {
       });
       const ens = res.ensemble || {};
       const hold = res.holdout || null;
+      // a classification study's ensemble and holdout are scored by its objective (ens.metric,
+      // score objects oof / best_trial_oof); a regression study's by R²
+      const cls = !!ens.metric || !!(hold && hold.best && !('r2' in hold.best));
+      const scoreKey = cls ? metric : 'r2';
+      const scoreName = scoreKey === 'r2' ? 'R²' : scoreKey;
+      const ensScore = (e, best) => (e.metric ? (best ? e.best_trial_oof : e.oof)?.[e.metric]
+        : (best ? e.best_trial_oof_r2 : e.oof_r2));
       clear(extra, plots, h('div', { class: 'card' },
         h('h2', {}, 'Results'),
         h('p', {}, `Best: trial ${res.best.trial}, ${metric} ${fmt(res.best.objective)} ± ${fmt(res.best.objective_sd)} `,
           '(', h('a', { href: `#/run/${res.best.run}` }, 'its run'), ') ', open),
-        ens.members ? h('p', {}, `Ensemble of ${ens.members.length}: `,
+        ens.members ? h('p', { id: 'ensemble' }, `Ensemble of ${ens.members.length}: `,
           ens.members.map((m) => `trial ${m.trial} × ${fmt(m.weight, 2)}`).join(', '),
-          `; out-of-fold R² ${fmt(ens.oof_r2)} (best trial alone ${fmt(ens.best_trial_oof_r2)})`) : null,
-        hold ? h('p', {}, `Holdout (${hold.rows} rows set aside before the search): best trial R² `,
-          fmt(hold.best && hold.best.r2), ', ensemble R² ', fmt(hold.ensemble && hold.ensemble.r2)) : null));
+          `; out-of-fold ${scoreName} ${fmt(ensScore(ens, false))} (best trial alone ${fmt(ensScore(ens, true))})`) : null,
+        hold ? h('p', { id: 'holdout' }, `Holdout (${hold.rows} rows set aside before the search): best trial ${scoreName} `,
+          fmt(hold.best && hold.best[scoreKey]), `, ensemble ${scoreName} `, fmt(hold.ensemble && hold.ensemble[scoreKey])) : null));
     }
     if (!(res && res.best)) clear(extra, plots);
     // the runs are read after the study: once it has ended, every run read has ended too

@@ -102,6 +102,14 @@ function shortSpec(text, { epochs, k = 3, name }) {
   return JSON.stringify(s, null, 2);
 }
 
+// One API call to the nnd at base; the parsed JSON answer, or an error naming the status.
+async function apiCall(base, method, p, body, type = 'application/json') {
+  const res = await fetch(`${base}${p}`, { method, body, headers: body ? { 'Content-Type': type } : {} });
+  const text = await res.text();
+  check(res.ok, `${method} ${p}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
@@ -276,12 +284,7 @@ try {
 
   await test('a study: leaderboard, trial curves (pruned ones cut), parameters, best spec, live until it ends', async () => {
     const { fmt } = await import(pathToFileURL(path.join(SRC, 'web/ui.js')));
-    const call = async (method, p, body, type = 'application/json') => {
-      const res = await fetch(`${base}${p}`, { method, body, headers: body ? { 'Content-Type': type } : {} });
-      const text = await res.text();
-      check(res.ok, `${method} ${p}: ${res.status} ${text}`);
-      return JSON.parse(text);
-    };
+    const call = (...args) => apiCall(base, ...args);
     const ds = (await call('POST', '/v1/datasets?name=kc_study', readFileSync(slice(400, 'kc_study.csv')), 'text/csv')).id;
     const template = readFileSync(path.join(SRC, 'examples/kc_house.json'), 'utf8');
     // Two runs hold every training thread (2 workers, 2 active runs: 3 threads), so the study
@@ -445,6 +448,37 @@ try {
     await page.waitForSelector(`#runs-table tr[data-id="${runId}"]`);
     const row = await page.$eval(`#runs-table tr[data-id="${runId}"]`, (tr) => tr.textContent);
     check(row.includes(String(metrics.accuracy.toLocaleString('en-US', { maximumSignificantDigits: 4 }))), `runs row: ${row}`);
+  });
+
+  await test('a classification study: ensemble and holdout scored by its objective', async () => {
+    const { fmt } = await import(pathToFileURL(path.join(SRC, 'web/ui.js')));
+    const call = (...args) => apiCall(base, ...args);
+    const ds = (await call('POST', '/v1/datasets?name=bc_study',
+      readFileSync(path.join(SRC, 'examples/breast_cancer.csv')), 'text/csv')).id;
+    const spec = JSON.parse(readFileSync(path.join(SRC, 'examples/breast_cancer.json'), 'utf8'));
+    spec.training.epochs = 5;
+    spec.training.ensemble = 1;
+    spec.training.validation.k = 2;
+    const study = { name: 'bc-study', seed: 3, base: spec,
+      space: { '/training/optimizer/learning_rate': { type: 'categorical', choices: [0.003, 0.01] } },
+      sampler: { type: 'grid' }, budget: { max_trials: 2 }, ensemble: { top: 2, rounds: 3 },
+      holdout: 0.2 };
+    const sid = (await call('POST', '/v1/studies', JSON.stringify({ dataset: ds, study }))).id;
+    let st;
+    for (let tries = 0; ; tries++) {
+      st = await call('GET', `/v1/studies/${sid}`);
+      if (st.status !== 'running') break;
+      check(tries < 1200, 'the classification study did not end');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const ens = st.results.ensemble, hold = st.results.holdout;
+    check(st.status === 'completed' && ens.metric === 'log_loss', `study ${st.status}, ensemble ${JSON.stringify(ens)}`);
+    await open(page, `${base}/#/study/${sid}`);
+    await page.waitForSelector('#ensemble');
+    const e = await page.textContent('#ensemble'), hl = await page.textContent('#holdout');
+    check(e.includes(`out-of-fold log_loss ${fmt(ens.oof.log_loss)} (best trial alone ${fmt(ens.best_trial_oof.log_loss)})`), `ensemble line: ${e}`);
+    check(hl.includes(`best trial log_loss ${fmt(hold.best.log_loss)}, ensemble log_loss ${fmt(hold.ensemble.log_loss)}`), `holdout line: ${hl}`);
+    check(!/\bnull\b|—/.test(e + hl), `a missing score: ${e} ${hl}`);
   });
 
   await test('a token is asked for once and sent with every call, the stream included', async () => {
