@@ -51,6 +51,19 @@ void srv_run_event(const srv_job_env *env, srv_store *s, const char *run_id, con
         free(text);
 }
 
+/* metrics' train_seconds: the run's wall time since it (last) started, as `nn train` reports the
+ * wall time of its cross-validation (libnn cannot: here the run's tasks train on any thread of
+ * any node). */
+static void set_train_seconds(srv_store *s, const char *run_id, json_t *metrics) {
+    srv_run run;
+    memset(&run, 0, sizeof run);
+    nn_error err = {0};
+    if (metrics && srv_run_get(s, run_id, &run, &err) == NN_OK && run.started_at != 0)
+        (void)json_object_set_new(metrics, "train_seconds",
+                                  json_real((double)(srv_now_ms() - run.started_at) / 1000.0));
+    srv_run_free(&run);
+}
+
 /* The reason a cancelled run gives. */
 static const char *cancel_reason(srv_store *s, const char *run_id) {
     srv_run run;
@@ -74,6 +87,7 @@ void srv_finish_run(const srv_job_env *env, srv_store *s, const char *run_id,
         nn_status st = job ? srv_job_restore(job, s, NULL, &restored, &err)
                            : nn_error_set(&err, NN_ERR_INVALID, "the run is not loaded here");
         if (st == NN_OK) st = srv_job_results_get(job, &res, &err);
+        if (st == NN_OK) set_train_seconds(s, run_id, res.metrics);
         if (st != NN_OK) {
             o.status = SRV_RUN_FAILED;
             (void)snprintf(failure, sizeof failure, "cannot aggregate the results: %s", err.msg);

@@ -85,6 +85,8 @@ def test_study_leaderboard_same_with_1_and_2_workers():
         T.eq([row["rank"] for row in board], list(range(1, 7)), "ranks 1..6")
         done = [row for row in board if row["status"] == "completed"]
         T.check(all(row["epochs"] == 9 for row in done), "completed trials ran 9 epochs")
+        T.check(all(row["seconds"] > 0 for row in done), "completed trials' seconds are their runs'",
+                [row["seconds"] for row in done])
         T.check(all(row["params"] > 0 for row in done), "with their parameter counts", done)
         T.check(all(row["epochs"] in (3, 9) for row in board if row["status"] == "pruned"),
                 "pruned trials stopped at a rung", board)
