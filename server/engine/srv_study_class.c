@@ -117,16 +117,7 @@ json_t *srv__ensemble_class(srv_store *s, const srv__active *a, const int *membe
     json_t *best = nn_study_class_score(actual, prob[0], n_rows, k, positive);
     free(buf);
     free(actual);
-    json_t *list = json_array();
-    for (int j = 0; j < m && list; j++) {
-        if (!counts[j]) continue;
-        if (json_array_append_new(list, json_pack("{s:i, s:s, s:i, s:f}", "trial", members[j] + 1,
-                                                  "run", runs[j], "count", counts[j], "weight",
-                                                  (double)counts[j] / spec->ensemble_rounds))) {
-            json_decref(list);
-            list = NULL;
-        }
-    }
+    json_t *list = srv__ensemble_members(spec, members, runs, counts, m);
     json_int_t used = json_integer_value(json_object_get(oof, "rows"));
     json_t *out = json_pack("{s:o, s:i, s:i, s:I, s:s, s:o, s:o, s:o}", "members", list,
                             "candidates", m, "rounds", spec->ensemble_rounds, "rows", used,

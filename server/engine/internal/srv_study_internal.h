@@ -57,6 +57,11 @@ json_t *srv__study_holdout(srv_store *s, const srv__active *a, const json_t *res
  * "oof" {accuracy, log_loss, …}, "best_trial_oof" {…}}. NULL with err set. */
 json_t *srv__ensemble_class(srv_store *s, const srv__active *a, const int *members,
                             char (*runs)[SRV_ID_LEN + 1], int m, nn_error *err);
+/* The ensemble's members as JSON: [{trial, run, count, weight}] for each of the m candidates
+ * (members: trial indexes, runs: their runs) that greedy selection picked (counts[j] > 0), the
+ * weight its share of the rounds. NULL when out of memory. (srv_study_runs.c) */
+json_t *srv__ensemble_members(const nn_study_spec *spec, const int *members,
+                              char (*runs)[SRV_ID_LEN + 1], const int *counts, int m);
 /* A classification study's holdout scores of the best run's model and of the ensemble members'
  * class probabilities averaged with their weights: {"rows", "best", "ensemble"}. NULL with err
  * set. (srv_study_class.c) */
