@@ -503,6 +503,9 @@ def test_study_across_nodes_survives_its_driver():
         ref_st = wait_study(one, r.json()["id"])
         T.eq(ref_st.get("status"), "completed", "the reference study completes")
         ref = study_view(one, ref_st)
+        statuses = [row["status"] for row in ref[0]]
+        T.check(len(statuses) == 6 and "completed" in statuses, "six trials, some completed",
+                statuses)
     finally:
         T.stop_daemon(one, "the reference node exits 0")
     n = Nodes(2)
@@ -529,6 +532,9 @@ def test_study_across_nodes_survives_its_driver():
             row[0][1] in (n.prefix(a), n.prefix(b)), "mid-study, one node holds its lease", row)
     driver = a if row and row[0][1] == n.prefix(a) else b
     other = b if driver is a else a
+    board = a.get("/v1/studies/" + sid).json()["leaderboard"] or []
+    print("# SIGKILL of the driver (node %s) with %d trials begun, %s" % (
+        "A" if driver is a else "B", len(board), [r["status"] for r in board]))
     killed_at = time.time()
     driver.kill()
     wait_for(lambda: n.one("SELECT left(lease_owner, 16) FROM studies WHERE id = '%s'" % sid) ==
@@ -543,6 +549,23 @@ def test_study_across_nodes_survives_its_driver():
     T.eq(got[0], ref[0], "the same leaderboard as on one node: trials, values, objectives")
     T.eq(got[1], ref[1], "the same best trial")
     T.eq(got[2], ref[2], "each trial's events the same as on one node")
+    # SIGTERM: the driving node lets its lease go, and the other takes the study over at once
+    driver.start()
+    r = other.post("/v1/studies", body={"dataset": ds, "study": study_doc()})
+    sid = r.json()["id"]
+    owner = wait_for(lambda: n.one("SELECT left(lease_owner, 16) FROM studies WHERE id = '%s'"
+                                   % sid), 60, "a node drives the second study")
+    driver = a if owner == n.prefix(a) else b
+    other = b if driver is a else a
+    T.stop_daemon(driver, "the driving node exits 0 after SIGTERM")
+    stopped_at = time.time()
+    wait_for(lambda: n.one("SELECT left(lease_owner, 16) FROM studies WHERE id = '%s'" % sid) ==
+             n.prefix(other), LEASE * 4 + 30, "the other node takes the second study over")
+    took = time.time() - stopped_at
+    print("# second study taken over %.1fs after SIGTERM" % took)
+    T.check(took < LEASE * 0.5, "at once: the stopped node let its lease go", took)
+    st = wait_study(other, sid)
+    T.eq(study_view(other, st)[0], ref[0], "it completes with the same leaderboard")
     n.check_end()
     n.stop()
 
