@@ -19,6 +19,7 @@ struct srv_study_driver {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int stop, poked;
+    int unreachable; /* the last step could not list the studies (said once, not every step) */
 };
 
 static void active_free(srv__active *a) {
@@ -260,9 +261,11 @@ static void step_all(srv_study_driver *d) {
     char *ids = NULL;
     size_t n = 0;
     if (!s || srv_study_running(s, &ids, &n, &err) != NN_OK) {
-        (void)fprintf(stderr, "nnd: studies: %s\n", err.msg);
+        if (!d->unreachable) (void)fprintf(stderr, "nnd: studies: %s\n", err.msg);
+        d->unreachable = 1;
         return;
     }
+    d->unreachable = 0;
     for (size_t i = 0; i < n && !atomic_load(&d->ctx->stopping); i++) {
         const char *id = ids + i * (SRV_ID_LEN + 1);
         srv__active *a = find(d, id);
@@ -279,8 +282,7 @@ static void step_all(srv_study_driver *d) {
             if (rc != NN_OK) {
                 (void)fprintf(stderr, "nnd: study %s: %s\n", id, why[0] ? why : err.msg);
                 if (why[0]) { /* it will never load: it fails */
-                    srv_study_save v = {"failed", NULL, NULL, NULL,        NULL,
-                                        why,      NULL, 0,    d->ctx->node};
+                    srv_study_save v = {.status = "failed", .error = why, .node = d->ctx->node};
                     (void)srv_study_put(s, id, &v, &err);
                 }
                 continue;
