@@ -515,17 +515,22 @@ def test_study_across_nodes_survives_its_driver():
     T.status(r, 202, "a study posted to A")
     sid = r.json()["id"]
     trainers = set()  # the nodes (id prefixes) seen training the study's runs
+    drivers = set()  # and holding its lease
 
     def progress():
+        drivers.add(n.one("SELECT left(lease_owner, 16) FROM studies WHERE id = '%s'" % sid))
         for (owner,) in n.sql("SELECT DISTINCT left(t.owner, 16) FROM tasks t JOIN study_runs sr "
                               "ON sr.run_id = t.run_id WHERE sr.study_id = '%s' AND "
                               "t.state = 'running'" % sid):
             trainers.add(owner)
         done = n.one("SELECT count(*) FROM study_runs sr JOIN runs r ON r.id = sr.run_id "
                      "WHERE sr.study_id = '%s' AND r.status = 'succeeded'" % sid)
-        return len(trainers) == 2 and int(done or 0) >= 2
-    wait_for(progress, 120, "both nodes train the study's runs, two of them done")
+        return len(trainers) == 2 and int(done or 0) >= 4
+    wait_for(progress, 120, "both nodes train the study's runs, four of them done")
     T.eq(trainers, {n.prefix(a), n.prefix(b)}, "both nodes' workers train its trials")
+    drivers.discard(None)  # not taken yet
+    T.check(len(drivers) == 1, "one node drives it while both live (its lease never moved)",
+            drivers)
     row = n.sql("SELECT status, left(lease_owner, 16), lease_until > nnd_now_ms() FROM studies "
                 "WHERE id = '%s'" % sid)
     T.check(row and row[0][0] == "running" and row[0][2] == "t" and
