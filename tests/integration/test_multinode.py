@@ -569,6 +569,20 @@ def test_study_across_nodes_survives_its_driver():
     took = time.time() - stopped_at
     print("# second study taken over %.1fs after SIGTERM" % took)
     T.check(took < LEASE * 0.5, "at once: the stopped node let its lease go", took)
+    # a lease held elsewhere is respected: while a (fake) node holds it, the live node neither
+    # steps the study nor saves it (its saves are fenced), then takes it back once it expires
+    fake = "f" * 32
+    stolen = n.one("WITH u AS (UPDATE studies SET lease_owner = '%s', lease_until = "
+                   "nnd_now_ms() + %d WHERE id = '%s' AND status = 'running' RETURNING id) "
+                   "SELECT count(*) FROM u" % (fake, LEASE * 2000, sid))
+    T.eq(stolen, "1", "the running study's lease given to another node id")
+    record = "SELECT (SELECT count(*) FROM study_events WHERE study_id = '%s'), md5(state_json) " \
+        "FROM studies WHERE id = '%s'" % (sid, sid)
+    before = n.sql(record)
+    time.sleep(LEASE * 1.5)
+    T.eq(n.sql(record), before, "nothing of the study saved while another node holds its lease")
+    wait_for(lambda: n.one("SELECT lease_owner FROM studies WHERE id = '%s'" % sid) != fake,
+             LEASE * 4 + 30, "the live node takes the study back once that lease expired")
     st = wait_study(other, sid)
     T.eq(study_view(other, st)[0], ref[0], "it completes with the same leaderboard")
     n.check_end()
