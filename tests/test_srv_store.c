@@ -655,8 +655,12 @@ static void test_store_studies(void) {
     if (n == 1) CHECK_STR(ids, st.id);
     free(ids);
     srv_event evs[2] = {{1, "trial", "{\"trial\":1}"}, {2, "rung", "{\"trial\":1,\"rung\":1}"}};
-    srv_study_save v = {"running", "{\"trials\":[]}", "[{\"trial\":1}]", "rank\n", NULL, NULL, evs,
-                        2};
+    srv_study_save v = {
+        "running", "{\"trials\":[]}", "[{\"trial\":1}]", "rank\n", NULL, NULL, evs, 2, NULL};
+    int held = 0; /* one process: the lease is always this one's, whoever asks */
+    CHECK(srv_study_lease(s, st.id, "node-a", 1000, &held, &err) == NN_OK && held == 1);
+    CHECK(srv_study_lease(s, st.id, "node-b", 1000, &held, &err) == NN_OK && held == 1);
+    CHECK(srv_study_lease_release(s, "node-a", &err) == NN_OK);
     CHECK(srv_study_put(s, st.id, &v, &err) == NN_OK);
     CHECK(fixture_run(s, ds, 0, "r", run) == NN_OK);
     CHECK(srv_study_run_put(s, st.id, 0, 1, run, &err) == NN_OK);
@@ -677,7 +681,8 @@ static void test_store_studies(void) {
     CHECK(srv_study_events(s, st.id, 1, 0, &got_ev, &n_ev, &err) == NN_OK && n_ev == 1);
     if (n_ev == 1) CHECK(got_ev[0].seq == 2 && strcmp(got_ev[0].type, "rung") == 0);
     srv_events_free(got_ev, n_ev);
-    srv_study_save end = {"cancelled", NULL, NULL, NULL, "{\"best\":null}", "cancelled", NULL, 0};
+    srv_study_save end = {"cancelled", NULL, NULL, NULL, "{\"best\":null}",
+                          "cancelled", NULL, 0,    NULL};
     CHECK(srv_study_put(s, st.id, &end, &err) == NN_OK);
     srv_study row;
     CHECK(srv_study_get(s, st.id, &row, &err) == NN_OK);

@@ -1,6 +1,6 @@
 -- 0005_studies.sql (PostgreSQL) — the tables of migrations/0005_studies.sql, so that both
--- backends keep one schema version. nnd does not use them on PostgreSQL yet: studies are kept
--- by the SQLite backend only (server/store/srv_studies.h), and their routes answer 501 here.
+-- backends keep one schema version (server/store/srv_pg_studies.c keeps studies here; who drives
+-- one is 0006_study_lease.sql).
 CREATE TABLE studies (
     id               TEXT PRIMARY KEY,
     name             TEXT NOT NULL,

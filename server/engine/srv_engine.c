@@ -68,9 +68,9 @@ nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *f
         st = srv_lease_create(&e->env, e->running, lease_ms, wake_pool, e, &e->lease, err);
     if (st == NN_OK) st = srv_listener_create(ctx->cfg.db, on_notify, e, &e->listener, err);
     srv_study_hooks hooks = {wake_pool, cancel_run, e};
-    /* studies are kept in SQLite only for now (srv_studies.h): no driver on a shared store */
-    if (st == NN_OK && !srv_store_shared(s))
-        st = srv_study_driver_start(ctx, &hooks, &e->studies, err);
+    /* every node drives studies; with a shared store each study by one node at a time (its
+       lease, srv_studies.h) */
+    if (st == NN_OK) st = srv_study_driver_start(ctx, &hooks, &e->studies, err);
     if (st != NN_OK) {
         srv_engine_stop_training(e);
         srv_engine_destroy(e);

@@ -19,6 +19,7 @@ struct srv_study_driver {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int stop, poked;
+    int unreachable; /* the last step could not list the studies (said once, not every step) */
 };
 
 static void active_free(srv__active *a) {
@@ -68,9 +69,10 @@ static nn_status load(srv_store *s, const char *id, srv__active *a, char *why, s
     return NN_OK;
 }
 
-/* Saves the record, the leaderboard and the status (with results and error when given). */
-static nn_status save(srv_store *s, srv__active *a, const char *result, const char *error,
-                      nn_error *err) {
+/* Saves the record, the leaderboard and the status (with results and error when given), while
+ * node holds the study's lease. */
+static nn_status save(srv_store *s, srv__active *a, const char *node, const char *result,
+                      const char *error, nn_error *err) {
     json_t *state = nn_study_to_json(a->st), *board = nn_study_leaderboard(a->st);
     char *state_text = state ? json_dumps(state, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     char *board_text = board ? json_dumps(board, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
@@ -90,7 +92,8 @@ static nn_status save(srv_store *s, srv__active *a, const char *result, const ch
                             result,
                             error,
                             ev,
-                            n_ev};
+                            n_ev,
+                            node};
         rc = srv_study_put(s, a->id, &v, err);
     }
     if (rc == NN_OK) rc = srv__study_mark(a, a->seq + (int64_t)n_ev, err);
@@ -207,7 +210,7 @@ static int step(srv_study_driver *d, srv_store *s, srv__active *a) {
         cancel_work(d, s, a);
     }
     if (changed || status != NN_STUDY_RUNNING) {
-        if (save(s, a, result, error, &err) != NN_OK) {
+        if (save(s, a, d->ctx->node, result, error, &err) != NN_OK) {
             (void)fprintf(stderr, "nnd: study %s: %s\n", a->id, err.msg);
             free(result);
             return 0; /* saved at the next step */
@@ -228,6 +231,29 @@ static void drop(srv_study_driver *d, srv__active *a) {
     *a = d->active[--d->n_active];
 }
 
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether this node drives study id (a: held in memory, or NULL): it takes the study's lease
+ * when it is free or expired, and renews its own every lease/3 (srv_study_lease). A study
+ * another node drives, or whose lease this node lost, is not held in memory: taken over later,
+ * it is rebuilt from the stored record. */
+static int drives(srv_study_driver *d, srv_store *s, const char *id, srv__active *a) {
+    int64_t lease_ms = (int64_t)d->ctx->cfg.lease_seconds * 1000, now = mono_ms();
+    if (a && now - a->leased_at < lease_ms / 3) return 1;
+    nn_error err = {0};
+    int held = 0;
+    if (srv_study_lease(s, id, d->ctx->node, lease_ms, &held, &err) != NN_OK) {
+        (void)fprintf(stderr, "nnd: study %s: %s\n", id, err.msg);
+        return 0;
+    }
+    if (held && a) a->leased_at = now;
+    return held;
+}
+
 /* Steps every running study of the store. */
 static void step_all(srv_study_driver *d) {
     nn_error err = {0};
@@ -235,12 +261,18 @@ static void step_all(srv_study_driver *d) {
     char *ids = NULL;
     size_t n = 0;
     if (!s || srv_study_running(s, &ids, &n, &err) != NN_OK) {
-        (void)fprintf(stderr, "nnd: studies: %s\n", err.msg);
+        if (!d->unreachable) (void)fprintf(stderr, "nnd: studies: %s\n", err.msg);
+        d->unreachable = 1;
         return;
     }
+    d->unreachable = 0;
     for (size_t i = 0; i < n && !atomic_load(&d->ctx->stopping); i++) {
         const char *id = ids + i * (SRV_ID_LEN + 1);
         srv__active *a = find(d, id);
+        if (!drives(d, s, id, a)) {
+            if (a) drop(d, a);
+            continue;
+        }
         if (!a) {
             srv__active *na = realloc(d->active, (d->n_active + 1) * sizeof *na);
             if (!na) break;
@@ -250,13 +282,14 @@ static void step_all(srv_study_driver *d) {
             if (rc != NN_OK) {
                 (void)fprintf(stderr, "nnd: study %s: %s\n", id, why[0] ? why : err.msg);
                 if (why[0]) { /* it will never load: it fails */
-                    srv_study_save v = {"failed", NULL, NULL, NULL, NULL, why, NULL, 0};
+                    srv_study_save v = {.status = "failed", .error = why, .node = d->ctx->node};
                     (void)srv_study_put(s, id, &v, &err);
                 }
                 continue;
             }
             a = &d->active[d->n_active++];
             a->fresh = 1;
+            a->leased_at = mono_ms();
         }
         if (step(d, s, a)) drop(d, a);
     }
@@ -327,6 +360,10 @@ void srv_study_driver_stop(srv_study_driver *d) {
     pthread_cond_signal(&d->cond);
     pthread_mutex_unlock(&d->mu);
     pthread_join(d->thread, NULL);
+    nn_error err = {0};
+    srv_store *s = srv_ctx_store(d->ctx, &err); /* another node takes the studies over at once */
+    if (!s || srv_study_lease_release(s, d->ctx->node, &err) != NN_OK)
+        (void)fprintf(stderr, "nnd: cannot release this node's studies: %s\n", err.msg);
     for (size_t i = 0; i < d->n_active; i++) active_free(&d->active[i]);
     free(d->active);
     pthread_mutex_destroy(&d->mu);

@@ -11,6 +11,11 @@
  * record, and work it hands out again finds the run queued before (study_runs) instead of
  * queueing a new one.
  *
+ * One driver per study: each node runs this thread, and it steps only the studies whose lease
+ * it holds (srv_study_lease, renewed every --lease/3; on SQLite always its own). The others are
+ * not held in memory; a study whose driver died is taken over once its lease has expired, the
+ * machine rebuilt from the stored record as after a restart. Stopping lets the leases go.
+ *
  * Rungs: rung r of a trial is a run of the trial's spec with "stop_at" set to the rung's epochs
  * (the first epochs of the full run, bit for bit: its schedule is over the full count) and
  * "final": "none" before the last rung (no refit for a rung that may be pruned). The engine keeps

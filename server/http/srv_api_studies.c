@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +55,8 @@ static nn_status study_request(srv_req *req, srv_resp *resp, nn_study_spec **out
     return st;
 }
 
-/* A dataset of rows (of t) named name, stored like an upload; its id into id. */
+/* A dataset of rows (of t) named name, stored like an upload (its content with its row: on
+ * PostgreSQL every node can fetch it); its id into id. */
 static nn_status put_rows(srv_store *s, const nn_table *t, const size_t *rows, size_t n,
                           const char *name, char id[SRV_ID_LEN + 1], nn_error *err) {
     nn_table *sub = NULL;
@@ -71,33 +71,30 @@ static nn_status put_rows(srv_store *s, const nn_table *t, const size_t *rows, s
     if (f) (void)fclose(f);
     srv_dataset ds;
     memset(&ds, 0, sizeof ds);
+    char tmp[1500];
     if (st == NN_OK) {
         nn_sha256_hex(buf, len, ds.sha256);
         (void)snprintf(ds.name, sizeof ds.name, "%s", name);
         ds.rows = (int64_t)n;
         ds.bytes = (int64_t)len;
         ds.columns = srv_api_column_stats(sub);
-        int created = 0;
-        st = srv_dataset_put(s, &ds, &created, err);
-    }
-    nn_table_destroy(sub);
-    char path[1400], tmp[1500];
-    if (st == NN_OK) {
-        srv_dataset_path(s, ds.sha256, path, sizeof path);
-        (void)snprintf(tmp, sizeof tmp, "%s.study-%d", path, (int)getpid());
-        struct stat sb;
-        FILE *out = stat(path, &sb) == 0 ? NULL : fopen(tmp, "wb");
-        if (out) {
-            int ok = fwrite(buf, 1, len, out) == len;
+        srv_dataset_path(s, ds.sha256, tmp, sizeof tmp - 16);
+        (void)strcat(tmp, ".study-XXXXXX");
+        int fd = mkstemp(tmp);
+        FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+        int ok = out && fwrite(buf, 1, len, out) == len;
+        if (out)
             ok &= fclose(out) == 0;
-            if (!ok || rename(tmp, path) != 0) {
-                (void)unlink(tmp);
-                st = nn_error_set(err, NN_ERR_IO, "cannot store the rows of %s", name);
-            }
-        } else if (stat(path, &sb) != 0) {
+        else if (fd >= 0)
+            (void)close(fd);
+        if (!ok) {
+            if (fd >= 0) (void)unlink(tmp);
             st = nn_error_set(err, NN_ERR_IO, "cannot store the rows of %s", name);
         }
     }
+    nn_table_destroy(sub);
+    int created = 0;
+    if (st == NN_OK) st = srv_dataset_put_file(s, &ds, tmp, &created, err); /* consumes tmp */
     if (st == NN_OK) (void)snprintf(id, SRV_ID_LEN + 1, "%s", ds.id);
     srv_dataset_free(&ds);
     free(buf);

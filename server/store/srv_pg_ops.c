@@ -31,6 +31,21 @@ static const srv_store_ops pg_ops = {
     .queue_reclaim = srv__pg_queue_reclaim,
     .queue_depth = srv__pg_queue_depth,
     .queue_done_tasks = srv__pg_queue_done_tasks,
+    .study_create = srv__pg_study_create,
+    .study_get = srv__pg_study_get,
+    .study_list = srv__pg_study_list,
+    .study_running = srv__pg_study_running,
+    .study_put = srv__pg_study_put,
+    .study_lease = srv__pg_study_lease,
+    .study_lease_release = srv__pg_study_lease_release,
+    .study_cancel_requested = srv__pg_study_cancel_requested,
+    .study_request_cancel = srv__pg_study_request_cancel,
+    .study_delete = srv__pg_study_delete,
+    .study_run_get = srv__pg_study_run_get,
+    .study_run_put = srv__pg_study_run_put,
+    .study_run_ids = srv__pg_study_run_ids,
+    .study_last_seq = srv__pg_study_last_seq,
+    .study_events = srv__pg_study_events,
 };
 
 nn_status srv__pg_migrate(const char *url, const char *data_dir, nn_error *err) {

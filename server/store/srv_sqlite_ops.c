@@ -31,6 +31,21 @@ static const srv_store_ops sqlite_ops = {
     .queue_reclaim = srv__sq_queue_reclaim,
     .queue_depth = srv__sq_queue_depth,
     .queue_done_tasks = srv__sq_queue_done_tasks,
+    .study_create = srv__sq_study_create,
+    .study_get = srv__sq_study_get,
+    .study_list = srv__sq_study_list,
+    .study_running = srv__sq_study_running,
+    .study_put = srv__sq_study_put,
+    .study_lease = srv__sq_study_lease,
+    .study_lease_release = srv__sq_study_lease_release,
+    .study_cancel_requested = srv__sq_study_cancel_requested,
+    .study_request_cancel = srv__sq_study_request_cancel,
+    .study_delete = srv__sq_study_delete,
+    .study_run_get = srv__sq_study_run_get,
+    .study_run_put = srv__sq_study_run_put,
+    .study_run_ids = srv__sq_study_run_ids,
+    .study_last_seq = srv__sq_study_last_seq,
+    .study_events = srv__sq_study_events,
 };
 
 nn_status srv__sqlite_open(const char *data_dir, srv_store **out, nn_error *err) {

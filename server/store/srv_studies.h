@@ -1,10 +1,17 @@
-/* srv_studies.h — storing hyperparameter studies (migrations/0004_studies.sql).
+/* srv_studies.h — storing hyperparameter studies (migrations/0005_studies.sql and
+ * 0006_study_lease.sql; SQLite in srv_sqlite_studies.c, PostgreSQL in srv_pg_studies.c).
  *
  * DESIGN: a study row holds its document, its status and what the study driver
  * (engine/srv_study.h) last saved: the state machine's record, the leaderboard (JSON and CSV)
  * and the results (best trial, ensemble). The driver is the only writer of those; the HTTP layer
  * creates studies, reads them and sets cancel_requested. study_runs maps (study, trial, rung) to
  * the run that trains it.
+ *
+ * One driver per study: with a shared store (PostgreSQL, several nodes) a node drives a study
+ * only while it holds the study's lease (srv_study_lease: owner node and expiry in the
+ * database's clock), and its saves are fenced by it (srv_study_save.node): a node that stopped
+ * past its lease writes no record, and another node takes the study over from the stored
+ * record. An SQLite store has one process: the lease is always its own.
  */
 #ifndef SRV_STUDIES_H
 #define SRV_STUDIES_H
@@ -47,8 +54,18 @@ typedef struct srv_study_save {
     const srv_event *events; /* (n_events) appended in the same transaction; seq continues the
                                 study's (srv_study_last_seq + 1, + 2 …) */
     size_t n_events;
+    const char *node; /* fence: saved only while node holds the study's lease (NULL: no fence) */
 } srv_study_save;
+/* NN_ERR_CONFLICT "… lease …" when v->node no longer holds the lease (nothing is saved). */
 nn_status srv_study_put(srv_store *s, const char *id, const srv_study_save *v, nn_error *err);
+/* Takes or renews the lease of running study id for node, until lease_ms from now: when the
+ * lease is free, expired, node's already, or held by an earlier process of node's data dir (the
+ * same first SRV_NODE_STABLE characters: nnd.lock proves that process dead). *held = whether
+ * node holds it now (0 as well when the study is no longer running). SQLite: always held. */
+nn_status srv_study_lease(srv_store *s, const char *id, const char *node, int64_t lease_ms,
+                          int *held, nn_error *err);
+/* Lets go of every study lease node holds (at shutdown: another node takes over at once). */
+nn_status srv_study_lease_release(srv_store *s, const char *node, nn_error *err);
 /* Whether a cancel was asked for the study (its row's one flag: the driver asks every step). */
 nn_status srv_study_cancel_requested(srv_store *s, const char *id, int *requested, nn_error *err);
 /* Sets cancel_requested on a running study; *running = whether it was running. */

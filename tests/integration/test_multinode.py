@@ -5,7 +5,8 @@ its lease and resumed (its late writes land nowhere), many short runs whose fold
 on different nodes (each final fit promoted exactly once), `pg_ctl restart -m immediate` under
 load (503 with Retry-After meanwhile, nothing lost), a stream on node A while B and C train,
 A killed and the stream resumed on C with Last-Event-ID, a poisoned task failing only its run,
-random SIGKILLs across the nodes (seeded), an upload to one node used by the others, three
+random SIGKILLs across the nodes (seeded), an upload to one node used by the others, a study
+whose driving node is SIGKILLed (another node takes it over, the same leaderboard), three
 nodes starting at once on an empty database (the migration waits for its advisory lock and is
 applied once), a database newer than nnd refused.
 
@@ -242,8 +243,8 @@ def test_datasets_and_runs_across_nodes():
     T.eq(a.upload(DATA).status, 200, "the same bytes uploaded again: 200, the same dataset")
     r = c.get("/v1/datasets")
     T.eq([x["id"] for x in r.json()["datasets"]], [ds], "one dataset, listed by every node")
-    T.problem(a.get("/v1/studies"), 501, "studies on PostgreSQL: 501, not yet supported",
-              detail_has="SQLite")
+    r = a.get("/v1/studies")
+    T.eq((r.status, r.json()["studies"]), (200, []), "studies on PostgreSQL: 200, none yet")
     n.check_end()
     T.status(b.request("DELETE", "/v1/datasets/" + ds), 204, "B deletes it")
     T.check(not os.path.exists(cached), "B's cached copy goes with it")
@@ -448,6 +449,142 @@ def test_random_kills_across_nodes():
         for d in n.nodes:
             if not d.alive():
                 d.start()
+    n.check_end()
+    n.stop()
+
+
+# ---- a study across nodes ----
+
+STUDY_EPOCHS = max(90, LONG // 2 // 9 * 9)  # a fold of about a second (see LONG)
+
+
+def study_doc():
+    """Six trials, two folds each, ASHA rungs at 1/9, 1/3 and all of STUDY_EPOCHS."""
+    return {"name": "mn-search", "seed": 5, "base": spec(STUDY_EPOCHS, k=2),
+            "space": {"/training/optimizer/learning_rate":
+                      {"type": "float", "low": 0.005, "high": 0.05, "log": True},
+                      "/network/hidden/0/units": {"type": "int", "low": 4, "high": 12, "step": 4}},
+            "objective": {"metric": "r2"}, "sampler": {"type": "tpe", "startup": 3},
+            "pruner": {"type": "asha", "min_epochs": STUDY_EPOCHS // 9, "reduction_factor": 3},
+            "budget": {"max_trials": 6, "max_failed": 3}, "ensemble": {"top": 2, "rounds": 5}}
+
+
+def wait_study(d, sid, timeout=300):
+    st = wait_for(lambda: (lambda r: r.status == 200 and r.json()["status"] != "running" and
+                           r.json())(d.get("/v1/studies/" + sid)), timeout, "the study ends")
+    return st or {}
+
+
+def study_view(d, st):
+    """What does not depend on nodes, workers or timing: the leaderboard without its seconds,
+    the best trial, and each trial's events in order."""
+    board = [{k: v for k, v in row.items() if k != "seconds"} for row in st["leaderboard"]]
+    evs = [json.loads(x) for x in d.get("/v1/studies/%s/events" % st["id"], headers={
+        "Accept": "application/x-ndjson"}).text().splitlines()]
+    per_trial = {}
+    for e in evs:
+        per_trial.setdefault(e["data"].get("trial"), []).append((e["event"], e["data"]))
+    best = st["results"]["best"] if st.get("results") else None
+    return board, best and (best["trial"], best["values"], best["objective"]), per_trial, \
+        [e["id"] for e in evs]
+
+
+@T.test
+def test_study_across_nodes_survives_its_driver():
+    """A study posted to A is trained by both nodes' workers (its trials are ordinary runs);
+    its driver (the node holding the study's lease) is SIGKILLed mid-study, the other node
+    takes it over once the lease has expired and completes it with the same trials, values and
+    objectives as the same study on one SQLite node."""
+    one = T.start_daemon(["--workers", "2", "--db", ""])  # the reference: one node, SQLite
+    try:
+        ds = one.upload(DATA).json()["id"]
+        r = one.post("/v1/studies", body={"dataset": ds, "study": study_doc()})
+        T.status(r, 202, "the reference study on one node")
+        ref_st = wait_study(one, r.json()["id"])
+        T.eq(ref_st.get("status"), "completed", "the reference study completes")
+        ref = study_view(one, ref_st)
+        statuses = [row["status"] for row in ref[0]]
+        T.check(len(statuses) == 6 and "completed" in statuses, "six trials, some completed",
+                statuses)
+    finally:
+        T.stop_daemon(one, "the reference node exits 0")
+    n = Nodes(2)
+    a, b = n.nodes
+    ds = upload(n, a)
+    r = a.post("/v1/studies", body={"dataset": ds, "study": study_doc()})
+    T.status(r, 202, "a study posted to A")
+    sid = r.json()["id"]
+    trainers = set()  # the nodes (id prefixes) seen training the study's runs
+    drivers = set()  # and holding its lease
+
+    def progress():
+        drivers.add(n.one("SELECT left(lease_owner, 16) FROM studies WHERE id = '%s'" % sid))
+        for (owner,) in n.sql("SELECT DISTINCT left(t.owner, 16) FROM tasks t JOIN study_runs sr "
+                              "ON sr.run_id = t.run_id WHERE sr.study_id = '%s' AND "
+                              "t.state = 'running'" % sid):
+            trainers.add(owner)
+        done = n.one("SELECT count(*) FROM study_runs sr JOIN runs r ON r.id = sr.run_id "
+                     "WHERE sr.study_id = '%s' AND r.status = 'succeeded'" % sid)
+        return len(trainers) == 2 and int(done or 0) >= 4
+    wait_for(progress, 120, "both nodes train the study's runs, four of them done")
+    T.eq(trainers, {n.prefix(a), n.prefix(b)}, "both nodes' workers train its trials")
+    drivers.discard(None)  # not taken yet
+    T.check(len(drivers) == 1, "one node drives it while both live (its lease never moved)",
+            drivers)
+    row = n.sql("SELECT status, left(lease_owner, 16), lease_until > nnd_now_ms() FROM studies "
+                "WHERE id = '%s'" % sid)
+    T.check(row and row[0][0] == "running" and row[0][2] == "t" and
+            row[0][1] in (n.prefix(a), n.prefix(b)), "mid-study, one node holds its lease", row)
+    driver = a if row and row[0][1] == n.prefix(a) else b
+    other = b if driver is a else a
+    board = a.get("/v1/studies/" + sid).json()["leaderboard"] or []
+    print("# SIGKILL of the driver (node %s) with %d trials begun, %s" % (
+        "A" if driver is a else "B", len(board), [r["status"] for r in board]))
+    killed_at = time.time()
+    driver.kill()
+    wait_for(lambda: n.one("SELECT left(lease_owner, 16) FROM studies WHERE id = '%s'" % sid) ==
+             n.prefix(other), LEASE * 4 + 30, "the other node takes the study over")
+    took = time.time() - killed_at
+    print("# study taken over %.1fs after SIGKILL (lease %ss)" % (took, LEASE))
+    T.check(took >= LEASE * 0.5, "only once the lease has expired", took)
+    st = wait_study(other, sid)
+    T.eq(st.get("status"), "completed", "the study completes on the other node")
+    got = study_view(other, st)
+    T.eq(got[3], list(range(1, len(got[3]) + 1)), "its events numbered 1..N across the drivers")
+    T.eq(got[0], ref[0], "the same leaderboard as on one node: trials, values, objectives")
+    T.eq(got[1], ref[1], "the same best trial")
+    T.eq(got[2], ref[2], "each trial's events the same as on one node")
+    # SIGTERM: the driving node lets its lease go, and the other takes the study over at once
+    driver.start()
+    r = other.post("/v1/studies", body={"dataset": ds, "study": study_doc()})
+    sid = r.json()["id"]
+    owner = wait_for(lambda: n.one("SELECT left(lease_owner, 16) FROM studies WHERE id = '%s'"
+                                   % sid), 60, "a node drives the second study")
+    driver = a if owner == n.prefix(a) else b
+    other = b if driver is a else a
+    T.stop_daemon(driver, "the driving node exits 0 after SIGTERM")
+    stopped_at = time.time()
+    wait_for(lambda: n.one("SELECT left(lease_owner, 16) FROM studies WHERE id = '%s'" % sid) ==
+             n.prefix(other), LEASE * 4 + 30, "the other node takes the second study over")
+    took = time.time() - stopped_at
+    print("# second study taken over %.1fs after SIGTERM" % took)
+    T.check(took < LEASE * 0.5, "at once: the stopped node let its lease go", took)
+    # a lease held elsewhere is respected: while a (fake) node holds it, the live node neither
+    # steps the study nor saves it (its saves are fenced), then takes it back once it expires
+    fake = "f" * 32
+    stolen = n.one("WITH u AS (UPDATE studies SET lease_owner = '%s', lease_until = "
+                   "nnd_now_ms() + %d WHERE id = '%s' AND status = 'running' RETURNING id) "
+                   "SELECT count(*) FROM u" % (fake, LEASE * 2000, sid))
+    T.eq(stolen, "1", "the running study's lease given to another node id")
+    record = "SELECT (SELECT count(*) FROM study_events WHERE study_id = '%s'), md5(state_json) " \
+        "FROM studies WHERE id = '%s'" % (sid, sid)
+    before = n.sql(record)
+    time.sleep(LEASE * 1.5)
+    T.eq(n.sql(record), before, "nothing of the study saved while another node holds its lease")
+    wait_for(lambda: n.one("SELECT lease_owner FROM studies WHERE id = '%s'" % sid) != fake,
+             LEASE * 4 + 30, "the live node takes the study back once that lease expired")
+    st = wait_study(other, sid)
+    T.eq(study_view(other, st)[0], ref[0], "it completes with the same leaderboard")
     n.check_end()
     n.stop()
 

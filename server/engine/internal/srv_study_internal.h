@@ -31,7 +31,8 @@ typedef struct srv__active {
     int fresh;       /* loaded since the last save */
     srv__seen *seen; /* (seen_n) of seen_cap: the trials at the last save */
     int seen_n, seen_cap, seen_status;
-    int64_t seq; /* the last event stored */
+    int64_t seq;       /* the last event stored */
+    int64_t leased_at; /* when this node last took or renewed the study's lease (monotonic ms) */
 } srv__active;
 
 /* The run of w: the one queued before for (study, trial, rung), or a new queued run of the

@@ -104,4 +104,27 @@ nn_status srv__sq_queue_depth(srv_store *s, int64_t *queued, int64_t *active, nn
 nn_status srv__sq_queue_done_tasks(srv_store *s, const char *run_id, int **out, size_t *n,
                                    nn_error *err);
 
+/* srv_sqlite_studies.c */
+nn_status srv__sq_study_create(srv_store *s, srv_study *st, nn_error *err);
+nn_status srv__sq_study_get(srv_store *s, const char *id, srv_study *out, nn_error *err);
+nn_status srv__sq_study_list(srv_store *s, json_t **out, nn_error *err);
+nn_status srv__sq_study_running(srv_store *s, char **ids, size_t *n, nn_error *err);
+nn_status srv__sq_study_put(srv_store *s, const char *id, const srv_study_save *v, nn_error *err);
+nn_status srv__sq_study_lease(srv_store *s, const char *id, const char *node, int64_t lease_ms,
+                              int *held, nn_error *err);
+nn_status srv__sq_study_lease_release(srv_store *s, const char *node, nn_error *err);
+nn_status srv__sq_study_cancel_requested(srv_store *s, const char *id, int *requested,
+                                         nn_error *err);
+nn_status srv__sq_study_request_cancel(srv_store *s, const char *id, int *running, nn_error *err);
+nn_status srv__sq_study_delete(srv_store *s, const char *id, nn_error *err);
+nn_status srv__sq_study_run_get(srv_store *s, const char *study_id, int trial, int rung,
+                                char run_id[SRV_ID_LEN + 1], nn_error *err);
+nn_status srv__sq_study_run_put(srv_store *s, const char *study_id, int trial, int rung,
+                                const char *run_id, nn_error *err);
+nn_status srv__sq_study_run_ids(srv_store *s, const char *study_id, char **ids, size_t *n,
+                                nn_error *err);
+nn_status srv__sq_study_last_seq(srv_store *s, const char *id, int64_t *seq, nn_error *err);
+nn_status srv__sq_study_events(srv_store *s, const char *id, int64_t after, int limit,
+                               srv_event **out, size_t *n, nn_error *err);
+
 #endif

@@ -7,13 +7,14 @@
  * table; the public functions (srv_store.c) only dispatch through it, so the two backends never
  * call each other and the engine and HTTP layers never know which one answers. The table below
  * is the whole contract: each entry has the meaning of the public function of the same name
- * in srv_store.h or srv_queue.h.
+ * in srv_store.h, srv_queue.h or srv_studies.h.
  */
 #ifndef SRV_STORE_INTERNAL_H
 #define SRV_STORE_INTERNAL_H
 
 #include "srv_queue.h"
 #include "srv_store.h"
+#include "srv_studies.h"
 
 struct sqlite3;
 struct srv_pg;
@@ -69,6 +70,28 @@ typedef struct srv_store_ops {
     nn_status (*queue_depth)(srv_store *s, int64_t *queued, int64_t *active, nn_error *err);
     nn_status (*queue_done_tasks)(srv_store *s, const char *run_id, int **out, size_t *n,
                                   nn_error *err);
+    /* studies (srv_studies.h) */
+    nn_status (*study_create)(srv_store *s, srv_study *st, nn_error *err);
+    nn_status (*study_get)(srv_store *s, const char *id, srv_study *out, nn_error *err);
+    nn_status (*study_list)(srv_store *s, json_t **out, nn_error *err);
+    nn_status (*study_running)(srv_store *s, char **ids, size_t *n, nn_error *err);
+    nn_status (*study_put)(srv_store *s, const char *id, const srv_study_save *v, nn_error *err);
+    nn_status (*study_lease)(srv_store *s, const char *id, const char *node, int64_t lease_ms,
+                             int *held, nn_error *err);
+    nn_status (*study_lease_release)(srv_store *s, const char *node, nn_error *err);
+    nn_status (*study_cancel_requested)(srv_store *s, const char *id, int *requested,
+                                        nn_error *err);
+    nn_status (*study_request_cancel)(srv_store *s, const char *id, int *running, nn_error *err);
+    nn_status (*study_delete)(srv_store *s, const char *id, nn_error *err);
+    nn_status (*study_run_get)(srv_store *s, const char *study_id, int trial, int rung,
+                               char run_id[SRV_ID_LEN + 1], nn_error *err);
+    nn_status (*study_run_put)(srv_store *s, const char *study_id, int trial, int rung,
+                               const char *run_id, nn_error *err);
+    nn_status (*study_run_ids)(srv_store *s, const char *study_id, char **ids, size_t *n,
+                               nn_error *err);
+    nn_status (*study_last_seq)(srv_store *s, const char *id, int64_t *seq, nn_error *err);
+    nn_status (*study_events)(srv_store *s, const char *id, int64_t after, int limit,
+                              srv_event **out, size_t *n, nn_error *err);
 } srv_store_ops;
 
 /* A connection: its backend's table, the data dir, and the backend's own state (one of db, pg;
