@@ -58,6 +58,23 @@ static nn_status oof_probs(srv_store *s, const char *run_id, double *prob, int *
     return NN_OK;
 }
 
+/* The members list of either task's ensemble (srv_study_runs.c calls into this file, never
+ * back). */
+json_t *srv__ensemble_members(const nn_study_spec *spec, const int *members,
+                              char (*runs)[SRV_ID_LEN + 1], const int *counts, int m) {
+    json_t *list = json_array();
+    for (int j = 0; j < m && list; j++) {
+        if (!counts[j]) continue;
+        if (json_array_append_new(list, json_pack("{s:i, s:s, s:i, s:f}", "trial", members[j] + 1,
+                                                  "run", runs[j], "count", counts[j], "weight",
+                                                  (double)counts[j] / spec->ensemble_rounds))) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    return list;
+}
+
 json_t *srv__ensemble_class(srv_store *s, const srv__active *a, const int *members,
                             char (*runs)[SRV_ID_LEN + 1], int m, nn_error *err) {
     const nn_study_spec *spec = a->spec;

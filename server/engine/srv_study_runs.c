@@ -128,21 +128,6 @@ static nn_status oof(srv_store *s, const char *run_id, double *pred, double *act
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-json_t *srv__ensemble_members(const nn_study_spec *spec, const int *members,
-                              char (*runs)[SRV_ID_LEN + 1], const int *counts, int m) {
-    json_t *list = json_array();
-    for (int j = 0; j < m && list; j++) {
-        if (!counts[j]) continue;
-        if (json_array_append_new(list, json_pack("{s:i, s:s, s:i, s:f}", "trial", members[j] + 1,
-                                                  "run", runs[j], "count", counts[j], "weight",
-                                                  (double)counts[j] / spec->ensemble_rounds))) {
-            json_decref(list);
-            list = NULL;
-        }
-    }
-    return list;
-}
-
 /* The ensemble of the top completed trials (by rank) as JSON, or json null when there are
  * none. */
 static json_t *ensemble(srv_store *s, const srv__active *a, const int *order, int n_order,

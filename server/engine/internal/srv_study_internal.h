@@ -60,7 +60,7 @@ json_t *srv__ensemble_class(srv_store *s, const srv__active *a, const int *membe
                             char (*runs)[SRV_ID_LEN + 1], int m, nn_error *err);
 /* The ensemble's members as JSON: [{trial, run, count, weight}] for each of the m candidates
  * (members: trial indexes, runs: their runs) that greedy selection picked (counts[j] > 0), the
- * weight its share of the rounds. NULL when out of memory. (srv_study_runs.c) */
+ * weight its share of the rounds. NULL when out of memory. (srv_study_class.c) */
 json_t *srv__ensemble_members(const nn_study_spec *spec, const int *members,
                               char (*runs)[SRV_ID_LEN + 1], const int *counts, int m);
 /* A classification study's holdout scores of the best run's model and of the ensemble members'
