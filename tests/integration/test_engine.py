@@ -65,18 +65,26 @@ def test_events_stream_while_the_database_is_locked():
     lock = hold_lock(os.path.join(d.data_dir, "nnd.db"), 4.0)
     t0 = time.time()
     before = len(live["events"])
-    slow = []
+    times, bad = [], []
     while time.time() - t0 < 3.5:
         g0 = time.time()
         r = d.get("/v1/runs/" + run_id, timeout=10)
-        ms = (time.time() - g0) * 1000
-        if r.status != 200 or ms > 50 * SLOW:
-            slow.append((r.status, round(ms, 1)))
+        times.append((time.time() - g0) * 1000)
+        if r.status != 200:
+            bad.append(r.status)
         time.sleep(0.1)
     during = len(live["events"]) - before
     lock.join(30)
     T.check(during >= 20, "epoch events kept streaming live during the 4 s lock", during)
-    T.eq(slow, [], "GET /v1/runs/{id} answered 200 within %d ms during the lock" % (50 * SLOW))
+    T.eq(bad, [], "GET /v1/runs/{id} answered 200 during the lock")
+    # A GET that waited for the lock would take seconds (the lock's rest, up to the 5 s busy
+    # timeout): none may take 1 s. The typical one is fast; a loaded machine's scheduler may
+    # still delay a single request by tens of milliseconds, so the bound is on the median.
+    times.sort()
+    T.check(times[-1] < 1000 * SLOW, "no GET waited for the lock (slowest under 1 s)", times[-3:])
+    T.check(times[len(times) // 2] < 50 * SLOW,
+            "GET /v1/runs/{id} during the lock: median under %d ms" % (50 * SLOW),
+            times[len(times) // 2])
     run = d.wait_run(run_id, timeout=300)
     T.eq(run["status"], "succeeded", "the run succeeds")
     th.join(60)
