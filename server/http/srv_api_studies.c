@@ -79,7 +79,8 @@ static nn_status put_rows(srv_store *s, const nn_table *t, const size_t *rows, s
         ds.bytes = (int64_t)len;
         ds.columns = srv_api_column_stats(sub);
         srv_dataset_path(s, ds.sha256, tmp, sizeof tmp - 16);
-        (void)strcat(tmp, ".study-XXXXXX");
+        size_t used = strlen(tmp);
+        (void)snprintf(tmp + used, sizeof tmp - used, ".study-XXXXXX");
         int fd = mkstemp(tmp);
         FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
         int ok = out && fwrite(buf, 1, len, out) == len;
