@@ -7,30 +7,6 @@
 #include "cv_fixture.h"
 #include "nn_report.h"
 
-/* n rows of x1, x2 (synth's) and a text label: "hi"/"lo" by x1 + x2 > 1 (k = 2), or "a", "b",
- * "c" by thirds of x1 (k = 3); every `rare`-th "hi" row is relabelled "lo" when rare > 0 (an
- * imbalanced, noisy set). */
-static nn_table *labelled(size_t n, int k, int rare) {
-    nn_table *t = synth(n, 1, 1, 0);
-    int y = nn_table_find(t, "y");
-    char **lab = calloc(n, sizeof *lab);
-    const double *x1 = t->cols[nn_table_find(t, "x1")].num;
-    int his = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *s;
-        if (k == 2) {
-            s = t->cols[y].num[i] > 1 ? "hi" : "lo";
-            if (rare > 0 && s[0] == 'h' && ++his % rare != 0) s = "lo";
-        } else {
-            s = x1[i] < 1.0 / 3 ? "a" : x1[i] < 2.0 / 3 ? "b" : "c";
-        }
-        lab[i] = strdup(s);
-    }
-    nn_table_remove(t, y);
-    if (nn_table_add_text_take(t, "label", lab, NULL, NULL) != NN_OK) abort();
-    return t;
-}
-
 static nn_spec *class_spec(const char *extra_top, const char *training) {
     char buf[2048];
     (void)snprintf(buf, sizeof buf,

@@ -70,6 +70,13 @@ void nn_optim_reset(nn_optim *opt) {
 
 uint64_t nn_optim_steps(const nn_optim *opt) { return opt->t; }
 
+nn_float *nn_optim_state(nn_optim *opt, size_t *len) {
+    *len = (size_t)opt->k * opt->n;
+    return opt->state;
+}
+
+void nn_optim_set_steps(nn_optim *opt, uint64_t steps) { opt->t = steps; }
+
 /* The update loops: one pass over contiguous arrays each, in double per element as nn_optim.h
  * says, written for the vectorizer (nn_simd.h) — the branches on the optimizer's options are
  * taken outside the loops. */

@@ -55,5 +55,9 @@ void nn_optim_step(nn_optim *opt, nn_float *params, const nn_float *grads, doubl
 /* Zeroes the state and the step count. */
 void nn_optim_reset(nn_optim *opt);
 uint64_t nn_optim_steps(const nn_optim *opt);
+/* Its state, to save a training in progress and continue it (nn_train.h): the k · n_params
+ * values (k = 0, 1 or 2 as above; *len = 0 for sgd) and the step count. */
+nn_float *nn_optim_state(nn_optim *opt, size_t *len);
+void nn_optim_set_steps(nn_optim *opt, uint64_t steps);
 
 #endif

@@ -10,10 +10,18 @@
  * L2 term) and the learning rate, and may stop training by returning nonzero. A non-finite batch
  * loss stops training with NN_ERR_DIVERGED naming the epoch and batch. Nothing here depends on
  * threads or time, so the same inputs give bit-identical parameters.
+ *
+ * Between two epochs a training is its network's parameters and an nn_train_state: the
+ * optimizer's state and step count, the row order (each epoch shuffles the previous epoch's
+ * order), the two streams and the next epoch. nn_train_fit is nn_train_begin, nn_train_resume
+ * and nn_train_state_destroy. A caller that keeps the state — in memory, or saved to bytes and
+ * loaded in another process — continues the training later, and the parameters after epoch N
+ * are bit-identical to an uninterrupted run's (tests/unit/test_train_resume.c).
  */
 #ifndef NN_TRAIN_H
 #define NN_TRAIN_H
 
+#include "nn_bytes.h"
 #include "nn_common.h"
 #include "nn_loss.h"
 #include "nn_net.h"
@@ -54,5 +62,24 @@ nn_train_cfg nn_train_defaults(void);
  * are trained in place from their current values (initialize them first). res may be NULL. */
 nn_status nn_train_fit(nn_net *net, const nn_float *x, const nn_float *y, size_t n,
                        const nn_train_cfg *cfg, nn_train_result *res, nn_error *err);
+
+/* A training about to run its first epoch, for net (its parameter count) on n rows; *out owned
+ * by the caller. */
+typedef struct nn_train_state nn_train_state;
+nn_status nn_train_begin(const nn_net *net, size_t n, const nn_train_cfg *cfg, nn_train_state **out,
+                         nn_error *err);
+/* Runs epochs nn_train_state_epoch(state) … cfg->epochs − 1 (0-based) of the training state
+ * belongs to (the same net, rows and cfg), updating net and state; res->epochs_run counts
+ * every epoch since the start. */
+nn_status nn_train_resume(nn_net *net, const nn_float *x, const nn_float *y, size_t n,
+                          const nn_train_cfg *cfg, nn_train_state *state, nn_train_result *res,
+                          nn_error *err);
+/* The next epoch to run (0-based): the epochs done so far. */
+int nn_train_state_epoch(const nn_train_state *s);
+void nn_train_state_destroy(nn_train_state *s);
+/* The state as bytes, and back into a state from nn_train_begin with the same net, n and cfg
+ * (NN_ERR_INVALID when the bytes are short or do not fit it). */
+void nn_train_state_save(const nn_train_state *s, nn_wbuf *out);
+nn_status nn_train_state_load(nn_train_state *s, nn_rbuf *in, nn_error *err);
 
 #endif

@@ -156,6 +156,7 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     st = alloc_result(cv, err);
     cv->res.task = cv->task;
     cv->res.n_params = plan->n_params;
+    if (st == NN_OK) st = nn_spec_trajectory(spec, cv->traj, err);
     if (st == NN_OK)
         st = cv->task == NN_TASK_CLASSIFICATION ? nn__cv_class_setup(cv, plan, err)
                                                 : read_targets(cv, err);
@@ -201,6 +202,7 @@ void nn_cv_destroy(nn_cv *cv) {
     free(cv->fold_of);
     free(cv->target_col);
     nn__cv_class_free(cv);
+    nn__cv_resume_free(cv);
     nn_model_destroy(cv->model);
     pthread_mutex_destroy(&cv->mu);
     free(cv);

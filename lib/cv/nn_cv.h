@@ -75,6 +75,8 @@ typedef struct nn_fold_result {
     int fold;              /* -1 for the final refit */
     size_t n_train, n_val; /* n_train after filter_outliers */
     int epochs_run;        /* of the longest-running ensemble member */
+    int resumed_epoch;     /* the epoch its training continued from (nn_cv_task_resume); 0 when
+                              it trained from the start */
     int best_epoch;        /* 1-based best epoch by the monitor (the last without early
                               stopping; the rounded mean over ensemble members); its weights
                               are kept when restore_best is on */
@@ -182,6 +184,25 @@ nn_status nn_cv_run(nn_cv *cv, int threads, nn_error *err);
 nn_status nn_cv_task_export(const nn_cv *cv, int task, json_t **out, nn_error *err);
 nn_status nn_cv_task_import(nn_cv *cv, int task, const json_t *in, nn_error *err);
 
+/* Fold states: a fold of a job whose spec has "stop_at" N is a prefix of the longer job of the
+ * same trajectory (nn_spec_trajectory: the spec but for its name, stop_at and final). After
+ * such a fold has run, nn_cv_task_state gives its training state at epoch N as bytes: per
+ * ensemble member the parameters, the optimizer's state, the row order and random streams
+ * (nn_train_state), the early-stopping and plateau trackers, the best weights and the history.
+ * Handed to a job of the same trajectory and data that trains further (nn_cv_task_resume), the
+ * fold continues from epoch N — its history so far reported again as epochs — and everything it
+ * produces is bit-identical to training from epoch 1 (tests/test_cv_resume.c). This is how a
+ * study promotes a trial from one rung to the next without training the rung again.
+ *
+ * *out (malloc'd, the caller's) and *len; *epoch = N. NN_ERR_NOT_FOUND when the task has no
+ * state: it is not a fold, did not run here, or its spec has no stop_at. */
+nn_status nn_cv_task_state(const nn_cv *cv, int task, unsigned char **out, size_t *len, int *epoch,
+                           nn_error *err);
+/* Validates state (copied) for fold task and keeps it for the task's next run. NN_ERR_INVALID
+ * with the reason when it is corrupt, of another build, trajectory or fold, or further than
+ * this job trains; the task then trains from epoch 1 as before. */
+nn_status nn_cv_task_resume(nn_cv *cv, int task, const unsigned char *state, size_t len,
+                            nn_error *err);
 const nn_cv_result *nn_cv_result_get(const nn_cv *cv);
 /* The final model (NULL with "final": "none"); ownership passes to the caller. */
 nn_model *nn_cv_take_model(nn_cv *cv);

@@ -24,12 +24,9 @@ typedef struct fold_ctx {
     double *prob;            /* classification: (nv × classes) scratch */
     size_t nv, nt;
     double t0;
-    double lr_factor;
     nn_monitor es_monitor, rp_monitor;
     int es_patience, rp_patience;
-    double es_best, rp_best;
-    int es_wait, rp_wait;
-    int best_epoch;
+    nn__member_track tr;
     nn_float *best_params; /* (n_params) when restoring the best epoch */
     nn_status status;
     char error[256];
@@ -53,33 +50,44 @@ static double monitored(const nn_history_row *h, nn_monitor m) {
 
 static void track(fold_ctx *c, nn_net *net, const nn_history_row *h, int *stop) {
     const nn_spec *s = c->cv->spec;
+    nn__member_track *t = &c->tr;
     if (c->es_patience > 0) {
         double v = monitored(h, c->es_monitor);
-        if (h->epoch == 1 || v < c->es_best - s->es_min_delta) {
-            c->es_best = v;
-            c->es_wait = 0;
-            c->best_epoch = h->epoch;
+        if (h->epoch == 1 || v < t->es_best - s->es_min_delta) {
+            t->es_best = v;
+            t->es_wait = 0;
+            t->best_epoch = h->epoch;
             if (c->best_params)
                 memcpy(c->best_params, nn_net_params(net),
                        nn_net_param_count(net) * sizeof *c->best_params);
-        } else if (++c->es_wait >= c->es_patience) {
+        } else if (++t->es_wait >= c->es_patience) {
+            t->es_stopped = 1;
             *stop = 1;
         }
     } else {
-        c->best_epoch = h->epoch;
+        t->best_epoch = h->epoch;
     }
     if (c->rp_patience > 0) {
         double v = monitored(h, c->rp_monitor);
-        if (h->epoch == 1 || v < c->rp_best) {
-            c->rp_best = v;
-            c->rp_wait = 0;
-        } else if (++c->rp_wait >= c->rp_patience) {
-            double base = h->lr / c->lr_factor;
-            c->lr_factor *= s->rp_factor;
-            if (base * c->lr_factor < s->rp_min_lr) c->lr_factor = s->rp_min_lr / base;
-            c->rp_wait = 0;
+        if (h->epoch == 1 || v < t->rp_best) {
+            t->rp_best = v;
+            t->rp_wait = 0;
+        } else if (++t->rp_wait >= c->rp_patience) {
+            double base = h->lr / t->lr_factor;
+            t->lr_factor *= s->rp_factor;
+            if (base * t->lr_factor < s->rp_min_lr) t->lr_factor = s->rp_min_lr / base;
+            t->rp_wait = 0;
         }
     }
+}
+
+static void report_epoch(fold_ctx *c, const nn_history_row *h) {
+    if (!c->cv->cfg.report) return;
+    nn_cv_event ev = {NN_CV_EPOCH, c->fr->fold, c->cv->n_folds, h, c->fr, 0};
+    ev.epochs = c->cv->spec->epochs;
+    pthread_mutex_lock(&c->cv->mu);
+    c->cv->cfg.report(c->cv->cfg.user, &ev);
+    pthread_mutex_unlock(&c->cv->mu);
 }
 
 static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, double lr) {
@@ -120,13 +128,7 @@ static int on_epoch(void *user, nn_net *net, int epoch, double train_loss, doubl
     if (epoch + 1 > c->fr->epochs_run) c->fr->epochs_run = epoch + 1;
     int stop = c->cv->spec->stop_at > 0 && epoch + 1 >= c->cv->spec->stop_at;
     track(c, net, h, &stop);
-    if (c->cv->cfg.report) {
-        nn_cv_event ev = {NN_CV_EPOCH, c->fr->fold, c->cv->n_folds, h, c->fr, 0};
-        ev.epochs = c->cv->spec->epochs;
-        pthread_mutex_lock(&c->cv->mu);
-        c->cv->cfg.report(c->cv->cfg.user, &ev);
-        pthread_mutex_unlock(&c->cv->mu);
-    }
+    report_epoch(c, h);
     return stop;
 }
 
@@ -152,6 +154,7 @@ typedef struct task_mem {
     int n_nets;
     nn_layer_cfg *layers;
     const atomic_int *cancel; /* the task's cancel flag */
+    nn_wbuf state;            /* the fold's state at stop_at, being written */
 } task_mem;
 
 static void free_nets(nn_net **nets, int n) {
@@ -175,6 +178,7 @@ static void task_mem_free(task_mem *m) {
     nn_pipe_destroy(m->pipe);
     free_nets(m->nets, m->n_nets);
     free(m->layers);
+    free(m->state.p);
 }
 
 /* Splits rows into training and validation for task f (f < 0: all rows train); skipped rows
@@ -264,9 +268,30 @@ static int refit_epochs(const nn_cv *cv) {
     return e < 1 ? 1 : e;
 }
 
-/* Trains ensemble member k; its history rows start at c->hist_base. */
+/* Member k's training so far from a fold state (in, at the member's part): its parameters,
+ * training state, trackers and history, whose rows are reported again as epochs. */
+static nn_status restore_member(fold_ctx *c, nn_net *net, nn_train_state *ts, nn_rbuf *in,
+                                int *done, nn_error *err) {
+    nn_fold_result *fr = c->fr;
+    nn_history_row *h = fr->history + c->hist_base;
+    int n_h = 0, max_h = c->cv->spec->epochs;
+    nn_status st = nn__member_load(in, net, ts, &c->tr, c->best_params, done, h, max_h, &n_h, err);
+    if (st != NN_OK) return st;
+    for (int i = 0; i < n_h; i++) {
+        h[i].fold = fr->fold;
+        h[i].member = c->member;
+        fr->n_history = c->hist_base + i + 1;
+        if (h[i].epoch > fr->epochs_run) fr->epochs_run = h[i].epoch;
+        report_epoch(c, &h[i]);
+    }
+    if (n_h) c->t0 -= h[n_h - 1].seconds; /* the clock goes on from the saved run's */
+    return NN_OK;
+}
+
+/* Trains ensemble member k; its history rows start at c->hist_base. With in, it continues
+ * from the member's saved state; with out, its state after training is appended there. */
 static nn_status train_member(nn_cv *cv, int f, task_mem *m, int k, size_t ntr, fold_ctx *c,
-                              int epochs, nn_error *err) {
+                              int epochs, nn_rbuf *in, nn_wbuf *out, nn_error *err) {
     const nn_spec *s = cv->spec;
     nn_net *net = m->nets[k];
     size_t np = nn_net_param_count(net);
@@ -275,7 +300,7 @@ static nn_status train_member(nn_cv *cv, int f, task_mem *m, int k, size_t ntr, 
     c->es_patience = (val || s->es_monitor == NN_MONITOR_TRAIN_LOSS) ? s->es_patience : 0;
     c->rp_monitor = val ? s->rp_monitor : NN_MONITOR_TRAIN_LOSS;
     c->rp_patience = s->rp_patience;
-    c->lr_factor = 1.0;
+    c->tr.lr_factor = 1.0;
     if (c->es_patience > 0 && s->es_restore_best) {
         if (!m->best && !(m->best = malloc(np * sizeof *m->best)))
             return nn_nomem(err, "out of memory for best weights");
@@ -293,11 +318,33 @@ static nn_status train_member(nn_cv *cv, int f, task_mem *m, int k, size_t ntr, 
     tc.on_epoch = on_epoch;
     tc.user = c;
     tc.cancel = m->cancel;
-    tc.lr_factor = &c->lr_factor;
-    nn_status st = nn_train_fit(net, m->xt, m->yt, ntr, &tc, NULL, err);
+    tc.lr_factor = &c->tr.lr_factor;
+    nn_train_state *ts = NULL;
+    int done = 0;
+    nn_status st = nn_train_begin(net, ntr, &tc, &ts, err);
+    if (st == NN_OK && in) st = restore_member(c, net, ts, in, &done, err);
+    if (st == NN_OK && !done) st = nn_train_resume(net, m->xt, m->yt, ntr, &tc, ts, NULL, err);
     if (st == NN_OK && c->status != NN_OK) st = nn_error_set(err, c->status, "%s", c->error);
-    if (st == NN_OK && c->best_params && c->best_epoch > 0)
+    if (st == NN_OK && out) {
+        done = c->tr.es_stopped || nn_train_state_epoch(ts) >= s->epochs;
+        nn__member_save(out, net, ts, &c->tr, c->best_params, done, c->fr->history + c->hist_base,
+                        nn_train_state_epoch(ts));
+    }
+    nn_train_state_destroy(ts);
+    if (st == NN_OK && c->best_params && c->tr.best_epoch > 0)
         memcpy(nn_net_params(net), c->best_params, np * sizeof *c->best_params);
+    return st;
+}
+
+/* The fold state to continue from (NULL: none), positioned at its first member. */
+static nn_status resume_from(nn_cv *cv, int f, size_t ntr, nn_rbuf *in, int *epoch, nn_error *err) {
+    if (f < 0 || !cv->resume || !cv->resume[f].p) return NN_OK;
+    *in = (nn_rbuf){cv->resume[f].p, cv->resume[f].len, 0, 0};
+    size_t n_train = 0, n_params = 0;
+    nn_status st = nn__state_open(cv, f, in, &n_train, &n_params, epoch, err);
+    if (st == NN_OK && (n_train != ntr || n_params != cv->res.n_params))
+        st = nn_error_set(err, NN_ERR_INVALID, "the fold state has %zu training rows, not %zu",
+                          n_train, ntr);
     return st;
 }
 
@@ -310,8 +357,14 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
     if (nva) m->pv = malloc(2 * nva * (size_t)cv->n_out * sizeof *m->pv);
     if (!fr->history || (nva && !m->pv))
         return nn_nomem(err, "out of memory for the training history");
+    nn_rbuf in = {0};
+    int from = 0;
+    nn_status st = resume_from(cv, f, ntr, &in, &from, err);
+    nn_rbuf *pin = st == NN_OK && in.p ? &in : NULL;
+    nn_wbuf *out = f >= 0 && s->stop_at > 0 ? &m->state : NULL;
+    if (out) nn__state_begin(cv, f, ntr, cv->res.n_params, out);
+    fr->resumed_epoch = pin ? from : 0;
     double best_sum = 0;
-    nn_status st = NN_OK;
     for (int k = 0; k < s->ensemble && st == NN_OK; k++) {
         fold_ctx c;
         memset(&c, 0, sizeof c);
@@ -319,10 +372,14 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
         c.xv = m->xv, c.yv = m->yv, c.pv = m->pv, c.nv = nva, c.nt = nt;
         c.cls = m->cls_v, c.prob = m->prob_v;
         c.t0 = nn_clock_seconds();
-        st = train_member(cv, f, m, k, ntr, &c, epochs, err);
-        best_sum += c.best_epoch;
+        st = train_member(cv, f, m, k, ntr, &c, epochs, pin, out, err);
+        best_sum += c.tr.best_epoch;
     }
     fr->best_epoch = (int)lround(best_sum / s->ensemble);
+    if (st == NN_OK && out) {
+        nn__state_seal(out);
+        if (out->failed) st = nn_nomem(err, "out of memory for the fold state");
+    }
     return st;
 }
 
@@ -376,6 +433,9 @@ static nn_status keep_result(nn_cv *cv, int f, task_mem *m, nn_error *err) {
     if (f >= 0) {
         cv->keep[f].pipe = m->pipe;
         cv->keep[f].nets = m->nets;
+        cv->keep[f].state = m->state.p;
+        cv->keep[f].state_len = m->state.len;
+        m->state.p = NULL;
     } else {
         nn_spec *copy = NULL;
         st = nn_spec_clone(cv->spec, &copy, err);
@@ -410,12 +470,14 @@ void nn__cv_reset_task(nn_cv *cv, int task) {
     fr->history = NULL;
     fr->n_history = 0;
     fr->status = NN_OK;
+    fr->resumed_epoch = 0;
     fr->error[0] = '\0';
     nn__fold_keep *k = &cv->keep[task];
     nn_pipe_destroy(k->pipe);
     for (int m = 0; k->nets && m < cv->spec->ensemble; m++) nn_net_destroy(k->nets[m]);
     free(k->nets);
     free(k->drops);
+    free(k->state);
     memset(k, 0, sizeof *k);
     nn_class_metrics_free(&fr->cls);
     for (size_t i = 0; r->oof_pred && cv->fold_of && i < r->n_rows; i++) {

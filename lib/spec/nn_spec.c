@@ -448,6 +448,23 @@ json_t *nn_spec_to_json(const nn_spec *spec) {
     return spec->canonical_json ? json_deep_copy(spec->canonical_json) : NULL;
 }
 
+nn_status nn_spec_trajectory(const nn_spec *spec, char out[65], nn_error *err) {
+    json_t *doc = nn_spec_to_json(spec);
+    if (!doc)
+        return spec->canonical_json ? nn_error_set(err, NN_ERR_NOMEM, "out of memory")
+                                    : nn_error_set(err, NN_ERR_INVALID, "the spec was not parsed");
+    (void)json_object_del(doc, "name");
+    json_t *t = json_object_get(doc, "training");
+    (void)json_object_del(t, "stop_at");
+    (void)json_object_del(t, "final");
+    char *text = json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(doc);
+    if (!text) return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
+    nn_sha256_hex(text, strlen(text), out);
+    free(text);
+    return NN_OK;
+}
+
 void nn_spec_net_cfg(const nn_spec *spec, int n_inputs, int n_outputs, nn_layer_cfg *layers,
                      nn_net_cfg *cfg) {
     for (int i = 0; i < spec->n_hidden; i++) layers[i] = spec->hidden[i];

@@ -242,6 +242,11 @@ nn_status nn_spec_clone(const nn_spec *spec, nn_spec **out, nn_error *err);
  * threads may call this on one spec at once); NULL when out of memory or for a spec that was
  * not parsed (built by hand). */
 json_t *nn_spec_to_json(const nn_spec *spec);
+/* The SHA-256 (hex) of the canonical form without "name", "training.stop_at" and
+ * "training.final": what a fold's training depends on. Two specs with the same trajectory
+ * train the same folds epoch by epoch, so the one that stops earlier is a prefix of the other
+ * (nn_cv_task_state). NN_ERR_NOMEM, or NN_ERR_INVALID for a spec not parsed. */
+nn_status nn_spec_trajectory(const nn_spec *spec, char out[65], nn_error *err);
 /* Reads a file (at most NN_SPEC_MAX_BYTES) and parses it; I/O errors are reported at pointer ""
  * with the path ("cannot open x.json: No such file or directory") and return NN_ERR_IO. */
 nn_status nn_spec_parse_file(const char *path, nn_spec **out, nn_spec_errors *errs);

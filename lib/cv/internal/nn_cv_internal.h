@@ -5,8 +5,10 @@
 #ifndef NN_CV_INTERNAL_H
 #define NN_CV_INTERNAL_H
 
+#include "nn_bytes.h"
 #include "nn_cv.h"
 #include "nn_pipe.h"
+#include "nn_train.h"
 
 #include <pthread.h>
 
@@ -16,7 +18,23 @@ typedef struct nn__fold_keep {
     nn_pipe *pipe;
     nn_net **nets; /* (spec->ensemble) */
     double *drops;
+    unsigned char *state; /* its training state at stop_at (nn_cv_task_state), or NULL */
+    size_t state_len;
 } nn__fold_keep;
+
+/* A fold state handed to the job for a task's next run (nn_cv_task_resume). */
+typedef struct nn__resume {
+    unsigned char *p;
+    size_t len;
+} nn__resume;
+
+/* An ensemble member's trackers between epochs (nn_cv_task.c's epoch callback): the plateau's
+ * factor on the learning rate, the early-stopping and plateau monitors' best values and waits,
+ * the best epoch, and whether early stopping ended the member's training. */
+typedef struct nn__member_track {
+    double lr_factor, es_best, rp_best;
+    int es_wait, rp_wait, best_epoch, es_stopped;
+} nn__member_track;
 
 struct nn_cv {
     const nn_spec *spec;
@@ -33,6 +51,8 @@ struct nn_cv {
     nn__fold_keep *keep; /* (n_folds) */
     nn_model *model;
     nn_cv_result res;
+    char traj[65];      /* nn_spec_trajectory of the spec */
+    nn__resume *resume; /* (n_folds) or NULL: states to continue from */
     pthread_mutex_t mu;
 };
 
@@ -65,6 +85,29 @@ void nn__cv_reset_task(nn_cv *cv, int task);
 uint64_t nn__cv_group(int f, int m);
 /* Mean and sd over folds of each feature's importance drops, into the result. */
 nn_status nn__cv_aggregate_importance(nn_cv *cv, nn_error *err);
+
+/* ---- fold states (nn_cv_state.c) ---- */
+
+/* The header of fold task's state: format, build (nn_bytes_mark), trajectory, task, epoch,
+ * ensemble size, rows and parameters per network; a checksum of what follows it is filled in by
+ * nn__state_seal. */
+void nn__state_begin(const nn_cv *cv, int task, size_t n_train, size_t n_params, nn_wbuf *out);
+void nn__state_seal(nn_wbuf *out);
+/* Checks in's header and checksum against cv and task, leaving in at the first member;
+ * *n_train, *n_params and *epoch from it. */
+nn_status nn__state_open(const nn_cv *cv, int task, nn_rbuf *in, size_t *n_train, size_t *n_params,
+                         int *epoch, nn_error *err);
+/* One member: done (it trains no further), its trackers, parameters, best parameters (best may
+ * be NULL), training state and history rows h[0 … n_h). */
+void nn__member_save(nn_wbuf *out, const nn_net *net, const nn_train_state *ts,
+                     const nn__member_track *tr, const nn_float *best, int done,
+                     const nn_history_row *h, int n_h);
+/* Reads one member back into net, ts, tr, best (when not NULL: best weights are kept) and
+ * h[0 … *n_h) (at most max_h rows; fold and member are the caller's to set). */
+nn_status nn__member_load(nn_rbuf *in, nn_net *net, nn_train_state *ts, nn__member_track *tr,
+                          nn_float *best, int *done, nn_history_row *h, int max_h, int *n_h,
+                          nn_error *err);
+void nn__cv_resume_free(nn_cv *cv);
 
 /* ---- classification (nn_cv_class.c) ---- */
 
