@@ -40,15 +40,8 @@ t = sys.argv[1]
 times = dict(line.split() for line in open(t + "/times"))
 r = {p: json.load(open("%s/out-%s/study.json" % (t, p))) for p in ("asha", "none")}
 k, epochs = int(sys.argv[2]), int(sys.argv[3])
-rungs = []
-e = 3
-while e < epochs:
-    rungs.append(e)
-    e *= 3
-rungs.append(epochs)
-def trained(s):  # nnd and nn tune train each rung from scratch: the sum of the rungs reached
-    rs = rungs if s is r["asha"] else [epochs]
-    return sum(sum(rs[:row["rungs"]]) * k for row in s["leaderboard"])
+def trained(s):  # what nn tune trained: a promoted trial's folds continue from their states
+    return s["trained_epoch_folds"]
 print("%-8s %12s %12s %10s %8s %8s" % ("search", "epoch×fold", "trained", "best r2", "pruned",
                                        "seconds"))
 for p, name in (("none", "random"), ("asha", "asha")):
@@ -57,7 +50,7 @@ for p, name in (("none", "random"), ("asha", "asha")):
     print("%-8s %12d %12d %10.4f %8d %8.1f" % (name, s["epoch_folds"], trained(s),
                                                s["best"]["objective"], pruned, float(times[p])))
 a, n = r["asha"], r["none"]
-print("asha: %.0f %% of random search's epoch × fold budget as ASHA counts it (rungs continued),"
-      " %.0f %% as trained here (rungs from scratch); its best is %.2f %% below"
+print("asha: %.0f %% of random search's epoch × fold budget as ASHA counts it,"
+      " %.0f %% as trained (promotions continue from fold states); its best is %.2f %% below"
       % (100.0 * a["epoch_folds"] / n["epoch_folds"], 100.0 * trained(a) / trained(n),
          100.0 * (n["best"]["objective"] - a["best"]["objective"]) / abs(n["best"]["objective"])))

@@ -2,8 +2,9 @@
  *
  * The study's state machine hands out rungs one at a time; each is a cross-validated job of the
  * trial's spec cut to the rung ("stop_at": the rung's epochs of the full run, "final": "none"
- * before the last rung), its folds on
- * --threads threads, reported back. With "holdout" the rows are split first (the study's holdout
+ * before the last rung), its folds on --threads threads, reported back. A promoted trial's next
+ * rung continues each fold from the state its last rung ended in (nn_cv_task_resume), held here
+ * until the trial ends, so no epoch is trained twice. With "holdout" the rows are split first (the study's holdout
  * stream) and the best trial's model and the ensemble are scored on the rows set aside. The
  * trials, their values and the pruning are the same as nnd's for the same study and data: both
  * follow the machine's order. */
@@ -22,6 +23,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A trial's fold states after its last rung (nn_cv_task_state). */
+typedef struct trial_states {
+    unsigned char *p[NN_SPEC_MAX_K];
+    size_t len[NN_SPEC_MAX_K];
+    int n;
+} trial_states;
+
+static void states_free(trial_states *s) {
+    for (int i = 0; i < s->n; i++) free(s->p[i]);
+    memset(s, 0, sizeof *s);
+}
+
 typedef struct tune {
     const nn_study_spec *s;
     nn_study *st;
@@ -34,6 +47,8 @@ typedef struct tune {
     size_t n_rows;
     int classify, k, positive; /* a classification: its classes and the positive one's index */
     int *cls;                  /* (n_rows) a classification's class of each row (-1: none) */
+    trial_states *states;      /* (max_trials) */
+    long long trained;         /* epoch × fold trained (resumed epochs not counted) */
 } tune;
 
 /* The trial's spec cut to the rung: the first until_epoch epochs of the full run. */
@@ -84,7 +99,23 @@ static void train(tune *tu, const nn_study_work *w) {
     nn_cv *cv = NULL;
     nn_cv_cfg cfg = {NULL, NULL, NULL};
     nn_status rc = spec ? nn_cv_create(spec, tu->data, &cfg, &cv, NULL, &err) : err.code;
+    trial_states *ts = &tu->states[w->trial];
+    for (int f = 0; rc == NN_OK && w->rung > 0 && f < ts->n; f++) {
+        nn_error rerr = {0}; /* a state that does not fit: the fold trains from epoch 1 */
+        if (nn_cv_task_resume(cv, f, ts->p[f], ts->len[f], &rerr) != NN_OK && !tu->quiet)
+            (void)fprintf(stderr, "trial %d fold %d: %s\n", w->trial + 1, f + 1, rerr.msg);
+    }
     if (rc == NN_OK) rc = nn_cv_run(cv, tu->threads, &err);
+    states_free(ts);
+    if (rc == NN_OK) {
+        const nn_cv_result *r = nn_cv_result_get(cv);
+        for (int f = 0; f < r->n_folds; f++) {
+            tu->trained += r->folds[f].epochs_run - r->folds[f].resumed_epoch;
+            int epoch = 0;
+            if (!w->last && nn_cv_task_state(cv, f, &ts->p[f], &ts->len[f], &epoch, NULL) == NN_OK)
+                ts->n = f + 1;
+        }
+    }
     json_t *metrics = rc == NN_OK ? nn_report_metrics(spec, nn_cv_result_get(cv)) : NULL;
     if (rc == NN_OK && !metrics) rc = nn_nomem(&err, "metrics");
     double v[NN_SPEC_MAX_K + 1];
@@ -109,6 +140,7 @@ static void train(tune *tu, const nn_study_work *w) {
             }
         }
     }
+    if (t->status != NN_TRIAL_RUNNING) states_free(ts);
     if (!tu->quiet) {
         const char *what =
             t->status == NN_TRIAL_RUNNING ? "promoted" : nn_trial_status_name(t->status);
@@ -398,10 +430,11 @@ static int write_outputs(tune *tu, const char *dir, const nn_table *hold) {
         (void)snprintf(path, sizeof path, "%s/trial-%d.json", mdir, i + 1);
         if (nn_model_save(tu->models[i], path, &err) != NN_OK) rc = -1;
     }
-    json_t *out = json_pack("{s:s, s:s, s:o, s:o, s:I}", "name", tu->s->name, "status",
+    json_t *out = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I}", "name", tu->s->name, "status",
                             nn_study_status_name(nn_study_get_status(tu->st)), "leaderboard",
                             nn_study_leaderboard(tu->st), "ensemble", ens, "epoch_folds",
-                            (json_int_t)nn_study_epoch_folds(tu->st));
+                            (json_int_t)nn_study_epoch_folds(tu->st), "trained_epoch_folds",
+                            (json_int_t)tu->trained);
     if (out && best >= 0)
         (void)json_object_set_new(out, "best",
                                   json_pack("{s:i, s:o}", "trial", best + 1, "objective",
@@ -490,12 +523,15 @@ int cmd_tune(int argc, char **argv) {
                task == NN_TASK_CLASSIFICATION,
                0,
                -1,
-               NULL};
+               NULL,
+               NULL,
+               0};
     tu.cls = calloc(tu.n_rows + 1, sizeof *tu.cls);
     tu.models = calloc((size_t)s->max_trials + 1, sizeof(nn_model *));
     tu.oof = calloc((size_t)s->max_trials + 1, sizeof(double *));
     tu.actual = calloc(tu.n_rows + 1, sizeof *tu.actual);
-    if (rc == CLI_OK && (!tu.models || !tu.oof || !tu.actual || !tu.cls ||
+    tu.states = calloc((size_t)s->max_trials + 1, sizeof *tu.states);
+    if (rc == CLI_OK && (!tu.models || !tu.oof || !tu.actual || !tu.cls || !tu.states ||
                          nn_study_create(s, &tu.st, &err) != NN_OK))
         rc = CLI_FAIL;
     char dir[4096];
@@ -535,6 +571,8 @@ int cmd_tune(int argc, char **argv) {
     }
     for (int i = 0; tu.models && i < s->max_trials; i++) nn_model_destroy(tu.models[i]);
     for (int i = 0; tu.oof && i < s->max_trials; i++) free(tu.oof[i]);
+    for (int i = 0; tu.states && i < s->max_trials; i++) states_free(&tu.states[i]);
+    free(tu.states);
     free(tu.models);
     free(tu.oof);
     free(tu.actual);

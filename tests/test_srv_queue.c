@@ -52,7 +52,8 @@ static srv_task_end end_task(srv_store *s, const char *node, const srv_task_ref 
                              srv_task_result r, const char *cp, const char *error) {
     nn_error err = {0};
     srv_task_end e;
-    CHECK(srv_queue_end_task(s, node, t, r, cp, error, &e, &err) == NN_OK);
+    srv_task_output out = {.checkpoint = cp};
+    CHECK(srv_queue_end_task(s, node, t, r, &out, error, &e, &err) == NN_OK);
     return e;
 }
 

@@ -55,9 +55,9 @@ static void test_store_migrate_is_idempotent(void) {
     CHECK(srv_store_migrate(NULL, data, &err) == NN_OK);
     CHECK(srv_store_migrate(NULL, data, &err) == NN_OK);
     /* every migration applied: datasets, runs, events, predictions, models, checkpoints, tasks,
-       studies, study_runs, study_events */
+       studies, study_runs, study_events, fold_states */
     CHECK(query_int(data, "PRAGMA user_version") == srv_store_schema_version());
-    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 10);
+    CHECK(query_int(data, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 11);
     char path[128];
     (void)snprintf(path, sizeof path, "%s/datasets", data);
     struct stat st;

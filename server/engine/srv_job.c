@@ -23,6 +23,7 @@ struct srv_job {
     int epoch_stride;         /* publish every stride-th epoch event */
     int classify;             /* the run is a classification */
     srv_running_task **slots; /* (n_tasks) the running entry of each task training here */
+    char state_key[SRV_FOLD_KEY_LEN + 1]; /* its folds' states' key (srv_fold_state_key) */
     pthread_mutex_t evmu;     /* publish + queue of one event, so the writer sees run order */
 };
 
@@ -138,6 +139,9 @@ nn_status srv_job_load(const srv_job_env *env, srv_store *s, const char *run_id,
     nn_status st = srv_run_get(s, run_id, &run, err);
     if (st == NN_OK) st = read_spec(j, &run, err);
     if (st == NN_OK) st = read_data(j, s, run.dataset_id, err);
+    char trajectory[65];
+    if (st == NN_OK && (st = nn_spec_trajectory(j->spec, trajectory, err)) == NN_OK)
+        srv_fold_state_key(run.dataset_id, trajectory, j->state_key);
     srv_run_free(&run);
     if (st == NN_OK) {
         nn_cv_cfg cfg = {on_report, j, NULL};
@@ -242,6 +246,42 @@ nn_status srv_job_train(srv_job *j, srv_running_task *rt, nn_error *err) {
     j->slots[task] = NULL;
     pthread_mutex_unlock(&j->evmu);
     return st;
+}
+
+void srv_job_continue(srv_job *j, srv_store *s, const srv_task_ref *fence) {
+    int task = fence->task;
+    if (task >= j->n_folds) return;
+    unsigned char *state = NULL;
+    size_t len = 0;
+    int epoch = 0;
+    int until = j->spec->stop_at > 0 ? j->spec->stop_at : j->spec->epochs;
+    nn_error err = {0};
+    nn_status st = srv_fold_state_find(s, j->state_key, task, until, &state, &len, &epoch, &err);
+    if (st == NN_OK) st = nn_cv_task_resume(j->cv, task, state, len, &err);
+    free(state);
+    char msg[400];
+    if (st == NN_OK)
+        (void)snprintf(msg, sizeof msg, "fold %d continues from epoch %d (a stored fold state)",
+                       task + 1, epoch);
+    else if (st != NN_ERR_NOT_FOUND)
+        (void)snprintf(msg, sizeof msg, "fold %d trains from epoch 1: its stored state: %s",
+                       task + 1, err.msg);
+    if (st != NN_ERR_NOT_FOUND)
+        srv_job_event(j, fence, "log",
+                      json_pack("{s:s, s:i, s:i}", "message", msg, "fold", task + 1,
+                                "continued_from", st == NN_OK ? epoch : 0));
+}
+
+int srv_job_state(srv_job *j, int task, srv_task_output *out) {
+    unsigned char *p = NULL;
+    size_t len = 0;
+    int epoch = 0;
+    if (nn_cv_task_state(j->cv, task, &p, &len, &epoch, NULL) != NN_OK) return 0;
+    out->state = p;
+    out->state_len = len;
+    out->state_epoch = epoch;
+    out->state_key = j->state_key;
+    return 1;
 }
 
 char *srv_job_checkpoint(srv_job *j, int task, nn_error *err) {

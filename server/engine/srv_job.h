@@ -19,6 +19,7 @@
 
 #include "srv_evwriter.h"
 #include "srv_hub.h"
+#include "srv_queue.h"
 #include "srv_running.h"
 
 #include <jansson.h>
@@ -54,6 +55,15 @@ void srv_job_log_skipped(srv_job *j, const srv_task_ref *fence);
  * them (a `log` event, fenced by fence, names them). */
 nn_status srv_job_restore(srv_job *j, srv_store *s, const srv_task_ref *fence, int *restored,
                           nn_error *err);
+
+/* Before fold task fence->task trains: hands the job the furthest fold state stored under the
+ * run's key (dataset and trajectory) at or before the epoch it trains to, so that it continues
+ * from there; a "log" event (fenced by fence) says from which epoch, or why a stored state was
+ * not used (the fold then trains from epoch 1; the result is the same). */
+void srv_job_continue(srv_job *j, srv_store *s, const srv_task_ref *fence);
+/* A done fold's state for its end (nn_cv_task_state): out->state malloc'd (the caller frees
+ * it), out->state_key the job's; 0 when the fold has none. */
+int srv_job_state(srv_job *j, int task, srv_task_output *out);
 
 /* Trains claimed task rt->ref (reading rt->cancel between batches, counting rt->epochs_done). */
 nn_status srv_job_train(srv_job *j, srv_running_task *rt, nn_error *err);

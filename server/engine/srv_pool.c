@@ -182,9 +182,11 @@ static void release(srv_pool *p, job_entry *e, int run_over) {
 static int end_task(srv_pool *p, srv_store *s, srv_job *job, const srv_task_ref *ref,
                     srv_task_result result, const char *error) {
     nn_error err = {0};
+    srv_task_output out = {0};
     char *checkpoint = NULL;
     if (result == SRV_TASK_DONE && job && ref->task < srv_job_n_folds(job)) {
-        checkpoint = srv_job_checkpoint(job, ref->task, &err);
+        out.checkpoint = checkpoint = srv_job_checkpoint(job, ref->task, &err);
+        (void)srv_job_state(job, ref->task, &out);
         if (!checkpoint) {
             result = SRV_TASK_FAILED;
             error = err.msg;
@@ -200,10 +202,11 @@ static int end_task(srv_pool *p, srv_store *s, srv_job *job, const srv_task_ref 
             while (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
             (void)nanosleep(&ts, NULL);
         }
-        st = srv_queue_end_task(s, p->env.ctx->node, ref, result, checkpoint, error, &end, &err);
+        st = srv_queue_end_task(s, p->env.ctx->node, ref, result, &out, error, &end, &err);
         if (st != NN_OK && (atomic_load(&p->env.ctx->stopping) || !srv_store_transient(st))) break;
     }
     free(checkpoint);
+    free((void *)out.state);
     if (st != NN_OK) { /* its lease runs out and another attempt trains it */
         (void)fprintf(stderr, "nnd: run %s task %d: cannot record its end: %s\n", ref->run_id,
                       ref->task, err.msg);
@@ -264,6 +267,8 @@ static void run_claimed(srv_pool *p, srv_store *s, const srv_task_ref *ref, int 
     nn_status st = NN_OK;
     if (ref->task >= srv_job_n_folds(job)) /* the final fit needs every fold */
         st = srv_job_restore(job, s, ref, &restored, &err);
+    else
+        srv_job_continue(job, s, ref);
     if (st == NN_OK) st = srv_job_train(job, rt, &err);
     srv_stop_why why = (srv_stop_why)atomic_load(&rt->why);
     srv_running_remove(p->running, rt);

@@ -104,7 +104,15 @@ static nn_status save(srv_store *s, srv__active *a, const char *node, const char
     return rc;
 }
 
-/* Reads the runs of the work in progress and reports those that ended; 1 when any did. */
+/* Drops the fold states of study a's trial (trial < 0: all), which nothing will continue. */
+static void drop_states(srv_store *s, const srv__active *a, int trial) {
+    nn_error err = {0};
+    if (srv_fold_states_drop(s, a->id, trial, &err) != NN_OK)
+        (void)fprintf(stderr, "nnd: study %s: %s\n", a->id, err.msg);
+}
+
+/* Reads the runs of the work in progress and reports those that ended (a trial that ended with
+ * it drops its fold states); 1 when any did. */
 static int collect(srv_study_driver *d, srv_store *s, srv__active *a) {
     int changed = 0;
     for (size_t k = 0; k < a->n_work;) {
@@ -118,6 +126,8 @@ static int collect(srv_study_driver *d, srv_store *s, srv__active *a) {
             continue;
         }
         changed = 1;
+        if (nn_study_trial(a->st, w->trial)->status != NN_TRIAL_RUNNING)
+            drop_states(s, a, w->trial);
         a->work[k] = a->work[--a->n_work];
     }
     (void)d;
@@ -216,6 +226,7 @@ static int step(srv_study_driver *d, srv_store *s, srv__active *a) {
             return 0; /* saved at the next step */
         }
     }
+    if (status != NN_STUDY_RUNNING) drop_states(s, a, -1); /* the pruned trials' */
     free(result);
     return status != NN_STUDY_RUNNING;
 }

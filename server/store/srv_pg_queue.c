@@ -187,7 +187,8 @@ typedef struct end_arg {
     const char *node;
     const srv_task_ref *t;
     srv_task_result result;
-    const char *checkpoint, *error;
+    const srv_task_output *out;
+    const char *error;
     srv_task_end *end;
 } end_arg;
 
@@ -227,16 +228,31 @@ static nn_status end_body(srv_store *s, void *arg, nn_error *err) {
     }
     const char *run_id = a->t->run_id;
     int done_fold = a->result == SRV_TASK_DONE && is_fold, cancelled = 0;
-    if (done_fold && a->checkpoint) {
+    if (done_fold && a->out && a->out->checkpoint) {
         srv__pgq_init(&q);
         srv__pgq_text(&q, run_id);
         srv__pgq_int(&q, a->t->task);
-        srv__pgq_text(&q, a->checkpoint);
+        srv__pgq_text(&q, a->out->checkpoint);
         st = srv__pg_cmd(s,
                          "INSERT INTO checkpoints (run_id, task, json, created_at) "
                          "VALUES ($1, $2, $3, " SRV_PG_NOW ") ON CONFLICT (run_id, task) "
                          "DO UPDATE SET json = EXCLUDED.json, created_at = EXCLUDED.created_at",
                          &q, NULL, "storing a checkpoint", err);
+    }
+    const srv_task_output *o = a->out;
+    if (!st && done_fold && o && o->state_len && o->state_key && o->state_len <= INT32_MAX) {
+        srv__pgq_init(&q);
+        srv__pgq_text(&q, run_id);
+        srv__pgq_int(&q, a->t->task);
+        srv__pgq_text(&q, o->state_key);
+        srv__pgq_int(&q, o->state_epoch);
+        srv__pgq_bin(&q, o->state, (int)o->state_len);
+        st = srv__pg_cmd(s,
+                         "INSERT INTO fold_states (run_id, task, key, epoch, state, created_at) "
+                         "VALUES ($1, $2, $3, $4, $5, " SRV_PG_NOW ") ON CONFLICT (run_id, task) "
+                         "DO UPDATE SET key = EXCLUDED.key, epoch = EXCLUDED.epoch, "
+                         "state = EXCLUDED.state, created_at = EXCLUDED.created_at",
+                         &q, NULL, "storing a fold state", err);
     }
     srv__pgq_init(&q);
     srv__pgq_text(&q, run_id);
@@ -249,9 +265,9 @@ static nn_status end_body(srv_store *s, void *arg, nn_error *err) {
 }
 
 nn_status srv__pg_queue_end_task(srv_store *s, const char *node, const srv_task_ref *t,
-                                 srv_task_result result, const char *checkpoint, const char *error,
-                                 srv_task_end *end, nn_error *err) {
-    end_arg a = {node, t, result, checkpoint, error, end};
+                                 srv_task_result result, const srv_task_output *out,
+                                 const char *error, srv_task_end *end, nn_error *err) {
+    end_arg a = {node, t, result, out, error, end};
     return srv__pg_tx(s, end_body, &a, err);
 }
 

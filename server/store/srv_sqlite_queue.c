@@ -214,10 +214,28 @@ static nn_status put_checkpoint(srv_store *s, const srv_task_ref *t, const char 
     return run_stmt(s, st, NULL, err, "storing a checkpoint");
 }
 
+/* A fold's state at stop_at (srv_task_output), replacing an earlier attempt's. */
+static nn_status put_state(srv_store *s, const srv_task_ref *t, const srv_task_output *out,
+                           nn_error *err) {
+    sqlite3_stmt *st;
+    if (srv__prepare(s,
+                     "INSERT OR REPLACE INTO fold_states (run_id, task, key, epoch, state, "
+                     "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     &st, err))
+        return err ? err->code : NN_ERR_IO;
+    srv__bind_text(st, 1, t->run_id);
+    sqlite3_bind_int(st, 2, t->task);
+    srv__bind_text(st, 3, out->state_key);
+    sqlite3_bind_int(st, 4, out->state_epoch);
+    sqlite3_bind_blob64(st, 5, out->state, (sqlite3_uint64)out->state_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, srv__now_ms());
+    return run_stmt(s, st, NULL, err, "storing a fold state");
+}
+
 static const char *const result_state[] = {"done", "failed", "cancelled"};
 
 static nn_status end_locked(srv_store *s, const char *node, const srv_task_ref *t,
-                            srv_task_result result, const char *checkpoint, const char *error,
+                            srv_task_result result, const srv_task_output *out, const char *error,
                             srv_task_end *end, nn_error *err) {
     sqlite3_stmt *st;
     if (srv__prepare(s,
@@ -242,8 +260,10 @@ static nn_status end_locked(srv_store *s, const char *node, const srv_task_ref *
     if (end->fenced_out) return NN_OK;
     nn_status status = NN_OK;
     int cancelled = 0;
-    if (result == SRV_TASK_DONE && is_fold && checkpoint)
-        status = put_checkpoint(s, t, checkpoint, err);
+    if (result == SRV_TASK_DONE && is_fold && out && out->checkpoint)
+        status = put_checkpoint(s, t, out->checkpoint, err);
+    if (!status && result == SRV_TASK_DONE && is_fold && out && out->state_len && out->state_key)
+        status = put_state(s, t, out, err);
     if (!status && result == SRV_TASK_FAILED)
         status = fail_run_locked(s, t->run_id, error, &cancelled, err);
     if (!status)
@@ -253,12 +273,12 @@ static nn_status end_locked(srv_store *s, const char *node, const srv_task_ref *
 }
 
 nn_status srv__sq_queue_end_task(srv_store *s, const char *node, const srv_task_ref *t,
-                                 srv_task_result result, const char *checkpoint, const char *error,
-                                 srv_task_end *end, nn_error *err) {
+                                 srv_task_result result, const srv_task_output *out,
+                                 const char *error, srv_task_end *end, nn_error *err) {
     memset(end, 0, sizeof *end);
     nn_status status = srv__begin(s, err);
     if (status) return status;
-    status = end_locked(s, node, t, result, checkpoint, error, end, err);
+    status = end_locked(s, node, t, result, out, error, end, err);
     if (end->fenced_out && !status) {
         srv__rollback(s);
         return NN_OK;

@@ -4,6 +4,7 @@
 #include "srv_store_internal.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,6 +193,28 @@ nn_status srv_checkpoint_list(srv_store *s, const char *run_id, srv_checkpoint *
     return s->ops->checkpoint_list(s, run_id, out, n, err);
 }
 
+void srv_fold_state_key(const char *dataset_id, const char *trajectory, char *out) {
+    (void)snprintf(out, SRV_FOLD_KEY_LEN + 1, "%.*s/%.64s", SRV_ID_LEN, dataset_id, trajectory);
+}
+
+nn_status srv_fold_state_find(srv_store *s, const char *key, int task, int max_epoch,
+                              unsigned char **state, size_t *len, int *epoch, nn_error *err) {
+    *state = NULL;
+    *len = 0;
+    *epoch = 0;
+    nn_status st = s->ops->fold_state_find(s, key, task, max_epoch, state, len, epoch, err);
+    if (st) {
+        free(*state);
+        *state = NULL;
+        *len = 0;
+    }
+    return st;
+}
+
+nn_status srv_fold_states_drop(srv_store *s, const char *study_id, int trial, nn_error *err) {
+    return s->ops->fold_states_drop(s, study_id, trial, err);
+}
+
 nn_status srv_prediction_list(srv_store *s, const char *run_id, srv_prediction **out, size_t *n,
                               nn_error *err) {
     return srv_prediction_page(s, run_id, 0, -1, out, n, err);
@@ -229,10 +252,10 @@ nn_status srv_queue_renew(srv_store *s, const char *node, const srv_task_ref *t,
 }
 
 nn_status srv_queue_end_task(srv_store *s, const char *node, const srv_task_ref *t,
-                             srv_task_result result, const char *checkpoint, const char *error,
-                             srv_task_end *end, nn_error *err) {
+                             srv_task_result result, const srv_task_output *out,
+                             const char *error, srv_task_end *end, nn_error *err) {
     memset(end, 0, sizeof *end);
-    nn_status st = s->ops->queue_end_task(s, node, t, result, checkpoint, error, end, err);
+    nn_status st = s->ops->queue_end_task(s, node, t, result, out, error, end, err);
     if (st) memset(end, 0, sizeof *end);
     return st;
 }

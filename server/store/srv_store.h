@@ -282,6 +282,19 @@ nn_status srv_checkpoint_list(srv_store *s, const char *run_id, srv_checkpoint *
                               nn_error *err);
 void srv_checkpoints_free(srv_checkpoint *c, size_t n);
 
+/* fold states (migrations/0007_fold_states.sql): where the folds of a run with "stop_at" stopped,
+ * stored with their task's end (srv_task_output) under a key of the dataset and the spec's
+ * trajectory (nn_spec_trajectory), written by srv_fold_state_key into SRV_FOLD_KEY_LEN + 1
+ * bytes. */
+#define SRV_FOLD_KEY_LEN (SRV_ID_LEN + 1 + 64)
+void srv_fold_state_key(const char *dataset_id, const char *trajectory, char *out);
+/* The furthest state of key's fold task at an epoch ≤ max_epoch: *state (malloc'd) of *len
+ * bytes at *epoch; NN_ERR_NOT_FOUND when there is none. */
+nn_status srv_fold_state_find(srv_store *s, const char *key, int task, int max_epoch,
+                              unsigned char **state, size_t *len, int *epoch, nn_error *err);
+/* Drops the fold states of the runs of study_id's trial (trial < 0: of all its trials). */
+nn_status srv_fold_states_drop(srv_store *s, const char *study_id, int trial, nn_error *err);
+
 /* results */
 /* Predictions of a run ordered by row then target; rows of *out are malloc'd (ids included).
  * Values come back bit-exact as stored by srv_run_finish, except that a NaN comes back as a

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """test_study.py — studies over real HTTP: a study's trials are ordinary runs in the queue, the
 study driver prunes them with ASHA in trial order, and the leaderboard is the same with 1 and 2
-workers; the ensemble predicts; a bad study is 422 at its pointer; a study survives SIGKILL with
+workers; a promoted trial continues from its folds' stored states, bit-identical to training
+from epoch 1; the ensemble predicts; a bad study is 422 at its pointer; a study survives SIGKILL with
 the same trials; cancel stops it; a holdout is set aside and scored.
 
 Small: 500 King County rows, 3 folds, 6 trials of at most 9 epochs."""
@@ -183,6 +184,27 @@ def test_study_leaderboard_same_with_1_and_2_workers():
         best = [x for x in sr if x["trial"] == res["best"]["trial"]]
         T.eq(best[-1]["run"], res["best"]["run"], "the best trial's last rung is its run")
         T.problem(d1.get("/v1/studies/%s/runs" % ("0" * 32)), 404, "the runs of no study")
+        # a promoted trial's next rung continued each fold from where its last rung stopped,
+        # and trained what a run from epoch 1 trains, bit for bit
+        promoted = [x for x in sr if x["rung"] == 2]
+        T.check(promoted, "a trial was promoted to rung 2", sr)
+        if promoted:
+            rid = promoted[0]["run"]
+            logs = [data for _, kind, data in d1.events(rid, ndjson=True)[0]
+                    if kind == "log" and "continued_from" in data]
+            T.eq(sorted((x["fold"], x["continued_from"]) for x in logs), [(1, 3), (2, 3), (3, 3)],
+                 "rung 2's folds continued from epoch 3")
+            left = T.db_row(d1, "SELECT count(*) FROM fold_states")[0]
+            T.eq(left, 0, "the study dropped its fold states when it ended")
+            spec = d1.run(rid)["spec"]
+            fresh = d1.create_run(ds, spec).json()["id"]
+            again = d1.wait_run(fresh)
+            T.check(not [data for _, kind, data in d1.events(fresh, ndjson=True)[0]
+                         if kind == "log" and "continued_from" in data],
+                    "a run without a state trains from epoch 1")
+            fold = lambda run: [(f["fold"], f["epochs_run"], f["best_epoch"], f["r2"], f["rmse"],
+                                 f["mae"]) for f in run["metrics"]["folds"]]
+            T.eq(fold(again), fold(d1.run(rid)), "the continued rung equals a run from epoch 1")
         lst = d1.get("/v1/studies").json()["studies"]
         T.check(len(lst) == 1 and lst[0]["id"] == sid and lst[0]["trials"] == 6, "the list", lst)
         T.check(lst[0]["best"]["trial"] == res["best"]["trial"] and "spec" not in lst[0]["best"],

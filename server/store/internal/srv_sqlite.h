@@ -72,6 +72,9 @@ nn_status srv__sq_run_list(srv_store *s, int status, const char *dataset, const 
 nn_status srv__sq_run_counts(srv_store *s, long long counts[5], nn_error *err);
 /* srv_sqlite_results.c */
 nn_status srv__sq_run_finish(srv_store *s, const char *id, const srv_run_outcome *o, nn_error *err);
+nn_status srv__sq_fold_state_find(srv_store *s, const char *key, int task, int max_epoch,
+                                  unsigned char **state, size_t *len, int *epoch, nn_error *err);
+nn_status srv__sq_fold_states_drop(srv_store *s, const char *study_id, int trial, nn_error *err);
 nn_status srv__sq_checkpoint_list(srv_store *s, const char *run_id, srv_checkpoint **out, size_t *n,
                                   nn_error *err);
 nn_status srv__sq_prediction_page(srv_store *s, const char *run_id, int64_t after_row,
@@ -93,7 +96,7 @@ nn_status srv__sq_queue_renew(srv_store *s, const char *node, const srv_task_ref
                               int64_t lease_ms, int64_t epochs_done, srv_lease_state *out,
                               nn_error *err);
 nn_status srv__sq_queue_end_task(srv_store *s, const char *node, const srv_task_ref *t,
-                                 srv_task_result result, const char *checkpoint, const char *error,
+                                 srv_task_result result, const srv_task_output *out, const char *error,
                                  srv_task_end *end, nn_error *err);
 nn_status srv__sq_queue_cancel_run(srv_store *s, const char *run_id, srv_run_status *was,
                                    srv_task_end *end, nn_error *err);

@@ -49,6 +49,9 @@ typedef struct srv_store_ops {
     /* results */
     nn_status (*checkpoint_list)(srv_store *s, const char *run_id, srv_checkpoint **out, size_t *n,
                                  nn_error *err);
+    nn_status (*fold_state_find)(srv_store *s, const char *key, int task, int max_epoch,
+                                 unsigned char **state, size_t *len, int *epoch, nn_error *err);
+    nn_status (*fold_states_drop)(srv_store *s, const char *study_id, int trial, nn_error *err);
     nn_status (*prediction_page)(srv_store *s, const char *run_id, int64_t after_row, int64_t limit,
                                  srv_prediction **out, size_t *n, nn_error *err);
     nn_status (*history_start)(srv_store *s, const char *run_id, int64_t *seq, nn_error *err);
@@ -60,7 +63,8 @@ typedef struct srv_store_ops {
                              int64_t lease_ms, int64_t epochs_done, srv_lease_state *out,
                              nn_error *err);
     nn_status (*queue_end_task)(srv_store *s, const char *node, const srv_task_ref *t,
-                                srv_task_result result, const char *checkpoint, const char *error,
+                                srv_task_result result, const srv_task_output *out,
+                                const char *error,
                                 srv_task_end *end, nn_error *err);
     nn_status (*queue_cancel_run)(srv_store *s, const char *run_id, srv_run_status *was,
                                   srv_task_end *end, nn_error *err);
