@@ -4,10 +4,10 @@
  * trial's spec cut to the rung ("stop_at": the rung's epochs of the full run, "final": "none"
  * before the last rung), its folds on --threads threads, reported back. A promoted trial's next
  * rung continues each fold from the state its last rung ended in (nn_cv_task_resume), held here
- * until the trial ends, so no epoch is trained twice. With "holdout" the rows are split first (the study's holdout
- * stream) and the best trial's model and the ensemble are scored on the rows set aside. The
- * trials, their values and the pruning are the same as nnd's for the same study and data: both
- * follow the machine's order. */
+ * until the trial ends, so no epoch is trained twice. With "holdout" the rows are split first (the
+ * study's holdout stream) and the best trial's model and the ensemble are scored on the rows set
+ * aside. The trials, their values and the pruning are the same as nnd's for the same study and
+ * data: both follow the machine's order. */
 #include "cli.h"
 #include "cli_util.h"
 

@@ -27,8 +27,8 @@ static const char usage[] =
     "                       cores)\n"
     "  --max-active-runs N  runs training at once; more wait in the queue (NND_MAX_ACTIVE_RUNS,\n"
     "                       default 2)\n"
-    "  --http-threads N     HTTP threads (NND_HTTP_THREADS, default the number of cores,\n"
-    "                       2 to 8)\n"
+    "  --http-threads N     HTTP threads (NND_HTTP_THREADS, default half the number of\n"
+    "                       cores, 1 to 8)\n"
     "  --max-upload BYTES   largest CSV upload (NND_MAX_UPLOAD, default 268435456)\n"
     "  --max-body BYTES     largest JSON body (NND_MAX_BODY, default 16777216)\n"
     "  --max-queued N       queued runs before 429 (NND_MAX_QUEUED, default 64)\n"
@@ -226,8 +226,9 @@ nn_status srv_config_parse(srv_config *cfg, int argc, char **argv, int *help, in
     memcpy(cfg->data_dir, "nnd-data", 9);
     (void)snprintf(cfg->web_dir, sizeof cfg->web_dir, "%s", NND_WEB_DIR_DEFAULT);
     cfg->workers = cores > 0 ? (int)cores : 2;
-    /* one HTTP thread per core: more only add time slices to a request's tail (bench/) */
-    cfg->http_threads = cores < 2 ? 2 : cores > 8 ? 8 : (int)cores;
+    /* one HTTP thread per two cores: they only read (every write is a work thread's,
+       srv_work.h), and each more thread adds time slices to a request's tail (bench/) */
+    cfg->http_threads = cores < 4 ? 1 : cores > 16 ? 8 : (int)(cores / 2);
     cfg->max_active = 2;
     cfg->max_upload = (int64_t)256 << 20;
     cfg->max_body = (int64_t)16 << 20;

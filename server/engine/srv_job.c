@@ -24,7 +24,7 @@ struct srv_job {
     int classify;             /* the run is a classification */
     srv_running_task **slots; /* (n_tasks) the running entry of each task training here */
     char state_key[SRV_FOLD_KEY_LEN + 1]; /* its folds' states' key (srv_fold_state_key) */
-    pthread_mutex_t evmu;     /* publish + queue of one event, so the writer sees run order */
+    pthread_mutex_t evmu; /* publish + queue of one event, so the writer sees run order */
 };
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }

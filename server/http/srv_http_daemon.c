@@ -304,6 +304,9 @@ static void run_offloaded(void *arg, int cancelled) {
         srv_problem_code(&req->work_resp, NN_ERR_UNAVAILABLE, "nnd is shutting down");
     else
         req->work_fn(req, &req->work_resp);
+    void (*deferred)(srv_req *, srv_resp *) = req->work_resp.defer;
+    req->work_resp.defer = NULL;
+    if (deferred && !cancelled) deferred(req, &req->work_resp); /* already off the HTTP threads */
     atomic_store_explicit(&req->work_done, 1, memory_order_release);
     MHD_resume_connection(req->conn);
 }
@@ -443,6 +446,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     srv_guard_mark(h->guard, conn, SRV_GUARD_DONE); /* read whole: the handler's turn */
     if (req->upload_fd >= 0 && fsync(req->upload_fd) != 0)
         return answer_code(req, write_errno_status(errno), "cannot store the upload");
+    /* every request that writes may wait for the database's write lock: a work thread's
+       (srv_work.h DESIGN); reads stay here */
+    if (h->work && strcmp(req->route->method, "GET") != 0) return offload(req, req->route->handler);
     srv_resp resp = {.status = 200, .fd = -1};
     req->route->handler(req, &resp);
     if (resp.defer && h->work) return offload(req, resp.defer);
@@ -473,6 +479,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         (void)unlink(req->upload_path); /* handlers rename what they keep */
     }
     free(req->body);
+    free(req->work_resp.body); /* answered by a work thread but never sent: the client left */
     free(req);
     *con_cls = NULL;
 }
@@ -519,12 +526,13 @@ nn_status srv_http_start(srv_http *h, nn_error *err) {
                      MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, h, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        srv_guard_notify, h->guard, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.timeout,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, /* 1: the polling thread alone, without a pool */
+        (unsigned)(app->cfg.http_threads > 1 ? app->cfg.http_threads : 0),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, srv_guard_notify, h->guard, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)app->cfg.timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!d)
         return nn_error_set(err, NN_ERR_IO, "cannot listen on %s:%d (in use, or not allowed)",
                             app->cfg.listen_host, app->cfg.port);

@@ -11,7 +11,10 @@
  * queue is bounded: beyond max_queue waiting requests a submission is refused (the handler
  * answers 503 with Retry-After) rather than piling up connections and memory. A cap alone (503
  * past N concurrent plans) would answer the dashboard's validations while typing with errors;
- * the queue makes them wait their turn and refuses only a flood.
+ * the queue makes them wait their turn and refuses only a flood. Every request that is not a
+ * read (POST, DELETE) runs here too, whatever it costs: it may wait for the database's write
+ * lock (up to the busy timeout while another process or node holds it), and a read never does
+ * (WAL), so the HTTP threads never wait for a lock and one of them is enough on two cores.
  * Ownership: a job's argument belongs to the submitter; srv_work runs fn(arg, 0) once on a work
  * thread, or fn(arg, 1) on the destroying thread for a job still queued when the pool stops.
  * Locking: one mutex over the queue; fn runs without it.

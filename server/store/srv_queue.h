@@ -77,12 +77,13 @@ typedef struct srv_task_output {
     const char *state_key;
 } srv_task_output;
 
-/* Ends running task t of node: done (a fold's output stored with it; out may be NULL), failed (error; the run's other tasks that have not started are cancelled and the ones
- * running are told to stop at their next renewal) or cancelled. Fenced: nothing is written when
- * t no longer holds its lease (end->fenced_out). */
+/* Ends running task t of node: done (a fold's output stored with it; out may be NULL), failed
+ * (error; the run's other tasks that have not started are cancelled and the ones running are told
+ * to stop at their next renewal) or cancelled. Fenced: nothing is written when t no longer holds
+ * its lease (end->fenced_out). */
 nn_status srv_queue_end_task(srv_store *s, const char *node, const srv_task_ref *t,
-                             srv_task_result result, const srv_task_output *out,
-                             const char *error, srv_task_end *end, nn_error *err);
+                             srv_task_result result, const srv_task_output *out, const char *error,
+                             srv_task_end *end, nn_error *err);
 
 /* Cancels run_id: cancel requested, its tasks that are not running are cancelled (a running
  * task stops at its owner's next look). *was = the run's status before; end->run_over when no

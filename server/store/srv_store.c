@@ -252,8 +252,8 @@ nn_status srv_queue_renew(srv_store *s, const char *node, const srv_task_ref *t,
 }
 
 nn_status srv_queue_end_task(srv_store *s, const char *node, const srv_task_ref *t,
-                             srv_task_result result, const srv_task_output *out,
-                             const char *error, srv_task_end *end, nn_error *err) {
+                             srv_task_result result, const srv_task_output *out, const char *error,
+                             srv_task_end *end, nn_error *err) {
     memset(end, 0, sizeof *end);
     nn_status st = s->ops->queue_end_task(s, node, t, result, out, error, end, err);
     if (st) memset(end, 0, sizeof *end);

@@ -186,8 +186,8 @@ nn_status srv__pg_queue_renew(srv_store *s, const char *node, const srv_task_ref
                               int64_t lease_ms, int64_t epochs_done, srv_lease_state *out,
                               nn_error *err);
 nn_status srv__pg_queue_end_task(srv_store *s, const char *node, const srv_task_ref *t,
-                                 srv_task_result result, const srv_task_output *out, const char *error,
-                                 srv_task_end *end, nn_error *err);
+                                 srv_task_result result, const srv_task_output *out,
+                                 const char *error, srv_task_end *end, nn_error *err);
 nn_status srv__pg_queue_cancel_run(srv_store *s, const char *run_id, srv_run_status *was,
                                    srv_task_end *end, nn_error *err);
 nn_status srv__pg_queue_release(srv_store *s, const char *node, int *released, nn_error *err);

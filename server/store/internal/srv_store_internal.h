@@ -64,8 +64,7 @@ typedef struct srv_store_ops {
                              nn_error *err);
     nn_status (*queue_end_task)(srv_store *s, const char *node, const srv_task_ref *t,
                                 srv_task_result result, const srv_task_output *out,
-                                const char *error,
-                                srv_task_end *end, nn_error *err);
+                                const char *error, srv_task_end *end, nn_error *err);
     nn_status (*queue_cancel_run)(srv_store *s, const char *run_id, srv_run_status *was,
                                   srv_task_end *end, nn_error *err);
     nn_status (*queue_release)(srv_store *s, const char *node, int *released, nn_error *err);
