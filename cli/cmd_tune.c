@@ -482,6 +482,18 @@ static nn_table *read_study(const char *study_path, const char *data_path, nn_st
     return NULL;
 }
 
+static void tune_free(tune *tu) {
+    for (int i = 0; tu->models && i < tu->s->max_trials; i++) nn_model_destroy(tu->models[i]);
+    for (int i = 0; tu->oof && i < tu->s->max_trials; i++) free(tu->oof[i]);
+    for (int i = 0; tu->states && i < tu->s->max_trials; i++) states_free(&tu->states[i]);
+    free(tu->states);
+    free(tu->models);
+    free(tu->oof);
+    free(tu->actual);
+    free(tu->cls);
+    nn_study_destroy(tu->st);
+}
+
 int cmd_tune(int argc, char **argv) {
     const char *pos[2] = {NULL, NULL}, *out = NULL;
     int n_pos = 0, quiet = 0;
@@ -569,15 +581,7 @@ int cmd_tune(int argc, char **argv) {
             rc = CLI_FAIL;
         }
     }
-    for (int i = 0; tu.models && i < s->max_trials; i++) nn_model_destroy(tu.models[i]);
-    for (int i = 0; tu.oof && i < s->max_trials; i++) free(tu.oof[i]);
-    for (int i = 0; tu.states && i < s->max_trials; i++) states_free(&tu.states[i]);
-    free(tu.states);
-    free(tu.models);
-    free(tu.oof);
-    free(tu.actual);
-    free(tu.cls);
-    nn_study_destroy(tu.st);
+    tune_free(&tu);
     if (search != all) nn_table_destroy(search);
     nn_table_destroy(hold);
     nn_table_destroy(all);

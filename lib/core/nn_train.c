@@ -171,7 +171,7 @@ nn_status nn_train_fit(nn_net *net, const nn_float *x, const nn_float *y, size_t
                        const nn_train_cfg *cfg, nn_train_result *res, nn_error *err) {
     nn_train_state *t = NULL;
     nn_status st = nn_train_begin(net, n, cfg, &t, err);
-    if (st == NN_OK) st = nn_train_resume(net, x, y, n, cfg, t, res, err);
+    if (st == NN_OK && t) st = nn_train_resume(net, x, y, n, cfg, t, res, err);
     nn_train_state_destroy(t);
     return st;
 }
@@ -181,7 +181,8 @@ nn_status nn_train_resume(nn_net *net, const nn_float *x, const nn_float *y, siz
                           nn_error *err) {
     nn_status st = check_cfg(net, n, cfg, err);
     if (st != NN_OK) return st;
-    if (t->n != n) return nn_error_set(err, NN_ERR_INVALID, "the training state has other rows");
+    if (!t || t->n != n)
+        return nn_error_set(err, NN_ERR_INVALID, "the training state has other rows");
     size_t n_in = (size_t)nn_net_n_inputs(net), n_out = (size_t)nn_net_n_outputs(net);
     size_t bs = (size_t)cfg->batch_size < n ? (size_t)cfg->batch_size : n;
     if (bs > NN_MAX_BATCH) bs = NN_MAX_BATCH;

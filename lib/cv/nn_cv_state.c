@@ -160,8 +160,8 @@ nn_status nn_cv_task_resume(nn_cv *cv, int task, const unsigned char *state, siz
     if (task < 0 || task >= cv->n_folds)
         return nn_error_set(err, NN_ERR_INVALID, "task %d is not a fold", task);
     nn_rbuf in = {state, len, 0, 0};
-    size_t n_train, n_params;
-    int epoch;
+    size_t n_train = 0, n_params = 0;
+    int epoch = 0;
     nn_status st = nn__state_open(cv, task, &in, &n_train, &n_params, &epoch, err);
     if (st != NN_OK) return st;
     if (n_params != cv->res.n_params)
