@@ -157,6 +157,9 @@ nn_status nn_cv_create(const nn_spec *spec, const nn_table *data, const nn_cv_cf
     cv->res.task = cv->task;
     cv->res.n_params = plan->n_params;
     if (st == NN_OK) st = nn_spec_trajectory(spec, cv->traj, err);
+    /* every fold's slot now: distinct tasks are handed their states from several threads */
+    if (st == NN_OK && !(cv->resume = calloc((size_t)n_folds + 1, sizeof *cv->resume)))
+        st = nn_nomem(err, "out of memory for a job");
     if (st == NN_OK)
         st = cv->task == NN_TASK_CLASSIFICATION ? nn__cv_class_setup(cv, plan, err)
                                                 : read_targets(cv, err);

@@ -198,7 +198,8 @@ nn_status nn_cv_task_import(nn_cv *cv, int task, const json_t *in, nn_error *err
  * state: it is not a fold, did not run here, or its spec has no stop_at. */
 nn_status nn_cv_task_state(const nn_cv *cv, int task, unsigned char **out, size_t *len, int *epoch,
                            nn_error *err);
-/* Validates state (copied) for fold task and keeps it for the task's next run. NN_ERR_INVALID
+/* Validates state (copied) for fold task and keeps it for the task's next run (distinct tasks
+ * may be handed theirs concurrently, as they run). NN_ERR_INVALID
  * with the reason when it is corrupt, of another build, trajectory or fold, or further than
  * this job trains; the task then trains from epoch 1 as before. */
 nn_status nn_cv_task_resume(nn_cv *cv, int task, const unsigned char *state, size_t len,

@@ -168,8 +168,6 @@ nn_status nn_cv_task_resume(nn_cv *cv, int task, const unsigned char *state, siz
         return nn_error_set(err, NN_ERR_INVALID,
                             "the state's networks have %zu parameters, not %zu", n_params,
                             cv->res.n_params);
-    if (!cv->resume && !(cv->resume = calloc((size_t)cv->n_folds, sizeof *cv->resume)))
-        return nn_error_set(err, NN_ERR_NOMEM, "out of memory");
     unsigned char *copy = malloc(len);
     if (!copy) return nn_error_set(err, NN_ERR_NOMEM, "out of memory for a fold state");
     memcpy(copy, state, len);

@@ -524,15 +524,19 @@ nn_status srv_http_start(srv_http *h, nn_error *err) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | /* needed by MHD_quiesce_daemon */
                      MHD_USE_ERROR_LOG;
+    /* one HTTP thread: the polling thread alone (a pool of 1 or 0 is refused with a warning) */
+    struct MHD_OptionItem pool[] = {
+        {app->cfg.http_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+         app->cfg.http_threads, NULL},
+        {MHD_OPTION_END, 0, NULL}};
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_THREAD_POOL_SIZE, /* 1: the polling thread alone, without a pool */
-        (unsigned)(app->cfg.http_threads > 1 ? app->cfg.http_threads : 0),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, srv_guard_notify, h->guard, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)app->cfg.timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_ARRAY, pool, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        srv_guard_notify, h->guard, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!d)
         return nn_error_set(err, NN_ERR_IO, "cannot listen on %s:%d (in use, or not allowed)",
                             app->cfg.listen_host, app->cfg.port);
@@ -547,10 +551,13 @@ int srv_http_port(const srv_http *h) {
 }
 
 void srv_http_stop(srv_http *h) {
-    srv_work_destroy(h->work); /* every suspended request answered and resumed first */
-    h->work = NULL;
+    /* every suspended request answered and resumed first; the pool stays for the HTTP threads
+       to submit to (and be refused: 503) until they have stopped */
+    srv_work_stop(h->work);
     if (h->daemon) MHD_stop_daemon(h->daemon);
     h->daemon = NULL;
+    srv_work_destroy(h->work);
+    h->work = NULL;
     srv_streams_destroy(h->streams);
     h->streams = NULL;
     srv_guard_destroy(h->guard);

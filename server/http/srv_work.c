@@ -64,7 +64,7 @@ nn_status srv_work_create(int threads, int max_queue, srv_work **out, nn_error *
     return NN_OK;
 }
 
-void srv_work_destroy(srv_work *w) {
+void srv_work_stop(srv_work *w) {
     if (!w) return;
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
@@ -80,6 +80,12 @@ void srv_work_destroy(srv_work *w) {
         free(j);
     }
     for (int i = 0; i < w->n_threads; i++) pthread_join(w->threads[i], NULL);
+    w->n_threads = 0; /* joined: a second stop has nothing to wait for */
+}
+
+void srv_work_destroy(srv_work *w) {
+    if (!w) return;
+    srv_work_stop(w);
     pthread_cond_destroy(&w->more);
     pthread_mutex_destroy(&w->mu);
     free(w->threads);

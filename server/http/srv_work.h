@@ -32,8 +32,11 @@ typedef void (*srv_work_fn)(void *arg, int cancelled);
 
 /* threads threads (≥ 1), at most max_queue jobs waiting. */
 nn_status srv_work_create(int threads, int max_queue, srv_work **out, nn_error *err);
-/* Refuses new jobs, calls fn(arg, 1) for the queued ones, waits for the running ones, frees.
- * NULL is a no-op. */
+/* Refuses new jobs from now on (srv_work_submit fails), calls fn(arg, 1) for the queued ones and
+ * waits for the running ones; the pool stays valid to submit to (and be refused) until
+ * srv_work_destroy. NULL is a no-op; a second call does nothing. */
+void srv_work_stop(srv_work *w);
+/* srv_work_stop, then frees. NULL is a no-op. */
 void srv_work_destroy(srv_work *w);
 /* Queues fn(arg); 0, or -1 (nothing queued) when max_queue jobs wait already or the pool
  * stops. */

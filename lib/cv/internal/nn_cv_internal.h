@@ -52,7 +52,7 @@ struct nn_cv {
     nn_model *model;
     nn_cv_result res;
     char traj[65];      /* nn_spec_trajectory of the spec */
-    nn__resume *resume; /* (n_folds) or NULL: states to continue from */
+    nn__resume *resume; /* (n_folds) states to continue from: slot f is fold f's task's alone */
     pthread_mutex_t mu;
 };
 
