@@ -25,6 +25,7 @@ s["sampler"] = {"type": "random"}
 s["budget"]["max_trials"] = int(trials)
 s["base"]["training"]["epochs"] = int(epochs)
 s["base"]["training"]["validation"]["k"] = int(k)
+s["base"]["training"]["ensemble"] = 1  # one network per fold: the search, not the averaging
 s["pruner"] = {"type": "asha", "min_epochs": 3, "reduction_factor": 3} if pruner == "asha" else {"type": "none"}
 s.pop("holdout", None)
 json.dump(s, open(dst, "w"))
