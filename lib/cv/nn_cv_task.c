@@ -359,8 +359,10 @@ static nn_status train(nn_cv *cv, int f, task_mem *m, size_t ntr, size_t nva, nn
         return nn_nomem(err, "out of memory for the training history");
     nn_rbuf in = {0};
     int from = 0;
-    nn_status st = resume_from(cv, f, ntr, &in, &from, err);
-    nn_rbuf *pin = st == NN_OK && in.p ? &in : NULL;
+    /* a state that does not fit these rows: the fold trains from epoch 1, to the same result */
+    if (resume_from(cv, f, ntr, &in, &from, NULL) != NN_OK) in.p = NULL;
+    nn_rbuf *pin = in.p ? &in : NULL;
+    nn_status st = NN_OK;
     nn_wbuf *out = f >= 0 && s->stop_at > 0 ? &m->state : NULL;
     if (out) nn__state_begin(cv, f, ntr, cv->res.n_params, out);
     fr->resumed_epoch = pin ? from : 0;

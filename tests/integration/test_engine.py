@@ -3,8 +3,9 @@
 
 A process holds a write lock on nnd.db (BEGIN IMMEDIATE) while a run trains:
 - for 4 s (under nnd's busy timeout): epoch events keep streaming live to an SSE client, GET
-  /v1/runs/{id} answers quickly (WAL readers do not wait for a writer), and after the lock every
-  event is stored with ids contiguous, exactly the events the client saw live;
+  /v1/runs/{id} answers quickly (WAL readers do not wait for a writer) even with one HTTP thread
+  while a POST waits for the lock (it runs on a work thread), and after the lock every event is
+  stored with ids contiguous, exactly the events the client saw live;
 - for longer than a lease (--lease 2) and the busy timeout: the tasks lose their leases and train
   again once the database answers (a log event says which), and the event ids stay contiguous:
   never a silent gap."""
@@ -57,13 +58,22 @@ def stored(d, run_id):
 
 @T.test
 def test_events_stream_while_the_database_is_locked():
-    d = T.start_daemon(["--workers", "2"])
+    d = T.start_daemon(["--workers", "2", "--http-threads", "1"])
     ds = d.upload(kc_slice(2000)).json()["id"]
     run_id = d.create_run(ds, long_spec(3000)).json()["id"]
+    other = d.create_run(ds, long_spec(3000)).json()["id"]
     th, live = sse_reader_thread(d, run_id)
     T.check(wait_events(live, 20, 30) >= 20, "the stream is live before the lock")
     lock = hold_lock(os.path.join(d.data_dir, "nnd.db"), 4.0)
     t0 = time.time()
+    post = {}
+
+    def cancel():  # a write: it waits for the lock, on a work thread, not on the HTTP thread
+        p0 = time.time()
+        post["status"] = d.post("/v1/runs/%s/cancel" % other, timeout=30).status
+        post["seconds"] = time.time() - p0
+    poster = threading.Thread(target=cancel, daemon=True)
+    poster.start()
     before = len(live["events"])
     times, bad = [], []
     while time.time() - t0 < 3.5:
@@ -75,6 +85,9 @@ def test_events_stream_while_the_database_is_locked():
         time.sleep(0.1)
     during = len(live["events"]) - before
     lock.join(30)
+    poster.join(30)
+    T.check(post.get("status") == 202 and post.get("seconds", 0) > 1,
+            "a cancel posted during the lock waited for it, then was accepted", post)
     T.check(during >= 20, "epoch events kept streaming live during the 4 s lock", during)
     T.eq(bad, [], "GET /v1/runs/{id} answered 200 during the lock")
     # A GET that waited for the lock would take seconds (the lock's rest, up to the 5 s busy
