@@ -2,83 +2,7 @@
  * with that state to other rows, exact reverts, domain and plan errors with their exact messages
  * and pointers, JSON round trips, and the King County seed pipeline's 34 features. Specs are
  * built by hand (no parser); tables come from CSV text through nn_csv. */
-#include "check.h"
-#include "nn_csv.h"
-#include "nn_pipe.h"
-
-#include <stdlib.h>
-
-#define NAMES(...) (char *[]){__VA_ARGS__}, sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)
-
-typedef struct tspec {
-    nn_spec s;
-    nn_step steps[16];
-    char *targets[4];
-    nn_layer_cfg hidden[8];
-} tspec;
-
-/* A spec with one target (or none if NULL), an optional id and no steps. */
-static void tspec_init(tspec *t, const char *target, const char *id) {
-    memset(t, 0, sizeof *t);
-    t->s.steps = t->steps;
-    t->s.targets = t->targets;
-    if (target) t->targets[t->s.n_targets++] = (char *)target;
-    t->s.id = (char *)id;
-    t->s.output.units = 1;
-}
-
-static nn_step *add_step(tspec *t, nn_op_kind op, nn_sel_kind kind, char **names, size_t n) {
-    nn_step *s = &t->steps[t->s.n_steps++];
-    memset(s, 0, sizeof *s);
-    s->op = op;
-    s->cols.kind = kind;
-    s->cols.names = names;
-    s->cols.n_names = n;
-    s->extract = NN_DATE_TIMESTAMP;
-    s->k = 1.5;
-    s->max_categories = 100;
-    return s;
-}
-
-static nn_step *add_list(tspec *t, nn_op_kind op, char **names, size_t n) {
-    return add_step(t, op, NN_SEL_LIST, names, n);
-}
-
-static nn_table *csv(const char *text) {
-    nn_table *t = NULL;
-    nn_error err;
-    if (nn_csv_read_mem(text, strlen(text), NULL, &t, &err) != NN_OK) {
-        fprintf(stderr, "csv: %s\n", err.msg);
-        abort();
-    }
-    return t;
-}
-
-static const double *col(const nn_table *t, const char *name) {
-    int c = nn_table_find(t, name);
-    return c >= 0 && t->cols[c].type == NN_COL_NUMBER ? t->cols[c].num : NULL;
-}
-
-/* Fits spec on train; returns the pipe (NULL on failure, message in err) and *out. */
-static nn_pipe *fit(const tspec *t, const nn_table *train, nn_table **out, nn_error *err) {
-    nn_pipe *p = NULL;
-    size_t *kept = NULL;
-    if (nn_pipe_fit(&t->s, train, &p, out, &kept, err) != NN_OK) return NULL;
-    free(kept);
-    return p;
-}
-
-/* The first plan problem as "pointer: message", or "" when the plan succeeds. */
-static void plan_error(const tspec *t, const nn_table *data, char *buf, size_t size,
-                       size_t *n_errors) {
-    nn_spec_errors errs = {0};
-    nn_plan *plan = NULL;
-    buf[0] = '\0';
-    if (nn_pipe_plan(&t->s, data, &plan, &errs) != NN_OK && errs.n)
-        snprintf(buf, size, "%s: %s", errs.items[0].pointer, errs.items[0].message);
-    if (n_errors) *n_errors = errs.n;
-    nn_plan_destroy(plan);
-}
+#include "pipe_fixture.h"
 
 static void test_pipe_normalize_fits_on_training_rows_only(void) {
     nn_table *a = csv("y,x\n1,2\n2,6\n3,4\n"), *b = csv("y,x\n10,0\n20,8\n30,5\n");
@@ -529,13 +453,6 @@ static void test_pipe_plan_reports_data_problems_and_counts_params(void) {
     nn_table_destroy(a);
 }
 
-static char *state_text(const nn_pipe *p) {
-    json_t *j = nn_pipe_to_json(p);
-    char *s = json_dumps(j, JSON_REAL_PRECISION(17) | JSON_SORT_KEYS | JSON_COMPACT);
-    json_decref(j);
-    return s;
-}
-
 static void test_pipe_validation_rows_never_reach_fitted_state(void) {
     const char *head = "y,x,c\n";
     char text[1024];
@@ -551,6 +468,7 @@ static void test_pipe_validation_rows_never_reach_fitted_state(void) {
     tspec t;
     tspec_init(&t, "y", NULL);
     add_list(&t, NN_OP_ONE_HOT, NAMES("c"));
+    add_list(&t, NN_OP_BINS, NAMES("x"))->bins = 2;
     add_step(&t, NN_OP_FILTER_OUTLIERS, NN_SEL_INPUTS, NULL, 0);
     add_step(&t, NN_OP_NORMALIZE, NN_SEL_ALL, NULL, 0)->method = NN_NORM_ZSCORE;
     nn_pipe *p1 = fit(&t, t1, &o1, &err), *p2 = fit(&t, t2, &o2, &err);

@@ -38,6 +38,7 @@ void nn__col_free(nn__col *c) {
     free(c->name);
     for (size_t i = 0; i < c->n_cats; i++) free(c->cats[i].text);
     free(c->cats);
+    free(c->edges);
 }
 
 void nn_pipe_destroy(nn_pipe *p) {

@@ -592,6 +592,122 @@ static nn_status impute_in(const json_t *o, nn__col *c, nn_error *err) {
     return json_num(json_object_get(o, "fill"), &c->fill) ? missing_numbers(err) : NN_OK;
 }
 
+/* ---- bins: quantile bins of the training values, encoded piecewise-linearly or one-hot ---- */
+
+/* Edges at the training values' quantiles 0, 1/k … 1, ties merged (so fewer bins when values
+ * repeat: a column of three distinct values gets at most two). */
+static nn_status fit_bins(nn__run *r, const nn_step *cfg, nn__col *c, const nn_column *col,
+                          size_t n) {
+    double *s = NULL;
+    size_t m = 0;
+    nn_status st = present_sorted(r, col->num, n, &s, &m);
+    if (st) return st;
+    c->edges = malloc(((size_t)cfg->bins + 1) * sizeof *c->edges);
+    if (!c->edges) st = nomem(r);
+    for (int j = 0; !st && m && j <= cfg->bins; j++) {
+        double e = nn_quantile_sorted(s, m, (double)j / cfg->bins);
+        if (!c->n_edges || e > c->edges[c->n_edges - 1]) c->edges[c->n_edges++] = e;
+    }
+    free(s);
+    if (!st && c->n_edges < 2)
+        st = nn__data_problem(r, NN_ERR_DATA, c->name,
+                              "column \"%s\": bins needs at least two distinct training values, "
+                              "found %zu",
+                              c->name, c->n_edges);
+    return st;
+}
+
+static size_t n_bins(const nn__col *c) { return c->n_edges > 1 ? c->n_edges - 1 : 0; }
+
+/* Encodes x into bins b (nb of them); a missing x stays missing in every bin. */
+static void encode_bins(const nn__col *c, nn_bins_encode enc, double x, double **b, size_t i) {
+    size_t nb = n_bins(c);
+    const double *e = c->edges;
+    if (nb == 0) return; /* a plan's column without two distinct values: no bins */
+    if (isnan(x)) {
+        for (size_t j = 0; j < nb; j++) b[j][i] = NAN;
+        return;
+    }
+    if (enc == NN_ENCODE_PIECEWISE) {
+        for (size_t j = 0; j < nb; j++) {
+            double v = (x - e[j]) / (e[j + 1] - e[j]);
+            b[j][i] = v < 0 ? 0 : v > 1 ? 1 : v;
+        }
+        return;
+    }
+    size_t lo = 0, hi = nb - 1; /* the last bin whose lower edge is <= x (values outside the
+                                   training range fall in the first or last bin) */
+    while (lo < hi) {
+        size_t mid = (lo + hi + 1) / 2;
+        if (e[mid] <= x)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    for (size_t j = 0; j < nb; j++) b[j][i] = j == lo;
+}
+
+static nn_status bins_col(nn__run *r, const nn__step *s, const nn__col *c, nn_table *t, int ci) {
+    size_t n = t->n_rows, nb = n_bins(c);
+    double **b = calloc(nb + 1, sizeof *b);
+    nn_status st = b ? NN_OK : nomem(r);
+    for (size_t j = 0; !st && j < nb; j++)
+        if (!(b[j] = malloc((n + 1) * sizeof *b[j]))) st = nomem(r);
+    for (size_t i = 0; !st && i < n; i++) encode_bins(c, s->cfg.encode, t->cols[ci].num[i], b, i);
+    for (size_t j = 0; !st && j < nb; j++) {
+        char buf[NN_MAX_NAME];
+        int w = snprintf(buf, sizeof buf, "%s_bin%zu", c->name, j);
+        if (w < 0 || (size_t)w >= sizeof buf) {
+            st = nn__data_problem(r, NN_ERR_SPEC, c->name,
+                                  "bins column name for \"%s\" is too long", c->name);
+            break;
+        }
+        st = add_column(r, t, buf, b[j]);
+        b[j] = NULL;
+    }
+    for (size_t j = 0; b && j < nb; j++) free(b[j]);
+    free(b);
+    if (!st && !s->cfg.keep) nn_table_remove(t, nn_table_find(t, c->name));
+    return st;
+}
+
+static nn_status apply_bins(nn__run *r, const nn__step *s, nn_table *t) {
+    return each_col(r, s, t, bins_col);
+}
+
+static long width_bins(const nn__step *s) {
+    long w = 0;
+    for (size_t j = 0; j < s->n_cols; j++) w += (long)n_bins(&s->cols[j]) - (s->cfg.keep ? 0 : 1);
+    return w;
+}
+
+static int bins_out(json_t *o, const nn__col *c) {
+    json_t *e = json_array();
+    int bad = !e;
+    for (size_t k = 0; e && k < c->n_edges; k++)
+        bad |= json_array_append_new(e, json_real(c->edges[k]));
+    return bad | json_object_set_new(o, "edges", e);
+}
+
+static nn_status bins_in(const json_t *o, nn__col *c, nn_error *err) {
+    const json_t *a = json_object_get(o, "edges");
+    size_t n = json_array_size(a);
+    if (!json_is_array(a) || n < 2)
+        return nn_error_set(err, NN_ERR_PARSE,
+                            "pipeline state: bins edges must be an array of at least two");
+    if (!(c->edges = malloc(n * sizeof *c->edges))) return nn_nomem(err, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+        const json_t *v = json_array_get(a, k);
+        if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+            (k && json_number_value(v) <= c->edges[k - 1]))
+            return nn_error_set(err, NN_ERR_PARSE,
+                                "pipeline state: bins edges must be increasing finite numbers");
+        c->edges[k] = json_number_value(v);
+        c->n_edges = k + 1;
+    }
+    return NN_OK;
+}
+
 /* ---- the table ---- */
 
 #define NUM NN__TAKES_NUMBER
@@ -616,6 +732,8 @@ static const nn__op ops[NN_OP_COUNT] = {
                        one_hot_out, one_hot_in},
     [NN_OP_IMPUTE] = {NUM, 0, NULL, fit_impute, NULL, no_width, apply_impute, NULL, impute_out,
                       impute_in},
+    [NN_OP_BINS] = {NUM, 0, "binning it would feed the target to the network", fit_bins, NULL,
+                    width_bins, apply_bins, NULL, bins_out, bins_in},
 };
 #undef NUM
 #undef TEXT

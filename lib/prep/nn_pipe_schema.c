@@ -74,6 +74,7 @@ static int step_creates(const nn__step *s, names *made, names *pool) {
         size_t k_max = s->cfg.op == NN_OP_ONE_HOT  ? c->n_cats
                        : s->cfg.op == NN_OP_DATE   ? (size_t)NN_DATE_PART_COUNT
                        : s->cfg.op == NN_OP_SQUARE ? 1
+                       : s->cfg.op == NN_OP_BINS   ? (c->n_edges > 1 ? c->n_edges - 1 : 0)
                                                    : 0;
         for (size_t k = 0; k < k_max; k++) {
             char buf[NN_MAX_NAME];
@@ -84,6 +85,8 @@ static int step_creates(const nn__step *s, names *made, names *pool) {
                 if (!((extract >> k) & 1u)) continue;
                 (void)snprintf(buf, sizeof buf, "%s_%s", c->name,
                                nn_date_part_name((nn_date_part)k));
+            } else if (s->cfg.op == NN_OP_BINS) {
+                (void)snprintf(buf, sizeof buf, "%s_bin%zu", c->name, k);
             } else {
                 (void)snprintf(buf, sizeof buf, "%s^2", c->name);
             }

@@ -29,6 +29,7 @@
 #define NN_SPEC_MAX_EPOCHS 1000000
 #define NN_SPEC_MAX_PARAMS 50000000 /* parameters in a spec's network */
 #define NN_SPEC_MAX_K 100
+#define NN_SPEC_MAX_BINS 256    /* a bins step's bins per column */
 #define NN_SPEC_MAX_ENSEMBLE 32 /* networks averaged per fold and in the final model */
 #define NN_MAX_CLASSES 1024     /* classes of a classification target */
 #define NN_SPEC_MAX_L2 1e6      /* l2 is in [0, 1e6), the range a network accepts */
@@ -77,7 +78,8 @@ typedef struct nn_colsel {
     X(NN_OP_FILTER_OUTLIERS, "filter_outliers")                                                    \
     X(NN_OP_NORMALIZE, "normalize")                                                                \
     X(NN_OP_ONE_HOT, "one_hot")                                                                    \
-    X(NN_OP_IMPUTE, "impute")
+    X(NN_OP_IMPUTE, "impute")                                                                      \
+    X(NN_OP_BINS, "bins")
 
 typedef enum nn_op_kind { NN_OP_TABLE(NN_ENUM_ITEM) NN_OP_COUNT } nn_op_kind;
 
@@ -104,6 +106,8 @@ typedef enum nn_norm_method { NN_NORM_TABLE(NN_ENUM_ITEM) NN_NORM_COUNT } nn_nor
 #define NN_IMPUTE_TABLE(X)                                                                         \
     X(NN_IMPUTE_MEAN, "mean") X(NN_IMPUTE_MEDIAN, "median") X(NN_IMPUTE_CONSTANT, "constant")
 typedef enum nn_impute_method { NN_IMPUTE_TABLE(NN_ENUM_ITEM) NN_IMPUTE_COUNT } nn_impute_method;
+#define NN_ENCODE_TABLE(X) X(NN_ENCODE_PIECEWISE, "piecewise") X(NN_ENCODE_ONE_HOT, "one_hot")
+typedef enum nn_bins_encode { NN_ENCODE_TABLE(NN_ENUM_ITEM) NN_ENCODE_COUNT } nn_bins_encode;
 
 /* One preprocessing step, "/preprocess/<index>". Fields are meaningful for the ops noted. */
 typedef struct nn_step {
@@ -112,7 +116,7 @@ typedef struct nn_step {
     /* date */
     char *format;     /* strptime-style format, e.g. "%Y%m%dT%H%M%S"; owned */
     unsigned extract; /* NN_DATE_* bits; default timestamp */
-    int keep;         /* keep the source column; default false */
+    int keep;         /* date, bins: keep the source column; default false */
     /* replace: rows whose value == equal get `with` or the value of with_column */
     double equal;
     int equal_missing; /* "equal": null matches missing values instead */
@@ -128,6 +132,11 @@ typedef struct nn_step {
     /* impute */
     nn_impute_method strategy; /* default mean */
     double value;              /* for constant */
+    /* bins: quantile bins of the training values, "<col>_bin<j>" columns */
+    int bins;              /* bins wanted, default 16 (fewer when training values tie) */
+    nn_bins_encode encode; /* piecewise (default): bin j is (x − e_j) / (e_j+1 − e_j) clipped
+                              to 0..1, so the bins below x are 1 and those above 0; one_hot: 1 in
+                              x's bin only */
 } nn_step;
 
 #define NN_VAL_TABLE(X) X(NN_VAL_KFOLD, "kfold") X(NN_VAL_HOLDOUT, "holdout") X(NN_VAL_NONE, "none")
@@ -288,6 +297,9 @@ const char *nn_norm_names(void);
 const char *nn_impute_name(nn_impute_method v);
 int nn_impute_from_name(const char *name, nn_impute_method *out);
 const char *nn_impute_names(void);
+const char *nn_encode_name(nn_bins_encode v);
+int nn_encode_from_name(const char *name, nn_bins_encode *out);
+const char *nn_encode_names(void);
 const char *nn_val_name(nn_val_kind v);
 int nn_val_from_name(const char *name, nn_val_kind *out);
 const char *nn_val_names(void);

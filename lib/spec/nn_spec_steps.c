@@ -10,6 +10,7 @@ NN_ENUM_DEFINE(nn_op, nn_op_kind, NN_OP_TABLE, NN_OP_COUNT)
 NN_ENUM_DEFINE(nn_date_part, nn_date_part, NN_DATE_PART_TABLE, NN_DATE_PART_COUNT)
 NN_ENUM_DEFINE(nn_norm, nn_norm_method, NN_NORM_TABLE, NN_NORM_COUNT)
 NN_ENUM_DEFINE(nn_impute, nn_impute_method, NN_IMPUTE_TABLE, NN_IMPUTE_COUNT)
+NN_ENUM_DEFINE(nn_encode, nn_bins_encode, NN_ENCODE_TABLE, NN_ENCODE_COUNT)
 
 /* selector keywords, in nn_sel_kind order after NN_SEL_LIST */
 static const char *const sel_names[] = {"inputs", "target", "all"};
@@ -25,7 +26,7 @@ static const nn__key step_keys[] = {
     {"column", 0},
     {"format", OP(NN_OP_DATE)},
     {"extract", OP(NN_OP_DATE)},
-    {"keep", OP(NN_OP_DATE)},
+    {"keep", OP(NN_OP_DATE) | OP(NN_OP_BINS)},
     {"equal", OP(NN_OP_REPLACE)},
     {"with", OP(NN_OP_REPLACE)},
     {"with_column", OP(NN_OP_REPLACE)},
@@ -34,6 +35,8 @@ static const nn__key step_keys[] = {
     {"max_categories", OP(NN_OP_ONE_HOT)},
     {"strategy", OP(NN_OP_IMPUTE)},
     {"value", OP(NN_OP_IMPUTE)},
+    {"bins", OP(NN_OP_BINS)},
+    {"encode", OP(NN_OP_BINS)},
 };
 
 static const nn__key select_keys[] = {{"select", 0}, {"except", 0}};
@@ -280,6 +283,20 @@ static void parse_op_fields(nn__ctx *c, const json_t *step, const char *ptr, nn_
     case NN_OP_IMPUTE:
         parse_impute(c, step, ptr, s, canon);
         break;
+    case NN_OP_BINS: {
+        long long k;
+        nn__get_int(c, step, ptr, "bins", 2, NN_SPEC_MAX_BINS, 16, NN__OPTIONAL, &k);
+        s->bins = (int)k;
+        nn__cset(c, canon, "bins", json_integer(k));
+        int e;
+        nn__get_name(c, step, ptr, "encode", "encoding", nn_encode__texts, N_OF(nn_encode__texts),
+                     NN_ENCODE_PIECEWISE, NN__OPTIONAL, &e);
+        s->encode = e < 0 ? NN_ENCODE_PIECEWISE : (nn_bins_encode)e;
+        nn__cset(c, canon, "encode", json_string(nn_encode__texts[s->encode]));
+        nn__get_bool(c, step, ptr, "keep", 0, &s->keep);
+        nn__cset(c, canon, "keep", json_boolean(s->keep));
+        break;
+    }
     default:
         break;
     }
@@ -290,6 +307,7 @@ static json_t *parse_step(nn__ctx *c, const json_t *step, const char *ptr, nn_st
     s->extract = NN_DATE_TIMESTAMP;
     s->k = 1.5;
     s->max_categories = 100;
+    s->bins = 16;
     if (!json_is_object(step)) {
         nn_spec_errors_add(c->errs, ptr, "must be an object");
         return NULL;

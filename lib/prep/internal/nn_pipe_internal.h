@@ -39,6 +39,8 @@ typedef struct nn__col {
     double lo, hi;        /* filter_outliers: Tukey fences */
     nn__cat *cats;        /* (n_cats) one_hot categories, in output column order; owned */
     size_t n_cats;
+    double *edges; /* (n_edges) bins: increasing quantile edges, n_edges − 1 bins; owned */
+    size_t n_edges;
 } nn__col;
 
 /* One step: the spec's parameters (copied, so the pipe does not borrow the spec) and the
