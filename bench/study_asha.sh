@@ -55,3 +55,4 @@ print("asha: %.0f %% of random search's epoch × fold budget as ASHA counts it,"
       " %.0f %% as trained (promotions continue from fold states); its best is %.2f %% below"
       % (100.0 * a["epoch_folds"] / n["epoch_folds"], 100.0 * trained(a) / trained(n),
          100.0 * (n["best"]["objective"] - a["best"]["objective"]) / abs(n["best"]["objective"])))
+PY

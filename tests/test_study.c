@@ -121,6 +121,27 @@ static void test_study_apply(void) {
     nn_study_spec_destroy(s);
 }
 
+/* The example study parses, and its space reaches into the preprocessing: bins per column. */
+static void test_study_example_reaches_preprocessing(void) {
+    nn_spec_errors e = {0};
+    nn_study_spec *s = NULL;
+    char buf[512];
+    CHECK(nn_study_parse_file("../examples/kc_house_study.json", &s, &e) == NN_OK);
+    CHECK_STR(first_error(&e, buf, sizeof buf), "");
+    if (!s) return;
+    json_t *v =
+        json_pack("{s:i, s:f, s:i, s:i, s:f, s:i}", "/preprocess/4/bins", 64,
+                  "/training/optimizer/learning_rate", 0.001, "/network/hidden/0/units", 32,
+                  "/network/hidden/0/repeat", 2, "/network/l2", 0.001, "/training/batch_size", 64);
+    nn_spec *spec = NULL;
+    CHECK(nn_study_apply(s, v, 0, &spec, &e) == NN_OK);
+    CHECK_STR(first_error(&e, buf, sizeof buf), "");
+    CHECK(spec && spec->steps[4].op == NN_OP_BINS && spec->steps[4].bins == 64);
+    nn_spec_destroy(spec);
+    json_decref(v);
+    nn_study_spec_destroy(s);
+}
+
 static void test_study_grid(void) {
     nn_spec_errors e;
     nn_study_spec *s = study_of(
@@ -300,5 +321,6 @@ int main(void) {
     RUN(test_study_tpe_deterministic);
     RUN(test_study_tpe_learns);
     RUN(test_study_result_from_metrics);
+    RUN(test_study_example_reaches_preprocessing);
     return check_summary();
 }
