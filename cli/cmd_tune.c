@@ -257,8 +257,13 @@ static json_t *ensemble(tune *tu, int *counts) {
     if (m == 0 || nn_caruana_select(pred, (size_t)m, tu->actual, tu->n_rows, s->ensemble_rounds, c,
                                     &mse, &err) != NN_OK)
         return json_null();
-    return json_pack("{s:o, s:o, s:o}", "members", members_json(tu, member, c, m, counts),
-                     "oof_mse", num(mse), "oof_rmse", num(sqrt(mse)));
+    double r2, r2_best;
+    size_t used;
+    nn_caruana_r2(pred, (size_t)m, tu->actual, tu->n_rows, mse, &r2, &r2_best, &used);
+    return json_pack("{s:o, s:i, s:i, s:I, s:o, s:o, s:o, s:o}", "members",
+                     members_json(tu, member, c, m, counts), "candidates", m, "rounds",
+                     s->ensemble_rounds, "rows", (json_int_t)used, "oof_mse", num(mse), "oof_rmse",
+                     num(sqrt(mse)), "oof_r2", num(r2), "best_trial_oof_r2", num(r2_best));
 }
 
 /* A classification's: the class probabilities of the best trial's model and the ensemble's

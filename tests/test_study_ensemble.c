@@ -121,6 +121,19 @@ static void test_caruana_skips_missing(void) {
     CHECK(nn_caruana_select(pred, 2, y, 4, 1, counts, &mse, &err) == NN_OK);
     CHECK(counts[0] == 1);
     CHECK_NEAR(mse, 0, 1e-15); /* rows 0 and 3 only */
+    /* R² over the rows used (0 and 3: actual 1 and 4, mean 2.5, SST 4.5), the ensemble's from
+       its mse and the first model's from its errors */
+    double r2, r2_first;
+    size_t used;
+    nn_caruana_r2(pred, 2, y, 4, 0.5, &r2, &r2_first, &used);
+    CHECK(used == 2);
+    CHECK_NEAR(r2, 1 - 0.5 * 2 / 4.5, 1e-15);
+    CHECK_NEAR(r2_first, 1, 1e-15);
+    const double *pb[1] = {b};
+    nn_caruana_r2(pb, 1, y, 4, 1, &r2, &r2_first, &used); /* b: 2 everywhere; rows 0, 2, 3 */
+    CHECK(used == 3);
+    /* actual 1, 3, 4 (mean 8/3, SST 14/3), squared errors 1 + 1 + 4 */
+    CHECK_NEAR(r2_first, 1 - 6 / (14.0 / 3), 1e-12);
     double none[2] = {NAN, NAN}, y2[2] = {1, 2};
     const double *p2[1] = {none};
     CHECK(nn_caruana_select(p2, 1, y2, 2, 3, counts, &mse, &err) == NN_ERR_INVALID);

@@ -302,6 +302,11 @@ nn_status nn_study_result_from_metrics(const nn_study_spec *s, const json_t *met
  * *mse the ensemble's mean squared error. NN_ERR_INVALID when no row is usable. */
 nn_status nn_caruana_select(const double *const *pred, size_t m, const double *actual, size_t n,
                             int rounds, int *counts, double *mse, nn_error *err);
+/* The R² of the ensemble whose mean squared error nn_caruana_select gave (*r2) and of the first
+ * model alone (*r2_first), over the rows it used (*used: actual and every prediction numbers);
+ * NaN when those rows' actual values do not vary. */
+void nn_caruana_r2(const double *const *pred, size_t m, const double *actual, size_t n, double mse,
+                   double *r2, double *r2_first, size_t *used);
 /* The ensemble's prediction of row i: Σ counts[j] pred[j][i] / Σ counts. */
 double nn_caruana_predict(const double *const *pred, size_t m, const int *counts, size_t i);
 

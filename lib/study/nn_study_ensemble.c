@@ -6,6 +6,13 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* Whether row i has actual and every prediction. */
+static int usable(const double *const *pred, size_t m, const double *actual, size_t i) {
+    int ok = isfinite(actual[i]);
+    for (size_t j = 0; j < m && ok; j++) ok = isfinite(pred[j][i]);
+    return ok;
+}
+
 nn_status nn_caruana_select(const double *const *pred, size_t m, const double *actual, size_t n,
                             int rounds, int *counts, double *mse, nn_error *err) {
     if (m == 0 || rounds < 1) return nn_error_set(err, NN_ERR_INVALID, "no models to select from");
@@ -17,11 +24,8 @@ nn_status nn_caruana_select(const double *const *pred, size_t m, const double *a
         return nn_nomem(err, "ensemble");
     }
     size_t used = 0;
-    for (size_t i = 0; i < n; i++) {
-        int ok = isfinite(actual[i]);
-        for (size_t j = 0; j < m && ok; j++) ok = isfinite(pred[j][i]);
-        if (ok) rows[used++] = i;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (usable(pred, m, actual, i)) rows[used++] = i;
     for (size_t j = 0; j < m; j++) counts[j] = 0;
     double best = NAN;
     if (used == 0) {
@@ -52,6 +56,23 @@ nn_status nn_caruana_select(const double *const *pred, size_t m, const double *a
     free(rows);
     free(sum);
     return NN_OK;
+}
+
+void nn_caruana_r2(const double *const *pred, size_t m, const double *actual, size_t n, double mse,
+                   double *r2, double *r2_first, size_t *used) {
+    double sum = 0, sst = 0, se_first = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (usable(pred, m, actual, i)) sum += actual[i], k++;
+    for (size_t i = 0; i < n && k; i++) {
+        if (!usable(pred, m, actual, i)) continue;
+        double d = actual[i] - sum / (double)k, e = m ? pred[0][i] - actual[i] : NAN;
+        sst += d * d;
+        se_first += e * e;
+    }
+    *used = k;
+    *r2 = sst > 0 ? 1 - mse * (double)k / sst : NAN;
+    *r2_first = sst > 0 ? 1 - se_first / sst : NAN;
 }
 
 double nn_caruana_predict(const double *const *pred, size_t m, const int *counts, size_t i) {

@@ -174,26 +174,11 @@ static json_t *ensemble(srv_store *s, const srv__active *a, const int *order, in
         return NULL;
     }
     /* scores on the rows every member predicted: the ensemble's and the best trial's alone */
-    double sum = 0, sst = 0, se_best = 0;
-    size_t used = 0;
-    for (size_t i = 0; i < n_rows; i++) {
-        int ok = isfinite(actual[i]);
-        for (int j = 0; j < m && ok; j++) ok = isfinite(pred[j][i]);
-        if (!ok) continue;
-        sum += actual[i];
-        used++;
-    }
-    for (size_t i = 0; i < n_rows && used; i++) {
-        int ok = isfinite(actual[i]);
-        for (int j = 0; j < m && ok; j++) ok = isfinite(pred[j][i]);
-        if (!ok) continue;
-        sst += (actual[i] - sum / (double)used) * (actual[i] - sum / (double)used);
-        se_best += (pred[0][i] - actual[i]) * (pred[0][i] - actual[i]);
-    }
+    double r2, r2_best;
+    size_t used;
+    nn_caruana_r2(pred, (size_t)m, actual, n_rows, mse, &r2, &r2_best, &used);
     free(buf);
     json_t *list = srv__ensemble_members(spec, members, runs, counts, m);
-    double r2 = sst > 0 ? 1 - mse * (double)used / sst : NAN;
-    double r2_best = sst > 0 ? 1 - se_best / sst : NAN;
     return json_pack("{s:o, s:i, s:i, s:I, s:o, s:o, s:o, s:o}", "members", list, "candidates", m,
                      "rounds", spec->ensemble_rounds, "rows", (json_int_t)used, "oof_mse", num(mse),
                      "oof_rmse", num(sqrt(mse)), "oof_r2", num(r2), "best_trial_oof_r2",

@@ -12,9 +12,10 @@ import os
 import subprocess
 import time
 
-from nndtest import NN_CLI, SLOW, SOURCE_DIR, Suite, kc_slice, seed_spec
+from nndtest import NN_CLI, SLOW, SOURCE_DIR, Suite, kc_slice, seed_spec, sse_reader_thread
 
 T = Suite("study")
+LIVE = {}  # study id → the events its live stream brought
 
 
 def base_spec():
@@ -65,7 +66,18 @@ def run_study(workers):
         r = d.post("/v1/studies", body={"dataset": ds, "study": study()})
         T.status(r, 202, "POST /v1/studies")
         sid = r.json()["id"]
+        # the study's event stream, followed live: it stays open while the study runs
+        seen_running = []
+        reader, live = sse_reader_thread(
+            d, sid, ndjson=True, kind="studies",
+            on_event=lambda *ev: seen_running.append(
+                d.get("/v1/studies/" + sid).json()["status"] == "running"))
         st = wait_study(d, sid)
+        reader.join(30 * SLOW)
+        T.check(not reader.is_alive() and live["closed"] and live["error"] is None,
+                "the study's stream ends by itself when the study does", live["error"])
+        T.check(any(seen_running), "the stream brought events while the study ran")
+        LIVE[sid] = [(i, t, data) for i, t, data, _ in live["events"]]
         return d, ds, sid, st
     except Exception:
         T.stop_daemon(d)
@@ -163,6 +175,8 @@ def test_study_leaderboard_same_with_1_and_2_workers():
         T.status(r, 200, "study events (NDJSON)")
         evs1 = [json.loads(line) for line in r.text().splitlines()]
         T.eq([e["id"] for e in evs1], list(range(1, len(evs1) + 1)), "events numbered 1..N")
+        T.eq(LIVE[sid], [(e["id"], e["event"], e["data"]) for e in evs1],
+             "the live stream equals the stored events")
         kinds = [e["event"] for e in evs1]
         T.eq((kinds.count("trial"), kinds.count("pruned"), kinds.count("completed")),
              (6, statuses.count("pruned"), statuses.count("completed")),
@@ -404,6 +418,11 @@ def test_study_holdout():
                  [(r["trial"], r["objective"]) for r in st["leaderboard"]],
                  "nn tune's leaderboard is nnd's")
             T.eq(cli["holdout"]["ensemble"], h["ensemble"], "nn tune's holdout score is nnd's")
+            ce, se = cli["ensemble"], st["results"]["ensemble"]
+            T.check(all(abs(ce[k] - se[k]) <= 1e-12 * abs(se[k])
+                        for k in ("oof_r2", "best_trial_oof_r2", "oof_mse"))
+                    and (ce["rows"], ce["candidates"]) == (se["rows"], se["candidates"]),
+                    "nn tune's ensemble scores out of fold are nnd's", (ce, se))
     finally:
         T.stop_daemon(d)
 
