@@ -4,7 +4,7 @@
 // accuracy live, and its own results (classify.js).
 
 import { api, token, download } from './api.js';
-import { RunStream } from './stream.js';
+import { EventStream } from './stream.js';
 import { LossChart, PALETTE, scatter, histogram, boxPlots, errorMap } from './charts.js';
 import { renderClassMetrics, renderClassResults } from './classify.js';
 import { h, clear, fmt, fmtDuration, fmtTime, statusBadge, table, foldTable, errorBox, parseCsv, numericColumns, quantiles } from './ui.js';
@@ -213,7 +213,7 @@ export async function render(main, id) {
     if (!gone) poll = setTimeout(refreshRun, 2000);
   }
 
-  const stream = new RunStream(id, {
+  const stream = new EventStream('run', id, {
     onEvent: (type, data) => {
       if (type === 'epoch') {
         curves.add(data);

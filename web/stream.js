@@ -1,18 +1,26 @@
-// stream.js — one client for a run's event stream (GET /v1/runs/{id}/events, Server-Sent Events).
-// Without a token it uses EventSource; with one it reads the stream through fetch() (EventSource
-// cannot send an Authorization header) and parses the SSE text itself. Either way it remembers
-// the last event id and, when the connection drops before the run has finished, reconnects
-// after it (Last-Event-ID header, or ?after= for EventSource), so no event is seen twice.
+// stream.js — one client for a run's or a study's event stream (GET /v1/runs/{id}/events,
+// /v1/studies/{id}/events; Server-Sent Events). Without a token it uses EventSource; with one it
+// reads the stream through fetch() (EventSource cannot send an Authorization header) and parses
+// the SSE text itself. Either way it remembers the last event id and, when the connection drops
+// before the run or study has finished, reconnects after it (Last-Event-ID header, or ?after=
+// for EventSource), so no event is seen twice.
 
 import { authHeaders, token, api } from './api.js';
 
-const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
-const TYPES = ['status', 'fold', 'epoch', 'log'];
+const KINDS = {
+  run: { path: 'runs', types: ['status', 'fold', 'epoch', 'log'],
+    final: new Set(['succeeded', 'failed', 'cancelled']), get: (id) => api.run(id) },
+  study: { path: 'studies', types: ['status', 'trial', 'rung', 'promoted', 'pruned', 'completed', 'failed'],
+    final: new Set(['completed', 'failed', 'cancelled']), get: (id) => api.study(id) },
+};
 
-export class RunStream {
-  // onEvent(type, data, id); onEnd(reason) once the run has finished or the stream is closed.
-  constructor(runId, { onEvent, onEnd, onState } = {}) {
-    this.runId = runId;
+export class EventStream {
+  // kind 'run' or 'study'; onEvent(type, data, id); onEnd(reason) once the run or study has
+  // finished or the stream is closed.
+  constructor(kind, id, { onEvent, onEnd, onState } = {}) {
+    this.kind = KINDS[kind];
+    this.url = `/v1/${this.kind.path}/${id}/events`;
+    this.id = id;
     this.onEvent = onEvent || (() => {});
     this.onEnd = onEnd || (() => {});
     this.onState = onState || (() => {});
@@ -47,7 +55,7 @@ export class RunStream {
     try { data = JSON.parse(dataText); } catch { data = { text: dataText }; }
     this.retries = 0;
     this.onEvent(type, data, this.lastId);
-    if (type === 'status' && data && FINAL.has(data.status)) this.finished = true;
+    if (type === 'status' && data && this.kind.final.has(data.status)) this.finished = true;
   }
 
   connect() {
@@ -62,8 +70,8 @@ export class RunStream {
     if (this.es) { this.es.close(); this.es = null; }
     if (!this.finished) {
       try {
-        const run = await api.run(this.runId);
-        if (FINAL.has(run.status)) this.finished = true;
+        const it = await this.kind.get(this.id);
+        if (this.kind.final.has(it.status)) this.finished = true;
       } catch (e) {
         if (e.status === 404) this.finished = true;
       }
@@ -81,11 +89,11 @@ export class RunStream {
   }
 
   connectEventSource() {
-    const url = `/v1/runs/${this.runId}/events${this.lastId ? `?after=${this.lastId}` : ''}`;
+    const url = `${this.url}${this.lastId ? `?after=${this.lastId}` : ''}`;
     const es = new EventSource(url);
     this.es = es;
     es.onopen = () => this.onState('open');
-    for (const t of TYPES) es.addEventListener(t, (e) => this.deliver(t, e.data, e.lastEventId));
+    for (const t of this.kind.types) es.addEventListener(t, (e) => this.deliver(t, e.data, e.lastEventId));
     es.onerror = () => {
       if (this.es !== es) return;
       this.ended(null); // EventSource would reconnect from its start; we do it ourselves
@@ -99,7 +107,7 @@ export class RunStream {
     try {
       const headers = authHeaders({ Accept: 'text/event-stream' });
       if (this.lastId) headers['Last-Event-ID'] = String(this.lastId);
-      const res = await fetch(`/v1/runs/${this.runId}/events`, { headers, signal: ctl.signal });
+      const res = await fetch(this.url, { headers, signal: ctl.signal });
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       this.onState('open');
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

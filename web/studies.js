@@ -1,12 +1,13 @@
 // studies.js — hyperparameter studies: the list, and one study's leaderboard, every trial's
 // validation curve (studycurves.js), the objective against each parameter, its best trial (with
 // a button that opens its spec in New run), ensemble and holdout. While the study runs the page
-// polls every 1.5 s (the study, which run trains which rung, the histories of the runs still
-// training): the study's events say when a trial starts, reaches a rung or ends, not its
-// epochs, and a stream per training trial would take the browser's connections. It stops
-// polling once the study has ended and the runs it read have too.
+// follows the study's event stream (stream.js): a trial that starts, reaches a rung or ends
+// refreshes the page at once. The epochs of the trials still training are not in that stream,
+// and a stream per training trial would take the browser's connections, so their curves are
+// read every 3 s besides. It stops once the study has ended and the runs it read have too.
 
 import { api } from './api.js';
+import { EventStream } from './stream.js';
 import { StudyCurves } from './studycurves.js';
 import { h, clear, fmt, fmtTime, statusBadge, table, showError, errorBox } from './ui.js';
 
@@ -91,16 +92,27 @@ export async function renderStudy(main, id) {
   let timer = null;
   let gone = false;
   let busy = false; // a refresh is under way: it schedules the next itself
+  let news = false; // an event came during a refresh: refresh again right after it
   let settling = 0; // refreshes after the study ended, until its runs have
   let curves = null;
+  let stream = null;
 
   async function refresh() {
     busy = true;
+    news = false;
     try {
       await update();
     } finally {
       busy = false;
     }
+    if (news) soon(50);
+  }
+
+  function soon(ms) {
+    if (gone || head.dataset.final) return;
+    if (busy) { news = true; return; }
+    clearTimeout(timer);
+    timer = setTimeout(refresh, ms);
   }
 
   async function update() {
@@ -182,13 +194,24 @@ export async function renderStudy(main, id) {
       if (!gone) curves.note.replaceChildren(errorBox('Reading the trials\' curves', e));
     }
     if (gone) return;
-    if (st.status === 'running' || (training && settling++ < 10)) timer = setTimeout(refresh, 1500);
-    else head.dataset.final = 'true';
+    if (st.status === 'running' && !stream) {
+      stream = new EventStream('study', id, {
+        onEvent: () => soon(50), // a burst of events makes one refresh
+        onEnd: () => soon(0),
+      });
+    }
+    if (st.status === 'running' || (training && settling++ < 10)) {
+      timer = setTimeout(refresh, st.status === 'running' ? 3000 : 1500);
+    } else {
+      head.dataset.final = 'true';
+      if (stream) stream.close();
+    }
   }
   await refresh();
   return () => {
     gone = true;
     clearTimeout(timer);
+    if (stream) stream.close();
     if (curves) curves.destroy();
   };
 }

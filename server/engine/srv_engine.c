@@ -40,6 +40,12 @@ static void on_notify(void *user, srv_listen_what what, const char *run_id) {
     if (what != SRV_LISTEN_EVENTS) wake_pool(e);
 }
 
+/* A study saved new events: its streams read them. */
+static void study_saved(void *user, const char *study_id) {
+    srv_engine *e = user;
+    srv_hub_wake_run(e->hub, study_id);
+}
+
 static nn_status cancel_run(void *user, srv_store *s, const char *run_id, nn_error *err) {
     srv_run_status was;
     return srv_engine_cancel(user, s, run_id, &was, err);
@@ -67,7 +73,7 @@ nn_status srv_engine_start(srv_ctx *ctx, srv_engine **out, int *requeued, int *f
     if (st == NN_OK)
         st = srv_lease_create(&e->env, e->running, lease_ms, wake_pool, e, &e->lease, err);
     if (st == NN_OK) st = srv_listener_create(ctx->cfg.db, on_notify, e, &e->listener, err);
-    srv_study_hooks hooks = {wake_pool, cancel_run, e};
+    srv_study_hooks hooks = {wake_pool, cancel_run, study_saved, e};
     /* every node drives studies; with a shared store each study by one node at a time (its
        lease, srv_studies.h) */
     if (st == NN_OK) st = srv_study_driver_start(ctx, &hooks, &e->studies, err);

@@ -225,6 +225,7 @@ static int step(srv_study_driver *d, srv_store *s, srv__active *a) {
             free(result);
             return 0; /* saved at the next step */
         }
+        if (d->hooks.saved) d->hooks.saved(d->hooks.user, a->id);
     }
     if (status != NN_STUDY_RUNNING) drop_states(s, a, -1); /* the pruned trials' */
     free(result);
@@ -294,7 +295,8 @@ static void step_all(srv_study_driver *d) {
                 (void)fprintf(stderr, "nnd: study %s: %s\n", id, why[0] ? why : err.msg);
                 if (why[0]) { /* it will never load: it fails */
                     srv_study_save v = {.status = "failed", .error = why, .node = d->ctx->node};
-                    (void)srv_study_put(s, id, &v, &err);
+                    if (srv_study_put(s, id, &v, &err) == NN_OK && d->hooks.saved)
+                        d->hooks.saved(d->hooks.user, id);
                 }
                 continue;
             }

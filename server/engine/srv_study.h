@@ -36,6 +36,8 @@ typedef struct srv_study_hooks {
     void (*wake)(void *user); /* runs were queued */
     /* cancels a run (srv_engine_cancel) */
     nn_status (*cancel)(void *user, srv_store *s, const char *run_id, nn_error *err);
+    /* the study's record and its new events were stored (its event streams read them) */
+    void (*saved)(void *user, const char *study_id);
     void *user;
 } srv_study_hooks;
 

@@ -8,6 +8,7 @@
 #include "nn_table.h"
 #include "srv_buf.h"
 #include "srv_http.h"
+#include "srv_stream.h"
 #include "srv_tables.h"
 
 /* datasets and specs (srv_api_data.c) */
@@ -23,6 +24,9 @@ void srv_api_run_create(srv_req *req, srv_resp *resp);
 void srv_api_run_list(srv_req *req, srv_resp *resp);
 void srv_api_run_get(srv_req *req, srv_resp *resp);
 void srv_api_run_events(srv_req *req, srv_resp *resp);
+/* The events of the run or study req->param (checked to exist) after Last-Event-ID or ?after=N,
+ * as a stream (srv_stream.h): SSE, or NDJSON with Accept: application/x-ndjson. */
+void srv_api_open_events(srv_req *req, srv_resp *resp, srv_stream_kind kind);
 void srv_api_run_cancel(srv_req *req, srv_resp *resp);
 void srv_api_run_history(srv_req *req, srv_resp *resp);
 void srv_api_run_predictions(srv_req *req, srv_resp *resp);

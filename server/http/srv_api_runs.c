@@ -204,6 +204,10 @@ void srv_api_run_events(srv_req *req, srv_resp *resp) {
     srv_store *s = srv_api_run(req, resp, &run);
     if (!s) return;
     srv_run_free(&run);
+    srv_api_open_events(req, resp, SRV_STREAM_RUN);
+}
+
+void srv_api_open_events(srv_req *req, srv_resp *resp, srv_stream_kind kind) {
     const char *after = srv_header(req, "Last-Event-ID");
     if (!after) after = srv_query(req, "after");
     long long a = 0;
@@ -230,7 +234,7 @@ void srv_api_run_events(srv_req *req, srv_resp *resp) {
     char client[64];
     srv_client_address(req, client, sizeof client);
     int refused = 0;
-    srv_stream *st = srv_stream_create(req->ctx, srv_engine_hub(req->eng), req->param, a,
+    srv_stream *st = srv_stream_create(req->ctx, srv_engine_hub(req->eng), kind, req->param, a,
                                        nd ? SRV_STREAM_NDJSON : SRV_STREAM_SSE, client,
                                        req->ctx->cfg.max_streams_per_client, &refused);
     if (refused) {

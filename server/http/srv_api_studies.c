@@ -341,52 +341,13 @@ void srv_api_study_cancel(srv_req *req, srv_resp *resp) {
     srv_engine_studies_wake(req->eng);
 }
 
-/* The study's events after Last-Event-ID (or ?after=N), at most a page: SSE, or NDJSON with
- * Accept: application/x-ndjson. The answer ends with what is stored (an EventSource reconnects
- * after a second and gets the rest); a study's events are not held open as a run's are. */
+/* The study's events, a stream like a run's: it stays open while the study runs. */
 void srv_api_study_events(srv_req *req, srv_resp *resp) {
     srv_study row;
     srv_store *s = the_study(req, resp, &row);
     if (!s) return;
-    int running = strcmp(row.status, "running") == 0;
     srv_study_free(&row);
-    const char *after = srv_header(req, "Last-Event-ID");
-    if (!after) after = srv_query(req, "after");
-    long long a = 0;
-    if (after) {
-        char *end = NULL;
-        a = strtoll(after, &end, 10);
-        if (!*after || *end || a < 0) {
-            srv_problem(resp, 400, "Last-Event-ID / after: a non-negative integer");
-            return;
-        }
-    }
-    srv_event *ev = NULL;
-    size_t n = 0;
-    nn_error err = {0};
-    if (srv_study_events(s, req->param, a, 0, &ev, &n, &err) != NN_OK) {
-        srv_problem_from(resp, &err);
-        return;
-    }
-    int nd = srv_accepts(req, "application/x-ndjson");
-    srv_buf b = {0};
-    if (!nd && running) srv_bprintf(&b, "retry: 1000\n\n");
-    for (size_t i = 0; i < n; i++) {
-        if (nd)
-            srv_bprintf(&b, "{\"id\":%lld,\"event\":\"%s\",\"data\":%s}\n", (long long)ev[i].seq,
-                        ev[i].type, ev[i].data);
-        else
-            srv_bprintf(&b, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)ev[i].seq, ev[i].type,
-                        ev[i].data);
-    }
-    srv_events_free(ev, n);
-    if (b.failed) {
-        srv_buf_free(&b);
-        srv_problem_code(resp, NN_ERR_NOMEM, "out of memory");
-        return;
-    }
-    srv_text(resp, 200, nd ? "application/x-ndjson" : "text/event-stream", b.p, b.len);
-    resp->no_store = 1;
+    srv_api_open_events(req, resp, SRV_STREAM_STUDY);
 }
 
 /* The ensemble as one model file: {"format": "nnd-weighted-model", "members": [{"weight",

@@ -1,5 +1,7 @@
-/* srv_stream.c — SSE and NDJSON streams of run events (see srv_stream.h DESIGN). */
+/* srv_stream.c — SSE and NDJSON streams of run and study events (see srv_stream.h DESIGN). */
 #include "srv_stream.h"
+
+#include "srv_studies.h"
 
 #include "nn_clock.h"
 
@@ -16,7 +18,8 @@ struct srv_stream {
     srv_ctx *ctx;
     srv_hub *hub;
     srv_hub_sub *sub;
-    char run_id[SRV_ID_LEN + 1];
+    srv_stream_kind kind;
+    char run_id[SRV_ID_LEN + 1]; /* the run's or the study's id */
     int64_t next_seq;
     srv_stream_format format;
     struct MHD_Connection *conn;
@@ -99,19 +102,20 @@ static void on_sleep(void *user) {
     MHD_suspend_connection(st->conn);
 }
 
-srv_stream *srv_stream_create(srv_ctx *ctx, srv_hub *hub, const char *run_id, int64_t after,
-                              srv_stream_format format, const char *client, int max_per_client,
-                              int *refused) {
+srv_stream *srv_stream_create(srv_ctx *ctx, srv_hub *hub, srv_stream_kind kind, const char *id,
+                              int64_t after, srv_stream_format format, const char *client,
+                              int max_per_client, int *refused) {
     *refused = 0;
     srv_stream *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->ctx = ctx;
     st->hub = hub;
-    (void)snprintf(st->run_id, sizeof st->run_id, "%s", run_id);
+    st->kind = kind;
+    (void)snprintf(st->run_id, sizeof st->run_id, "%s", id);
     st->next_seq = after + 1;
     st->format = format;
     st->last_sent_ms = nn_clock_mono_ms();
-    st->sub = srv_hub_subscribe(hub, run_id, client, max_per_client, on_wake, st, refused);
+    st->sub = srv_hub_subscribe(hub, id, client, max_per_client, on_wake, st, refused);
     if (!st->sub) {
         free(st);
         return NULL;
@@ -167,8 +171,11 @@ static int page_from_store(srv_stream *st, srv_store *s) {
     nn_error err = {0};
     srv_event *ev = NULL;
     size_t n = 0;
-    if (srv_event_list(s, st->run_id, st->next_seq - 1, STORE_PAGE, &ev, &n, &err) != NN_OK)
-        return -1;
+    nn_status rc =
+        st->kind == SRV_STREAM_STUDY
+            ? srv_study_events(s, st->run_id, st->next_seq - 1, STORE_PAGE, &ev, &n, &err)
+            : srv_event_list(s, st->run_id, st->next_seq - 1, STORE_PAGE, &ev, &n, &err);
+    if (rc != NN_OK) return -1;
     int taken = 0;
     for (size_t i = 0; i < n; i++) {
         if (format_event(st, ev[i].seq, ev[i].type, ev[i].data) != 0) break;
@@ -178,8 +185,27 @@ static int page_from_store(srv_stream *st, srv_store *s) {
     return n > 0 && taken == 0 ? -1 : taken;
 }
 
+/* 1 when the run or study has ended, 0 when not, -1 on errors. */
+static int has_ended(srv_stream *st, srv_store *s) {
+    nn_error err = {0};
+    if (st->kind == SRV_STREAM_STUDY) {
+        srv_study study;
+        memset(&study, 0, sizeof study);
+        if (srv_study_get(s, st->run_id, &study, &err) != NN_OK) return -1;
+        int ended = strcmp(study.status, "running") != 0;
+        srv_study_free(&study);
+        return ended;
+    }
+    srv_run run;
+    memset(&run, 0, sizeof run);
+    if (srv_run_get(s, st->run_id, &run, &err) != NN_OK) return -1;
+    int ended = run.status != SRV_RUN_QUEUED && run.status != SRV_RUN_RUNNING;
+    srv_run_free(&run);
+    return ended;
+}
+
 /* Formats events from the store; returns how many, or -1 on errors; *finished tells whether
- * the run has ended with every event sent. The run's end commits with its last events, but
+ * the run (study) has ended with every event sent. The end commits with the last events, but
  * another node may commit it between the read of the events and the read of the status: a run
  * seen ended is read once more, so its last events are not lost to that race. */
 static int fill_from_store(srv_stream *st, int *finished) {
@@ -188,12 +214,8 @@ static int fill_from_store(srv_stream *st, int *finished) {
     if (!s) return -1;
     int got = page_from_store(st, s);
     if (got != 0) return got;
-    srv_run run;
-    memset(&run, 0, sizeof run);
-    if (srv_run_get(s, st->run_id, &run, &err) != NN_OK) return -1;
-    int ended = run.status != SRV_RUN_QUEUED && run.status != SRV_RUN_RUNNING;
-    srv_run_free(&run);
-    if (!ended) return 0;
+    int ended = has_ended(st, s);
+    if (ended <= 0) return ended;
     got = page_from_store(st, s); /* read after the end was seen: everything is there */
     *finished = got == 0;
     return got;

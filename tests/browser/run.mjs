@@ -319,12 +319,19 @@ try {
     await page.waitForSelector(`#studies-table a[href="#/study/${sid}"]`);
     check((await page.textContent('#studies-table tbody')).includes('running'), 'the list does not show it running');
     await shot(page, 'studies');
+    // the page follows the study's event stream, held open while the study runs: one request
+    // (an answer that ended with what was stored would make the EventSource ask every second)
+    let streams = 0;
+    const countStreams = (r) => { if (r.url().includes(`/v1/studies/${sid}/events`)) streams++; };
+    page.on('request', countStreams);
     await page.click(`#studies-table a[href="#/study/${sid}"]`);
     await page.waitForSelector('#study-head[data-status="running"]');
     check(await page.$eval('#trial-curves', (c) => c.dataset.series) === '0', 'curves before any trial trained');
     for (const id of blocks) await call('POST', `/v1/runs/${id}/cancel`);
     // the page follows the study to its end without a reload, then stops asking
     await page.waitForSelector('#study-head[data-final]', { timeout: 60000 });
+    page.off('request', countStreams);
+    check(streams === 1, `the page opened the study's event stream ${streams} times`);
     const st = await call('GET', `/v1/studies/${sid}`);
     check(st.status === 'completed' && await page.$eval('#study-head', (e) => e.dataset.status) === 'completed', `study ${st.status}`);
     let asked = 0;

@@ -600,9 +600,11 @@ class Suite:
         sys.exit(1 if self.failed else 0)
 
 
-def sse_reader_thread(daemon, run_id, ndjson=False, query="", headers=None, on_event=None):
-    """Reads a run's event stream in a thread; returns (thread, result dict with "events",
-    "status", "error", "closed"). on_event(id, type, data) is called as events arrive."""
+def sse_reader_thread(daemon, run_id, ndjson=False, query="", headers=None, on_event=None,
+                      kind="runs"):
+    """Reads a run's (kind "studies": a study's) event stream in a thread; returns (thread,
+    result dict with "events", "status", "error", "closed"). on_event(id, type, data) is called
+    as events arrive."""
     result = {"events": [], "status": None, "error": None, "closed": False, "headers": None}
 
     def body():
@@ -611,7 +613,7 @@ def sse_reader_thread(daemon, run_id, ndjson=False, query="", headers=None, on_e
             h["Accept"] = "application/x-ndjson"
         c = daemon.conn(300)
         try:
-            c.request("GET", "/v1/runs/%s/events%s" % (run_id, query),
+            c.request("GET", "/v1/%s/%s/events%s" % (kind, run_id, query),
                       headers=daemon.auth_headers(h))
             r = c.getresponse()
             result["status"] = r.status
