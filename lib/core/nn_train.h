@@ -16,7 +16,8 @@
  * order), the two streams and the next epoch. nn_train_fit is nn_train_begin, nn_train_resume
  * and nn_train_state_destroy. A caller that keeps the state — in memory, or saved to bytes and
  * loaded in another process — continues the training later, and the parameters after epoch N
- * are bit-identical to an uninterrupted run's (tests/unit/test_train_resume.c).
+ * are bit-identical to an uninterrupted run's (tests/test_cv_resume.c checks it through the folds
+ * that save and load it).
  */
 #ifndef NN_TRAIN_H
 #define NN_TRAIN_H

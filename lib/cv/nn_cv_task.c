@@ -342,9 +342,14 @@ static nn_status resume_from(nn_cv *cv, int f, size_t ntr, nn_rbuf *in, int *epo
     *in = (nn_rbuf){cv->resume[f].p, cv->resume[f].len, 0, 0};
     size_t n_train = 0, n_params = 0;
     nn_status st = nn__state_open(cv, f, in, &n_train, &n_params, epoch, err);
-    if (st == NN_OK && (n_train != ntr || n_params != cv->res.n_params))
+    if (st == NN_OK && n_train != ntr)
         st = nn_error_set(err, NN_ERR_INVALID, "the fold state has %zu training rows, not %zu",
                           n_train, ntr);
+    else if (st == NN_OK && n_params != cv->res.n_params)
+        st = nn_error_set(err, NN_ERR_INVALID,
+                          "the fold state's networks have %zu parameters, "
+                          "not %zu",
+                          n_params, cv->res.n_params);
     return st;
 }
 

@@ -188,12 +188,14 @@ static int page_from_store(srv_stream *st, srv_store *s) {
 /* 1 when the run or study has ended, 0 when not, -1 on errors. */
 static int has_ended(srv_stream *st, srv_store *s) {
     nn_error err = {0};
-    if (st->kind == SRV_STREAM_STUDY) {
-        srv_study study;
-        memset(&study, 0, sizeof study);
-        if (srv_study_get(s, st->run_id, &study, &err) != NN_OK) return -1;
-        int ended = strcmp(study.status, "running") != 0;
-        srv_study_free(&study);
+    if (st->kind == SRV_STREAM_STUDY) { /* the running studies' ids: no study row is read */
+        char *ids = NULL;
+        size_t n = 0;
+        if (srv_study_running(s, &ids, &n, &err) != NN_OK) return -1;
+        int ended = 1;
+        for (size_t i = 0; i < n && ended; i++)
+            ended = strcmp(ids + i * (SRV_ID_LEN + 1), st->run_id) != 0;
+        free(ids);
         return ended;
     }
     srv_run run;
